@@ -1,0 +1,59 @@
+# Every target sets itself up: a fresh machine needs nothing but Python >= 3.11.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help venv test lint typecheck layers pytest demo demo-serve bench manifests \
+        test-contract-real clean
+
+help:
+	@echo "make demo                run the operator against the embedded emulator and simulator"
+	@echo "make test                ruff + mypy + import layers + the whole pytest suite"
+	@echo "make bench               benchmarks (results in benchmarks/results/)"
+	@echo "make manifests           regenerate manifests/crds from the models"
+	@echo "make test-contract-real  emulator contract tests against the cluster in KUBECONFIG"
+
+$(STAMP): setup.cfg pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is required")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+layers: $(STAMP)
+	$(BIN)/lint-imports
+
+pytest: $(STAMP)
+	$(BIN)/pytest -q $(PYTEST_ARGS)
+
+test: lint typecheck layers pytest
+
+demo: $(STAMP)
+	$(BIN)/python -m examples.demo
+
+demo-serve: $(STAMP)
+	$(BIN)/python -m examples.demo --serve
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.run_all
+
+manifests: $(STAMP)
+	$(BIN)/python -m controller.models.crdgen manifests/crds
+
+# The emulator's contract suite against a real cluster (e.g. k3d): KUBECONFIG must point at it.
+test-contract-real: $(STAMP)
+	@test -n "$$KUBECONFIG" || { echo "KUBECONFIG must point at a real cluster"; exit 2; }
+	KUBEAPI_TARGET=real $(BIN)/pytest -q tests/sim/kubeapi
+
+clean:
+	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache

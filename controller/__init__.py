@@ -1,0 +1,6 @@
+"""A Python re-implementation of the Gravitee Kubernetes Operator.
+
+Layers (enforced by the import-linter contracts in setup.cfg): ``queue`` knows nothing of
+Kubernetes; ``apim`` knows nothing of Kubernetes objects; ``informers`` know nothing of
+reconcilers; ``reconcilers`` depend on all of them, never the reverse.
+"""
