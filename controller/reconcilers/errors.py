@@ -1,0 +1,90 @@
+"""The reconcile error taxonomy and how each class is retried and reported.
+
+Upstream GKO wraps every failure in one of four envelopes; the envelope decides both the status
+condition reason (see ``conditions.py``) and whether the key is retried with backoff or left
+alone until the spec changes (gko-behavior.md 3.6 and 3.8). This module owns that decision and
+nothing else: it performs no I/O and knows no Kubernetes client.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# Condition reasons carried by the envelopes (exact upstream strings).
+REASON_RECONCILE_FAILED: Final = "ReconcileFailed"
+REASON_COMPILE_TEMPLATE_ERROR: Final = "CompileTemplateError"
+REASON_CONTROL_PLANE_ERROR: Final = "ControlPlaneError"
+REASON_ILLEGAL_STATE_ERROR: Final = "IllegalStateError"
+
+# APIM statuses that retrying cannot fix: the request itself is wrong, or the credentials are.
+_UNRECOVERABLE_HTTP_STATUSES: Final = frozenset({400, 401})
+
+
+class ReconcileError(Exception):
+    """Base of the envelopes; a plain ReconcileError is a generic, recoverable failure."""
+
+    reason: str = REASON_RECONCILE_FAILED
+
+    @property
+    def recoverable(self) -> bool:
+        return True
+
+
+class CompileTemplateError(ReconcileError):
+    """A ``[[ secret ... ]]`` / ``[[ configmap ... ]]`` template cannot be compiled.
+
+    Not recoverable: the user must change the spec or the source (a source change re-triggers).
+    """
+
+    reason = REASON_COMPILE_TEMPLATE_ERROR
+
+    @property
+    def recoverable(self) -> bool:
+        return False
+
+
+class IllegalStateError(ReconcileError):
+    """The desired state is contradictory (e.g. a STARTED v4 API without plans)."""
+
+    reason = REASON_ILLEGAL_STATE_ERROR
+
+    @property
+    def recoverable(self) -> bool:
+        return False
+
+
+class ResolveRefError(ReconcileError):
+    """A referenced Kubernetes object (context, resource, Secret...) does not exist (yet).
+
+    Recoverable: creating the dependency later re-triggers the dependant, and backoff covers the
+    window where the informer has not seen it yet.
+    """
+
+    reason = REASON_RECONCILE_FAILED
+
+
+class ControlPlaneError(ReconcileError):
+    """An APIM call failed. ``status`` is the HTTP status, or None for a transport failure."""
+
+    reason = REASON_CONTROL_PLANE_ERROR
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+    @property
+    def recoverable(self) -> bool:
+        return self.status not in _UNRECOVERABLE_HTTP_STATUSES
+
+
+def is_recoverable(error: BaseException) -> bool:
+    """Whether ``error`` should be retried with backoff (True) or left until the spec changes.
+
+    Anything outside the taxonomy is treated as recoverable, as upstream does: an unexpected bug
+    is better retried with backoff than silently dropped.
+    """
+    if isinstance(error, ReconcileError):
+        return error.recoverable
+    if isinstance(error, ExceptionGroup):
+        return any(is_recoverable(inner) for inner in error.exceptions)
+    return True
