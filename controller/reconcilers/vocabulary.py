@@ -1,0 +1,85 @@
+"""Exact strings users, dashboards and gateways depend on: finalizers, annotations, labels,
+event reasons, component names (gko-behavior.md 2, 3.2, 3.3, 3.7, 6.6).
+
+Kept in one place so that a typo cannot split a contract between two modules.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Final
+
+GROUP: Final = "gravitee.io"
+VERSION: Final = "v1alpha1"
+API_VERSION: Final = f"{GROUP}/{VERSION}"
+
+# --- Finalizers ----------------------------------------------------------------------------
+FINALIZER_CONTEXT: Final = "finalizers.gravitee.io/managementcontextdeletion"
+FINALIZER_CONTEXT_SECRET: Final = "finalizers.gravitee.io/managementcontextSecret"
+FINALIZER_API: Final = "finalizers.gravitee.io/apidefinitiondeletion"
+FINALIZER_API_TEMPLATE: Final = "finalizers.gravitee.io/apidefinitiontemplate"
+FINALIZER_API_RESOURCE: Final = "finalizers.gravitee.io/apiresource"
+FINALIZER_APPLICATION: Final = "finalizers.gravitee.io/applicationdeletion"
+FINALIZER_SUBSCRIPTION: Final = "finalizers.gravitee.io/subscriptions"
+FINALIZER_GROUP: Final = "finalizers.gravitee.io/groups"
+FINALIZER_SHARED_POLICY_GROUP: Final = "finalizers.gravitee.io/sharedpolicygroups"
+FINALIZER_NOTIFICATION: Final = "finalizers.gravitee.io/notification"
+FINALIZER_TEMPLATING: Final = "finalizers.gravitee.io/templating"
+
+# --- Annotations ---------------------------------------------------------------------------
+ANNOTATION_LAST_SPEC_HASH: Final = "gravitee.io/last-spec-hash"
+ANNOTATION_LAST_SECRET_REF: Final = "gravitee.io/last-secret-ref"
+ANNOTATION_TEMPLATE: Final = "gravitee.io/template"
+ANNOTATION_REFERENCES: Final = "gravitee.io/references"
+
+# --- Labels and keys of the ConfigMaps a gateway loads ---------------------------------------
+LABEL_MANAGED_BY: Final = "managed-by"
+LABEL_MANAGED_BY_VALUE: Final = "gravitee.io"
+LABEL_GIO_TYPE: Final = "gio-type"
+# The same value for v2 and v4 APIs: it is what the gateway's Kubernetes sync selects on.
+LABEL_GIO_TYPE_API: Final = "apidefinitions.gravitee.io"
+CONFIGMAP_KEY_DEFINITION: Final = "definition"
+CONFIGMAP_KEY_ORGANIZATION: Final = "organizationId"
+CONFIGMAP_KEY_ENVIRONMENT: Final = "environmentId"
+CONFIGMAP_KEY_DEFINITION_VERSION: Final = "apiDefinitionVersion"
+DEFAULT_ORGANIZATION: Final = "DEFAULT"
+DEFAULT_ENVIRONMENT: Final = "DEFAULT"
+
+# --- Events --------------------------------------------------------------------------------
+EVENT_UPDATE_STARTED: Final = ("Normal", "UpdateStarted", "Update started")
+EVENT_UPDATE_SUCCEEDED: Final = ("Normal", "UpdateSucceeded", "Update succeeded")
+EVENT_UPDATE_FAILED: Final = "UpdateFailed"  # Warning, message = error text
+EVENT_DELETE_STARTED: Final = ("Normal", "DeleteStarted", "Delete started")
+EVENT_DELETE_SUCCEEDED: Final = ("Normal", "DeleteSucceeded", "Delete succeeded")
+EVENT_DELETE_FAILED: Final = "DeleteFailed"  # Warning, message = error text
+
+# Event-recorder component names, per controller.
+COMPONENTS: Final = {
+    "managementcontext": "managementcontext-controller",
+    "apidefinition": "apidefinitionv2-controller",
+    "apiv4definition": "apiv4definition-controller",
+    "application": "application-controller",
+    "apiresource": "apiresource-controller",
+    "subscription": "subscription-controller",
+    "group": "group-controller",
+    "sharedpolicygroup": "sharedpolicygroups-controller",
+    "notification": "notification-controller",
+}
+
+PROCESSING_COMPLETED: Final = "Completed"
+PROCESSING_FAILED: Final = "Failed"
+
+
+def canonical_json(value: Any) -> str:
+    """Sorted keys, no insignificant whitespace: equal documents give equal text."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def spec_hash(spec: Any) -> str:
+    """``gravitee.io/last-spec-hash``: hex SHA-256 of the canonical JSON of a spec.
+
+    Upstream hashes Go's serialisation, which cannot be reproduced byte for byte; the decision
+    (spec/README.md, 6) accepts one extra idempotent reconcile per object after a migration.
+    """
+    return hashlib.sha256(canonical_json(spec).encode()).hexdigest()
