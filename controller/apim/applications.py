@@ -1,0 +1,77 @@
+"""Applications through the Automation API.
+
+Owns upsert (with dry run), delete (APIM archives; 404 is success) and the read-back, in HRID
+mode or legacy UUID mode. The body is the caller's application spec, passed through untouched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from controller.apim.automation import delete_params, get_params, upsert_params
+from controller.apim.client import ApimClient
+from controller.apim.results import ImportErrors, as_object, text_field
+from controller.apim.urls import join_path, segment
+
+
+@attrs.frozen
+class ApplicationState:
+    id: str
+    hrid: str
+    organization_id: str
+    environment_id: str
+    errors: ImportErrors
+    raw: Mapping[str, Any] = attrs.field(eq=False, repr=False)
+
+    @classmethod
+    def from_json(cls, body: Any) -> ApplicationState:
+        data = as_object(body)
+        return cls(
+            id=text_field(data, "id"),
+            hrid=text_field(data, "hrid"),
+            organization_id=text_field(data, "organizationId"),
+            environment_id=text_field(data, "environmentId"),
+            errors=ImportErrors.from_json(data.get("errors")),
+            raw=data,
+        )
+
+
+async def upsert_application(
+    client: ApimClient,
+    spec: Mapping[str, Any],
+    *,
+    dry_run: bool = False,
+    hrid_contains_uuid: bool = False,
+) -> ApplicationState:
+    """``PUT {AUTO}/applications?dryRun=[&hridContainsUUID=true]``."""
+    body = await client.put_json(
+        join_path(client.urls.automation, "applications"),
+        dict(spec),
+        params=upsert_params(dry_run=dry_run, hrid_contains_uuid=hrid_contains_uuid),
+    )
+    return ApplicationState.from_json(body)
+
+
+async def delete_application(
+    client: ApimClient, ref: str, *, hrid_contains_uuid: bool = False
+) -> bool:
+    """``DELETE {AUTO}/applications/{ref}?hridContainsUUID=``; False when already gone."""
+    return await client.delete(
+        join_path(client.urls.automation, "applications", segment(ref)),
+        params=delete_params(hrid_contains_uuid=hrid_contains_uuid),
+        missing_ok=True,
+    )
+
+
+async def get_application(
+    client: ApimClient, ref: str, *, hrid_contains_uuid: bool = False
+) -> ApplicationState:
+    """``GET {AUTO}/applications/{ref}`` (read-back)."""
+    body = await client.get_json(
+        join_path(client.urls.automation, "applications", segment(ref)),
+        params=get_params(hrid_contains_uuid=hrid_contains_uuid),
+    )
+    return ApplicationState.from_json(body)

@@ -1,0 +1,59 @@
+"""One long-lived ``ApimClient`` per ManagementContext, so connections are reused across
+reconciles.
+
+This module owns the lifetime of clients: a client is kept while its context resolves to the same
+URLs, credentials and options, and replaced (the old one closed) as soon as any of them changes,
+e.g. after a Secret rotation. Keys are opaque strings chosen by the caller (typically the
+context's ``namespace/name``). It never builds requests itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from controller.apim.client import ApimClient
+from controller.apim.context import ResolvedContext
+from controller.apim.options import ClientOptions
+
+
+class ApimClientPool:
+    """Clients by context key; all share ``options``. Use from one event loop."""
+
+    def __init__(self, *, options: ClientOptions | None = None) -> None:
+        self._options = options if options is not None else ClientOptions()
+        self._clients: dict[str, ApimClient] = {}
+        self._retired: set[asyncio.Task[None]] = set()
+
+    def __len__(self) -> int:
+        return len(self._clients)
+
+    def get(self, key: str, context: ResolvedContext) -> ApimClient:
+        """The client for ``key``; a new one if the context changed since the last call."""
+        client = self._clients.get(key)
+        if client is not None and client.context == context and not client.closed:
+            return client
+        if client is not None:
+            self._retire(client)
+        client = ApimClient(context, options=self._options)
+        self._clients[key] = client
+        return client
+
+    def discard(self, key: str) -> None:
+        """Forget (and close) the client of a deleted context."""
+        client = self._clients.pop(key, None)
+        if client is not None:
+            self._retire(client)
+
+    async def close(self) -> None:
+        clients = list(self._clients.values())
+        self._clients.clear()
+        await asyncio.gather(*(client.close() for client in clients))
+        if self._retired:
+            await asyncio.gather(*self._retired)
+
+    def _retire(self, client: ApimClient) -> None:
+        # In-flight requests of a reconcile still hold the old client; closing happens in the
+        # background so `get` stays synchronous.
+        task = asyncio.get_running_loop().create_task(client.close())
+        self._retired.add(task)
+        task.add_done_callback(self._retired.discard)

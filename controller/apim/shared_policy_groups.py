@@ -1,0 +1,80 @@
+"""Shared policy groups through the Automation API (``{AUTO}/shared-policy-groups``).
+
+Owns upsert (with dry run), delete (404 is success) and read-back. In legacy mode upstream sends
+the SPG's *crossId* as the ref with ``hridContainsUUID=true`` (APIM reads it as the id); callers
+pass whatever ref they chose, this module does not second-guess it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from controller.apim.automation import delete_params, get_params, upsert_params
+from controller.apim.client import ApimClient
+from controller.apim.results import ImportErrors, as_object, text_field
+from controller.apim.urls import join_path, segment
+
+
+@attrs.frozen
+class SharedPolicyGroupState:
+    id: str
+    cross_id: str
+    hrid: str
+    organization_id: str
+    environment_id: str
+    errors: ImportErrors
+    raw: Mapping[str, Any] = attrs.field(eq=False, repr=False)
+
+    @classmethod
+    def from_json(cls, body: Any) -> SharedPolicyGroupState:
+        data = as_object(body)
+        return cls(
+            id=text_field(data, "id"),
+            cross_id=text_field(data, "crossId"),
+            hrid=text_field(data, "hrid"),
+            organization_id=text_field(data, "organizationId"),
+            environment_id=text_field(data, "environmentId"),
+            errors=ImportErrors.from_json(data.get("errors")),
+            raw=data,
+        )
+
+
+async def upsert_shared_policy_group(
+    client: ApimClient,
+    spec: Mapping[str, Any],
+    *,
+    dry_run: bool = False,
+    hrid_contains_uuid: bool = False,
+) -> SharedPolicyGroupState:
+    """``PUT {AUTO}/shared-policy-groups?dryRun=[&hridContainsUUID=true]``."""
+    body = await client.put_json(
+        join_path(client.urls.automation, "shared-policy-groups"),
+        dict(spec),
+        params=upsert_params(dry_run=dry_run, hrid_contains_uuid=hrid_contains_uuid),
+    )
+    return SharedPolicyGroupState.from_json(body)
+
+
+async def delete_shared_policy_group(
+    client: ApimClient, ref: str, *, hrid_contains_uuid: bool = False
+) -> bool:
+    """``DELETE {AUTO}/shared-policy-groups/{ref}?hridContainsUUID=``; False when gone."""
+    return await client.delete(
+        join_path(client.urls.automation, "shared-policy-groups", segment(ref)),
+        params=delete_params(hrid_contains_uuid=hrid_contains_uuid),
+        missing_ok=True,
+    )
+
+
+async def get_shared_policy_group(
+    client: ApimClient, ref: str, *, hrid_contains_uuid: bool = False
+) -> SharedPolicyGroupState:
+    """``GET {AUTO}/shared-policy-groups/{ref}`` (read-back)."""
+    body = await client.get_json(
+        join_path(client.urls.automation, "shared-policy-groups", segment(ref)),
+        params=get_params(hrid_contains_uuid=hrid_contains_uuid),
+    )
+    return SharedPolicyGroupState.from_json(body)
