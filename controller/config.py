@@ -1,0 +1,359 @@
+"""Runtime settings: the operator's environment variables turned into one frozen object.
+
+This module owns the mapping from the upstream GKO environment variable names (the ones the Helm
+chart writes into ConfigMap ``gko-config``) to typed, documented settings, and the validation of
+their values. A value that cannot be understood is a start-up error that names the variable: an
+operator that silently falls back to a default on a typo is worse than one that refuses to start.
+
+It must never read files, talk to the network or keep global state; ``Settings.from_env`` is a pure
+function of the mapping it is given.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from typing import Final, Literal, TypeVar
+
+import attrs
+
+LEADER_ELECTION_ID: Final = "24d975d3.gravitee.io"
+"""Name of the coordination.k8s.io/v1 Lease the replicas compete for (same as upstream)."""
+
+SERVICE_ACCOUNT_NAMESPACE_FILE: Final = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
+
+LogFormat = Literal["json", "console"]
+LogLevel = Literal["debug", "info", "warn", "error"]
+LogLevelCase = Literal["lower", "upper"]
+TimestampFormat = Literal["iso-8601", "epoch-second", "epoch-millis", "epoch-nano"]
+ReconcileStrategy = Literal["onSpecChange", "always"]
+
+_T = TypeVar("_T")
+
+
+class SettingsError(ValueError):
+    """An environment variable holds a value the operator cannot use.
+
+    The message always names the variable and says what would have been accepted; it never
+    echoes the value of a variable that may hold a secret.
+    """
+
+
+@attrs.frozen(kw_only=True)
+class LogSettings:
+    """How the operator logs (``LOGS_*``)."""
+
+    format: LogFormat = "json"
+    """``LOGS_FORMAT``: ``json`` (default) or ``console`` (human-readable, coloured)."""
+    level: LogLevel = "info"
+    """``LOGS_LEVEL``: ``debug``, ``info`` (default), ``warn`` or ``error``."""
+    level_case: LogLevelCase = "upper"
+    """``LOGS_LEVEL_CASE``: ``upper`` (default, ``INFO``) or ``lower`` (``info``)."""
+    timestamp_field: str = "timestamp"
+    """``LOGS_TIMESTAMP_FIELD``: JSON key of the timestamp. Defaults to ``timestamp``."""
+    timestamp_format: TimestampFormat = "iso-8601"
+    """``LOGS_TIMESTAMP_FORMAT``: ``iso-8601`` (default), ``epoch-second``, ``epoch-millis``,
+    ``epoch-nano``. (The Helm chart sets ``epoch-second``.)"""
+    dev_mode: bool = False
+    """``DEV_MODE``: when true, debug level and console output regardless of the other knobs."""
+
+
+@attrs.frozen(kw_only=True)
+class HttpClientSettings:
+    """Global knobs of the APIM HTTP client (``HTTP_CLIENT_*``)."""
+
+    timeout_seconds: float = 5.0
+    """``HTTP_CLIENT_TIMEOUT_SECONDS``: per-request timeout towards APIM. Defaults to 5."""
+    insecure_skip_cert_verify: bool = False
+    """``HTTP_CLIENT_INSECURE_SKIP_CERT_VERIFY``. Defaults to false."""
+    truststore_path: str = ""
+    """``HTTP_CLIENT_TRUSTSTORE_PATH``: PEM bundle added to the system roots. Empty: none."""
+    proxy_enabled: bool = False
+    """``HTTP_CLIENT_PROXY_ENABLED``. Defaults to false."""
+    proxy_use_system_proxy: bool = False
+    """``HTTP_CLIENT_PROXY_USE_SYSTEM_PROXY``: take the proxy from the usual env vars."""
+    proxy_url: str = ""
+    """``HTTP_CLIENT_PROXY_URL``."""
+    proxy_username: str = ""
+    """``HTTP_CLIENT_PROXY_USERNAME``."""
+    proxy_password: str = attrs.field(default="", repr=False)
+    """``HTTP_CLIENT_PROXY_PASSWORD`` (never shown in reprs or errors)."""
+
+
+@attrs.frozen(kw_only=True)
+class WebhookSettings:
+    """Admission webhook server and its certificates (``WEBHOOK_*``)."""
+
+    enabled: bool = False
+    """``ENABLE_WEBHOOK``. Defaults to false."""
+    namespace: str = ""
+    """``WEBHOOK_NAMESPACE``: namespace of the webhook Service and cert Secret."""
+    service_name: str = "gko-webhook"
+    """``WEBHOOK_SERVICE_NAME``. Defaults to ``gko-webhook``."""
+    service_port: int = 9443
+    """``WEBHOOK_SERVICE_PORT``: port the webhook server listens on. Defaults to 9443."""
+    cert_secret_name: str = ""
+    """``WEBHOOK_CERT_SECRET_NAME``: when set, the operator generates and stores its certs
+    there (the chart uses ``gko-webhook-cert``). Empty: certs are managed externally."""
+    validating_configuration_name: str = "gko-validating-webhook-configurations"
+    """``WEBHOOK_VALIDATING_CONFIGURATION_NAME``."""
+    mutating_configuration_name: str = "gko-mutating-webhook-configurations"
+    """``WEBHOOK_MUTATING_CONFIGURATION_NAME``."""
+    check_api_context_path_conflict_in_cluster: bool = False
+    """``CHECK_API_CONTEXT_PATH_CONFLICT_IN_CLUSTER``: path conflicts checked cluster-wide."""
+
+
+@attrs.frozen(kw_only=True)
+class IngressSettings:
+    """The Gravitee ingress controller (``ENABLE_INGRESS`` and friends)."""
+
+    enabled: bool = False
+    """``ENABLE_INGRESS``. Defaults to false (the chart turns it on)."""
+    classes: tuple[str, ...] = ("graviteeio",)
+    """``INGRESS_CLASSES``: comma-separated ingress classes handled. Defaults to ``graviteeio``."""
+    template_404_config_map_name: str = ""
+    """``TEMPLATE_404_CONFIG_MAP_NAME``."""
+    template_404_config_map_namespace: str = ""
+    """``TEMPLATE_404_CONFIG_MAP_NAMESPACE``."""
+
+
+@attrs.frozen(kw_only=True)
+class GatewayApiSettings:
+    """The Gateway API controllers (``ENABLE_GATEWAY_API`` and friends)."""
+
+    enabled: bool = False
+    """``ENABLE_GATEWAY_API``. Defaults to false."""
+    apply_crds: bool = False
+    """``APPLY_GATEWAY_API_CRDS``. Defaults to false."""
+    skip_api_definition: bool = False
+    """``GATEWAY_API_SKIP_API_DEFINITION``. Defaults to false."""
+    match_across_routes: bool = False
+    """``GATEWAY_API_MATCH_ACROSS_ROUTES``. Defaults to false."""
+
+
+@attrs.frozen(kw_only=True)
+class Settings:
+    """Everything the operator reads from its environment, with upstream names and defaults.
+
+    Build it with ``Settings.from_env()``; construct it directly in tests.
+    """
+
+    namespaces: tuple[str, ...] = ()
+    """``NAMESPACE``: comma-separated watched namespaces. Empty (default): all namespaces."""
+    pod_namespace: str = ""
+    """``POD_NAMESPACE`` (downward API): where the leader-election Lease lives. Empty: fall back
+    to the service account's namespace file, see ``operator_namespace``."""
+    enable_leader_election: bool = False
+    """``ENABLE_LEADER_ELECTION``. Defaults to false (the chart always sets true)."""
+    leader_election_id: str = LEADER_ELECTION_ID
+    """Lease name; not configurable upstream, kept here so tests can pick their own."""
+    apply_crds: bool = False
+    """``APPLY_CRDS``: server-side apply the embedded CRDs at start. Defaults to false."""
+    reconcile_strategy: ReconcileStrategy = "onSpecChange"
+    """``RECONCILE_STRATEGY``: ``onSpecChange`` (default; empty means the same) or ``always``."""
+    max_concurrent_reconciles: int = 4
+    """``MAX_CONCURRENT_RECONCILES``: workers per controller (>= 1). Defaults to 4."""
+    enable_metrics: bool = False
+    """``ENABLE_METRICS``: serve ``/metrics``. Defaults to false (the chart turns it on)."""
+    metrics_port: int = 8080
+    """``METRICS_PORT``. Defaults to 8080. 0 picks a free port (tests)."""
+    secure_metrics: bool = False
+    """``SECURE_METRICS``: HTTPS + authn/authz on ``/metrics``. Not implemented: refused at
+    start rather than silently served in clear."""
+    metrics_cert_dir: str = ""
+    """``METRICS_CERT_DIR``."""
+    probes_port: int = 8081
+    """``PROBES_PORT``: ``/healthz`` and ``/readyz``. Defaults to 8081. 0 picks a free port."""
+    enable_templating: bool = True
+    """``ENABLE_TEMPLATING``: ``[[ secret ... ]]`` templating. Defaults to true."""
+    enable_drift_detection: bool = True
+    """``ENABLE_DRIFT_DETECTION``. Defaults to true."""
+    http_client: HttpClientSettings = HttpClientSettings()
+    webhook: WebhookSettings = WebhookSettings()
+    ingress: IngressSettings = IngressSettings()
+    gateway_api: GatewayApiSettings = GatewayApiSettings()
+    logs: LogSettings = LogSettings()
+
+    @property
+    def watches_all_namespaces(self) -> bool:
+        return not self.namespaces
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read every setting from ``environ`` (default: ``os.environ``).
+
+        Raises ``SettingsError`` naming the first variable whose value is malformed.
+        """
+        env = _Env(os.environ if environ is None else environ)
+        secure_metrics = env.boolean("SECURE_METRICS", False)
+        if secure_metrics:
+            raise SettingsError(
+                "SECURE_METRICS=true is not supported by this operator: serve /metrics in clear "
+                "(SECURE_METRICS=false) behind a NetworkPolicy or a kube-rbac-proxy sidecar"
+            )
+        return cls(
+            namespaces=env.csv("NAMESPACE"),
+            pod_namespace=env.raw("POD_NAMESPACE").strip(),
+            enable_leader_election=env.boolean("ENABLE_LEADER_ELECTION", False),
+            apply_crds=env.boolean("APPLY_CRDS", False),
+            reconcile_strategy=env.choice(
+                "RECONCILE_STRATEGY",
+                {"onSpecChange": "onSpecChange", "always": "always"},
+                "onSpecChange",
+            ),
+            max_concurrent_reconciles=env.integer("MAX_CONCURRENT_RECONCILES", 4, minimum=1),
+            enable_metrics=env.boolean("ENABLE_METRICS", False),
+            metrics_port=env.port("METRICS_PORT", 8080),
+            secure_metrics=secure_metrics,
+            metrics_cert_dir=env.raw("METRICS_CERT_DIR"),
+            probes_port=env.port("PROBES_PORT", 8081),
+            enable_templating=env.boolean("ENABLE_TEMPLATING", True),
+            enable_drift_detection=env.boolean("ENABLE_DRIFT_DETECTION", True),
+            http_client=HttpClientSettings(
+                timeout_seconds=env.number("HTTP_CLIENT_TIMEOUT_SECONDS", 5.0, minimum=0.001),
+                insecure_skip_cert_verify=env.boolean(
+                    "HTTP_CLIENT_INSECURE_SKIP_CERT_VERIFY", False
+                ),
+                truststore_path=env.raw("HTTP_CLIENT_TRUSTSTORE_PATH"),
+                proxy_enabled=env.boolean("HTTP_CLIENT_PROXY_ENABLED", False),
+                proxy_use_system_proxy=env.boolean("HTTP_CLIENT_PROXY_USE_SYSTEM_PROXY", False),
+                proxy_url=env.raw("HTTP_CLIENT_PROXY_URL"),
+                proxy_username=env.raw("HTTP_CLIENT_PROXY_USERNAME"),
+                proxy_password=env.raw("HTTP_CLIENT_PROXY_PASSWORD"),
+            ),
+            webhook=WebhookSettings(
+                enabled=env.boolean("ENABLE_WEBHOOK", False),
+                namespace=env.raw("WEBHOOK_NAMESPACE"),
+                service_name=env.raw("WEBHOOK_SERVICE_NAME") or "gko-webhook",
+                service_port=env.port("WEBHOOK_SERVICE_PORT", 9443),
+                cert_secret_name=env.raw("WEBHOOK_CERT_SECRET_NAME"),
+                validating_configuration_name=env.raw("WEBHOOK_VALIDATING_CONFIGURATION_NAME")
+                or "gko-validating-webhook-configurations",
+                mutating_configuration_name=env.raw("WEBHOOK_MUTATING_CONFIGURATION_NAME")
+                or "gko-mutating-webhook-configurations",
+                check_api_context_path_conflict_in_cluster=env.boolean(
+                    "CHECK_API_CONTEXT_PATH_CONFLICT_IN_CLUSTER", False
+                ),
+            ),
+            ingress=IngressSettings(
+                enabled=env.boolean("ENABLE_INGRESS", False),
+                classes=env.csv("INGRESS_CLASSES") or ("graviteeio",),
+                template_404_config_map_name=env.raw("TEMPLATE_404_CONFIG_MAP_NAME"),
+                template_404_config_map_namespace=env.raw("TEMPLATE_404_CONFIG_MAP_NAMESPACE"),
+            ),
+            gateway_api=GatewayApiSettings(
+                enabled=env.boolean("ENABLE_GATEWAY_API", False),
+                apply_crds=env.boolean("APPLY_GATEWAY_API_CRDS", False),
+                skip_api_definition=env.boolean("GATEWAY_API_SKIP_API_DEFINITION", False),
+                match_across_routes=env.boolean("GATEWAY_API_MATCH_ACROSS_ROUTES", False),
+            ),
+            logs=LogSettings(
+                format=env.choice("LOGS_FORMAT", {"json": "json", "console": "console"}, "json"),
+                level=env.choice(
+                    "LOGS_LEVEL",
+                    {"debug": "debug", "info": "info", "warn": "warn", "warning": "warn",
+                     "error": "error"},
+                    "info",
+                ),
+                level_case=env.choice("LOGS_LEVEL_CASE", {"lower": "lower", "upper": "upper"},
+                                      "upper"),
+                timestamp_field=env.raw("LOGS_TIMESTAMP_FIELD").strip() or "timestamp",
+                timestamp_format=env.choice(
+                    "LOGS_TIMESTAMP_FORMAT",
+                    {"iso-8601": "iso-8601", "epoch-second": "epoch-second",
+                     "epoch-millis": "epoch-millis", "epoch-nano": "epoch-nano"},
+                    "iso-8601",
+                ),
+                dev_mode=env.boolean("DEV_MODE", False),
+            ),
+        )
+
+
+def operator_namespace(
+    settings: Settings,
+    *,
+    service_account_namespace_file: str = SERVICE_ACCOUNT_NAMESPACE_FILE,
+) -> str:
+    """The namespace the operator runs in: ``POD_NAMESPACE``, else the service account's file.
+
+    Raises ``SettingsError`` when neither is available (e.g. outside a cluster without
+    ``POD_NAMESPACE``), because the Lease has nowhere to live then.
+    """
+    if settings.pod_namespace:
+        return settings.pod_namespace
+    try:
+        with open(service_account_namespace_file, encoding="utf-8") as handle:
+            namespace = handle.read().strip()
+    except OSError:
+        namespace = ""
+    if not namespace:
+        raise SettingsError(
+            "POD_NAMESPACE is not set and the service account namespace file "
+            f"{service_account_namespace_file} is unreadable: the leader-election Lease needs "
+            "a namespace (set POD_NAMESPACE, e.g. through the downward API)"
+        )
+    return namespace
+
+
+class _Env:
+    """Typed readers over an environment mapping; every error names the variable."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self._environ = environ
+
+    def raw(self, name: str) -> str:
+        return self._environ.get(name, "")
+
+    def boolean(self, name: str, default: bool) -> bool:
+        value = self.raw(name).strip().lower()
+        if not value:
+            return default
+        if value == "true":
+            return True
+        if value == "false":
+            return False
+        raise SettingsError(f"{name} must be 'true' or 'false' (got {self.raw(name)!r})")
+
+    def integer(self, name: str, default: int, *, minimum: int) -> int:
+        return self._parse(name, default, int, f"an integer >= {minimum}",
+                           lambda v: v >= minimum)
+
+    def number(self, name: str, default: float, *, minimum: float) -> float:
+        return self._parse(name, default, float, f"a number >= {minimum}",
+                           lambda v: v >= minimum)
+
+    def port(self, name: str, default: int) -> int:
+        return self._parse(name, default, int, "a TCP port between 0 and 65535",
+                           lambda v: 0 <= v <= 65535)
+
+    def choice(self, name: str, accepted: Mapping[str, _T], default: _T) -> _T:
+        value = self.raw(name).strip()
+        if not value:
+            return default
+        lowered = {key.lower(): result for key, result in accepted.items()}
+        if value.lower() in lowered:
+            return lowered[value.lower()]
+        allowed = ", ".join(sorted(set(accepted)))
+        raise SettingsError(f"{name} must be one of {allowed} (got {value!r})")
+
+    def csv(self, name: str) -> tuple[str, ...]:
+        return tuple(part.strip() for part in self.raw(name).split(",") if part.strip())
+
+    def _parse(
+        self,
+        name: str,
+        default: _T,
+        parse: Callable[[str], _T],
+        expected: str,
+        valid: Callable[[_T], bool],
+    ) -> _T:
+        text = self.raw(name).strip()
+        if not text:
+            return default
+        try:
+            value = parse(text)
+        except ValueError:
+            raise SettingsError(f"{name} must be {expected} (got {text!r})") from None
+        if not valid(value):
+            raise SettingsError(f"{name} must be {expected} (got {text!r})")
+        return value

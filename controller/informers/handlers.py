@@ -1,0 +1,80 @@
+"""Ready-made event handlers that turn informer events into work-queue keys.
+
+This module owns the mapping "event -> keys": the object's own key, or the keys of the objects
+that depend on it found through a store index (e.g. a ManagementContext change enqueues every API
+filed under it in the ``context`` index). Start-up list events go in at low priority.
+
+It must never do I/O or reconcile; handlers run inline in the informer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Final, Protocol
+
+from controller.informers.events import Event, EventHandler
+from controller.informers.store import Store
+
+LOW_PRIORITY: Final = -100
+"""Priority of start-up list events (same value as controller-runtime's ``LowPriority``)."""
+NORMAL_PRIORITY: Final = 0
+
+EventFilter = Callable[[Event], bool]
+
+
+class KeyQueue(Protocol):
+    """What the handlers need from a work queue."""
+
+    def add(self, key: str, *, priority: int = 0) -> None: ...
+
+
+def priority_of(event: Event) -> int:
+    return LOW_PRIORITY if event.initial else NORMAL_PRIORITY
+
+
+def enqueue_object(queue: KeyQueue, *, when: EventFilter | None = None) -> EventHandler:
+    """Enqueue the changed object's own key."""
+
+    def handle(event: Event) -> None:
+        if when is None or when(event):
+            queue.add(event.key, priority=priority_of(event))
+
+    return handle
+
+
+def enqueue_mapped(
+    queue: KeyQueue,
+    keys_for: Callable[[Event], Iterable[str]],
+    *,
+    when: EventFilter | None = None,
+) -> EventHandler:
+    """Enqueue whatever keys ``keys_for`` derives from the event."""
+
+    def handle(event: Event) -> None:
+        if when is not None and not when(event):
+            return
+        priority = priority_of(event)
+        for key in keys_for(event):
+            queue.add(key, priority=priority)
+
+    return handle
+
+
+def enqueue_dependents(
+    queue: KeyQueue,
+    dependents: Store,
+    index: str,
+    *,
+    when: EventFilter | None = None,
+) -> EventHandler:
+    """Enqueue the keys filed under the changed object's key in ``dependents``' ``index``.
+
+    Example: on the ManagementContext informer, ``enqueue_dependents(api_queue, api_store,
+    "context")`` re-reconciles every API whose ``context`` index value is that context's
+    ``namespace/name``.
+    """
+
+    def keys_for(event: Event) -> Iterable[str]:
+        return dependents.keys_by_index(index, event.key)
+
+    return enqueue_mapped(queue, keys_for, when=when)

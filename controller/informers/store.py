@@ -1,0 +1,161 @@
+"""The in-memory cache of one kind of Kubernetes object, with O(1) secondary indexes.
+
+A ``Store`` owns the last known state of every object of one kind in the watched scope, keyed by
+``namespace/name`` (``name`` for cluster-scoped objects), plus indexes that answer "which objects
+have index value V" in constant time: ``namespace`` is built in; reconcilers register their own
+(e.g. "APIs that reference context ns/ctx") with ``add_index``.
+
+Objects are raw JSON dicts exactly as the API server sent them. The store hands out the stored
+dicts themselves, not copies, for speed: callers must treat them as read-only.
+
+It must never talk to the API server or decide anything; reflectors write, everyone else reads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, Final
+
+KubeObject = dict[str, Any]
+"""A Kubernetes object as decoded JSON."""
+
+IndexFunc = Callable[[KubeObject], Iterable[str]]
+"""Maps an object to the index values it is filed under (zero or more)."""
+
+NAMESPACE_INDEX: Final = "namespace"
+
+
+def object_key(obj: KubeObject) -> str:
+    """``namespace/name``, or ``name`` for cluster-scoped objects."""
+    metadata = obj.get("metadata") or {}
+    namespace = metadata.get("namespace") or ""
+    name = metadata.get("name") or ""
+    return f"{namespace}/{name}" if namespace else name
+
+
+def split_key(key: str) -> tuple[str, str]:
+    """``(namespace, name)`` from a key made by ``object_key`` (namespace ``""`` if none)."""
+    namespace, _, name = key.rpartition("/")
+    return namespace, name
+
+
+def resource_version(obj: KubeObject) -> str:
+    return str((obj.get("metadata") or {}).get("resourceVersion") or "")
+
+
+def _by_namespace(obj: KubeObject) -> Iterable[str]:
+    return ((obj.get("metadata") or {}).get("namespace") or "",)
+
+
+class IndexConflictError(ValueError):
+    """An index with that name is already registered."""
+
+
+class Store:
+    """Objects of one kind by key, with named indexes kept up to date on every write."""
+
+    def __init__(self) -> None:
+        self._objects: dict[str, KubeObject] = {}
+        self._index_funcs: dict[str, IndexFunc] = {}
+        # index name -> index value -> keys filed under that value
+        self._indexes: dict[str, dict[str, set[str]]] = {}
+        # index name -> key -> the values that key is filed under (to unfile on update/delete)
+        self._filed: dict[str, dict[str, tuple[str, ...]]] = {}
+        self.add_index(NAMESPACE_INDEX, _by_namespace)
+
+    def __len__(self) -> int:
+        return len(self._objects)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._objects
+
+    def get(self, key: str) -> KubeObject | None:
+        return self._objects.get(key)
+
+    def keys(self) -> list[str]:
+        return list(self._objects)
+
+    def objects(self) -> list[KubeObject]:
+        return list(self._objects.values())
+
+    def items(self) -> Iterator[tuple[str, KubeObject]]:
+        return iter(list(self._objects.items()))
+
+    def index_names(self) -> list[str]:
+        return list(self._index_funcs)
+
+    def add_index(self, name: str, func: IndexFunc) -> None:
+        """Register an index and file every object already cached under it.
+
+        Registering the same function under the same name twice is a no-op, so reconcilers
+        sharing a store can each ask for the index they need.
+        """
+        existing = self._index_funcs.get(name)
+        if existing is not None:
+            if existing is func:
+                return
+            raise IndexConflictError(f"index {name!r} is already registered")
+        self._index_funcs[name] = func
+        self._indexes[name] = {}
+        self._filed[name] = {}
+        for key, obj in self._objects.items():
+            self._file(name, func, key, obj)
+
+    def keys_by_index(self, name: str, value: str) -> list[str]:
+        """Keys of the objects filed under ``value`` in index ``name``."""
+        try:
+            index = self._indexes[name]
+        except KeyError:
+            raise KeyError(f"no index named {name!r}") from None
+        return sorted(index.get(value, ()))
+
+    def by_index(self, name: str, value: str) -> list[KubeObject]:
+        """Objects filed under ``value`` in index ``name``, ordered by key."""
+        return [self._objects[key] for key in self.keys_by_index(name, value)]
+
+    def in_namespace(self, namespace: str) -> list[KubeObject]:
+        return self.by_index(NAMESPACE_INDEX, namespace)
+
+    def upsert(self, obj: KubeObject) -> KubeObject | None:
+        """Store ``obj``; returns the object it replaced, if any."""
+        key = object_key(obj)
+        old = self._objects.get(key)
+        if old is not None:
+            self._unfile_all(key)
+        self._objects[key] = obj
+        for name, func in self._index_funcs.items():
+            self._file(name, func, key, obj)
+        return old
+
+    def delete(self, key: str) -> KubeObject | None:
+        """Forget ``key``; returns the last known object, if any."""
+        old = self._objects.pop(key, None)
+        if old is not None:
+            self._unfile_all(key)
+        return old
+
+    def keys_in_scope(self, namespace: str | None) -> set[str]:
+        """All keys, or those of one namespace (``None`` means every namespace)."""
+        if namespace is None:
+            return set(self._objects)
+        return set(self._indexes[NAMESPACE_INDEX].get(namespace, ()))
+
+    def _file(self, name: str, func: IndexFunc, key: str, obj: KubeObject) -> None:
+        values = tuple(dict.fromkeys(func(obj)))
+        if not values:
+            return
+        index = self._indexes[name]
+        for value in values:
+            index.setdefault(value, set()).add(key)
+        self._filed[name][key] = values
+
+    def _unfile_all(self, key: str) -> None:
+        for name, filed in self._filed.items():
+            values = filed.pop(key, ())
+            index = self._indexes[name]
+            for value in values:
+                keys = index.get(value)
+                if keys is not None:
+                    keys.discard(key)
+                    if not keys:
+                        del index[value]

@@ -1,0 +1,105 @@
+import pytest
+
+from controller.informers.store import (
+    NAMESPACE_INDEX,
+    IndexConflictError,
+    Store,
+    object_key,
+    split_key,
+)
+
+
+def obj(ns, name, rv="1", context=None):
+    o = {"metadata": {"namespace": ns, "name": name, "resourceVersion": rv}, "spec": {}}
+    if context:
+        o["spec"]["contextRef"] = context
+    return o
+
+
+def by_context(o):
+    ref = o["spec"].get("contextRef")
+    if ref:
+        yield f"{ref.get('namespace') or o['metadata']['namespace']}/{ref['name']}"
+
+
+def test_keys_for_namespaced_and_cluster_scoped_objects():
+    assert object_key(obj("ns", "a")) == "ns/a"
+    assert object_key({"metadata": {"name": "crd"}}) == "crd"
+    assert split_key("ns/a") == ("ns", "a")
+    assert split_key("crd") == ("", "crd")
+
+
+def test_upsert_returns_previous_state_and_delete_returns_last_state():
+    store = Store()
+    first = obj("ns", "a", "1")
+    second = obj("ns", "a", "2")
+    assert store.upsert(first) is None
+    assert store.upsert(second) is first
+    assert store.get("ns/a") is second
+    assert len(store) == 1
+    assert store.delete("ns/a") is second
+    assert store.delete("ns/a") is None
+    assert "ns/a" not in store
+
+
+def test_namespace_index_is_built_in_and_follows_deletes():
+    store = Store()
+    store.upsert(obj("a", "x"))
+    store.upsert(obj("a", "y"))
+    store.upsert(obj("b", "z"))
+    assert store.keys_by_index(NAMESPACE_INDEX, "a") == ["a/x", "a/y"]
+    assert [o["metadata"]["name"] for o in store.in_namespace("b")] == ["z"]
+    store.delete("a/x")
+    assert store.keys_by_index(NAMESPACE_INDEX, "a") == ["a/y"]
+    assert store.keys_in_scope("a") == {"a/y"}
+    assert store.keys_in_scope(None) == {"a/y", "b/z"}
+
+
+def test_custom_index_is_refiled_on_update():
+    store = Store()
+    store.add_index("context", by_context)
+    store.upsert(obj("ns", "api1", context={"name": "ctx1"}))
+    store.upsert(obj("ns", "api2", context={"name": "ctx1"}))
+    store.upsert(obj("other", "api3", context={"name": "ctx1", "namespace": "ns"}))
+    assert store.keys_by_index("context", "ns/ctx1") == ["ns/api1", "ns/api2", "other/api3"]
+
+    store.upsert(obj("ns", "api1", rv="2", context={"name": "ctx2"}))
+    assert store.keys_by_index("context", "ns/ctx1") == ["ns/api2", "other/api3"]
+    assert store.keys_by_index("context", "ns/ctx2") == ["ns/api1"]
+
+    store.upsert(obj("ns", "api2", rv="2"))  # reference removed
+    store.delete("other/api3")
+    assert store.keys_by_index("context", "ns/ctx1") == []
+    assert store.by_index("context", "ns/ctx2")[0]["metadata"]["name"] == "api1"
+
+
+def test_index_added_late_files_existing_objects():
+    store = Store()
+    store.upsert(obj("ns", "api1", context={"name": "ctx"}))
+    store.add_index("context", by_context)
+    assert store.keys_by_index("context", "ns/ctx") == ["ns/api1"]
+
+
+def test_registering_the_same_index_twice_is_idempotent_but_a_different_one_conflicts():
+    store = Store()
+    store.add_index("context", by_context)
+    store.add_index("context", by_context)
+    with pytest.raises(IndexConflictError):
+        store.add_index("context", lambda o: ())
+
+
+def test_unknown_index_is_a_key_error():
+    with pytest.raises(KeyError):
+        Store().keys_by_index("nope", "x")
+
+
+def test_multi_valued_index_files_each_value_once():
+    store = Store()
+    store.add_index("resources", lambda o: [r["ref"] for r in o["spec"].get("resources", [])])
+    o = obj("ns", "api")
+    o["spec"]["resources"] = [{"ref": "ns/r1"}, {"ref": "ns/r2"}, {"ref": "ns/r1"}]
+    store.upsert(o)
+    assert store.keys_by_index("resources", "ns/r1") == ["ns/api"]
+    assert store.keys_by_index("resources", "ns/r2") == ["ns/api"]
+    store.delete("ns/api")
+    assert store.keys_by_index("resources", "ns/r1") == []

@@ -1,0 +1,106 @@
+import pytest
+
+from controller.config import (
+    LEADER_ELECTION_ID,
+    Settings,
+    SettingsError,
+    operator_namespace,
+)
+
+
+def test_defaults_match_upstream_binary_defaults():
+    s = Settings.from_env({})
+    assert s.namespaces == ()
+    assert s.watches_all_namespaces
+    assert s.enable_leader_election is False
+    assert s.leader_election_id == LEADER_ELECTION_ID == "24d975d3.gravitee.io"
+    assert s.max_concurrent_reconciles == 4
+    assert s.enable_metrics is False
+    assert s.metrics_port == 8080
+    assert s.probes_port == 8081
+    assert s.enable_templating is True
+    assert s.enable_drift_detection is True
+    assert s.reconcile_strategy == "onSpecChange"
+    assert s.apply_crds is False
+    assert s.http_client.timeout_seconds == 5.0
+    assert s.webhook.service_port == 9443
+    assert s.webhook.service_name == "gko-webhook"
+    assert s.ingress.classes == ("graviteeio",)
+    assert s.logs.format == "json"
+    assert s.logs.level == "info"
+    assert s.logs.level_case == "upper"
+    assert s.logs.timestamp_field == "timestamp"
+
+
+def test_values_are_read_from_upstream_names():
+    s = Settings.from_env({
+        "NAMESPACE": "team-a, team-b,,",
+        "ENABLE_LEADER_ELECTION": "true",
+        "MAX_CONCURRENT_RECONCILES": "1",
+        "ENABLE_METRICS": "true",
+        "METRICS_PORT": "0",
+        "PROBES_PORT": "9000",
+        "ENABLE_TEMPLATING": "false",
+        "RECONCILE_STRATEGY": "always",
+        "HTTP_CLIENT_TIMEOUT_SECONDS": "2.5",
+        "LOGS_FORMAT": "console",
+        "LOGS_LEVEL": "debug",
+        "LOGS_LEVEL_CASE": "lower",
+        "LOGS_TIMESTAMP_FORMAT": "epoch-millis",
+        "POD_NAMESPACE": "gko",
+        "INGRESS_CLASSES": "a,b",
+    })
+    assert s.namespaces == ("team-a", "team-b")
+    assert s.enable_leader_election
+    assert s.max_concurrent_reconciles == 1
+    assert s.enable_metrics and s.metrics_port == 0
+    assert s.probes_port == 9000
+    assert s.enable_templating is False
+    assert s.reconcile_strategy == "always"
+    assert s.http_client.timeout_seconds == 2.5
+    assert (s.logs.format, s.logs.level, s.logs.level_case) == ("console", "debug", "lower")
+    assert s.logs.timestamp_format == "epoch-millis"
+    assert s.pod_namespace == "gko"
+    assert s.ingress.classes == ("a", "b")
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("ENABLE_LEADER_ELECTION", "yes"),
+        ("MAX_CONCURRENT_RECONCILES", "0"),
+        ("MAX_CONCURRENT_RECONCILES", "four"),
+        ("METRICS_PORT", "70000"),
+        ("PROBES_PORT", "-1"),
+        ("HTTP_CLIENT_TIMEOUT_SECONDS", "soon"),
+        ("LOGS_FORMAT", "xml"),
+        ("LOGS_LEVEL", "verbose"),
+        ("LOGS_TIMESTAMP_FORMAT", "rfc822"),
+        ("RECONCILE_STRATEGY", "sometimes"),
+    ],
+)
+def test_malformed_values_are_a_start_up_error_naming_the_variable(name, value):
+    with pytest.raises(SettingsError) as info:
+        Settings.from_env({name: value})
+    assert name in str(info.value)
+    assert value in str(info.value)
+
+
+def test_secure_metrics_is_refused_rather_than_served_in_clear():
+    with pytest.raises(SettingsError, match="SECURE_METRICS"):
+        Settings.from_env({"SECURE_METRICS": "true"})
+
+
+def test_proxy_password_never_appears_in_repr():
+    s = Settings.from_env({"HTTP_CLIENT_PROXY_PASSWORD": "hunter2-secret"})
+    assert s.http_client.proxy_password == "hunter2-secret"
+    assert "hunter2-secret" not in repr(s)
+
+
+def test_operator_namespace_prefers_pod_namespace_then_service_account_file(tmp_path):
+    assert operator_namespace(Settings(pod_namespace="gko")) == "gko"
+    sa_file = tmp_path / "namespace"
+    sa_file.write_text("from-sa\n")
+    assert operator_namespace(Settings(), service_account_namespace_file=str(sa_file)) == "from-sa"
+    with pytest.raises(SettingsError, match="POD_NAMESPACE"):
+        operator_namespace(Settings(), service_account_namespace_file=str(tmp_path / "missing"))
