@@ -53,7 +53,8 @@ def test_values_are_read_from_upstream_names():
     assert s.namespaces == ("team-a", "team-b")
     assert s.enable_leader_election
     assert s.max_concurrent_reconciles == 1
-    assert s.enable_metrics and s.metrics_port == 0
+    assert s.enable_metrics
+    assert s.metrics_port == 0
     assert s.probes_port == 9000
     assert s.enable_templating is False
     assert s.reconcile_strategy == "always"

@@ -27,7 +27,8 @@ def test_json_lines_use_upstream_keys(capture):
     assert line["level"] == "INFO"
     assert line["logger"] == "manager"
     assert line["workers"] == 4
-    assert "timestamp" in line and line["timestamp"].endswith("Z")
+    assert "timestamp" in line
+    assert line["timestamp"].endswith("Z")
 
 
 def test_level_filter_case_and_timestamp_knobs(capture):
@@ -42,7 +43,8 @@ def test_level_filter_case_and_timestamp_knobs(capture):
     [line] = lines(capture)
     assert line["message"] == "kept"
     assert line["level"] == "warn"
-    assert isinstance(line["ts"], float) and line["ts"] > 1.7e9
+    assert isinstance(line["ts"], float)
+    assert line["ts"] > 1.7e9
 
 
 def test_reconcile_context_binds_identity_to_every_line(capture):
@@ -55,7 +57,8 @@ def test_reconcile_context_binds_identity_to_every_line(capture):
     assert inside["controller"] == "apidefinition"
     assert inside["namespace"] == "ns"
     assert inside["name"] == "api"
-    assert inside["reconcileID"] == rid and len(rid) == 36
+    assert inside["reconcileID"] == rid
+    assert len(rid) == 36
     assert "reconcileID" not in outside
 
 
@@ -70,7 +73,8 @@ def test_secrets_are_redacted_at_any_depth(capture):
     assert line["headers"]["Authorization"] == REDACTED
     assert line["items"][0]["bearerToken"] == REDACTED
     assert line["user"] == "admin"
-    assert "p4ss" not in capture.getvalue() and "abc" not in capture.getvalue()
+    assert "p4ss" not in capture.getvalue()
+    assert "abc" not in capture.getvalue()
 
 
 def test_exceptions_go_to_stacktrace(capture):
@@ -88,6 +92,7 @@ def test_console_format_is_not_json(capture):
     configure_logging(LogSettings(format="console"), stream=capture)
     get_logger("x").info("hello", a=1)
     text = capture.getvalue()
-    assert "hello" in text and "a=1" in text
+    assert "hello" in text
+    assert "a=1" in text
     with pytest.raises(json.JSONDecodeError):
         json.loads(text.splitlines()[0])
