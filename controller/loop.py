@@ -1,0 +1,322 @@
+"""The controller loop: N workers turning queued keys into reconcile calls.
+
+Owns (controller-runtime v0.24.1 ``internal/controller`` semantics): the worker tasks, the
+per-reconcile log context (``controller``, ``namespace``, ``name``, ``reconcileID``), timing,
+the outcome rules, the controller metrics, and start/stop:
+
+* exception -> re-queued rate-limited (failure count kept), counted as ``error``;
+* ``TerminalError`` -> not re-queued, counted as ``error`` and as a terminal error;
+* a programming error (see ``PANIC_TYPES``) -> like an exception, and counted as a panic;
+* ``Result(requeue_after=s)``, ``s > 0`` -> ``forget`` + ``add_after(s)``, ``requeue_after``;
+* ``Result()`` -> ``forget``, ``success``.
+
+Re-queues keep the priority the key was handed out with. ``done`` is always called; no
+exception ever ends a worker (only cancellation, ``KeyboardInterrupt`` and ``SystemExit``).
+
+Must never: read Kubernetes or APIM itself, decide anything about a kind, or start workers
+before the caches are ready -- the manager passes ``wait_ready`` for that.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import attrs
+import structlog
+
+from controller import metrics
+from controller.queue.clock import Clock, RealClock
+from controller.queue.ratelimiters import RateLimiter
+from controller.queue.workqueue import WorkQueue, WorkQueueOptions
+from controller.reconcile import Reconciler, Result, TerminalError, split_key
+
+__all__ = ["PANIC_TYPES", "Controller", "ControllerOptions", "WaitReady"]
+
+#: Exceptions that signal a bug in the reconciler rather than a failure of the outside world --
+#: the Python counterpart of a Go panic (nil dereference, bad index, wrong type ...). They are
+#: handled like any error, and also counted in ``controller_runtime_reconcile_panics_total``.
+PANIC_TYPES: tuple[type[BaseException], ...] = (
+    AttributeError,
+    TypeError,
+    NameError,
+    LookupError,
+    AssertionError,
+    ArithmeticError,
+    RecursionError,
+    NotImplementedError,
+)
+
+#: Something to await before the workers start: an awaitable, or a callable returning one.
+WaitReady = Callable[[], Awaitable[object]] | Awaitable[object]
+
+
+@attrs.frozen(kw_only=True)
+class ControllerOptions:
+    """How a ``Controller`` runs. Every field has a working default."""
+
+    #: Worker tasks, i.e. keys reconciled at the same time (never the same key twice).
+    #: Defaults to 4.
+    max_concurrent_reconciles: int = attrs.field(default=4)
+    #: Source of time for timings and deadlines. Defaults to ``RealClock()``.
+    clock: Clock | None = None
+    #: structlog logger. Defaults to ``structlog.get_logger("controller")``.
+    logger: Any = None
+    #: Limiter for the queue the controller builds when none is given. Defaults to the per-key
+    #: exponential limiter (5 ms .. 1000 s).
+    rate_limiter: RateLimiter | None = None
+    #: Seconds ``start`` waits for ``wait_ready`` before giving up. Defaults to 120.
+    cache_sync_timeout: float = 120.0
+    #: Exception types counted as panics. Defaults to ``PANIC_TYPES``.
+    panic_types: tuple[type[BaseException], ...] = PANIC_TYPES
+
+    @max_concurrent_reconciles.validator
+    def _check_workers(self, _attribute: object, value: int) -> None:
+        if value < 1:
+            raise ValueError("max_concurrent_reconciles must be at least 1")
+
+
+class Controller:
+    """Runs one reconciler over one queue with a fixed number of workers.
+
+    ``name`` must be unique in the process: it labels metrics and logs, and is the queue name.
+    When ``queue`` is omitted the controller builds one publishing the workqueue metrics; a
+    queue passed in should use the same clock as ``options.clock``.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        reconciler: Reconciler,
+        *,
+        queue: WorkQueue | None = None,
+        options: ControllerOptions | None = None,
+    ) -> None:
+        if not name:
+            raise ValueError("a controller needs a name")
+        self._options = options if options is not None else ControllerOptions()
+        self._name = name
+        self._reconciler = reconciler
+        self._clock: Clock = self._options.clock if self._options.clock is not None else RealClock()
+        self._queue = (
+            queue
+            if queue is not None
+            else WorkQueue(
+                WorkQueueOptions(
+                    name=name,
+                    clock=self._clock,
+                    rate_limiter=self._options.rate_limiter,
+                    metrics_provider=metrics.WORKQUEUE_METRICS_PROVIDER,
+                )
+            )
+        )
+        self._log = (
+            self._options.logger
+            if self._options.logger is not None
+            else structlog.get_logger("controller")
+        )
+        self._workers: list[asyncio.Task[None]] = []
+        self._started = False
+        self._stopping = False
+        self._stopped = asyncio.Event()
+
+        self._total = {
+            result: metrics.RECONCILE_TOTAL.labels(name, result)
+            for result in metrics.RECONCILE_RESULTS
+        }
+        self._errors = metrics.RECONCILE_ERRORS.labels(name)
+        self._terminal_errors = metrics.TERMINAL_RECONCILE_ERRORS.labels(name)
+        self._panics = metrics.RECONCILE_PANICS.labels(name)
+        self._time = metrics.RECONCILE_TIME.labels(name)
+        self._active = metrics.ACTIVE_WORKERS.labels(name)
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def queue(self) -> WorkQueue:
+        """The controller's queue: event handlers ``add`` keys here."""
+        return self._queue
+
+    @property
+    def started(self) -> bool:
+        """True once the workers run (``start`` returned)."""
+        return bool(self._workers)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self, wait_ready: WaitReady | None = None) -> None:
+        """Wait for ``wait_ready`` (bounded by ``cache_sync_timeout``), then start the workers.
+
+        Returns once the workers run. Raises ``TimeoutError`` if readiness does not come in
+        time, and whatever ``wait_ready`` raises; no worker is started in either case.
+        """
+        if self._started:
+            raise RuntimeError(f"controller {self._name!r} was already started")
+        self._started = True
+        metrics.init_controller_metrics(
+            self._name, max_concurrent_reconciles=self._options.max_concurrent_reconciles
+        )
+        self._log.info(
+            "Starting Controller",
+            controller=self._name,
+            worker_count=self._options.max_concurrent_reconciles,
+        )
+        if wait_ready is not None:
+            await self._wait_ready(wait_ready)
+        if self._stopping:
+            self._stopped.set()
+            return
+        for index in range(self._options.max_concurrent_reconciles):
+            self._workers.append(
+                asyncio.create_task(self._worker(), name=f"{self._name}-worker-{index}")
+            )
+
+    async def run(self, wait_ready: WaitReady | None = None) -> None:
+        """``start``, then wait until the controller is stopped."""
+        await self.start(wait_ready)
+        await self.wait_stopped()
+
+    async def wait_stopped(self) -> None:
+        """Wait until ``stop`` has finished (or every worker has exited)."""
+        if self._workers:
+            await asyncio.gather(*self._workers, return_exceptions=True)
+        else:
+            await self._stopped.wait()
+
+    async def stop(self, *, timeout: float = 30.0) -> None:
+        """Stop taking keys, give in-flight reconciles ``timeout`` seconds, then cancel them."""
+        self._stopping = True
+        await self._queue.shutdown()
+        if not self._workers:
+            self._stopped.set()
+            return
+        pending = {task for task in self._workers if not task.done()}
+        if pending:
+            deadline = asyncio.create_task(self._clock.sleep(timeout))
+            try:
+                while pending and not deadline.done():
+                    _, pending = await asyncio.wait(
+                        {*pending, deadline}, return_when=asyncio.FIRST_COMPLETED
+                    )
+                    pending.discard(deadline)
+            finally:
+                deadline.cancel()
+            if pending:
+                self._log.warning(
+                    "Graceful stop timed out, cancelling in-flight reconciles",
+                    controller=self._name,
+                    in_flight=len(pending),
+                )
+                for task in pending:
+                    task.cancel()
+                await asyncio.gather(*pending, return_exceptions=True)
+        self._stopped.set()
+        self._log.info("All workers finished", controller=self._name)
+
+    async def _wait_ready(self, wait_ready: WaitReady) -> None:
+        awaitable = wait_ready() if callable(wait_ready) else wait_ready
+        ready = asyncio.ensure_future(awaitable)
+        deadline = asyncio.create_task(self._clock.sleep(self._options.cache_sync_timeout))
+        try:
+            await asyncio.wait({ready, deadline}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            deadline.cancel()
+            if not ready.done():
+                ready.cancel()
+        if ready.cancelled():
+            raise TimeoutError(
+                f"timed out waiting for caches to sync for controller {self._name!r}"
+            )
+        ready.result()
+
+    # ------------------------------------------------------------------ workers
+
+    async def _worker(self) -> None:
+        while True:
+            got = await self._queue.get_with_priority()
+            if got is None:
+                return
+            key, priority = got
+            self._active.inc()
+            try:
+                await self._reconcile_handler(key, priority)
+            finally:
+                self._active.dec()
+                self._queue.done(key)
+
+    async def _reconcile_handler(self, key: str, priority: int) -> None:
+        try:
+            namespace, name = split_key(key)
+        except ValueError:
+            namespace, name = "", key
+        with structlog.contextvars.bound_contextvars(
+            controller=self._name,
+            namespace=namespace,
+            name=name,
+            reconcileID=str(uuid.uuid4()),
+        ):
+            started = self._clock.now()
+            try:
+                result = await self._reconciler.reconcile(key)
+                if not isinstance(result, Result):
+                    raise TypeError(
+                        f"reconcile returned {type(result).__name__}, expected Result"
+                    )
+            except TerminalError as error:
+                self._observe(started)
+                self._terminal_errors.inc()
+                self._count_error()
+                self._log.error("Reconciler error", exc_info=error, terminal=True)
+                return
+            except (KeyboardInterrupt, SystemExit):
+                raise
+            except asyncio.CancelledError as error:
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    raise  # we are being stopped: not the reconciler's failure
+                # A cancellation that escaped from inside the reconciler is just a failure.
+                self._observe(started)
+                self._fail(key, priority, error)
+                return
+            except BaseException as error:
+                self._observe(started)
+                if isinstance(error, self._options.panic_types) or not isinstance(
+                    error, Exception
+                ):
+                    self._panics.inc()
+                    self._log.error("Observed a panic", exc_info=error)
+                self._fail(key, priority, error)
+                return
+            self._observe(started)
+
+            if result.requeue_after is not None and result.requeue_after > 0:
+                self._queue.forget(key)
+                self._queue.add_after(key, result.requeue_after, priority=priority)
+                self._total["requeue_after"].inc()
+                self._log.debug("Reconcile done, requeueing", requeue_after=result.requeue_after)
+                return
+            self._queue.forget(key)
+            self._total["success"].inc()
+            self._log.debug("Reconcile successful")
+
+    def _observe(self, started: float) -> None:
+        self._time.observe(max(0.0, self._clock.now() - started))
+
+    def _count_error(self) -> None:
+        self._errors.inc()
+        self._total["error"].inc()
+
+    def _fail(self, key: str, priority: int, error: BaseException) -> None:
+        self._queue.add_rate_limited(key, priority=priority)
+        self._count_error()
+        self._log.error("Reconciler error", exc_info=error)
+
+    def __repr__(self) -> str:
+        return (
+            f"Controller(name={self._name!r}, "
+            f"workers={self._options.max_concurrent_reconciles}, queue={self._queue!r})"
+        )

@@ -1,0 +1,282 @@
+"""Every Prometheus series the operator exposes, declared once.
+
+Owns: the operator's private ``REGISTRY`` (with process, platform and GC collectors), the
+controller-runtime v0.24 metric families with their exact names, label names and bucket lists
+(so existing controller-runtime dashboards and alerts keep working), the workqueue metrics
+provider that plugs those families into ``controller.queue``, the per-controller
+initialisation that pre-creates series at zero, and ``render_metrics()``.
+
+Must never: serve HTTP (the manager does), hold per-object labels (label values are controller
+names, results, lease names, HTTP codes/methods/hosts only), or put secrets in any label.
+
+Notes on fidelity: counters are declared without ``_total`` because prometheus-client appends
+it; ``_created`` series are disabled process-wide because controller-runtime has none; the
+workqueue bucket list is computed by repeated multiplication like Go's ``ExponentialBuckets``
+so the ``le`` values are the same floats (e.g. ``9.999999999999999e-05``).
+"""
+
+from __future__ import annotations
+
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    GCCollector,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+    disable_created_metrics,
+    generate_latest,
+)
+
+from controller.queue.metrics import (
+    CounterMetric,
+    DepthMetric,
+    HistogramMetric,
+    SettableGaugeMetric,
+)
+
+__all__ = [
+    "ACTIVE_WORKERS",
+    "LEADER_ELECTION_MASTER_STATUS",
+    "MAX_CONCURRENT_RECONCILES",
+    "RECONCILE_ERRORS",
+    "RECONCILE_PANICS",
+    "RECONCILE_RESULTS",
+    "RECONCILE_TIME",
+    "RECONCILE_TIME_BUCKETS",
+    "RECONCILE_TOTAL",
+    "REGISTRY",
+    "REST_CLIENT_REQUESTS",
+    "TERMINAL_RECONCILE_ERRORS",
+    "WORKQUEUE_ADDS",
+    "WORKQUEUE_BUCKETS",
+    "WORKQUEUE_DEPTH",
+    "WORKQUEUE_LONGEST_RUNNING_PROCESSOR",
+    "WORKQUEUE_METRICS_PROVIDER",
+    "WORKQUEUE_QUEUE_DURATION",
+    "WORKQUEUE_RETRIES",
+    "WORKQUEUE_UNFINISHED_WORK",
+    "WORKQUEUE_WORK_DURATION",
+    "PrometheusQueueMetricsProvider",
+    "exponential_buckets",
+    "init_controller_metrics",
+    "render_metrics",
+]
+
+disable_created_metrics()  # type: ignore[no-untyped-call]
+
+#: The operator's own registry; never the process-global default one.
+REGISTRY = CollectorRegistry(auto_describe=True)
+ProcessCollector(registry=REGISTRY)
+PlatformCollector(registry=REGISTRY)
+GCCollector(registry=REGISTRY)
+
+
+def exponential_buckets(start: float, factor: float, count: int) -> list[float]:
+    """Bucket bounds ``start, start*factor, ...`` computed the way Go's client does."""
+    if start <= 0 or factor <= 1 or count < 1:
+        raise ValueError("need start > 0, factor > 1 and count >= 1")
+    buckets: list[float] = []
+    bound = start
+    for _ in range(count):
+        buckets.append(bound)
+        bound *= factor
+    return buckets
+
+
+#: 1e-08 s .. 1000 s: ExponentialBuckets(10e-9, 10, 12).
+WORKQUEUE_BUCKETS: tuple[float, ...] = tuple(exponential_buckets(10e-9, 10, 12))
+
+#: controller-runtime's reconcile_time_seconds bounds.
+RECONCILE_TIME_BUCKETS: tuple[float, ...] = (
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7, 0.8,
+    0.9, 1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5, 6, 7, 8, 9, 10, 15, 20, 25, 30,
+    40, 50, 60,
+)  # fmt: skip
+
+#: Every value of the ``result`` label of ``controller_runtime_reconcile_total``.
+RECONCILE_RESULTS: tuple[str, ...] = ("success", "error", "requeue", "requeue_after")
+
+_QUEUE_LABELS = ("name", "controller")
+
+# --------------------------------------------------------------------------- workqueue
+
+WORKQUEUE_DEPTH = Gauge(
+    "workqueue_depth",
+    "Number of keys ready in the work queue, by priority.",
+    [*_QUEUE_LABELS, "priority"],
+    registry=REGISTRY,
+)
+WORKQUEUE_ADDS = Counter(
+    "workqueue_adds",
+    "Keys that entered the work queue (duplicates of a queued key are not counted).",
+    _QUEUE_LABELS,
+    registry=REGISTRY,
+)
+WORKQUEUE_QUEUE_DURATION = Histogram(
+    "workqueue_queue_duration_seconds",
+    "Seconds a key waited in the work queue between becoming ready and being handed out.",
+    _QUEUE_LABELS,
+    buckets=WORKQUEUE_BUCKETS,
+    registry=REGISTRY,
+)
+WORKQUEUE_WORK_DURATION = Histogram(
+    "workqueue_work_duration_seconds",
+    "Seconds between a key being handed out and being marked done.",
+    _QUEUE_LABELS,
+    buckets=WORKQUEUE_BUCKETS,
+    registry=REGISTRY,
+)
+WORKQUEUE_UNFINISHED_WORK = Gauge(
+    "workqueue_unfinished_work_seconds",
+    "Sum of the ages of the keys being processed right now; steady growth means stuck workers.",
+    _QUEUE_LABELS,
+    registry=REGISTRY,
+)
+WORKQUEUE_LONGEST_RUNNING_PROCESSOR = Gauge(
+    "workqueue_longest_running_processor_seconds",
+    "Age in seconds of the oldest key being processed right now.",
+    _QUEUE_LABELS,
+    registry=REGISTRY,
+)
+WORKQUEUE_RETRIES = Counter(
+    "workqueue_retries",
+    "Keys added to the work queue with a non-zero delay (backoff or requeue-after).",
+    _QUEUE_LABELS,
+    registry=REGISTRY,
+)
+
+# --------------------------------------------------------------------------- controller
+
+RECONCILE_TOTAL = Counter(
+    "controller_runtime_reconcile",
+    "Reconciliations per controller, by outcome.",
+    ["controller", "result"],
+    registry=REGISTRY,
+)
+RECONCILE_ERRORS = Counter(
+    "controller_runtime_reconcile_errors",
+    "Reconciliations that failed, terminal failures included.",
+    ["controller"],
+    registry=REGISTRY,
+)
+TERMINAL_RECONCILE_ERRORS = Counter(
+    "controller_runtime_terminal_reconcile_errors",
+    "Reconciliations that failed with an error that is not retried.",
+    ["controller"],
+    registry=REGISTRY,
+)
+RECONCILE_PANICS = Counter(
+    "controller_runtime_reconcile_panics",
+    "Reconciliations that crashed with a programming error.",
+    ["controller"],
+    registry=REGISTRY,
+)
+RECONCILE_TIME = Histogram(
+    "controller_runtime_reconcile_time_seconds",
+    "Seconds spent in one reconciliation.",
+    ["controller"],
+    buckets=RECONCILE_TIME_BUCKETS,
+    registry=REGISTRY,
+)
+MAX_CONCURRENT_RECONCILES = Gauge(
+    "controller_runtime_max_concurrent_reconciles",
+    "Worker count configured for the controller.",
+    ["controller"],
+    registry=REGISTRY,
+)
+ACTIVE_WORKERS = Gauge(
+    "controller_runtime_active_workers",
+    "Workers of the controller busy with a key right now.",
+    ["controller"],
+    registry=REGISTRY,
+)
+
+# --------------------------------------------------------------------------- manager-owned
+
+REST_CLIENT_REQUESTS = Counter(
+    "rest_client_requests",
+    "Requests to the Kubernetes API, by HTTP status code, method and host.",
+    ["code", "method", "host"],
+    registry=REGISTRY,
+)
+LEADER_ELECTION_MASTER_STATUS = Gauge(
+    "leader_election_master_status",
+    "1 while this replica holds the named lease, 0 while it is a standby.",
+    ["name"],
+    registry=REGISTRY,
+)
+
+
+def init_controller_metrics(controller: str, *, max_concurrent_reconciles: int) -> None:
+    """Create every per-controller series at its starting value, so none is ever missing."""
+    for result in RECONCILE_RESULTS:
+        RECONCILE_TOTAL.labels(controller=controller, result=result).inc(0)
+    RECONCILE_ERRORS.labels(controller=controller).inc(0)
+    TERMINAL_RECONCILE_ERRORS.labels(controller=controller).inc(0)
+    RECONCILE_PANICS.labels(controller=controller).inc(0)
+    RECONCILE_TIME.labels(controller=controller)
+    MAX_CONCURRENT_RECONCILES.labels(controller=controller).set(max_concurrent_reconciles)
+    ACTIVE_WORKERS.labels(controller=controller).set(0)
+
+
+def render_metrics() -> bytes:
+    """The registry in the Prometheus text exposition format."""
+    return generate_latest(REGISTRY)
+
+
+# --------------------------------------------------------------------------- queue provider
+
+#: Distinct priority label values kept per queue before further ones are folded together.
+PRIORITY_CARDINALITY_LIMIT = 25
+_PRIORITY_OVERFLOW = "exceeded_cardinality_limit"
+
+
+class _DepthByPriority:
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._labels: dict[int, str] = {}
+
+    def _label(self, priority: int) -> str:
+        label = self._labels.get(priority)
+        if label is None:
+            if len(self._labels) >= PRIORITY_CARDINALITY_LIMIT:
+                return _PRIORITY_OVERFLOW
+            label = self._labels[priority] = str(priority)
+        return label
+
+    def inc(self, priority: int) -> None:
+        WORKQUEUE_DEPTH.labels(self._name, self._name, self._label(priority)).inc()
+
+    def dec(self, priority: int) -> None:
+        WORKQUEUE_DEPTH.labels(self._name, self._name, self._label(priority)).dec()
+
+
+class PrometheusQueueMetricsProvider:
+    """Publishes a named queue's series with ``name`` and ``controller`` both set to its name."""
+
+    def new_depth_metric(self, name: str) -> DepthMetric:
+        return _DepthByPriority(name)
+
+    def new_adds_metric(self, name: str) -> CounterMetric:
+        return WORKQUEUE_ADDS.labels(name, name)
+
+    def new_latency_metric(self, name: str) -> HistogramMetric:
+        return WORKQUEUE_QUEUE_DURATION.labels(name, name)
+
+    def new_work_duration_metric(self, name: str) -> HistogramMetric:
+        return WORKQUEUE_WORK_DURATION.labels(name, name)
+
+    def new_unfinished_work_seconds_metric(self, name: str) -> SettableGaugeMetric:
+        return WORKQUEUE_UNFINISHED_WORK.labels(name, name)
+
+    def new_longest_running_processor_seconds_metric(self, name: str) -> SettableGaugeMetric:
+        return WORKQUEUE_LONGEST_RUNNING_PROCESSOR.labels(name, name)
+
+    def new_retries_metric(self, name: str) -> CounterMetric:
+        return WORKQUEUE_RETRIES.labels(name, name)
+
+
+#: The provider to pass as ``WorkQueueOptions.metrics_provider``.
+WORKQUEUE_METRICS_PROVIDER = PrometheusQueueMetricsProvider()
