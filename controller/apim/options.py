@@ -8,7 +8,7 @@ keeps credentials out of its URL and out of its repr.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Final
+from typing import Final, Protocol
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 import attrs
@@ -57,6 +57,27 @@ class Proxy:
         return f"Proxy(url={self.url!r}{auth})"
 
 
+class HttpClientSettingsLike(Protocol):
+    """The shape of ``controller.config.HttpClientSettings`` (structural, so no import)."""
+
+    @property
+    def timeout_seconds(self) -> float: ...
+    @property
+    def insecure_skip_cert_verify(self) -> bool: ...
+    @property
+    def truststore_path(self) -> str: ...
+    @property
+    def proxy_enabled(self) -> bool: ...
+    @property
+    def proxy_use_system_proxy(self) -> bool: ...
+    @property
+    def proxy_url(self) -> str: ...
+    @property
+    def proxy_username(self) -> str: ...
+    @property
+    def proxy_password(self) -> str: ...
+
+
 @attrs.frozen
 class ClientOptions:
     """How the client talks HTTP. Defaults match upstream GKO.
@@ -88,6 +109,31 @@ class ClientOptions:
             raise ValueError(f"timeout_seconds must be > 0, got {value}")
 
     @classmethod
+    def from_settings(
+        cls, settings: HttpClientSettingsLike, *, user_agent: str = DEFAULT_USER_AGENT
+    ) -> ClientOptions:
+        """Options from the operator's parsed ``HTTP_CLIENT_*`` settings."""
+        proxy: Proxy | None = None
+        use_system_proxy = False
+        if settings.proxy_enabled:
+            if settings.proxy_use_system_proxy:
+                use_system_proxy = True
+            elif settings.proxy_url:
+                proxy = Proxy.from_url(
+                    settings.proxy_url,
+                    username=settings.proxy_username or None,
+                    password=settings.proxy_password or None,
+                )
+        return cls(
+            timeout_seconds=settings.timeout_seconds,
+            proxy=proxy,
+            use_system_proxy=use_system_proxy,
+            ca_bundle=settings.truststore_path or None,
+            insecure_skip_verify=settings.insecure_skip_cert_verify,
+            user_agent=user_agent,
+        )
+
+    @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> ClientOptions:
         """Read upstream's ``HTTP_CLIENT_*`` variables (booleans are true only when ``"true"``)."""
         raw_timeout = environ.get("HTTP_CLIENT_TIMEOUT_SECONDS", "").strip()
@@ -97,21 +143,28 @@ class ClientOptions:
             raise ValueError(
                 f"HTTP_CLIENT_TIMEOUT_SECONDS must be a number of seconds, got {raw_timeout!r}"
             ) from None
-        proxy: Proxy | None = None
-        use_system_proxy = False
-        if environ.get("HTTP_CLIENT_PROXY_ENABLED") == "true":
-            if environ.get("HTTP_CLIENT_PROXY_USE_SYSTEM_PROXY") == "true":
-                use_system_proxy = True
-            elif environ.get("HTTP_CLIENT_PROXY_URL"):
-                proxy = Proxy.from_url(
-                    environ["HTTP_CLIENT_PROXY_URL"],
-                    username=environ.get("HTTP_CLIENT_PROXY_USERNAME") or None,
-                    password=environ.get("HTTP_CLIENT_PROXY_PASSWORD") or None,
-                )
-        return cls(
-            timeout_seconds=timeout,
-            proxy=proxy,
-            use_system_proxy=use_system_proxy,
-            ca_bundle=environ.get("HTTP_CLIENT_TRUSTSTORE_PATH") or None,
-            insecure_skip_verify=environ.get("HTTP_CLIENT_INSECURE_SKIP_CERT_VERIFY") == "true",
+        return cls.from_settings(
+            _EnvironSettings(
+                timeout_seconds=timeout,
+                insecure_skip_cert_verify=environ.get("HTTP_CLIENT_INSECURE_SKIP_CERT_VERIFY")
+                == "true",
+                truststore_path=environ.get("HTTP_CLIENT_TRUSTSTORE_PATH", ""),
+                proxy_enabled=environ.get("HTTP_CLIENT_PROXY_ENABLED") == "true",
+                proxy_use_system_proxy=environ.get("HTTP_CLIENT_PROXY_USE_SYSTEM_PROXY") == "true",
+                proxy_url=environ.get("HTTP_CLIENT_PROXY_URL", ""),
+                proxy_username=environ.get("HTTP_CLIENT_PROXY_USERNAME", ""),
+                proxy_password=environ.get("HTTP_CLIENT_PROXY_PASSWORD", ""),
+            )
         )
+
+
+@attrs.frozen(kw_only=True)
+class _EnvironSettings:
+    timeout_seconds: float
+    insecure_skip_cert_verify: bool
+    truststore_path: str
+    proxy_enabled: bool
+    proxy_use_system_proxy: bool
+    proxy_url: str
+    proxy_username: str
+    proxy_password: str = attrs.field(repr=False)

@@ -62,3 +62,23 @@ def test_proxy_credentials_are_split_out_of_the_url():
     assert "pp-secret" not in repr(proxy)
     with pytest.raises(ValueError, match="credentials"):
         Proxy(url="http://user:pw@proxy:3128")
+
+
+def test_from_the_operator_settings_object():
+    from controller.config import HttpClientSettings
+
+    settings = HttpClientSettings(
+        timeout_seconds=3.0,
+        insecure_skip_cert_verify=True,
+        truststore_path="/ca.pem",
+        proxy_enabled=True,
+        proxy_url="http://proxy:3128",
+        proxy_username="pu",
+        proxy_password="pp-secret",
+    )
+    options = ClientOptions.from_settings(settings)
+    assert options.timeout_seconds == 3.0
+    assert options.insecure_skip_verify is True
+    assert options.ca_bundle == "/ca.pem"
+    assert options.proxy == Proxy(url="http://proxy:3128", username="pu", password="pp-secret")
+    assert ClientOptions.from_settings(HttpClientSettings()) == ClientOptions()
