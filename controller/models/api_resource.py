@@ -1,0 +1,25 @@
+"""ApiResource: a resource (cache, OAuth2 server, ...) shared by several APIs (spec and status).
+
+Must never inline itself into APIs (the API reconcilers do that).
+"""
+
+# ruff: noqa: RUF009 - prop() is our attrs field specifier, evaluated once per class by design.
+
+import attrs
+
+from controller.models.base import Opt, Raw, prop
+
+
+@attrs.frozen(kw_only=True)
+class ApiResourceSpec:
+    """A resource APIs can reference instead of declaring it inline."""
+
+    configuration: Opt[Raw] = prop(doc="Resource configuration, specific to its type.")
+    enabled: Opt[bool] = prop(default=True, doc="Whether the resource is active.")
+    name: Opt[str] = prop(doc="Resource name, used by policies to find it.")
+    type: Opt[str] = prop(doc="Resource plugin id, e.g. cache or oauth2-am-resource.")
+
+
+@attrs.frozen(kw_only=True)
+class ApiResourceStatus:
+    """ApiResource has no observed state."""
