@@ -1,0 +1,151 @@
+"""The simulator's record of every request it answered, for tests to assert on.
+
+Owns :class:`LoggedRequest` and :class:`RequestLog`. Records method, path, query, parsed JSON body,
+the answered status and how the caller authenticated (scheme and Basic user name only). It must
+never record secrets: no passwords, no tokens, no ``Authorization`` header.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import attrs
+
+#: ``LoggedRequest.status`` of a request whose connection was dropped by fault injection.
+DROPPED = 0
+
+WRITE_METHODS = frozenset({"PUT", "POST", "PATCH", "DELETE"})
+
+
+@attrs.frozen
+class LoggedRequest:
+    """One request as the simulator saw it, and the status it answered (``DROPPED`` if none)."""
+
+    seq: int
+    method: str
+    path: str
+    query: dict[str, str]
+    body: Any
+    status: int
+    auth_scheme: str | None = None  # "basic", "bearer" or None; never the credential itself
+    user: str | None = None  # the Basic user name when one was sent
+
+    @property
+    def is_write(self) -> bool:
+        return self.method in WRITE_METHODS
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "method": self.method,
+            "path": self.path,
+            "query": self.query,
+            "body": self.body,
+            "status": self.status,
+            "authScheme": self.auth_scheme,
+            "user": self.user,
+        }
+
+
+class RequestLog:
+    """Bounded, in-order log of requests; waitable from the simulator's event loop."""
+
+    def __init__(self, *, max_entries: int = 200_000) -> None:
+        self._entries: collections.deque[LoggedRequest] = collections.deque(maxlen=max_entries)
+        self._seq = 0
+        self._changed: asyncio.Event | None = None
+
+    def append(
+        self,
+        *,
+        method: str,
+        path: str,
+        query: dict[str, str],
+        body: Any,
+        status: int,
+        auth_scheme: str | None = None,
+        user: str | None = None,
+    ) -> LoggedRequest:
+        self._seq += 1
+        entry = LoggedRequest(
+            seq=self._seq,
+            method=method,
+            path=path,
+            query=query,
+            body=body,
+            status=status,
+            auth_scheme=auth_scheme,
+            user=user,
+        )
+        self._entries.append(entry)
+        if self._changed is not None:
+            self._changed.set()
+        return entry
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __iter__(self) -> Iterator[LoggedRequest]:
+        return iter(list(self._entries))
+
+    @property
+    def entries(self) -> list[LoggedRequest]:
+        return list(self._entries)
+
+    def mark(self) -> int:
+        """A position to pass to :meth:`since` (the sequence number of the last entry)."""
+        return self._seq
+
+    def since(self, mark: int) -> list[LoggedRequest]:
+        return [e for e in self._entries if e.seq > mark]
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+    def find(
+        self,
+        *,
+        method: str | None = None,
+        path: str | None = None,
+        path_prefix: str | None = None,
+        path_contains: str | None = None,
+        since: int = 0,
+    ) -> list[LoggedRequest]:
+        """Entries matching every given criterion (method compared case-insensitively)."""
+        wanted = method.upper() if method else None
+        return [
+            e
+            for e in self._entries
+            if e.seq > since
+            and (wanted is None or e.method == wanted)
+            and (path is None or e.path == path)
+            and (path_prefix is None or e.path.startswith(path_prefix))
+            and (path_contains is None or path_contains in e.path)
+        ]
+
+    def writes(self, *, since: int = 0) -> list[LoggedRequest]:
+        """Every PUT/POST/PATCH/DELETE, whatever its outcome."""
+        return [e for e in self._entries if e.seq > since and e.is_write]
+
+    async def wait_for(
+        self, predicate: Callable[[LoggedRequest], bool], *, timeout: float = 5.0, since: int = 0
+    ) -> LoggedRequest:
+        """First entry (after ``since``) matching ``predicate``, waiting up to ``timeout`` s.
+
+        Raises :class:`TimeoutError` when none arrives in time.
+        """
+
+        async def _wait() -> LoggedRequest:
+            if self._changed is None:
+                self._changed = asyncio.Event()
+            while True:
+                self._changed.clear()
+                for entry in list(self._entries):
+                    if entry.seq > since and predicate(entry):
+                        return entry
+                await self._changed.wait()
+
+        return await asyncio.wait_for(_wait(), timeout)

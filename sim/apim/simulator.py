@@ -1,0 +1,151 @@
+"""The APIM simulator as an aiohttp application.
+
+Owns :class:`Simulator` (state, request log, credentials and faults of one simulated APIM) and
+:func:`build_app`, whose single middleware does, per request and in APIM's order: one JSON parse
+of the body, fault injection (latency, failure, dropped connection), authentication (401 before
+anything else), dispatch to the v1 / v2 / Automation handlers, error rendering in the family's
+shape, and one request-log entry. ``/_sim/...`` control paths skip all of it.
+
+Never listens on anything but the address it is given (tests use 127.0.0.1), never logs secrets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+
+from aiohttp import web
+
+from sim.apim import automation, control, management_v1, management_v2
+from sim.apim.auth import BASIC_REALM, AuthResult, Credentials
+from sim.apim.errors import (
+    ApiFamily,
+    SimHttpError,
+    error_response,
+    family_of,
+)
+from sim.apim.faults import Faults
+from sim.apim.http_common import BODY_KEY, SIM_KEY
+from sim.apim.requestlog import DROPPED, RequestLog
+from sim.apim.state import SimulatorState
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+DEFAULT_USERS: Mapping[str, str] = {"admin": "admin"}
+DEFAULT_ORGS_ENVS: Mapping[str, Iterable[str]] = {"DEFAULT": ["DEFAULT"]}
+
+
+class Simulator:
+    """One simulated APIM installation: its database, who may call it, and what goes wrong."""
+
+    def __init__(
+        self,
+        *,
+        users: Mapping[str, str] = DEFAULT_USERS,
+        tokens: Iterable[str] = (),
+        orgs_envs: Mapping[str, Iterable[str]] = DEFAULT_ORGS_ENVS,
+        request_log_limit: int = 200_000,
+        fault_seed: int | None = None,
+    ) -> None:
+        self._orgs_envs = {org: list(envs) for org, envs in orgs_envs.items()}
+        self._user_names = list(users)
+        self.state = SimulatorState(orgs_envs=self._orgs_envs, users=self._user_names)
+        self.requests = RequestLog(max_entries=request_log_limit)
+        self.credentials = Credentials(users=users, tokens=tokens)
+        self.faults = Faults(self.credentials, seed=fault_seed)
+
+    def __repr__(self) -> str:
+        return f"Simulator(orgs={sorted(self._orgs_envs)}, {self.credentials!r})"
+
+    def reset(self) -> None:
+        """Empty database and request log, no faults, original credentials."""
+        self.state = SimulatorState(orgs_envs=self._orgs_envs, users=self._user_names)
+        self.requests.clear()
+        self.faults.clear()
+
+
+def _unauthorized(family: ApiFamily, auth: AuthResult) -> web.Response:
+    if auth.scheme == "bearer":
+        # APIM's token filter answers with sendError(401): no body.
+        return web.Response(status=401)
+    response = error_response(family, SimHttpError(401, "Unauthorized"))
+    response.headers["WWW-Authenticate"] = BASIC_REALM
+    return response
+
+
+def _drop_connection(request: web.Request) -> web.Response:
+    transport = request.transport
+    if transport is not None:
+        transport.abort()
+    # Nothing reaches the client: the transport is gone. aiohttp still wants a response object.
+    return web.Response(status=500)
+
+
+@web.middleware
+async def pipeline(request: web.Request, handler: Handler) -> web.StreamResponse:
+    path = request.path
+    if path.startswith("/_sim/"):
+        return await handler(request)
+    sim = request.app[SIM_KEY]
+    family = family_of(path)
+    method = request.method
+    body = None
+    unparsable = False
+    if request.body_exists:
+        raw = await request.read()
+        if raw:
+            try:
+                body = json.loads(raw)
+            except ValueError:
+                unparsable = True
+    request[BODY_KEY] = body
+    auth = sim.credentials.check(request.headers.get("Authorization"))
+
+    response: web.StreamResponse
+    status: int
+    if sim.faults.active:
+        if sim.faults.latency_s > 0:
+            await asyncio.sleep(sim.faults.latency_s)
+        failure = sim.faults.pick_failure(method, path)
+        if failure == "drop":
+            sim.requests.append(method=method, path=path, query=dict(request.query), body=body,
+                                status=DROPPED, auth_scheme=auth.scheme, user=auth.user)
+            return _drop_connection(request)
+        if failure is not None:
+            response = error_response(family, SimHttpError(failure, "Simulated failure"))
+            sim.requests.append(method=method, path=path, query=dict(request.query), body=body,
+                                status=failure, auth_scheme=auth.scheme, user=auth.user)
+            return response
+
+    if not auth.ok:
+        response = _unauthorized(family, auth)
+    elif unparsable:
+        response = error_response(
+            family, SimHttpError(400, "Unable to parse the request body as JSON",
+                                 technical_code="invalid")
+        )
+    else:
+        try:
+            response = await handler(request)
+        except SimHttpError as error:
+            response = error_response(family, error)
+        except web.HTTPException as error:
+            if error.status < 400:
+                raise
+            response = error_response(family, SimHttpError(error.status, error.reason))
+    status = response.status
+    sim.requests.append(method=method, path=path, query=dict(request.query), body=body,
+                        status=status, auth_scheme=auth.scheme, user=auth.user)
+    return response
+
+
+def build_app(sim: Simulator) -> web.Application:
+    # The default 1 MiB body limit is below what a large API definition with pages can reach.
+    app = web.Application(middlewares=[pipeline], client_max_size=32 * 1024 * 1024)
+    app[SIM_KEY] = sim
+    management_v1.add_routes(app)
+    management_v2.add_routes(app)
+    automation.add_routes(app)
+    control.add_routes(app)
+    return app

@@ -1,0 +1,122 @@
+"""Starting and stopping the APIM simulator in-process: the interface tests and other teams use.
+
+Owns :func:`start_simulator` and :class:`RunningSimulator` (URL, CA bundle, request log, faults,
+state, and ``close``). It only binds to the host it is given, 127.0.0.1 by default.
+"""
+
+from __future__ import annotations
+
+import pathlib
+import shutil
+import ssl
+import tempfile
+from collections.abc import Iterable, Mapping
+
+import attrs
+from aiohttp import web
+
+from sim.apim.faults import Faults
+from sim.apim.requestlog import RequestLog
+from sim.apim.simulator import DEFAULT_ORGS_ENVS, DEFAULT_USERS, Simulator, build_app
+from sim.apim.state import SimulatorState
+from sim.apim.tls import make_server_tls
+
+
+@attrs.define
+class RunningSimulator:
+    """A simulator listening on ``url``. ``state`` is read access to what APIM stored."""
+
+    url: str
+    ca_path: pathlib.Path | None
+    requests: RequestLog
+    faults: Faults
+    simulator: Simulator
+    _runner: web.AppRunner = attrs.field(repr=False)
+    _tmpdir: pathlib.Path | None = attrs.field(default=None, repr=False)
+
+    @property
+    def state(self) -> SimulatorState:
+        return self.simulator.state
+
+    @property
+    def port(self) -> int:
+        return int(self.url.rsplit(":", 1)[1])
+
+    def v1_url(self, org: str = "DEFAULT", env: str = "DEFAULT") -> str:
+        """``{V1}``: ``<url>/management/organizations/<org>/environments/<env>``."""
+        return f"{self.url}/management/organizations/{org}/environments/{env}"
+
+    def v2_url(self, org: str = "DEFAULT", env: str = "DEFAULT") -> str:
+        """``{V2}``: ``<url>/management/v2/organizations/<org>/environments/<env>``."""
+        return f"{self.url}/management/v2/organizations/{org}/environments/{env}"
+
+    def automation_url(self, org: str = "DEFAULT", env: str = "DEFAULT") -> str:
+        """``{AUTO}``: ``<url>/automation/organizations/<org>/environments/<env>``."""
+        return f"{self.url}/automation/organizations/{org}/environments/{env}"
+
+    def client_ssl_context(self) -> ssl.SSLContext | None:
+        """A client SSL context trusting the test CA (``None`` over plain HTTP)."""
+        if self.ca_path is None:
+            return None
+        return ssl.create_default_context(cafile=str(self.ca_path))
+
+    def reset(self) -> None:
+        """Empty database and request log, no faults, original credentials."""
+        self.simulator.reset()
+
+    async def close(self) -> None:
+        await self._runner.cleanup()
+        if self._tmpdir is not None:
+            shutil.rmtree(self._tmpdir, ignore_errors=True)
+            self._tmpdir = None
+
+
+async def start_simulator(
+    *,
+    tls: bool = False,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    users: Mapping[str, str] = DEFAULT_USERS,
+    tokens: Iterable[str] = (),
+    orgs_envs: Mapping[str, Iterable[str]] = DEFAULT_ORGS_ENVS,
+    request_log_limit: int = 200_000,
+    fault_seed: int | None = None,
+) -> RunningSimulator:
+    """Start a simulator on ``host:port`` (0 = any free port) and return once it listens.
+
+    ``users`` are Basic credentials (name -> password), ``tokens`` accepted bearer tokens,
+    ``orgs_envs`` the organizations and their environment ids (each env also answers to its
+    lower-cased id as hrid).
+    """
+    sim = Simulator(users=users, tokens=tokens, orgs_envs=orgs_envs,
+                    request_log_limit=request_log_limit, fault_seed=fault_seed)
+    runner = web.AppRunner(build_app(sim), access_log=None, handle_signals=False)
+    await runner.setup()
+    tmpdir: pathlib.Path | None = None
+    ssl_context = None
+    ca_path = None
+    try:
+        if tls:
+            tmpdir = pathlib.Path(tempfile.mkdtemp(prefix="apim-sim-"))
+            server_tls = make_server_tls(tmpdir)
+            ssl_context = server_tls.server_context
+            ca_path = server_tls.ca_path
+        site = web.TCPSite(runner, host, port, ssl_context=ssl_context)
+        await site.start()
+        bound_port = runner.addresses[0][1]
+    except BaseException:
+        await runner.cleanup()
+        if tmpdir is not None:
+            shutil.rmtree(tmpdir, ignore_errors=True)
+        raise
+    scheme = "https" if tls else "http"
+    url_host = f"[{host}]" if ":" in host else host
+    return RunningSimulator(
+        url=f"{scheme}://{url_host}:{bound_port}",
+        ca_path=ca_path,
+        requests=sim.requests,
+        faults=sim.faults,
+        simulator=sim,
+        runner=runner,
+        tmpdir=tmpdir,
+    )
