@@ -19,7 +19,7 @@ from controller.models.common import (
     HttpProxy,
     Member,
     ObjectRef,
-    Page,
+    PageV2,
     Property,
     ResponseTemplates,
     SslOptions,
@@ -369,7 +369,7 @@ class ApiDefinitionSpec:
     name: str = prop(required=True, doc="API name.")
     notifications_refs: Opt[list[ObjectRef]] = prop(default=[], doc="Notification objects.")
     notify_members: Opt[bool] = prop(default=True, doc="Notify members when added.")
-    pages: Opt[dict[str, Page]] = prop(doc="Documentation pages by key.")
+    pages: Opt[dict[str, PageV2]] = prop(doc="Documentation pages by key.")
     path_mappings: Opt[list[str]] = prop(json="path_mappings", doc="Analytics path mappings.")
     plans: Opt[list[PlanV2]] = prop(default=[], doc="Plans.")
     properties: Opt[list[Property]] = prop(default=[], doc="API properties.")

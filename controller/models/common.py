@@ -150,14 +150,10 @@ class AccessControl:
 class Page:
     """A documentation page of an API."""
 
-    access_controls: Opt[list[AccessControl]] = prop(
-        default=[], doc="Groups the page is restricted to."
-    )
     api: Opt[str] = prop(doc="Id of the owning API (filled by the operator).")
     configuration: Opt[dict[str, str]] = prop(doc="Rendering options.")
     content: Opt[str] = prop(doc="Inline content.")
     cross_id: Opt[str] = prop(doc="Id shared by every environment.")
-    excluded_access_controls: Opt[bool] = prop(doc="accessControls lists excluded groups.")
     homepage: Opt[bool] = prop(default=False, doc="Page is the API home page.")
     hrid: Opt[str] = prop(doc="Human readable id (filled by the operator).")
     id: Opt[str] = prop(doc="Page id in APIM.")
@@ -176,6 +172,16 @@ class Page:
     visibility: Opt[str] = prop(
         default="PUBLIC", enum=("PUBLIC", "PRIVATE"), doc="Portal visibility."
     )
+
+
+@attrs.frozen(kw_only=True)
+class PageV2(Page):
+    """A documentation page of a v2 API, with portal access control."""
+
+    access_controls: Opt[list[AccessControl]] = prop(
+        default=[], doc="Groups the page is restricted to."
+    )
+    excluded_access_controls: Opt[bool] = prop(doc="accessControls lists excluded groups.")
 
 
 @attrs.frozen(kw_only=True)

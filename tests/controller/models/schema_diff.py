@@ -24,6 +24,16 @@ _COMPARED_KEYWORDS = (
 )
 
 
+def _has_default(schema: dict[str, Any]) -> bool:
+    if "default" in schema:
+        return True
+    children = list(schema.get("properties", {}).values())
+    for key in ("items", "additionalProperties"):
+        if isinstance(schema.get(key), dict):
+            children.append(schema[key])
+    return any(_has_default(child) for child in children)
+
+
 def schema_differences(upstream: dict[str, Any], ours: dict[str, Any], path: str = "") -> list[str]:
     out: list[str] = []
     for key in _COMPARED_KEYWORDS:
@@ -39,6 +49,11 @@ def schema_differences(upstream: dict[str, Any], ours: dict[str, Any], path: str
         )
     up_props = upstream.get("properties", {})
     our_props = ours.get("properties", {})
+    for name, sub in our_props.items():
+        if name not in up_props and _has_default(sub):
+            out.append(
+                f"{path}.{name}: only in ours but carries a default (changes stored objects)"
+            )
     for name, sub in up_props.items():
         if name not in our_props:
             out.append(f"{path}.{name}: missing in ours")
