@@ -70,7 +70,7 @@ def _walk(node, path, out):
 def test_every_schema_node_has_a_type_and_objects_have_descriptions():
     for info in KINDS:
         root = crdgen.build_crd(info)["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
-        nodes = []
+        nodes: list[tuple[str, dict]] = []
         _walk(root, "", nodes)
         for path, node in nodes:
             assert "type" in node, f"{info.kind}{path} has no type (not structural)"
@@ -84,7 +84,8 @@ def test_descriptions_are_our_own():
     for info in KINDS:
         ours = crdgen.build_crd(info)["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
         theirs = upstream_crd(info)["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
-        ours_nodes, their_nodes = [], []
+        ours_nodes: list[tuple[str, dict]] = []
+        their_nodes: list[tuple[str, dict]] = []
         _walk(ours, "", ours_nodes)
         _walk(theirs, "", their_nodes)
         their_descriptions = {n.get("description") for _, n in their_nodes} - {None}
