@@ -1,0 +1,238 @@
+"""The aiohttp application: wiring of store, registry, operations, garbage collector and
+faults; discovery, OpenAPI, health and ``/_sim`` fault-injection routes; error rendering.
+
+Owns the process-level assembly of the emulator. Must never be imported by ``controller``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import attrs
+from aiohttp import web
+
+from sim.kubeapi import discovery, openapi
+from sim.kubeapi.errors import ApiError, bad_request, internal
+from sim.kubeapi.faults import Faults
+from sim.kubeapi.gc import GarbageCollector
+from sim.kubeapi.handlers import (
+    ResourceHandlers,
+    WatchOptions,
+    error_response,
+    json_response,
+    verb_of,
+)
+from sim.kubeapi.operations import Operations, utc_now
+from sim.kubeapi.resources import Registry
+from sim.kubeapi.store import Store
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@attrs.frozen
+class EmulatorOptions:
+    """Settings of one emulator instance."""
+
+    # Events kept for watches from a resourceVersion; older ones get 410 Gone.
+    history: int = 1000
+    # Seconds between BOOKMARK events on idle watches that allow them.
+    bookmark_interval: float = 1.0
+    clock: Callable[[], datetime.datetime] = utc_now
+
+
+class Emulator:
+    """One in-memory API server; :meth:`app` gives the aiohttp application serving it."""
+
+    def __init__(self, options: EmulatorOptions | None = None) -> None:
+        self.options = options or EmulatorOptions()
+        self.store = Store(history=self.options.history)
+        self.registry = Registry()
+        self.gc = GarbageCollector()
+        self.ops = Operations(
+            store=self.store,
+            registry=self.registry,
+            clock=self.options.clock,
+            on_removed=self.gc.object_removed,
+            on_namespace_terminating=self.gc.namespace_terminating,
+        )
+        self.gc.bind(self.ops)
+        self.faults = Faults(
+            close_watches=self.store.close_watches, expire_history=self.store.expire_history
+        )
+        self.handlers = ResourceHandlers(
+            self.ops,
+            clock=self.options.clock,
+            watch_options=WatchOptions(bookmark_interval=self.options.bookmark_interval),
+        )
+        self.server_address = "127.0.0.1:0"
+        for name in ("default", "kube-system", "kube-public", "kube-node-lease"):
+            rt = self.registry.get("", "v1", "namespaces")
+            assert rt is not None
+            self.ops.create(rt, "", {"metadata": {"name": name}})
+
+    def app(self) -> web.Application:
+        app = web.Application(middlewares=[self._errors_middleware], client_max_size=64 * 1024**2)
+        app.on_startup.append(self._on_startup)
+        app.on_shutdown.append(self._on_shutdown)
+        app.router.add_get("/version", self._version)
+        app.router.add_get("/version/", self._version)
+        app.router.add_get("/healthz", self._ok)
+        app.router.add_get("/livez", self._ok)
+        app.router.add_get("/readyz", self._ok)
+        app.router.add_get("/api", self._api)
+        app.router.add_get("/api/", self._api)
+        app.router.add_get("/api/v1", self._core_resources)
+        app.router.add_get("/api/v1/", self._core_resources)
+        app.router.add_get("/apis", self._groups)
+        app.router.add_get("/apis/", self._groups)
+        app.router.add_get("/apis/{group}", self._group)
+        app.router.add_get("/apis/{group}/", self._group)
+        app.router.add_get("/apis/{group}/{version}", self._group_resources)
+        app.router.add_get("/apis/{group}/{version}/", self._group_resources)
+        app.router.add_get("/openapi/v2", self._openapi_v2)
+        app.router.add_get("/openapi/v3", self._openapi_v3_index)
+        app.router.add_get("/openapi/v3/{path:.*}", self._openapi_v3)
+        app.router.add_post("/_sim/faults/close-watches", self._fault_close_watches)
+        app.router.add_post("/_sim/faults/expire-history", self._fault_expire_history)
+        app.router.add_post("/_sim/faults/fail-next", self._fault_fail_next)
+        app.router.add_post("/_sim/faults/latency", self._fault_latency)
+        app.router.add_post("/_sim/faults/reset", self._fault_reset)
+        app.router.add_get("/_sim/stats", self._stats)
+        app.router.add_route("*", "/api/v1/{rest:.+}", self._resource)
+        app.router.add_route("*", "/apis/{group}/{version}/{rest:.+}", self._resource)
+        return app
+
+    async def _on_startup(self, _app: web.Application) -> None:
+        self.gc.start()
+
+    async def _on_shutdown(self, _app: web.Application) -> None:
+        self.store.close_watches()
+        await self.gc.stop()
+
+    @web.middleware
+    async def _errors_middleware(
+        self, request: web.Request, handler: Handler
+    ) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except ApiError as exc:
+            return error_response(exc)
+        except web.HTTPException as exc:
+            if exc.status == 404:
+                return error_response(
+                    ApiError(404, "NotFound", "the server could not find the requested resource")
+                )
+            if exc.status == 405:
+                return error_response(
+                    ApiError(405, "MethodNotAllowed", "the server does not allow this method")
+                )
+            raise
+
+    # -- resources -------------------------------------------------------------------------
+
+    async def _resource(self, request: web.Request) -> web.StreamResponse:
+        target = self.handlers.resolve(request)
+        verb = verb_of(request.method, target, request.query)
+        if self.faults.latency:
+            await asyncio.sleep(self.faults.latency)
+        status = self.faults.take_failure(verb, target.rt.plural)
+        if status is not None:
+            raise internal(f"injected failure for {verb} {target.rt.plural}", status)
+        return await self.handlers.handle(request, target, verb)
+
+    # -- discovery -------------------------------------------------------------------------
+
+    async def _ok(self, _request: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
+    async def _version(self, _request: web.Request) -> web.Response:
+        return json_response(discovery.SERVER_VERSION)
+
+    async def _api(self, request: web.Request) -> web.Response:
+        return json_response(discovery.api_versions(request.host))
+
+    async def _core_resources(self, _request: web.Request) -> web.Response:
+        doc = discovery.resource_list(self.registry, "", "v1")
+        return json_response(doc)
+
+    async def _groups(self, _request: web.Request) -> web.Response:
+        return json_response(discovery.api_group_list(self.registry))
+
+    async def _group(self, request: web.Request) -> web.Response:
+        doc = discovery.api_group(self.registry, request.match_info["group"])
+        if doc is None:
+            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        return json_response(doc)
+
+    async def _group_resources(self, request: web.Request) -> web.Response:
+        doc = discovery.resource_list(
+            self.registry, request.match_info["group"], request.match_info["version"]
+        )
+        if doc is None:
+            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        return json_response(doc)
+
+    async def _openapi_v2(self, request: web.Request) -> web.Response:
+        if "protobuf" in request.headers.get("Accept", ""):
+            return web.Response(body=openapi.v2_protobuf(), content_type="application/octet-stream")
+        return json_response(openapi.v2_document(self.registry))
+
+    async def _openapi_v3_index(self, _request: web.Request) -> web.Response:
+        return json_response(openapi.v3_index(self.registry))
+
+    async def _openapi_v3(self, request: web.Request) -> web.Response:
+        doc = openapi.v3_document(self.registry, request.match_info["path"])
+        if doc is None:
+            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        return json_response(doc)
+
+    # -- faults ----------------------------------------------------------------------------
+
+    async def _json(self, request: web.Request) -> dict[str, Any]:
+        if not request.can_read_body:
+            return {}
+        try:
+            body = await request.json()
+        except ValueError as exc:
+            raise bad_request("fault body must be JSON") from exc
+        if not isinstance(body, dict):
+            raise bad_request("fault body must be a JSON object")
+        return body
+
+    async def _fault_close_watches(self, _request: web.Request) -> web.Response:
+        return json_response({"closed": self.faults.close_watches()})
+
+    async def _fault_expire_history(self, _request: web.Request) -> web.Response:
+        self.faults.expire_history()
+        return json_response({"resourceVersion": str(self.store.rv)})
+
+    async def _fault_fail_next(self, request: web.Request) -> web.Response:
+        body = await self._json(request)
+        self.faults.fail_next(
+            int(body.get("n", 1)),
+            verb=body.get("verb"),
+            resource=body.get("resource"),
+            status=int(body.get("status", 500)),
+        )
+        return json_response({"ok": True})
+
+    async def _fault_latency(self, request: web.Request) -> web.Response:
+        body = await self._json(request)
+        self.faults.set_latency(float(body.get("seconds", 0)))
+        return json_response({"ok": True})
+
+    async def _fault_reset(self, _request: web.Request) -> web.Response:
+        self.faults.reset()
+        return json_response({"ok": True})
+
+    async def _stats(self, _request: web.Request) -> web.Response:
+        return json_response(
+            {
+                "objects": self.store.count(),
+                "resourceVersion": str(self.store.rv),
+                "watchers": self.store.watcher_count(),
+            }
+        )

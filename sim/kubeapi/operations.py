@@ -1,0 +1,684 @@
+"""API semantics of every verb: create, get, list, update, patch, delete, deletecollection.
+
+Owns the rules kube-apiserver applies around storage: server-owned metadata (uid,
+creationTimestamp, resourceVersion preconditions, generation), the status subresource split,
+finalizers and ``deletionTimestamp``, namespace lifecycle, CRD registration, schema
+pruning/defaulting/validation, and the no-op write rule (an unchanged object keeps its
+resourceVersion and emits no event). Must never parse HTTP: :mod:`sim.kubeapi.handlers` does.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import datetime
+import json
+import random
+import re
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+
+from sim.kubeapi import crds, patching, schema
+from sim.kubeapi.errors import (
+    STALE_OBJECT,
+    ApiError,
+    FieldError,
+    already_exists,
+    bad_request,
+    conflict,
+    expired,
+    forbidden,
+    invalid,
+    not_found,
+    unsupported_media_type,
+)
+from sim.kubeapi.resources import Registry, ResourceKey, ResourceType
+from sim.kubeapi.selectors import Matcher
+from sim.kubeapi.store import Store
+
+JsonObj = dict[str, Any]
+Clock = Callable[[], datetime.datetime]
+
+NAMESPACES: ResourceKey = ("", "namespaces")
+CRDS: ResourceKey = ("apiextensions.k8s.io", "customresourcedefinitions")
+_SERVER_OWNED = (
+    "uid",
+    "creationTimestamp",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+    "generation",
+    "resourceVersion",
+    "selfLink",
+)
+_NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"
+_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_CONFIG_KEY_NAME = re.compile(r"^[-._a-zA-Z0-9]+$")
+
+
+def utc_now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
+
+
+def timestamp(moment: datetime.datetime) -> str:
+    return moment.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@attrs.frozen
+class DeleteOptions:
+    """The parts of ``DeleteOptions`` the emulator honours (grace period is accepted only)."""
+
+    propagation_policy: str = "Background"
+    precondition_uid: str | None = None
+    precondition_rv: str | None = None
+    dry_run: bool = False
+
+
+@attrs.frozen
+class WriteResult:
+    """An object after a write, plus what the HTTP layer needs for the response."""
+
+    obj: JsonObj
+    # 201 on create, 202 when a delete waits on finalizers, else 200.
+    code: int = 200
+    warnings: tuple[str, ...] = ()
+
+
+@attrs.frozen
+class ListPage:
+    items: list[JsonObj]
+    resource_version: str
+    continue_token: str = ""
+    remaining: int | None = None
+
+
+class Operations:
+    """The verbs over a :class:`Store` and a :class:`Registry`."""
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        registry: Registry,
+        clock: Clock = utc_now,
+        on_removed: Callable[[JsonObj], None] | None = None,
+        on_namespace_terminating: Callable[[str], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.registry = registry
+        self._clock = clock
+        self._on_removed = on_removed
+        self._on_namespace_terminating = on_namespace_terminating
+        # Server-side apply memory: what each field manager last applied to each object.
+        self._applied: dict[tuple[ResourceKey, str, str, str], JsonObj] = {}
+        self._uids: dict[str, tuple[ResourceKey, str, str]] = {}
+
+    # -- reads -----------------------------------------------------------------------------
+
+    def get(self, rt: ResourceType, namespace: str, name: str) -> JsonObj:
+        obj = self.store.get(rt.key, namespace, name)
+        if obj is None:
+            raise not_found(rt.group, rt.plural, name)
+        return obj
+
+    def owner_exists(self, uid: str) -> bool:
+        return uid in self._uids
+
+    def list_page(
+        self,
+        rt: ResourceType,
+        namespace: str | None,
+        *,
+        matcher: Matcher | None = None,
+        limit: int = 0,
+        continue_token: str = "",
+    ) -> ListPage:
+        start: tuple[str, str] | None = None
+        list_rv = self.store.rv
+        if continue_token:
+            try:
+                decoded = json.loads(base64.urlsafe_b64decode(continue_token.encode()))
+                list_rv = int(decoded["rv"])
+                start = (str(decoded["start"][0]), str(decoded["start"][1]))
+            except (ValueError, KeyError, TypeError, IndexError) as exc:
+                raise bad_request("continue key is not valid") from exc
+            try:
+                self.store.check_rv_available(list_rv)
+            except ApiError as exc:
+                raise expired(
+                    "The provided continue parameter is too old to display a consistent list "
+                    "result. You can start a new list without the continue parameter."
+                ) from exc
+        items = self.store.items(rt.key, namespace)
+        if start is not None:
+            items = [o for o in items if _object_name(o) > start]
+        if matcher is not None:
+            items = [o for o in items if matcher(o)]
+        if limit and len(items) > limit:
+            page = items[:limit]
+            token = base64.urlsafe_b64encode(
+                json.dumps({"rv": list_rv, "start": list(_object_name(page[-1]))}).encode()
+            ).decode()
+            return ListPage(page, str(list_rv), token, len(items) - limit)
+        return ListPage(items, str(list_rv))
+
+    # -- create ----------------------------------------------------------------------------
+
+    def create(
+        self,
+        rt: ResourceType,
+        namespace: str,
+        body: Any,
+        *,
+        dry_run: bool = False,
+        strict: bool = False,
+    ) -> WriteResult:
+        obj = self._decode(rt, body)
+        meta = obj["metadata"]
+        self._check_namespace(rt, namespace, meta)
+        if not meta.get("name"):
+            prefix = meta.get("generateName")
+            if not prefix:
+                raise invalid(
+                    rt.kind,
+                    rt.group,
+                    "",
+                    [
+                        FieldError(
+                            "metadata.name",
+                            "FieldValueRequired",
+                            "Required value: name or generateName is required",
+                        )
+                    ],
+                )
+            meta["name"] = prefix + "".join(random.choices(_NAME_CHARS, k=5))
+        name = meta["name"]
+        self._check_name(rt, name)
+        if self.store.get(rt.key, namespace if rt.namespaced else "", name) is not None:
+            raise already_exists(rt.group, rt.plural, name)
+        for field in _SERVER_OWNED:
+            meta.pop(field, None)
+        meta["uid"] = str(uuid.uuid4())
+        meta["creationTimestamp"] = timestamp(self._clock())
+        if rt.tracks_generation:
+            meta["generation"] = 1
+        if rt.custom and rt.has_status:
+            obj.pop("status", None)
+        warnings = self._admit(rt, obj, None, strict=strict)
+        if dry_run:
+            return WriteResult(obj, 201, warnings)
+        stored = self.store.put(rt.key, obj, None)
+        self._uids[meta["uid"]] = (rt.key, meta.get("namespace", ""), name)
+        if rt.key == CRDS:
+            self._register_crd(stored)
+        return WriteResult(stored, 201, warnings)
+
+    # -- update / patch --------------------------------------------------------------------
+
+    def update(
+        self,
+        rt: ResourceType,
+        namespace: str,
+        name: str,
+        body: Any,
+        *,
+        subresource: str | None = None,
+        dry_run: bool = False,
+        strict: bool = False,
+    ) -> WriteResult:
+        old = self.get(rt, namespace, name)
+        new = self._decode(rt, body)
+        body_name = new["metadata"].get("name")
+        if body_name and body_name != name:
+            raise bad_request(
+                f"the name of the object ({body_name}) does not match the name on the URL ({name})"
+            )
+        rv = new["metadata"].get("resourceVersion")
+        if not rv and not rt.allow_unconditional_update:
+            raise invalid(
+                rt.kind,
+                rt.group,
+                name,
+                [
+                    FieldError(
+                        "metadata.resourceVersion",
+                        "FieldValueInvalid",
+                        "Invalid value: 0x0: must be specified for an update",
+                    )
+                ],
+            )
+        return self._commit(rt, old, new, subresource=subresource, dry_run=dry_run, strict=strict)
+
+    def patch(
+        self,
+        rt: ResourceType,
+        namespace: str,
+        name: str,
+        content_type: str,
+        patch_doc: Any,
+        *,
+        subresource: str | None = None,
+        field_manager: str | None = None,
+        dry_run: bool = False,
+        strict: bool = False,
+    ) -> WriteResult:
+        old = self.store.get(rt.key, namespace if rt.namespaced else "", name)
+        if content_type in (patching.APPLY_PATCH, patching.APPLY_PATCH_CBOR):
+            return self._apply(
+                rt, namespace, name, old, patch_doc, subresource, field_manager, dry_run, strict
+            )
+        if old is None:
+            raise not_found(rt.group, rt.plural, name)
+        if content_type == patching.MERGE_PATCH:
+            if not isinstance(patch_doc, dict):
+                raise bad_request("merge patch must be a JSON object")
+            new = patching.merge_patch(old, patch_doc)
+        elif content_type == patching.JSON_PATCH:
+            new = patching.json_patch(old, patch_doc)
+        elif content_type == patching.STRATEGIC_MERGE_PATCH:
+            if rt.custom:
+                raise ApiError(
+                    415,
+                    "UnsupportedMediaType",
+                    f"strategic merge patch is not supported for {rt.api_version}, Kind={rt.kind}",
+                )
+            if not isinstance(patch_doc, dict):
+                raise bad_request("strategic merge patch must be a JSON object")
+            new = patching.strategic_merge_patch(old, patch_doc)
+        else:
+            raise unsupported_media_type(content_type)
+        new = copy.deepcopy(new)
+        if not isinstance(new.get("metadata"), dict):
+            raise bad_request("patch removed metadata")
+        return self._commit(rt, old, new, subresource=subresource, dry_run=dry_run, strict=strict)
+
+    def _apply(
+        self,
+        rt: ResourceType,
+        namespace: str,
+        name: str,
+        old: JsonObj | None,
+        applied: Any,
+        subresource: str | None,
+        field_manager: str | None,
+        dry_run: bool,
+        strict: bool,
+    ) -> WriteResult:
+        if not field_manager:
+            raise bad_request(
+                'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: '
+                "is required for apply patch"
+            )
+        if not isinstance(applied, dict):
+            raise bad_request("apply patch must be an object")
+        applied_meta = applied.get("metadata") or {}
+        if applied_meta.get("name") not in (None, name):
+            raise bad_request(
+                f"the name of the object ({applied_meta.get('name')}) does not match the name "
+                f"on the URL ({name})"
+            )
+        memory_key = (rt.key, namespace if rt.namespaced else "", name, field_manager)
+        if old is None:
+            if subresource:
+                raise not_found(rt.group, rt.plural, name)
+            body = copy.deepcopy(applied)
+            body.setdefault("metadata", {})["name"] = name
+            result = self.create(rt, namespace, body, dry_run=dry_run, strict=strict)
+        else:
+            previous = self._applied.get(memory_key)
+            new = patching.apply_patch(old, applied, previous)
+            rv = applied_meta.get("resourceVersion")
+            new["metadata"]["resourceVersion"] = rv or old["metadata"]["resourceVersion"]
+            result = self._commit(
+                rt, old, new, subresource=subresource, dry_run=dry_run, strict=strict
+            )
+        if not dry_run and result.obj["metadata"].get("uid") in self._uids:
+            self._applied[memory_key] = copy.deepcopy(applied)
+        return result
+
+    def _commit(
+        self,
+        rt: ResourceType,
+        old: JsonObj,
+        new: JsonObj,
+        *,
+        subresource: str | None,
+        dry_run: bool,
+        strict: bool,
+    ) -> WriteResult:
+        """The shared tail of update and patch: preconditions, split, admission, storage."""
+        name = old["metadata"]["name"]
+        rv = new["metadata"].get("resourceVersion")
+        if rv and rv != old["metadata"]["resourceVersion"]:
+            raise conflict(rt.group, rt.plural, name, STALE_OBJECT)
+        if subresource == "status":
+            status = new.get("status")
+            new = {k: v for k, v in old.items() if k != "status"}
+            new["metadata"] = copy.deepcopy(old["metadata"])
+            if status is not None:
+                new["status"] = status
+        else:
+            meta = new["metadata"]
+            old_meta = old["metadata"]
+            meta["name"] = name
+            if rt.namespaced:
+                meta["namespace"] = old_meta["namespace"]
+            else:
+                meta.pop("namespace", None)
+            for field in _SERVER_OWNED:
+                if field in old_meta:
+                    meta[field] = old_meta[field]
+                else:
+                    meta.pop(field, None)
+            if rt.has_status and rt.custom:
+                if "status" in old:
+                    new["status"] = old["status"]
+                else:
+                    new.pop("status", None)
+            new["apiVersion"] = rt.api_version
+            new["kind"] = rt.kind
+            self._check_finalizers(rt, old, new)
+        if rt.key == NAMESPACES:
+            new["spec"] = old.get("spec", {})
+            if old["metadata"].get("deletionTimestamp"):
+                new.setdefault("status", {})["phase"] = "Terminating"
+        warnings = self._admit(rt, new, old, strict=strict)
+        if rt.tracks_generation and _spec_changed(rt, old, new):
+            new["metadata"]["generation"] = int(old["metadata"].get("generation", 0)) + 1
+        new["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"]
+        if new == old or dry_run:
+            return WriteResult(old if new == old else new, 200, warnings)
+        if (
+            old["metadata"].get("deletionTimestamp")
+            and not new["metadata"].get("finalizers")
+            and rt.key != NAMESPACES
+        ):
+            return WriteResult(self._remove(rt, new), 200, warnings)
+        stored = self.store.put(rt.key, new, old)
+        if rt.key == CRDS:
+            self._register_crd(stored)
+        return WriteResult(stored, 200, warnings)
+
+    # -- delete ----------------------------------------------------------------------------
+
+    def delete(
+        self, rt: ResourceType, namespace: str, name: str, options: DeleteOptions
+    ) -> WriteResult:
+        obj = self.get(rt, namespace if rt.namespaced else "", name)
+        meta = obj["metadata"]
+        if options.precondition_uid and options.precondition_uid != meta["uid"]:
+            raise conflict(
+                rt.group,
+                rt.plural,
+                name,
+                f"Precondition failed: UID in precondition: {options.precondition_uid}, "
+                f"UID in object meta: {meta['uid']}",
+            )
+        if options.precondition_rv and options.precondition_rv != meta["resourceVersion"]:
+            raise conflict(
+                rt.group,
+                rt.plural,
+                name,
+                f"Precondition failed: ResourceVersion in precondition: "
+                f"{options.precondition_rv}, ResourceVersion in object meta: "
+                f"{meta['resourceVersion']}",
+            )
+        if options.dry_run:
+            return WriteResult(obj, 200)
+        if options.propagation_policy == "Orphan":
+            self._orphan_dependents(meta["uid"])
+        if rt.key == NAMESPACES:
+            return self._delete_namespace(rt, obj)
+        if meta.get("deletionTimestamp"):
+            return WriteResult(obj, 202)
+        if meta.get("finalizers"):
+            new = copy.deepcopy(obj)
+            new["metadata"]["deletionTimestamp"] = timestamp(self._clock())
+            new["metadata"]["deletionGracePeriodSeconds"] = 0
+            return WriteResult(self.store.put(rt.key, new, obj), 202)
+        return WriteResult(self._remove(rt, obj), 200)
+
+    def delete_collection(
+        self,
+        rt: ResourceType,
+        namespace: str | None,
+        matcher: Matcher | None,
+        options: DeleteOptions,
+    ) -> list[JsonObj]:
+        page = self.list_page(rt, namespace, matcher=matcher)
+        deleted = []
+        for obj in page.items:
+            meta = obj["metadata"]
+            try:
+                deleted.append(
+                    self.delete(rt, meta.get("namespace", ""), meta["name"], options).obj
+                )
+            except ApiError as exc:
+                if exc.code != 404:
+                    raise
+        return deleted
+
+    def _delete_namespace(self, rt: ResourceType, obj: JsonObj) -> WriteResult:
+        if not obj["metadata"].get("deletionTimestamp"):
+            new = copy.deepcopy(obj)
+            new["metadata"]["deletionTimestamp"] = timestamp(self._clock())
+            new["metadata"]["deletionGracePeriodSeconds"] = 0
+            new.setdefault("status", {})["phase"] = "Terminating"
+            obj = self.store.put(rt.key, new, obj)
+        if self._on_namespace_terminating is not None:
+            self._on_namespace_terminating(obj["metadata"]["name"])
+        return WriteResult(obj, 200)
+
+    def namespace_contents(self, namespace: str) -> list[tuple[ResourceType, JsonObj]]:
+        found: list[tuple[ResourceType, JsonObj]] = []
+        for key in self.store.resource_keys():
+            rts = self.registry.versions_of(key)
+            if not rts or not rts[0].namespaced:
+                continue
+            found.extend((rts[0], obj) for obj in self.store.items(key, namespace))
+        return found
+
+    def finish_namespace(self, namespace: str) -> bool:
+        """Remove a terminating namespace once it is empty; True when it is gone."""
+        ns = self.store.get(NAMESPACES, "", namespace)
+        if ns is None:
+            return True
+        if not ns["metadata"].get("deletionTimestamp") or self.namespace_contents(namespace):
+            return False
+        rt = self.registry.get("", "v1", "namespaces")
+        assert rt is not None
+        self._remove(rt, ns)
+        return True
+
+    def _remove(self, rt: ResourceType, obj: JsonObj) -> JsonObj:
+        final = self.store.remove(rt.key, obj)
+        meta = obj["metadata"]
+        self._uids.pop(meta.get("uid", ""), None)
+        ns, name = meta.get("namespace", ""), meta["name"]
+        for memory_key in [k for k in self._applied if k[:3] == (rt.key, ns, name)]:
+            del self._applied[memory_key]
+        if rt.key == CRDS:
+            self._unregister_crd(obj)
+        if self._on_removed is not None:
+            self._on_removed(final)
+        if rt.namespaced and ns:
+            namespace = self.store.get(NAMESPACES, "", ns)
+            if namespace is not None and namespace["metadata"].get("deletionTimestamp"):
+                self.finish_namespace(ns)
+        return final
+
+    def _orphan_dependents(self, uid: str) -> None:
+        for key, obj in self.store.all_objects():
+            refs = obj["metadata"].get("ownerReferences") or []
+            if any(r.get("uid") == uid for r in refs):
+                new = copy.deepcopy(obj)
+                kept = [r for r in refs if r.get("uid") != uid]
+                if kept:
+                    new["metadata"]["ownerReferences"] = kept
+                else:
+                    new["metadata"].pop("ownerReferences", None)
+                self.store.put(key, new, obj)
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _decode(self, rt: ResourceType, body: Any) -> JsonObj:
+        if not isinstance(body, dict):
+            raise bad_request("the request body must be a JSON object")
+        obj = copy.deepcopy(body)
+        api_version = obj.get("apiVersion")
+        kind = obj.get("kind")
+        if (
+            api_version
+            and kind
+            and (
+                kind != rt.kind
+                or (
+                    api_version.split("/")[0] != (rt.group or "v1")
+                    and api_version != rt.api_version
+                )
+            )
+        ):
+            raise bad_request(
+                f"the API version in the data ({api_version}) does not match the expected API "
+                f"version ({rt.api_version})"
+            )
+        obj["apiVersion"] = rt.api_version
+        obj["kind"] = rt.kind
+        meta = obj.get("metadata")
+        if meta is None:
+            meta = obj["metadata"] = {}
+        if not isinstance(meta, dict):
+            raise bad_request("metadata must be an object")
+        return obj
+
+    def _check_namespace(self, rt: ResourceType, namespace: str, meta: JsonObj) -> None:
+        if not rt.namespaced:
+            meta.pop("namespace", None)
+            return
+        body_ns = meta.get("namespace")
+        if body_ns and body_ns != namespace:
+            raise bad_request(
+                "the namespace of the provided object does not match the namespace sent on "
+                "the request"
+            )
+        meta["namespace"] = namespace
+        ns = self.store.get(NAMESPACES, "", namespace)
+        if ns is None:
+            raise not_found("", "namespaces", namespace)
+        if ns["metadata"].get("deletionTimestamp"):
+            raise forbidden(
+                rt.group,
+                rt.plural,
+                meta.get("name", ""),
+                f"unable to create new content in namespace {namespace} because it is being "
+                f"terminated",
+            )
+
+    def _check_name(self, rt: ResourceType, name: str) -> None:
+        pattern = _CONFIG_KEY_NAME if rt.plural in ("configmaps", "secrets") else _SUBDOMAIN
+        if len(name) > 253 or not pattern.match(name):
+            raise invalid(
+                rt.kind,
+                rt.group,
+                name,
+                [
+                    FieldError(
+                        "metadata.name",
+                        "FieldValueInvalid",
+                        f'Invalid value: "{name}": a lowercase RFC 1123 subdomain must consist '
+                        f"of lower case alphanumeric characters, '-' or '.', and must start and "
+                        f"end with an alphanumeric character",
+                    )
+                ],
+            )
+
+    def _check_finalizers(self, rt: ResourceType, old: JsonObj, new: JsonObj) -> None:
+        if not old["metadata"].get("deletionTimestamp"):
+            return
+        before = set(old["metadata"].get("finalizers") or ())
+        added = [f for f in new["metadata"].get("finalizers") or () if f not in before]
+        if added:
+            found = ", ".join(f'"{f}"' for f in added)
+            raise invalid(
+                rt.kind,
+                rt.group,
+                old["metadata"]["name"],
+                [
+                    FieldError(
+                        "metadata.finalizers",
+                        "FieldValueForbidden",
+                        f"Forbidden: no new finalizers can be added if the object is being "
+                        f"deleted, found new finalizers []string{{{found}}}",
+                    )
+                ],
+            )
+
+    def _admit(
+        self, rt: ResourceType, obj: JsonObj, old: JsonObj | None, *, strict: bool
+    ) -> tuple[str, ...]:
+        """Kind-specific defaulting and validation before storage; returns warnings."""
+        warnings: tuple[str, ...] = ()
+        if rt.custom:
+            dropped: list[str] = []
+            schema.prune(obj, rt.schema, root=True, dropped=dropped)
+            if dropped:
+                messages = [f'unknown field "{path}"' for path in dropped]
+                if strict:
+                    raise bad_request("strict decoding error: " + ", ".join(messages))
+                warnings = tuple(messages)
+            schema.apply_defaults(obj, rt.schema)
+            errors = schema.validate(obj, rt.schema)
+            if errors:
+                raise invalid(rt.kind, rt.group, obj["metadata"].get("name", ""), errors)
+        elif rt.key == CRDS:
+            errors = crds.validate_crd(obj)
+            if errors:
+                raise invalid(rt.kind, rt.group, obj["metadata"].get("name", ""), errors)
+            obj["status"] = crds.crd_status(obj, timestamp(self._clock()))
+        elif rt.key == NAMESPACES:
+            meta = obj["metadata"]
+            meta.setdefault("labels", {})["kubernetes.io/metadata.name"] = meta["name"]
+            if old is None:
+                obj["spec"] = {"finalizers": ["kubernetes"]}
+                obj["status"] = {"phase": "Active"}
+        elif rt.plural == "secrets" and not rt.group:
+            string_data = obj.pop("stringData", None)
+            if isinstance(string_data, dict):
+                data = obj.setdefault("data", {})
+                for key, value in string_data.items():
+                    data[key] = base64.b64encode(str(value).encode()).decode()
+            obj.setdefault("type", "Opaque")
+        return warnings
+
+    def _register_crd(self, crd: JsonObj) -> None:
+        types = crds.resource_types(crd)
+        if not types:
+            return
+        self.registry.remove_key(types[0].key)
+        for rt in types:
+            self.registry.add(rt)
+        self.registry.set_version_order(
+            types[0].group, [v["name"] for v in crd["spec"]["versions"] if v.get("served", True)]
+        )
+
+    def _unregister_crd(self, crd: JsonObj) -> None:
+        spec = crd.get("spec") or {}
+        key = (spec.get("group", ""), (spec.get("names") or {}).get("plural", ""))
+        removed = self.store.drop_collection(key)
+        for obj in removed:
+            self._uids.pop(obj["metadata"].get("uid", ""), None)
+        self.store.close_watches(key)
+        self.registry.remove_key(key)
+
+
+def _object_name(obj: JsonObj) -> tuple[str, str]:
+    meta = obj["metadata"]
+    return (meta.get("namespace", ""), meta["name"])
+
+
+def _spec_changed(rt: ResourceType, old: JsonObj, new: JsonObj) -> bool:
+    ignored = {"metadata", "status"} if rt.has_status else {"metadata"}
+    keys = (set(old) | set(new)) - ignored
+    return any(old.get(k) != new.get(k) for k in keys)
