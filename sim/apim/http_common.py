@@ -18,7 +18,12 @@ if TYPE_CHECKING:
     from sim.apim.simulator import Simulator
 
 SIM_KEY: web.AppKey[Simulator] = web.AppKey("apim_simulator")
-BODY_KEY = "apim_json_body"
+# aiohttp >= 3.14 wants typed request keys; older releases only know plain strings.
+BODY_KEY: Any = (
+    web.RequestKey("apim_json_body", object)
+    if hasattr(web, "RequestKey")
+    else "apim_json_body"
+)
 
 
 def sim_of(request: web.Request) -> Simulator:
