@@ -222,12 +222,15 @@ class Controller:
         ready = asyncio.ensure_future(awaitable)
         deadline = asyncio.create_task(self._clock.sleep(self._options.cache_sync_timeout))
         try:
-            await asyncio.wait({ready, deadline}, return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait({ready, deadline}, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            ready.cancel()
+            raise
         finally:
             deadline.cancel()
-            if not ready.done():
-                ready.cancel()
-        if ready.cancelled():
+        if ready not in done:
+            ready.cancel()
+            await asyncio.gather(ready, return_exceptions=True)
             raise TimeoutError(
                 f"timed out waiting for caches to sync for controller {self._name!r}"
             )
@@ -284,12 +287,12 @@ class Controller:
                 return
             except BaseException as error:
                 self._observe(started)
-                if isinstance(error, self._options.panic_types) or not isinstance(
+                panic = isinstance(error, self._options.panic_types) or not isinstance(
                     error, Exception
-                ):
+                )
+                if panic:
                     self._panics.inc()
-                    self._log.error("Observed a panic", exc_info=error)
-                self._fail(key, priority, error)
+                self._fail(key, priority, error, panic=panic)
                 return
             self._observe(started)
 
@@ -310,10 +313,13 @@ class Controller:
         self._errors.inc()
         self._total["error"].inc()
 
-    def _fail(self, key: str, priority: int, error: BaseException) -> None:
+    def _fail(self, key: str, priority: int, error: BaseException, *, panic: bool = False) -> None:
         self._queue.add_rate_limited(key, priority=priority)
         self._count_error()
-        self._log.error("Reconciler error", exc_info=error)
+        if panic:
+            self._log.error("Observed a panic in reconciler", exc_info=error, panic=True)
+        else:
+            self._log.error("Reconciler error", exc_info=error)
 
     def __repr__(self) -> str:
         return (
