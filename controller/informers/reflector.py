@@ -51,6 +51,26 @@ class ReflectorOptions:
     backoff: BackoffOptions = attrs.field(factory=BackoffOptions)
 
 
+class LineSplitter:
+    """Cuts a byte stream into non-empty lines, whatever the chunk boundaries.
+
+    Done by hand rather than with ``StreamReader.readline`` because that one refuses lines
+    longer than its buffer limit, and one watch event can carry a 1.5 MiB object.
+    """
+
+    def __init__(self) -> None:
+        self._pending: list[bytes] = []
+
+    def feed(self, chunk: bytes) -> list[bytes]:
+        if b"\n" not in chunk:
+            self._pending.append(chunk)
+            return []
+        self._pending.append(chunk)
+        *lines, rest = b"".join(self._pending).split(b"\n")
+        self._pending = [rest] if rest else []
+        return [line for line in lines if line.strip()]
+
+
 class _WatchExpired(Exception):
     """The resourceVersion we watch from is too old (410): relist."""
 
@@ -227,19 +247,14 @@ class Reflector:
                 payload = await response.read()
                 raise error_from_response(response.status, response.reason or "", payload)
             self.watches += 1
-            buffer = b""
+            splitter = LineSplitter()
             try:
                 while True:
                     chunk = await response.content.readany()
                     if not chunk:
                         return
-                    buffer += chunk
-                    if b"\n" not in chunk:
-                        continue
-                    *lines, buffer = buffer.split(b"\n")
-                    for line in lines:
-                        if line.strip():
-                            self._handle_watch_line(line)
+                    for line in splitter.feed(chunk):
+                        self._handle_watch_line(line)
             except (TimeoutError, aiohttp.ServerTimeoutError):
                 _log.info("watch silent for too long, reopening", **self._describe())
                 return
