@@ -81,6 +81,7 @@ async def start_simulator(
     orgs_envs: Mapping[str, Iterable[str]] = DEFAULT_ORGS_ENVS,
     request_log_limit: int = 200_000,
     fault_seed: int | None = None,
+    shutdown_timeout_s: float = 0.5,
 ) -> RunningSimulator:
     """Start a simulator on ``host:port`` (0 = any free port) and return once it listens.
 
@@ -90,7 +91,9 @@ async def start_simulator(
     """
     sim = Simulator(users=users, tokens=tokens, orgs_envs=orgs_envs,
                     request_log_limit=request_log_limit, fault_seed=fault_seed)
-    runner = web.AppRunner(build_app(sim), access_log=None, handle_signals=False)
+    # A short shutdown grace: handlers held by injected latency must not stall test teardown.
+    runner = web.AppRunner(build_app(sim), access_log=None, handle_signals=False,
+                           shutdown_timeout=shutdown_timeout_s)
     await runner.setup()
     tmpdir: pathlib.Path | None = None
     ssl_context = None
