@@ -1,4 +1,5 @@
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -70,7 +71,7 @@ def _walk(node, path, out):
 def test_every_schema_node_has_a_type_and_objects_have_descriptions():
     for info in KINDS:
         root = crdgen.build_crd(info)["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
-        nodes: list[tuple[str, dict]] = []
+        nodes: list[tuple[str, dict[str, Any]]] = []
         _walk(root, "", nodes)
         for path, node in nodes:
             assert "type" in node, f"{info.kind}{path} has no type (not structural)"
@@ -84,8 +85,8 @@ def test_descriptions_are_our_own():
     for info in KINDS:
         ours = crdgen.build_crd(info)["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
         theirs = upstream_crd(info)["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
-        ours_nodes: list[tuple[str, dict]] = []
-        their_nodes: list[tuple[str, dict]] = []
+        ours_nodes: list[tuple[str, dict[str, Any]]] = []
+        their_nodes: list[tuple[str, dict[str, Any]]] = []
         _walk(ours, "", ours_nodes)
         _walk(theirs, "", their_nodes)
         their_descriptions = {n.get("description") for _, n in their_nodes} - {None}

@@ -1,5 +1,7 @@
 """Upstream GKO reference data (CRDs and example manifests), read-only, for comparison tests."""
 
+import copy
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +19,16 @@ KINDS_IN_SCOPE = {info.kind for info in KINDS}
 INVALID_UPSTREAM_EXAMPLES = {"apim/subscription/subscription-with-metadata.yml"}
 
 
-def upstream_crd(info: KindInfo) -> dict[str, Any]:
-    path = REFERENCE / "crds" / f"gravitee.io_{info.plural}.yaml"
+@functools.cache
+def _load_crd(plural: str) -> dict[str, Any]:
+    path = REFERENCE / "crds" / f"gravitee.io_{plural}.yaml"
     crd: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
     return crd
+
+
+def upstream_crd(info: KindInfo) -> dict[str, Any]:
+    """A fresh copy of the upstream CRD of a kind (parsed once)."""
+    return copy.deepcopy(_load_crd(info.plural))
 
 
 def upstream_schema(info: KindInfo) -> dict[str, Any]:
