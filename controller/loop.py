@@ -62,7 +62,7 @@ class ControllerOptions:
     max_concurrent_reconciles: int = attrs.field(default=4)
     #: Source of time for timings and deadlines. Defaults to ``RealClock()``.
     clock: Clock | None = None
-    #: structlog logger. Defaults to ``structlog.get_logger("controller")``.
+    #: structlog logger. Defaults to structlog's, bound with ``logger="controller"``.
     logger: Any = None
     #: Limiter for the queue the controller builds when none is given. Defaults to the per-key
     #: exponential limiter (5 ms .. 1000 s).
@@ -115,7 +115,7 @@ class Controller:
         self._log = (
             self._options.logger
             if self._options.logger is not None
-            else structlog.get_logger("controller")
+            else structlog.get_logger().bind(logger="controller")
         )
         self._workers: list[asyncio.Task[None]] = []
         self._started = False

@@ -236,21 +236,24 @@ _PRIORITY_OVERFLOW = "exceeded_cardinality_limit"
 class _DepthByPriority:
     def __init__(self, name: str) -> None:
         self._name = name
-        self._labels: dict[int, str] = {}
+        # Children cached per priority: ``labels()`` is the hot path's most expensive call.
+        self._children: dict[int, Gauge] = {}
 
-    def _label(self, priority: int) -> str:
-        label = self._labels.get(priority)
-        if label is None:
-            if len(self._labels) >= PRIORITY_CARDINALITY_LIMIT:
-                return _PRIORITY_OVERFLOW
-            label = self._labels[priority] = str(priority)
-        return label
+    def _child(self, priority: int) -> Gauge:
+        child = self._children.get(priority)
+        if child is None:
+            seen = len(self._children)
+            label = str(priority) if seen < PRIORITY_CARDINALITY_LIMIT else _PRIORITY_OVERFLOW
+            child = WORKQUEUE_DEPTH.labels(self._name, self._name, label)
+            if label != _PRIORITY_OVERFLOW:
+                self._children[priority] = child
+        return child
 
     def inc(self, priority: int) -> None:
-        WORKQUEUE_DEPTH.labels(self._name, self._name, self._label(priority)).inc()
+        self._child(priority).inc()
 
     def dec(self, priority: int) -> None:
-        WORKQUEUE_DEPTH.labels(self._name, self._name, self._label(priority)).dec()
+        self._child(priority).dec()
 
 
 class PrometheusQueueMetricsProvider:
