@@ -1,6 +1,6 @@
 import pytest
 
-from controller.models.api_v4 import ApiV4DefinitionSpec, Flow, FlowStep
+from controller.models.api_v4 import ApiV4DefinitionSpec, Endpoint, Flow, FlowStep
 from controller.models.base import UNSET, given, or_default
 from controller.models.common import Member
 from controller.models.convert import ModelError, structure, unstructure
@@ -64,7 +64,11 @@ def test_preserve_unknown_subtrees_are_kept_verbatim():
     assert out["listeners"] == [listener]
     assert out["endpointGroups"][0]["endpoints"][0]["configuration"] == configuration
     configuration["target"] = "mutated"
-    assert spec.endpoint_groups[0].endpoints[0].configuration["target"] == "http://x"
+    endpoints = spec.endpoint_groups[0].endpoints
+    assert given(endpoints)
+    stored = endpoints[0].configuration
+    assert given(stored)
+    assert stored["target"] == "http://x"
 
 
 def test_fields_unknown_to_the_schema_are_pruned():
@@ -79,8 +83,9 @@ def test_scalars_are_checked_not_coerced():
     with pytest.raises(ModelError) as caught:
         structure({"enabled": "true"}, FlowStep)
     assert caught.value.path == "enabled"
-    with pytest.raises(ModelError):
-        structure({"weight": True, "type": "t"}, ApiV4DefinitionSpec.__attrs_attrs__[0].type)
+    with pytest.raises(ModelError) as caught:
+        structure({"weight": True, "type": "t", "inheritConfiguration": True}, Endpoint)
+    assert caught.value.path == "weight"
 
 
 def test_errors_name_the_json_path():
