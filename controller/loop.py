@@ -152,7 +152,8 @@ class Controller:
         """Wait for ``wait_ready`` (bounded by ``cache_sync_timeout``), then start the workers.
 
         Returns once the workers run. Raises ``TimeoutError`` if readiness does not come in
-        time, and whatever ``wait_ready`` raises; no worker is started in either case.
+        time or ``wait_ready`` yields ``False``, and whatever ``wait_ready`` raises; no worker is
+        started in any of these cases.
         """
         if self._started:
             raise RuntimeError(f"controller {self._name!r} was already started")
@@ -234,7 +235,9 @@ class Controller:
             raise TimeoutError(
                 f"timed out waiting for caches to sync for controller {self._name!r}"
             )
-        ready.result()
+        if ready.result() is False:
+            # Readiness helpers with their own timeout report it as False.
+            raise TimeoutError(f"caches did not sync for controller {self._name!r}")
 
     # ------------------------------------------------------------------ workers
 

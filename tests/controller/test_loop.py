@@ -354,6 +354,17 @@ async def test_readiness_timeout_starts_no_worker(make, clock: FakeClock):
     assert not controller.started
 
 
+async def test_readiness_reported_as_false_starts_no_worker(make):
+    controller, _ = make(succeed)
+
+    async def gave_up() -> bool:
+        return False
+
+    with pytest.raises(TimeoutError, match="did not sync"):
+        await asyncio.wait_for(controller.start(gave_up), 1.0)
+    assert not controller.started
+
+
 async def test_readiness_failure_propagates(make):
     controller, _ = make(succeed)
 
