@@ -113,6 +113,8 @@ class Reflector:
         """How many lists were applied (1 + relists); for tests and diagnostics."""
         self.watches = 0
         """How many watch streams were opened."""
+        self.expirations = 0
+        """How many times the watch position expired (410 Gone) and forced a relist."""
 
     @property
     def resource_version(self) -> str:
@@ -133,6 +135,7 @@ class Reflector:
             except asyncio.CancelledError:
                 raise
             except _WatchExpired:
+                self.expirations += 1
                 _log.info("watch expired, relisting", **self._describe())
                 need_list = True
             except (aiohttp.ClientConnectionError, ConnectionError) as exc:

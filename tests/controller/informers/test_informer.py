@@ -122,8 +122,13 @@ async def test_relist_after_410_synthesizes_deletions(kubeapi, api, informers):
     reflector = informer.reflectors[0]
 
     list_allowed.clear()
-    kubeapi.faults.expire_history()
+    # No await yields to the informer between these lines (the emulator is in-process): the
+    # watch is cut, the store moves on (a change elsewhere), and the history the informer
+    # would resume from is forgotten, so its re-watch gets 410 Gone.
     kubeapi.faults.close_watches()
+    await kubeapi.create("/api/v1/namespaces/default/configmaps",
+                         {"metadata": {"name": "elsewhere"}})
+    kubeapi.faults.expire_history()
     await asyncio.wait_for(list_blocked.wait(), 10)  # the 410 made it relist
 
     await delete(api, CONFIG_MAPS, "relist", "gone")
@@ -139,6 +144,7 @@ async def test_relist_after_410_synthesizes_deletions(kubeapi, api, informers):
     assert log.of("relist/new", EventType.ADDED)
     assert not log.of("relist/keep", EventType.MODIFIED)  # unchanged objects stay quiet
     assert reflector.lists == 2
+    assert reflector.expirations == 1
     assert set(informer.store.keys()) == {"relist/keep", "relist/changed", "relist/new"}
 
     # and it watches again from the relist's resourceVersion
@@ -206,7 +212,7 @@ async def test_paginated_list_and_failed_lists_are_retried(kubeapi, api, informe
 
 
 async def test_dependent_keys_fan_out_through_an_index(kubeapi, api):
-    kubeapi.apply_crd_files(WIDGETS_CRD)
+    await kubeapi.apply_crd_files(WIDGETS_CRD)
     await ensure_namespace(api, "fan")
     await create_config_map(api, "fan", "ctx", {"v": "1"})
     await create_config_map(api, "fan", "other", {"v": "1"})
