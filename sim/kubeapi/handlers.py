@@ -272,6 +272,8 @@ class ResourceHandlers:
     def _write_response(
         self, request: web.Request, rt: ResourceType, result: WriteResult
     ) -> web.Response:
+        if result.obj.get("kind") == "Status" and result.removed is not None:
+            return json_response(result.obj, result.code, result.warnings)
         return self._object_response(request, rt, result.obj, result.code, result.warnings)
 
     def _list_document(

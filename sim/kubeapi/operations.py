@@ -81,9 +81,11 @@ class WriteResult:
     """An object after a write, plus what the HTTP layer needs for the response."""
 
     obj: JsonObj
-    # 201 on create, 202 when a delete waits on finalizers, else 200.
+    # 201 on create, else 200.
     code: int = 200
     warnings: tuple[str, ...] = ()
+    # The final state of an object a delete removed (``obj`` is then a Status).
+    removed: JsonObj | None = None
 
 
 @attrs.frozen
@@ -432,13 +434,24 @@ class Operations:
         if rt.key == NAMESPACES:
             return self._delete_namespace(rt, obj)
         if meta.get("deletionTimestamp"):
-            return WriteResult(obj, 202)
+            return WriteResult(obj, 200)
         if meta.get("finalizers"):
             new = copy.deepcopy(obj)
             new["metadata"]["deletionTimestamp"] = timestamp(self._clock())
             new["metadata"]["deletionGracePeriodSeconds"] = 0
-            return WriteResult(self.store.put(rt.key, new, obj), 202)
-        return WriteResult(self._remove(rt, obj), 200)
+            return WriteResult(self.store.put(rt.key, new, obj), 200)
+        final = self._remove(rt, obj)
+        # Like kube-apiserver's generic store: an immediate delete answers with a Success
+        # Status naming the object (its "kind" carries the resource), not the object itself.
+        details: JsonObj = {"name": name, "kind": rt.plural, "uid": final["metadata"]["uid"]}
+        if rt.group:
+            details["group"] = rt.group
+        return WriteResult(
+            {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+             "details": details},
+            200,
+            removed=final,
+        )
 
     def delete_collection(
         self,
@@ -452,9 +465,8 @@ class Operations:
         for obj in page.items:
             meta = obj["metadata"]
             try:
-                deleted.append(
-                    self.delete(rt, meta.get("namespace", ""), meta["name"], options).obj
-                )
+                result = self.delete(rt, meta.get("namespace", ""), meta["name"], options)
+                deleted.append(result.removed or result.obj)
             except ApiError as exc:
                 if exc.code != 404:
                     raise

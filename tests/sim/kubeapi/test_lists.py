@@ -1,0 +1,143 @@
+"""Contract: list resourceVersion, label/field selectors, limit/continue, deletecollection."""
+
+from __future__ import annotations
+
+from tests.sim.kubeapi.conftest import GROUP, VERSION, Target, wait_for
+
+
+async def _configmaps(target: Target, count: int) -> None:
+    for i in range(count):
+        await target.core.create_namespaced_config_map(
+            target.namespace,
+            {"metadata": {"name": f"cm-{i:02d}", "labels": {"parity": "even" if i % 2 == 0 else "odd", "n": str(i)}}},
+        )
+
+
+async def test_list_has_resource_version_and_items(target: Target):
+    await _configmaps(target, 3)
+    listed = await target.core.list_namespaced_config_map(target.namespace)
+    assert int(listed.metadata.resource_version) > 0
+    assert [i.metadata.name for i in listed.items] == ["cm-00", "cm-01", "cm-02"]
+
+
+async def test_label_selectors(target: Target):
+    await _configmaps(target, 6)
+
+    async def names(selector: str) -> list[str]:
+        listed = await target.core.list_namespaced_config_map(
+            target.namespace, label_selector=selector
+        )
+        return [i.metadata.name for i in listed.items]
+
+    assert await names("parity=even") == ["cm-00", "cm-02", "cm-04"]
+    assert await names("parity!=even") == ["cm-01", "cm-03", "cm-05"]
+    assert await names("n in (1,4)") == ["cm-01", "cm-04"]
+    assert await names("n notin (0,1,2,3),parity=odd") == ["cm-05"]
+    assert await names("parity") == [f"cm-{i:02d}" for i in range(6)]
+    assert await names("!parity") == []
+
+
+async def test_field_selectors(target: Target):
+    await _configmaps(target, 3)
+    listed = await target.core.list_namespaced_config_map(
+        target.namespace, field_selector="metadata.name=cm-01"
+    )
+    assert [i.metadata.name for i in listed.items] == ["cm-01"]
+    listed = await target.core.list_config_map_for_all_namespaces(
+        field_selector=f"metadata.namespace={target.namespace},metadata.name!=cm-01"
+    )
+    assert [i.metadata.name for i in listed.items] == ["cm-00", "cm-02"]
+
+
+async def test_limit_and_continue(target: Target):
+    await _configmaps(target, 5)
+    seen: list[str] = []
+    token = None
+    pages = 0
+    while True:
+        page = await target.core.list_namespaced_config_map(
+            target.namespace, limit=2, _continue=token
+        )
+        pages += 1
+        seen.extend(i.metadata.name for i in page.items)
+        token = page.metadata._continue
+        if not token:
+            break
+    assert seen == [f"cm-{i:02d}" for i in range(5)]
+    assert pages == 3
+
+
+async def test_delete_collection(target: Target):
+    await _configmaps(target, 4)
+    await target.core.delete_collection_namespaced_config_map(
+        target.namespace, label_selector="parity=even"
+    )
+    listed = await target.core.list_namespaced_config_map(target.namespace)
+    assert [i.metadata.name for i in listed.items] == ["cm-01", "cm-03"]
+
+
+async def test_custom_objects_across_namespaces(target: Target):
+    await target.create_widget("w1")
+    listed = await target.custom.list_cluster_custom_object(GROUP, VERSION, "widgets")
+    assert (target.namespace, "w1") in [
+        (i["metadata"]["namespace"], i["metadata"]["name"]) for i in listed["items"]
+    ]
+    assert listed["kind"] == "WidgetList"
+
+
+async def test_owner_garbage_collection(target: Target):
+    owner = await target.create_widget("owner")
+    ref = {
+        "apiVersion": f"{GROUP}/{VERSION}", "kind": "Widget", "name": "owner",
+        "uid": owner["metadata"]["uid"], "controller": True, "blockOwnerDeletion": True,
+    }
+    await target.core.create_namespaced_config_map(
+        target.namespace, {"metadata": {"name": "owned", "ownerReferences": [ref]}}
+    )
+    await target.core.create_namespaced_config_map(target.namespace, {"metadata": {"name": "free"}})
+    await target.custom.delete_namespaced_custom_object(
+        GROUP, VERSION, target.namespace, "widgets", "owner"
+    )
+
+    async def collected() -> bool:
+        listed = await target.core.list_namespaced_config_map(target.namespace)
+        names = [i.metadata.name for i in listed.items]
+        return "owned" not in names and "free" in names
+
+    await wait_for(collected, timeout=30)
+
+
+async def test_orphan_propagation_keeps_dependents(target: Target):
+    owner = await target.create_widget("owner")
+    ref = {"apiVersion": f"{GROUP}/{VERSION}", "kind": "Widget", "name": "owner",
+           "uid": owner["metadata"]["uid"]}
+    await target.core.create_namespaced_config_map(
+        target.namespace, {"metadata": {"name": "owned", "ownerReferences": [ref]}}
+    )
+    await target.custom.delete_namespaced_custom_object(
+        GROUP, VERSION, target.namespace, "widgets", "owner", propagation_policy="Orphan"
+    )
+
+    async def orphaned() -> bool:
+        cm = await target.core.read_namespaced_config_map("owned", target.namespace)
+        return not cm.metadata.owner_references
+
+    await wait_for(orphaned, timeout=30)
+
+
+async def test_namespace_deletion_removes_contents(target: Target):
+    ns = f"{target.namespace}-doomed"
+    await target.core.create_namespace({"metadata": {"name": ns}})
+    await target.core.create_namespaced_config_map(ns, {"metadata": {"name": "x"}})
+    await target.custom.create_namespaced_custom_object(
+        GROUP, VERSION, ns, "widgets",
+        {"apiVersion": f"{GROUP}/{VERSION}", "kind": "Widget", "metadata": {"name": "w"},
+         "spec": {"color": "red"}},
+    )
+    await target.core.delete_namespace(ns)
+
+    async def gone() -> bool:
+        listed = await target.core.list_namespace(field_selector=f"metadata.name={ns}")
+        return not listed.items
+
+    await wait_for(gone, timeout=60)

@@ -1,0 +1,80 @@
+"""Contract: CRD structural schemas prune unknown fields, fill defaults, reject invalid data."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from kubernetes_asyncio.client.rest import ApiException
+
+from tests.sim.kubeapi.conftest import GROUP, VERSION, Target
+
+MERGE = "application/merge-patch+json"
+
+
+async def test_unknown_fields_are_pruned(target: Target):
+    created = await target.create_widget("w", bogus="x", config={"free": {"form": 1}})
+    assert "bogus" not in created["spec"]
+    assert created["spec"]["config"] == {"free": {"form": 1}}
+
+
+async def test_defaults_are_filled(target: Target):
+    created = await target.create_widget("w", parts=[{"name": "p"}])
+    assert created["spec"]["size"] == 1
+    assert created["spec"]["mode"] == "auto"
+    assert created["spec"]["parts"] == [{"name": "p", "count": 1}]
+
+
+async def test_missing_required_field_is_invalid_with_path(target: Target):
+    body = target.widget("w")
+    del body["spec"]["color"]
+    with pytest.raises(ApiException) as info:
+        await target.custom.create_namespaced_custom_object(
+            GROUP, VERSION, target.namespace, "widgets", body
+        )
+    assert info.value.status == 422
+    status = json.loads(info.value.body)
+    assert status["reason"] == "Invalid"
+    fields = [c["field"] for c in status["details"]["causes"]]
+    assert "spec.color" in fields
+    assert "spec.color: Required value" in status["message"]
+
+
+async def test_enum_violation_is_invalid(target: Target):
+    with pytest.raises(ApiException) as info:
+        await target.create_widget("w", color="purple")
+    assert info.value.status == 422
+    status = json.loads(info.value.body)
+    causes = status["details"]["causes"]
+    assert causes[0]["field"] == "spec.color"
+    assert causes[0]["reason"] == "FieldValueNotSupported"
+    assert 'Unsupported value: "purple"' in status["message"]
+
+
+async def test_type_and_minimum_violations(target: Target):
+    with pytest.raises(ApiException) as info:
+        await target.create_widget("w", size="big")
+    assert info.value.status == 422
+    assert "spec.size" in [c["field"] for c in json.loads(info.value.body)["details"]["causes"]]
+    with pytest.raises(ApiException) as info:
+        await target.create_widget("w", size=-1)
+    assert info.value.status == 422
+
+
+async def test_nested_required_in_list_has_indexed_path(target: Target):
+    with pytest.raises(ApiException) as info:
+        await target.create_widget("w", parts=[{"name": "ok"}, {"count": 2}])
+    assert info.value.status == 422
+    fields = [c["field"] for c in json.loads(info.value.body)["details"]["causes"]]
+    assert "spec.parts[1].name" in fields
+
+
+async def test_invalid_patch_is_rejected_and_object_unchanged(target: Target):
+    await target.create_widget("w")
+    with pytest.raises(ApiException) as info:
+        await target.custom.patch_namespaced_custom_object(
+            GROUP, VERSION, target.namespace, "widgets", "w", {"spec": {"color": "pink"}},
+            _content_type=MERGE,
+        )
+    assert info.value.status == 422
+    assert (await target.get_widget("w"))["spec"]["color"] == "red"
