@@ -20,6 +20,7 @@ before the caches are ready -- the manager passes ``wait_ready`` for that.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -250,6 +251,12 @@ class Controller:
             self._active.inc()
             try:
                 await self._reconcile_handler(key, priority)
+            except Exception:
+                # The handler's own bookkeeping failed (a broken log renderer, say): keep the
+                # worker, and retry the key rather than lose it.
+                self._queue.add_rate_limited(key, priority=priority)
+                with contextlib.suppress(Exception):
+                    self._log.error("Worker error", exc_info=True)
             finally:
                 self._active.dec()
                 self._queue.done(key)

@@ -461,3 +461,33 @@ async def test_run_returns_once_stopped(make):
 def test_options_validate_worker_count():
     with pytest.raises(ValueError, match="at least 1"):
         ControllerOptions(max_concurrent_reconciles=0)
+
+
+async def test_a_failing_logger_does_not_kill_the_worker(clock: FakeClock):
+    class BrokenLogger:
+        def __getattr__(self, name):
+            def log(*args, **kwargs):
+                if name == "error":
+                    raise OSError("log sink closed")
+
+            return log
+
+    async def fail_first(key: str, n: int) -> Result:
+        if key == "ns/a" and n == 1:
+            raise RuntimeError("boom")
+        return Result()
+
+    reconciler = Scripted(fail_first)
+    controller = Controller(
+        f"test-{uuid.uuid4().hex[:8]}",
+        reconciler,
+        options=ControllerOptions(max_concurrent_reconciles=1, clock=clock, logger=BrokenLogger()),
+    )
+    await controller.start()
+    controller.queue.add("ns/a")
+    controller.queue.add("ns/b")
+    await until(lambda: reconciler.calls == ["ns/a", "ns/b"], what="worker carried on")
+    assert controller.queue.waiting == 1  # "ns/a" will be retried
+    clock.advance(1.0)
+    await until(lambda: reconciler.count("ns/a") == 2, what="retried")
+    await controller.stop()
