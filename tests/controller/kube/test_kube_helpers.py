@@ -1,0 +1,107 @@
+"""controller.kube helpers against the emulator."""
+
+from __future__ import annotations
+
+import pytest
+
+from controller.kube.client import connect, kubeconfig_path
+from controller.kube.events import WARNING, EventRecorder
+from controller.kube.objects import get_object, patch_metadata, patch_status
+from controller.kube.resources import CONFIG_MAPS, EVENTS
+from controller.kube.rest import KubeApiError, request_json
+from controller.metrics import REST_CLIENT_REQUESTS
+from tests.controller.informers.helpers import (
+    WIDGETS,
+    WIDGETS_CRD,
+    create,
+    create_config_map,
+)
+
+
+@pytest.fixture
+async def api(kubeapi):
+    client = await connect(kubeconfig=str(kubeapi.kubeconfig))
+    yield client
+    await client.close()
+
+
+def count(code: str, method: str, host: str) -> float:
+    return REST_CLIENT_REQUESTS.labels(code=code, method=method, host=host)._value.get()
+
+
+async def test_every_request_is_counted_by_code_method_and_host(kubeapi, api):
+    host = kubeapi.url.removeprefix("http://")
+    ok_before = count("200", "GET", host)
+    missing_before = count("404", "GET", host)
+    created_before = count("201", "POST", host)
+    await create_config_map(api, "default", "counted")
+    await request_json(api, "GET", CONFIG_MAPS.object_path("default", "counted"))
+    with pytest.raises(KubeApiError) as info:
+        await request_json(api, "GET", CONFIG_MAPS.object_path("default", "missing"))
+    assert info.value.not_found
+    assert count("201", "POST", host) == created_before + 1
+    assert count("200", "GET", host) == ok_before + 1
+    assert count("404", "GET", host) == missing_before + 1
+
+
+def test_kubeconfig_path_takes_the_first_existing_entry(tmp_path):
+    real = tmp_path / "config"
+    real.write_text("{}")
+    assert kubeconfig_path({"KUBECONFIG": f"{tmp_path / 'nope'}:{real}"}) == str(real)
+    assert kubeconfig_path({}) is None
+
+
+async def test_get_object_returns_none_when_missing(api):
+    assert await get_object(api, CONFIG_MAPS, "default", "absent") is None
+    await create_config_map(api, "default", "present", {"a": "1"})
+    got = await get_object(api, CONFIG_MAPS, "default", "present")
+    assert got is not None
+    assert got["data"] == {"a": "1"}
+
+
+async def test_metadata_patch_sets_finalizers_and_removes_annotations(api):
+    await create(api, CONFIG_MAPS, "default", "meta", data={})
+    patched = await patch_metadata(
+        api, CONFIG_MAPS, "default", "meta",
+        finalizers=["finalizers.gravitee.io/test"], annotations={"a": "1", "b": "2"},
+    )
+    assert patched["metadata"]["finalizers"] == ["finalizers.gravitee.io/test"]
+    patched = await patch_metadata(api, CONFIG_MAPS, "default", "meta", annotations={"a": None})
+    assert patched["metadata"]["annotations"] == {"b": "2"}
+    with pytest.raises(KubeApiError) as info:
+        await patch_metadata(api, CONFIG_MAPS, "default", "meta", finalizers=[],
+                             resource_version="1")
+    assert info.value.conflict
+
+
+async def test_status_patch_goes_to_the_status_subresource(kubeapi, api):
+    await kubeapi.apply_crd_files(WIDGETS_CRD)
+    await create(api, WIDGETS, "default", "w", spec={"size": 1})
+    patched = await patch_status(api, WIDGETS, "default", "w",
+                                 {"conditions": [{"type": "Accepted", "status": "True"}]})
+    assert patched["status"]["conditions"][0]["type"] == "Accepted"
+    assert patched["spec"] == {"size": 1}
+
+
+async def test_events_are_posted_and_repeats_aggregated(api):
+    cm = await create_config_map(api, "default", "evented")
+    recorder = EventRecorder(api, "test-controller")
+    await recorder.record(cm, WARNING, "UpdateFailed", "boom")
+    await recorder.record(cm, WARNING, "UpdateFailed", "boom")
+    await recorder.record(cm, WARNING, "UpdateFailed", "other")
+    listed = await request_json(api, "GET", EVENTS.collection_path("default"))
+    mine = [e for e in listed["items"] if e["involvedObject"]["name"] == "evented"]
+    by_message = {e["message"]: e for e in mine}
+    assert set(by_message) == {"boom", "other"}
+    assert by_message["boom"]["count"] == 2
+    assert by_message["boom"]["reason"] == "UpdateFailed"
+    assert by_message["boom"]["type"] == "Warning"
+    assert by_message["boom"]["source"]["component"] == "test-controller"
+    assert by_message["boom"]["involvedObject"]["kind"] == "ConfigMap"
+    assert by_message["boom"]["involvedObject"]["uid"] == cm["metadata"]["uid"]
+
+
+async def test_event_recording_failures_are_swallowed(kubeapi, api):
+    cm = await create_config_map(api, "default", "unlucky")
+    kubeapi.faults.fail_next(1, verb="create", resource="events", status=500)
+    await EventRecorder(api, "c").record(cm, WARNING, "UpdateFailed", "boom")  # no raise
