@@ -26,7 +26,7 @@ async def api(kubeapi):
 
 
 def count(code: str, method: str, host: str) -> float:
-    return REST_CLIENT_REQUESTS.labels(code=code, method=method, host=host)._value.get()
+    return float(REST_CLIENT_REQUESTS.labels(code=code, method=method, host=host)._value.get())
 
 
 async def test_every_request_is_counted_by_code_method_and_host(kubeapi, api):
