@@ -70,8 +70,9 @@ def populated() -> str:
     )
     queue.add("a")
     queue.add_after("b", 1.0)
-    metrics.REST_CLIENT_REQUESTS.labels(code="200", method="GET", host="127.0.0.1:6443").inc()
-    metrics.LEADER_ELECTION_MASTER_STATUS.labels(name="24d975d3.gravitee.io").set(1)
+    # Label values unique to this test: other suites assert on their own hosts and leases.
+    metrics.REST_CLIENT_REQUESTS.labels(code="200", method="GET", host=f"{name}:6443").inc()
+    metrics.LEADER_ELECTION_MASTER_STATUS.labels(name=f"{name}.gravitee.io").set(1)
     return name
 
 
