@@ -47,7 +47,8 @@ def _assert_restricted(pod: Manifest) -> None:
         assert context["capabilities"] == {"drop": ["ALL"]}
         assert "add" not in context["capabilities"]
         assert not context.get("privileged", False)
-    assert not pod.get("hostNetwork") and not pod.get("hostPID") and not pod.get("hostIPC")
+    for host_namespace in ("hostNetwork", "hostPID", "hostIPC"):
+        assert not pod.get(host_namespace)
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -90,7 +91,9 @@ def test_configuration_comes_from_gko_config_and_the_downward_api(overlay: str) 
     assert env["POD_NAMESPACE"]["valueFrom"] == {
         "fieldRef": {"fieldPath": "metadata.namespace"}
     }
-    assert "args" not in container and "command" not in container, "the image's entrypoint runs"
+    # The image's entrypoint runs unchanged.
+    assert "args" not in container
+    assert "command" not in container
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -166,7 +169,8 @@ def test_single_replica_installs_never_overlap_two_operators(overlay: str) -> No
     # Without an elected leader a rolling update would run old and new pod side by side.
     assert deployment["spec"]["strategy"] == {"type": "Recreate"}
     assert not of_kind(objects, "Lease")
-    assert not [r for r in of_kind(objects, "Role") if r["metadata"]["name"] == "gko-leader-election"]
+    roles = [r["metadata"]["name"] for r in of_kind(objects, "Role")]
+    assert "gko-leader-election" not in roles
 
 
 def test_the_ha_overlay_runs_two_elected_replicas_spread_over_nodes() -> None:
