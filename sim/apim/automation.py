@@ -89,12 +89,18 @@ def api_v4_state(
     else:
         out.pop("hrid", None)  # legacy (UUID) mode: APIM clears the hrid
     out["state"] = api.state
-    out["plans"] = [{**p.spec, "hrid": p.hrid, "id": p.id} if p.hrid else {**p.spec, "id": p.id}
-                    for p in plans if p.status != "CLOSED"]
-    out["pages"] = [{**p.spec, "id": p.id} for p in pages]
+    out["plans"] = [_plan_state(p) for p in plans if p.status != "CLOSED"]
+    out["pages"] = [{**p.spec, "id": p.id, "crossId": p.cross_id} for p in pages]
     _status(out, api.org, api.env, api.id)
     out["crossId"] = api.cross_id
     out["errors"] = errors
+    return out
+
+
+def _plan_state(plan: PlanRecord) -> dict[str, Any]:
+    out = {**plan.spec, "id": plan.id, "status": plan.status}
+    if plan.hrid:
+        out["hrid"] = plan.hrid
     return out
 
 
@@ -204,6 +210,12 @@ def _v4_plan(
     plan_id = given_id if legacy and given_id else ids.child_id(org, env, parent_ref, key)
     security = spec.get("security")
     security_type = security.get("type") if isinstance(security, dict) else None
+    status = upper(spec.get("status"), "PUBLISHED")
+    # APIM answers with its stored plan, where schema defaults have been applied.
+    stored = {k: v for k, v in spec.items() if k not in ("id", "hrid")}
+    stored.setdefault("validation", "AUTO")
+    stored.setdefault("type", "API")
+    stored.setdefault("name", key)
     return PlanRecord(
         org=org,
         env=env,
@@ -212,9 +224,9 @@ def _v4_plan(
         hrid=hrid,
         api_id=api_id,
         name=str(spec.get("name", key)),
-        status=upper(spec.get("status"), "PUBLISHED"),
+        status=status,
         security_type=upper(security_type, "") or None,
-        spec={k: v for k, v in spec.items() if k not in ("id", "hrid")},
+        spec=stored,
     )
 
 

@@ -50,6 +50,7 @@ def v4_api(hrid: str = "default-my-api", **overrides: Any) -> dict[str, Any]:
                 "status": "PUBLISHED",
                 "type": "API",
                 "mode": "STANDARD",
+                "validation": "AUTO",
             }
         ],
     }
@@ -65,6 +66,7 @@ def api_key_plan(hrid: str = "api-key") -> dict[str, Any]:
         "status": "PUBLISHED",
         "type": "API",
         "mode": "STANDARD",
+        "validation": "AUTO",
     }
 
 
