@@ -120,7 +120,7 @@ class Controller:
         )
         self._workers: list[asyncio.Task[None]] = []
         self._started = False
-        self._stopping = False
+        self._stopping = asyncio.Event()
         self._stopped = asyncio.Event()
 
         self._total = {
@@ -168,8 +168,12 @@ class Controller:
             worker_count=self._options.max_concurrent_reconciles,
         )
         if wait_ready is not None:
-            await self._wait_ready(wait_ready)
-        if self._stopping:
+            try:
+                await self._wait_ready(wait_ready)
+            except BaseException:
+                self._stopped.set()  # nothing will ever run: wait_stopped() must not hang
+                raise
+        if self._stopping.is_set():
             self._stopped.set()
             return
         for index in range(self._options.max_concurrent_reconciles):
@@ -191,7 +195,7 @@ class Controller:
 
     async def stop(self, *, timeout: float = 30.0) -> None:
         """Stop taking keys, give in-flight reconciles ``timeout`` seconds, then cancel them."""
-        self._stopping = True
+        self._stopping.set()
         await self._queue.shutdown()
         if not self._workers:
             self._stopped.set()
@@ -223,16 +227,22 @@ class Controller:
         awaitable = wait_ready() if callable(wait_ready) else wait_ready
         ready = asyncio.ensure_future(awaitable)
         deadline = asyncio.create_task(self._clock.sleep(self._options.cache_sync_timeout))
+        stopping = asyncio.create_task(self._stopping.wait())
         try:
-            done, _ = await asyncio.wait({ready, deadline}, return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait(
+                {ready, deadline, stopping}, return_when=asyncio.FIRST_COMPLETED
+            )
         except asyncio.CancelledError:
             ready.cancel()
             raise
         finally:
             deadline.cancel()
+            stopping.cancel()
         if ready not in done:
             ready.cancel()
             await asyncio.gather(ready, return_exceptions=True)
+            if self._stopping.is_set():
+                return  # stopped while waiting: start() returns without workers
             raise TimeoutError(
                 f"timed out waiting for caches to sync for controller {self._name!r}"
             )

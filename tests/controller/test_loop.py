@@ -365,6 +365,18 @@ async def test_readiness_reported_as_false_starts_no_worker(make):
     assert not controller.started
 
 
+async def test_stop_while_waiting_for_readiness_returns_without_workers(make):
+    controller, reconciler = make(succeed)
+    never = asyncio.Event()
+    starting = asyncio.create_task(controller.start(never.wait))
+    await settle()
+    await asyncio.wait_for(controller.stop(), 1.0)
+    await asyncio.wait_for(starting, 1.0)
+    assert not controller.started
+    await asyncio.wait_for(controller.wait_stopped(), 1.0)
+    assert reconciler.calls == []
+
+
 async def test_readiness_failure_propagates(make):
     controller, _ = make(succeed)
 
@@ -374,6 +386,7 @@ async def test_readiness_failure_propagates(make):
     with pytest.raises(RuntimeError, match="informer failed"):
         await asyncio.wait_for(controller.start(broken), 1.0)
     assert not controller.started
+    await asyncio.wait_for(controller.wait_stopped(), 1.0)
 
 
 async def test_start_twice_is_refused(make):
