@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 
 import pytest
 
@@ -39,7 +40,7 @@ def test_equal_deadlines_fire_in_scheduling_order():
     clock = FakeClock()
     fired: list[int] = []
     for i in range(5):
-        clock.call_at(1.0, lambda i=i: fired.append(i))
+        clock.call_at(1.0, functools.partial(fired.append, i))
     clock.advance(1.0)
     assert fired == [0, 1, 2, 3, 4]
 
