@@ -10,6 +10,7 @@ credential is scrubbed before it reaches a log line or an exception.
 
 from __future__ import annotations
 
+import base64
 import json
 import ssl
 import time
@@ -71,12 +72,14 @@ class ApimClient:
         self._options = options if options is not None else ClientOptions()
         self._ssl = build_ssl_context(self._options)
         proxy = self._options.proxy
-        self._proxy_auth = (
-            aiohttp.BasicAuth(proxy.username, proxy.password or "")
-            if proxy is not None and proxy.username is not None
-            else None
-        )
         secrets = list(context.credentials.secret_values())
+        self._proxy_headers: dict[str, str] | None = None
+        if proxy is not None and proxy.username is not None:
+            encoded = base64.b64encode(f"{proxy.username}:{proxy.password or ''}".encode()).decode(
+                "ascii"
+            )
+            self._proxy_headers = {"Proxy-Authorization": f"Basic {encoded}"}
+            secrets.append(encoded)
         if proxy is not None and proxy.password:
             secrets.append(proxy.password)
         self._secrets = tuple(secrets)
@@ -177,8 +180,13 @@ class ApimClient:
     ) -> None:
         self.stats.connections_opened += 1
 
-    def _headers(self, has_body: bool) -> dict[str, str]:
+    def _headers(self, has_body: bool, *, plain_http: bool) -> dict[str, str]:
         headers: dict[str, str] = {}
+        if plain_http and self._proxy_headers is not None:
+            # Plain HTTP goes to the proxy as an absolute-form request: proxy credentials ride on
+            # the request itself. For HTTPS they belong to the CONNECT only (proxy_headers), so
+            # they never travel through the tunnel to APIM.
+            headers.update(self._proxy_headers)
         authorization = self._context.credentials.authorization_header()
         if authorization is not None:
             headers["Authorization"] = authorization
@@ -199,16 +207,17 @@ class ApimClient:
         session = self._session_for_loop()
         data = None if body is None else json.dumps(body, separators=(",", ":")).encode("utf-8")
         proxy = self._options.proxy
+        plain_http = full_url.startswith("http://")
         started = time.monotonic()
         self.stats.requests += 1
         try:
             async with session.request(
                 method,
                 yarl.URL(full_url, encoded=True),
-                headers=self._headers(data is not None),
+                headers=self._headers(data is not None, plain_http=plain_http),
                 data=data,
                 proxy=proxy.url if proxy is not None else None,
-                proxy_auth=self._proxy_auth,
+                proxy_headers=None if plain_http else self._proxy_headers,
             ) as response:
                 status = response.status
                 text = await response.text(errors="replace")
