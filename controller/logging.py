@@ -69,6 +69,7 @@ def configure_logging(settings: LogSettings, *, stream: TextIO | None = None) ->
         renderer = structlog.processors.JSONRenderer(sort_keys=False)
     processors: list[Processor] = [
         structlog.contextvars.merge_contextvars,
+        _rename_logger_name,
         _LevelNamer(upper=settings.level_case == "upper"),
         _Timestamper(field=settings.timestamp_field, style=settings.timestamp_format),
         _redact_event,
@@ -85,8 +86,13 @@ def configure_logging(settings: LogSettings, *, stream: TextIO | None = None) ->
 
 
 def get_logger(name: str) -> Any:
-    """A logger whose lines carry ``logger=<name>``."""
-    return structlog.get_logger().bind(logger=name)
+    """A logger whose lines carry ``logger=<name>``.
+
+    Lazy: safe at module level, it follows ``configure_logging`` calls made later.
+    """
+    # ``logger`` itself cannot be an initial value of a lazy structlog logger (it clashes with
+    # a parameter name), so it travels as ``logger_name`` and is renamed when rendered.
+    return structlog.get_logger(logger_name=name)
 
 
 def new_reconcile_id() -> str:
@@ -107,6 +113,14 @@ def reconcile_context(
         controller=controller, namespace=namespace, name=name, reconcileID=rid
     ):
         yield rid
+
+
+def _rename_logger_name(
+    logger: WrappedLogger, method_name: str, event_dict: EventDict
+) -> EventDict:
+    if "logger_name" in event_dict:
+        event_dict["logger"] = event_dict.pop("logger_name")
+    return event_dict
 
 
 class _LevelNamer:
