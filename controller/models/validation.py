@@ -13,7 +13,7 @@ messages.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Container, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -26,6 +26,7 @@ from controller.models.application import ApplicationSpec
 from controller.models.base import UNSET, Opt, Raw, given, or_default
 from controller.models.common import ApiResourceRef, ObjectRef, Page
 from controller.models.management_context import ManagementContextSpec
+from controller.models.notification import NotificationSpec
 from controller.models.shared_policy_group import SharedPolicyGroupSpec
 from controller.models.subscription import SubscriptionSpec
 
@@ -41,9 +42,14 @@ __all__ = [
     "validate_api_v4_update",
     "validate_application",
     "validate_application_update",
+    "validate_context_path_conflicts",
     "validate_context_ref",
+    "validate_delete_with_subscriptions",
     "validate_management_context",
+    "validate_notification_refs",
+    "validate_shared_policy_group_phases",
     "validate_shared_policy_group_update",
+    "validate_subscribed_plans_kept",
     "validate_subscription",
     "validate_subscription_update",
     "warnings",
@@ -580,3 +586,183 @@ def validate_shared_policy_group_update(
             )
         )
     return out
+
+
+# --- rules over data the caller looked up (still no I/O here) --------------------------------
+
+
+def validate_context_path_conflicts(
+    paths: Sequence[tuple[str, str]], others: Iterable[tuple[str, Sequence[str]]]
+) -> list[FieldError]:
+    """This API's (JSON path, context path) pairs against other APIs' ``(ns/name, paths)``.
+
+    The caller lists the other v2/v4 APIs of the namespace (or cluster), excluding this one.
+    """
+    taken: dict[str, str] = {}
+    for key, other_paths in others:
+        for other in other_paths:
+            taken.setdefault(clean_path(other), key)
+    out = []
+    for field_path, raw in paths:
+        cleaned = clean_path(raw)
+        if cleaned in taken:
+            out.append(
+                FieldError(
+                    field_path,
+                    f"invalid API context path [{cleaned}]. API [{taken[cleaned]}] is already "
+                    "defined with the same path",
+                )
+            )
+    return out
+
+
+def validate_shared_policy_group_phases(
+    spec: ApiV4DefinitionSpec,
+    *,
+    namespace: str,
+    groups: Mapping[str, SharedPolicyGroupSpec | None],
+) -> list[FieldError]:
+    """Every step's shared policy group must exist (``groups`` maps ``ns/name`` to its spec, or
+    None when missing) and run in the step's phase. Unlike upstream, every step is checked."""
+    out = []
+
+    def check(flows: Opt[list[Flow]], path: str) -> None:
+        for index, flow in enumerate(or_default(flows, [])):
+            for phase, steps in flow.steps().items():
+                for position, step in enumerate(steps):
+                    ref = step.shared_policy_group_ref
+                    if not given(ref):
+                        continue
+                    step_path = f"{path}[{index}].{phase}[{position}].sharedPolicyGroupRef"
+                    ref_namespace = or_default(ref.namespace, "") or namespace
+                    group = groups.get(f"{ref_namespace}/{ref.name}")
+                    if group is None:
+                        out.append(
+                            FieldError(
+                                step_path,
+                                f"unable to get Shared Policy Group [{ref.name}] in namespace "
+                                f"[{ref_namespace}]",
+                            )
+                        )
+                    elif group.phase != phase.upper():
+                        out.append(
+                            FieldError(
+                                step_path,
+                                f"Incompatible Shared Policy Group [{group.name}] with phase "
+                                f"[{group.phase}] for FlowStep [{phase.upper()}]",
+                            )
+                        )
+
+    check(spec.flows, "spec.flows")
+    for key, plan in or_default(spec.plans, {}).items():
+        check(plan.flows, f"spec.plans.{key}.flows")
+    return out
+
+
+def validate_notification_refs(
+    refs: Opt[list[ObjectRef]],
+    *,
+    namespace: str,
+    notifications: Mapping[str, NotificationSpec | None],
+    existing_groups: Container[str],
+) -> list[FieldError]:
+    """Notification references of an API (section 10.2 rule 7). ``notifications`` maps
+    ``ns/name`` to the spec (None when missing); ``existing_groups`` holds ``ns/name`` of Groups."""
+    out: list[FieldError] = []
+    console_seen = False
+    for index, ref in enumerate(or_default(refs, [])):
+        path = f"spec.notificationsRefs[{index}]"
+        ref_namespace = or_default(ref.namespace, "") or namespace
+        key = f"{ref_namespace}/{ref.name}"
+        notification = notifications.get(key)
+        if notification is None:
+            out.append(
+                FieldError(
+                    path, f"api references notification [{key}] that does not exist in the cluster"
+                )
+            )
+            break
+        event_type = or_default(notification.event_type, "api")
+        if event_type != "api":
+            out.append(
+                FieldError(
+                    path,
+                    f"api references notification [{key}] is not configured for apis but for "
+                    f"[{event_type}]",
+                )
+            )
+            continue
+        if or_default(notification.target, "console") != "console":
+            continue
+        console = notification.console
+        events = console.api_events if given(console) else UNSET
+        if not or_default(events, []):
+            out.append(
+                FieldError(
+                    path,
+                    f"api references notification [{key}] configured without any API events",
+                    "warning",
+                )
+            )
+        group_refs = console.group_refs if given(console) else UNSET
+        for group in or_default(group_refs, []):
+            group_key = f"{or_default(group.namespace, '') or ref_namespace}/{group.name}"
+            if group_key not in existing_groups:
+                out.append(
+                    FieldError(
+                        path,
+                        f"api references notification [{key}] configured with group [{group_key}] "
+                        "that does not exist in the cluster",
+                        "warning",
+                    )
+                )
+        if console_seen:
+            out.append(
+                FieldError(
+                    path,
+                    f"api references notification [{key}] but there is already another console "
+                    "notification referenced",
+                )
+            )
+        console_seen = True
+    return out
+
+
+def validate_subscribed_plans_kept(
+    plan_names: Container[str], subscribed_plans: Iterable[str], *, api_key: str, api_name: str
+) -> list[FieldError]:
+    """On update, every plan a Subscription uses must still exist (v2: plan name, v4: key)."""
+    out = []
+    for plan in dict.fromkeys(subscribed_plans):
+        if plan not in plan_names:
+            out.append(
+                FieldError(
+                    "spec.plans",
+                    f"Plan [{plan}] could not be found in API [{api_key}] but there is a "
+                    "subscription referencing it. You can review the depending subscriptions "
+                    "using the following command: kubectl get subscriptions.gravitee.io -A -o "
+                    f"jsonpath='{{.items[?(@.spec.api.name==\"{api_name}\")].metadata.name}}'",
+                )
+            )
+    return out
+
+
+def validate_delete_with_subscriptions(
+    subscriptions: Opt[int], *, key: str, name: str, kind: Literal["api", "application"]
+) -> list[FieldError]:
+    """An API or application still used by Subscriptions cannot be deleted."""
+    count = or_default(subscriptions, 0)
+    if count <= 0:
+        return []
+    target, field = (
+        ("the API definition", "api") if kind == "api" else ("the application", "application")
+    )
+    return [
+        FieldError(
+            "status.subscriptions",
+            f"cannot delete [{key}] because it is referenced in {count} subscriptions. "
+            f"Subscriptions must be deleted before {target}. You can review the subscriptions "
+            "using the following command: kubectl get subscriptions.gravitee.io -A -o "
+            f"jsonpath='{{.items[?(@.spec.{field}.name==\"{name}\")].metadata.name}}'",
+        )
+    ]
