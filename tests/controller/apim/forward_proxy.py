@@ -1,7 +1,8 @@
-"""A minimal HTTP forward proxy on 127.0.0.1 for plain-HTTP targets, recording what it relays.
+"""A minimal HTTP forward proxy on 127.0.0.1, recording what it relays.
 
-Enough to prove the client goes through a configured proxy and authenticates to it: it reads one
-absolute-form request head, records it, rewrites it to origin-form and then pipes bytes both ways.
+Enough to prove the client goes through a configured proxy and authenticates to it: for plain
+HTTP it reads one absolute-form request head, records it, rewrites it to origin-form and pipes
+bytes both ways; for HTTPS it records the ``CONNECT`` and tunnels.
 """
 
 from __future__ import annotations
@@ -67,6 +68,14 @@ async def start_forward_proxy() -> ForwardProxy:
                 kept.append(line)
         proxy.relayed.append(RelayedRequest(method, target, proxy_auth))
         proxy.seen.set()
+        if method == "CONNECT":
+            # HTTPS: open a blind tunnel; what flows inside stays encrypted end to end.
+            host, _, port = target.rpartition(":")
+            upstream_reader, upstream_writer = await asyncio.open_connection(host, int(port))
+            writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+            await writer.drain()
+            await asyncio.gather(_pipe(reader, upstream_writer), _pipe(upstream_reader, writer))
+            return
         parts = urlsplit(target)
         upstream_reader, upstream_writer = await asyncio.open_connection(
             parts.hostname, parts.port or 80

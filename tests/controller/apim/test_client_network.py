@@ -84,6 +84,25 @@ async def test_requests_go_through_the_configured_proxy_with_its_credentials(api
     assert (logged.path, logged.user) == (ENV_PATH, "admin")
 
 
+async def test_https_goes_through_a_connect_tunnel_and_proxy_credentials_stay_outside(apim_tls):
+    proxy = await start_forward_proxy()
+    try:
+        options = ClientOptions(
+            ca_bundle=str(apim_tls.ca_path),
+            proxy=Proxy(url=proxy.url, username="proxy-user", password="proxy-s3cr3t"),
+        )
+        async with client_for(apim_tls.url, options=options) as client:
+            assert (await environments.get_environment(client)).id == "DEFAULT"
+    finally:
+        await proxy.close()
+    assert len(proxy.relayed) == 1
+    relayed = proxy.relayed[0]
+    assert (relayed.method, relayed.target) == ("CONNECT", f"127.0.0.1:{apim_tls.port}")
+    expected = base64.b64encode(b"proxy-user:proxy-s3cr3t").decode()
+    assert relayed.proxy_authorization == f"Basic {expected}"
+    assert apim_tls.requests.entries[-1].user == "admin"
+
+
 async def test_unreachable_proxy_error_leaks_no_proxy_password(apim):
     proxy = await start_forward_proxy()
     await proxy.close()  # nothing listens there any more
