@@ -167,11 +167,10 @@ def _resource_fields(
     return out
 
 
-def _pages(pages: Opt[dict[str, Any]], api_name: str) -> list[FieldError]:
+def _pages(pages: Opt[Mapping[str, Page]], api_name: str) -> list[FieldError]:
     out = []
-    known = or_default(pages, {})
+    known: Mapping[str, Page] = or_default(pages, {})
     for key, page in known.items():
-        assert isinstance(page, Page)
         if given(page.parent) and page.parent and page.parent not in known:
             out.append(
                 FieldError(
