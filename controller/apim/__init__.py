@@ -7,7 +7,7 @@ per-family modules (``apis_v2``, ``apis_v4``, ``applications``, ``subscriptions`
 """
 
 from controller.apim.auth import Credentials
-from controller.apim.client import ApimClient
+from controller.apim.client import ApimClient, RequestOutcome
 from controller.apim.cloud import CloudClaims, CloudTokenError, parse_cloud_token
 from controller.apim.context import ContextSpec, ResolvedContext, resolve_context
 from controller.apim.errors import ApimError, ClientConfigError, ErrorKind
@@ -30,6 +30,7 @@ __all__ = [
     "ErrorKind",
     "ImportErrors",
     "Proxy",
+    "RequestOutcome",
     "ResolvedContext",
     "parse_cloud_token",
     "resolve_context",

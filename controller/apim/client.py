@@ -14,9 +14,10 @@ import base64
 import json
 import ssl
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import SimpleNamespace, TracebackType
 from typing import Any, Final, Literal
+from urllib.parse import urlsplit
 
 import aiohttp
 import attrs
@@ -33,6 +34,20 @@ QueryParams = Mapping[str, str | bool | int]
 _LOG = structlog.get_logger("controller.apim")
 _JSON_CONTENT_TYPE: Final = "application/json"
 Expect = Literal["json", "text", "none"]
+
+
+@attrs.frozen
+class RequestOutcome:
+    """One finished request, with nothing sensitive: no path, query, header or body."""
+
+    method: str
+    host: str
+    status: int | None  # None when no response arrived
+    outcome: str  # "response", "timeout" or "transport_error"
+    duration_seconds: float
+
+
+RequestObserver = Callable[[RequestOutcome], None]
 
 
 @attrs.define
@@ -61,14 +76,23 @@ def build_ssl_context(options: ClientOptions) -> ssl.SSLContext | Literal[False]
 
 
 class ApimClient:
-    """Typed-free HTTP primitives against one APIM; the resource modules build on them.
+    """JSON-in/JSON-out HTTP primitives against one APIM; the resource modules build on them.
 
     Create it anywhere; the aiohttp session is opened on first use inside the running loop and
     closed by ``close()`` (or ``async with``). Not thread-safe; safe for concurrent tasks.
+    ``observer`` (optional) is called once per request with its outcome, e.g. to feed metrics;
+    it must not raise or block.
     """
 
-    def __init__(self, context: ResolvedContext, *, options: ClientOptions | None = None) -> None:
+    def __init__(
+        self,
+        context: ResolvedContext,
+        *,
+        options: ClientOptions | None = None,
+        observer: RequestObserver | None = None,
+    ) -> None:
         self._context = context
+        self._observer = observer
         self._options = options if options is not None else ClientOptions()
         self._ssl = build_ssl_context(self._options)
         proxy = self._options.proxy
@@ -259,11 +283,22 @@ class ApimClient:
     def _log(
         self, method: str, url: str, status: int | None, started: float, *, outcome: str
     ) -> None:
+        duration = time.monotonic() - started
         _LOG.debug(
             "apim_request",
             method=method,
             url=url,
             status=status,
             outcome=outcome,
-            duration_ms=round((time.monotonic() - started) * 1000, 1),
+            duration_ms=round(duration * 1000, 1),
         )
+        if self._observer is not None:
+            self._observer(
+                RequestOutcome(
+                    method=method,
+                    host=urlsplit(url).netloc,
+                    status=status,
+                    outcome=outcome,
+                    duration_seconds=duration,
+                )
+            )

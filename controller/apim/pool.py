@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 
-from controller.apim.client import ApimClient
+from controller.apim.client import ApimClient, RequestObserver
 from controller.apim.context import ResolvedContext
 from controller.apim.options import ClientOptions
 
@@ -19,8 +19,11 @@ from controller.apim.options import ClientOptions
 class ApimClientPool:
     """Clients by context key; all share ``options``. Use from one event loop."""
 
-    def __init__(self, *, options: ClientOptions | None = None) -> None:
+    def __init__(
+        self, *, options: ClientOptions | None = None, observer: RequestObserver | None = None
+    ) -> None:
         self._options = options if options is not None else ClientOptions()
+        self._observer = observer
         self._clients: dict[str, ApimClient] = {}
         self._retired: set[asyncio.Task[None]] = set()
 
@@ -34,7 +37,7 @@ class ApimClientPool:
             return client
         if client is not None:
             self._retire(client)
-        client = ApimClient(context, options=self._options)
+        client = ApimClient(context, options=self._options, observer=self._observer)
         self._clients[key] = client
         return client
 

@@ -208,3 +208,29 @@ async def test_credentials_flip_turns_into_a_terminal_401(apim):
         assert info.value.status == 401
         apim.faults.restore_credentials()
         await environments.get_environment(client)
+
+
+async def test_observer_sees_every_outcome_without_paths_or_secrets(apim):
+    from controller.apim.client import ApimClient, RequestOutcome
+    from controller.apim.context import ContextSpec, resolve_context
+
+    seen: list[RequestOutcome] = []
+    context = resolve_context(
+        ContextSpec(
+            base_url=apim.url,
+            organization_id="DEFAULT",
+            environment_id="DEFAULT",
+            credentials=Credentials.basic("admin", "admin"),
+        )
+    )
+    apim.faults.fail_next(1, path_prefix=ENV_PATH, status=503)
+    async with ApimClient(context, observer=seen.append) as client:
+        with pytest.raises(ApimError):
+            await environments.get_environment(client)
+        await environments.get_environment(client)
+    assert [(o.method, o.status, o.outcome) for o in seen] == [
+        ("GET", 503, "response"),
+        ("GET", 200, "response"),
+    ]
+    assert {o.host for o in seen} == {f"127.0.0.1:{apim.port}"}
+    assert all(o.duration_seconds >= 0 for o in seen)
