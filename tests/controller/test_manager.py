@@ -229,3 +229,14 @@ async def test_sigterm_finishes_the_slow_reconcile_releases_the_lease_and_exits_
                                LEASES.object_path("default", "24d975d3.gravitee.io"))
     assert lease["spec"]["holderIdentity"] == "", logs
     assert '"message": "lease released"' in logs
+
+
+async def test_python_m_controller_refuses_a_malformed_setting():
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "controller", cwd=str(ROOT),
+        env={**os.environ, "MAX_CONCURRENT_RECONCILES": "lots"},
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    _, err = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 2
+    assert b"MAX_CONCURRENT_RECONCILES" in err
