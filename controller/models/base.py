@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Sequence
-from typing import Any, NewType, TypeAlias, TypeGuard, TypeVar, Union
+from typing import Any, TypeAlias, TypeGuard, TypeVar, Union
 
 import attrs
 
@@ -34,9 +34,19 @@ T = TypeVar("T")
 
 JsonObject: TypeAlias = dict[str, Any]
 
-# A JSON object the schema keeps verbatim (``x-kubernetes-preserve-unknown-fields``): policy and
-# endpoint ``configuration``, listeners, selectors. Never modelled further, so nothing is lost.
-Raw = NewType("Raw", dict[str, Any])
+
+class Raw(dict[str, Any]):
+    """A JSON object kept verbatim (``x-kubernetes-preserve-unknown-fields``): policy, endpoint
+    and resource ``configuration``, listeners, selectors, object metadata.
+
+    A plain dict except for ``repr``, which never shows the content: configurations routinely
+    carry credentials (LDAP passwords, OAuth client secrets, keystores).
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"Raw(<{len(self)} keys>)"
 
 
 class UnsetType(enum.Enum):

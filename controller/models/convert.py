@@ -100,10 +100,13 @@ def _make_converter() -> cattrs.Converter:
     def structure_raw(value: Any, _: Any) -> Any:
         if not isinstance(value, dict):
             raise ModelError("", f"expected object, got {_type_name(value)}")
-        return copy.deepcopy(value)
+        return Raw(copy.deepcopy(value))
+
+    def unstructure_raw(value: Raw) -> dict[str, Any]:
+        return copy.deepcopy(dict(value))
 
     conv.register_structure_hook(Raw, structure_raw)
-    conv.register_unstructure_hook(Raw, copy.deepcopy)
+    conv.register_unstructure_hook(Raw, unstructure_raw)
     conv.register_structure_hook(Any, lambda value, _: copy.deepcopy(value))
 
     def structure_union(value: Any, tp: Any) -> Any:

@@ -5,7 +5,7 @@ from controller.models.base import UNSET, given, or_default
 from controller.models.common import Member
 from controller.models.convert import ModelError, structure, unstructure
 from controller.models.management_context import ManagementContextSpec
-from controller.models.resources import ApiV4Definition, parse_resource
+from controller.models.resources import ApiResource, ApiV4Definition, parse_resource
 from controller.models.subscription import ApiKey
 
 
@@ -140,6 +140,22 @@ def test_secrets_never_appear_in_repr():
         assert secret not in text
     assert "http://apim" in text
     assert "k" * 40 not in repr(ApiKey(key="k" * 40))
+
+
+def test_raw_configurations_never_show_their_content():
+    obj = {
+        "apiVersion": "gravitee.io/v1alpha1",
+        "kind": "ApiResource",
+        "metadata": {"name": "ldap", "annotations": {"last-applied": "password=hunter2"}},
+        "spec": {"type": "auth-provider-ldap", "configuration": {"password": "hunter2"}},
+    }
+    model = parse_resource(obj)
+    assert isinstance(model, ApiResource)
+    assert "hunter2" not in repr(model)
+    assert "hunter2" not in str(model)
+    assert "hunter2" not in f"{model.spec.configuration}"
+    assert model.spec.configuration == {"password": "hunter2"}
+    assert type(unstructure(model)["spec"]["configuration"]) is dict
 
 
 def test_flow_steps_by_phase_and_given_helpers():
