@@ -3,7 +3,8 @@
 ``Manager`` owns the order in which things start and stop:
 
 1. the probe server (``/healthz`` at once; ``/readyz`` 200 only once every informer has synced)
-   and, when ``ENABLE_METRICS``, the metrics server;
+   and, when ``ENABLE_METRICS``, the metrics server; then, when ``APPLY_CRDS``, the embedded
+   CRDs are server-side applied;
 2. the shared informers (started whether or not this replica leads, so a standby is warm and
    ready, like controller-runtime's caches);
 3. leader election when ``ENABLE_LEADER_ELECTION`` (controllers run only on the leader);
@@ -26,6 +27,7 @@ import asyncio
 import contextlib
 import signal
 from collections.abc import Awaitable
+from pathlib import Path
 from typing import Any, Final
 
 import attrs
@@ -35,6 +37,7 @@ from controller.config import Settings, operator_namespace
 from controller.health import MetricsServer, ProbeServer
 from controller.informers.factory import SharedInformers
 from controller.informers.reflector import ReflectorOptions
+from controller.kube.crds import EMBEDDED_CRD_DIR, apply_crds, load_crds
 from controller.leader import LeaderElectionOptions, LeaderElector, LeadershipLostError
 from controller.logging import get_logger
 from controller.loop import Controller
@@ -66,6 +69,8 @@ class ManagerOptions:
     """Install SIGTERM/SIGINT handlers in ``run()``. Off when several managers share a
     process (tests)."""
     reflector: ReflectorOptions = attrs.field(factory=ReflectorOptions)
+    crd_directory: Path = EMBEDDED_CRD_DIR
+    """Where the CRDs applied at start when ``APPLY_CRDS=true`` are read from."""
 
 
 class Manager:
@@ -153,6 +158,9 @@ class Manager:
         graceful = False
         try:
             await self._start_servers()
+            if self.settings.apply_crds:
+                # Before the informers, so that watching the operator's kinds finds them.
+                await apply_crds(self.api_client, load_crds(self.options.crd_directory))
             self.informers.start()
             self._informers_started = True
             if self.settings.enable_leader_election:

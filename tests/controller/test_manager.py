@@ -240,3 +240,15 @@ async def test_python_m_controller_refuses_a_malformed_setting():
     _, err = await asyncio.wait_for(process.communicate(), 30)
     assert process.returncode == 2
     assert b"MAX_CONCURRENT_RECONCILES" in err
+
+
+async def test_apply_crds_installs_the_operator_kinds_before_watching(api):
+    settings = Settings(probes_port=0, apply_crds=True)
+    manager = Manager(settings, api, options=LOCAL)
+    async with running(manager):
+        await asyncio.wait_for(manager.wait_controllers_started(), 10)
+        crd = await request_json(
+            api, "GET",
+            "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/apiv4definitions.gravitee.io",
+        )
+        assert crd["spec"]["names"]["kind"] == "ApiV4Definition"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from controller.kube.client import connect, kubeconfig_path
+from controller.kube.crds import CUSTOM_RESOURCE_DEFINITIONS, apply_crds, load_crds
 from controller.kube.events import WARNING, EventRecorder
 from controller.kube.objects import get_object, patch_metadata, patch_status
 from controller.kube.resources import CONFIG_MAPS, EVENTS
@@ -105,3 +106,13 @@ async def test_event_recording_failures_are_swallowed(kubeapi, api):
     cm = await create_config_map(api, "default", "unlucky")
     kubeapi.faults.fail_next(1, verb="create", resource="events", status=500)
     await EventRecorder(api, "c").record(cm, WARNING, "UpdateFailed", "boom")  # no raise
+
+
+async def test_embedded_crds_are_server_side_applied_idempotently(api):
+    crds = load_crds()
+    names = {crd["metadata"]["name"] for crd in crds}
+    assert "apiv4definitions.gravitee.io" in names
+    assert await apply_crds(api, crds) == [crd["metadata"]["name"] for crd in crds]
+    await apply_crds(api, crds)  # second time: no conflict, no error
+    listed = await request_json(api, "GET", CUSTOM_RESOURCE_DEFINITIONS.collection_path())
+    assert names <= {item["metadata"]["name"] for item in listed["items"]}
