@@ -35,6 +35,9 @@ class Event:
     initial: bool = False
     """Part of the start-up list: handlers should enqueue at low priority so real edits made
     while the operator starts jump ahead of the flood."""
+    resync: bool = False
+    """A periodic re-delivery of a cached object (``old is new``): nothing changed, handlers
+    should enqueue at low priority."""
     final_state_unknown: bool = False
     """A deletion synthesized on relist: the object vanished while the watch was down, ``old``
     is the last state the cache had, not the state at deletion."""

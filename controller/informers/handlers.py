@@ -2,7 +2,7 @@
 
 This module owns the mapping "event -> keys": the object's own key, or the keys of the objects
 that depend on it found through a store index (e.g. a ManagementContext change enqueues every API
-filed under it in the ``context`` index). Start-up list events go in at low priority.
+filed under it in the ``context`` index). Start-up list and resync events go in at low priority.
 
 It must never do I/O or reconcile; handlers run inline in the informer.
 """
@@ -29,7 +29,7 @@ class KeyQueue(Protocol):
 
 
 def priority_of(event: Event) -> int:
-    return LOW_PRIORITY if event.initial else NORMAL_PRIORITY
+    return LOW_PRIORITY if event.initial or event.resync else NORMAL_PRIORITY
 
 
 def enqueue_object(queue: KeyQueue, *, when: EventFilter | None = None) -> EventHandler:

@@ -33,6 +33,10 @@ class InformerOptions:
     label_selector: str = ""
     """Narrows the cache, e.g. to the Secrets and ConfigMaps the operator labels."""
     field_selector: str = ""
+    resync_period: float | None = None
+    """Re-deliver every cached object to the handlers this often (seconds), as a low-priority
+    MODIFIED event, without asking the API server. None (default): never; level-triggered
+    reconcilers should prefer ``requeue_after`` for polling."""
     reflector: ReflectorOptions = attrs.field(factory=ReflectorOptions)
 
 
@@ -106,11 +110,22 @@ class Informer:
             for reflector in self._reflectors
         ]
         self._tasks.append(asyncio.create_task(self._watch_sync(), name=f"{name}:sync"))
+        if self.options.resync_period:
+            self._tasks.append(asyncio.create_task(self._resync(self.options.resync_period),
+                                                   name=f"{name}:resync"))
 
     async def _watch_sync(self) -> None:
         await asyncio.gather(*(reflector.synced.wait() for reflector in self._reflectors))
         self._synced.set()
         _log.info("cache synced", kind=self.kind.kind, objects=len(self.store))
+
+    async def _resync(self, period: float) -> None:
+        await self._synced.wait()
+        while True:
+            await asyncio.sleep(period)
+            for key, obj in self.store.items():
+                self._dispatch(Event(type=EventType.MODIFIED, key=key, old=obj, new=obj,
+                                     resync=True))
 
     async def wait_synced(self, timeout: float | None = None) -> bool:
         """Wait until every reflector has applied its first list; False on timeout."""

@@ -306,3 +306,20 @@ def test_watch_lines_split_across_chunks_are_reassembled():
     for chunk in (line[:5], line[5:20], line[20:] + line[:3], line[3:] + b"\n"):
         lines.extend(splitter.feed(chunk))
     assert [json.loads(x) for x in lines] == [event, event]
+
+
+async def test_resync_redelivers_cached_objects_at_low_priority(api, informers):
+    await ensure_namespace(api, "resync")
+    await create_config_map(api, "resync", "cm")
+    informer, log = start(informers, api, CONFIG_MAPS, namespaces=("resync",),
+                          resync_period=0.05)
+    queue = WorkQueue()
+    informer.add_handler(enqueue_object(queue), replay=False)
+    assert await informer.wait_synced(10)
+    await wait_for(lambda: len(log.of("resync/cm", EventType.MODIFIED)) >= 2, what="resyncs")
+    event = log.of("resync/cm", EventType.MODIFIED)[0]
+    assert event.resync
+    assert event.old is event.new
+    key, priority = await next_key(queue)
+    assert (key, priority) == ("resync/cm", LOW_PRIORITY)
+    await queue.shutdown()
