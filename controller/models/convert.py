@@ -11,6 +11,7 @@ Must never apply defaults, resolve references or log values (specs may carry sec
 from __future__ import annotations
 
 import copy
+import functools
 import types
 import typing
 from collections.abc import Callable
@@ -109,16 +110,21 @@ def _make_converter() -> cattrs.Converter:
     conv.register_unstructure_hook(Raw, unstructure_raw)
     conv.register_structure_hook(Any, lambda value, _: copy.deepcopy(value))
 
-    def structure_union(value: Any, tp: Any) -> Any:
+    @functools.cache
+    def union_parts(tp: Any) -> tuple[bool, Any, Callable[[Any, Any], Any]]:
         members = [m for m in (_union_members(tp) or ()) if m is not UnsetType]
-        if value is None:
-            if type(None) in members:
-                return None
-            raise ModelError("", "null is not allowed here")
         concrete = [m for m in members if m is not type(None)]
         if len(concrete) != 1:
             raise TypeError(f"unsupported union {tp!r}")
-        return conv.structure(value, concrete[0])
+        return type(None) in members, concrete[0], conv.get_structure_hook(concrete[0])
+
+    def structure_union(value: Any, tp: Any) -> Any:
+        nullable, concrete, hook = union_parts(tp)
+        if value is None:
+            if nullable:
+                return None
+            raise ModelError("", "null is not allowed here")
+        return hook(value, concrete)
 
     conv.register_structure_hook_func(lambda tp: _union_members(tp) is not None, structure_union)
 
@@ -126,10 +132,11 @@ def _make_converter() -> cattrs.Converter:
         if not isinstance(value, list):
             raise ModelError("", f"expected array, got {_type_name(value)}")
         (item_type,) = typing.get_args(tp) or (Any,)
+        item_hook = conv.get_structure_hook(item_type)
         out = []
         for index, item in enumerate(value):
             try:
-                out.append(conv.structure(item, item_type))
+                out.append(item_hook(item, item_type))
             except (ModelError, TypeError, ValueError) as err:
                 raise _rethrow(f"[{index}]", err) from None
         return out
@@ -141,10 +148,11 @@ def _make_converter() -> cattrs.Converter:
             raise ModelError("", f"expected object, got {_type_name(value)}")
         args = typing.get_args(tp)
         item_type = args[1] if len(args) == 2 else Any
+        item_hook = conv.get_structure_hook(item_type)
         out = {}
         for key, item in value.items():
             try:
-                out[key] = conv.structure(item, item_type)
+                out[key] = item_hook(item, item_type)
             except (ModelError, TypeError, ValueError) as err:
                 raise _rethrow(f"[{key}]" if "." in key else key, err) from None
         return out
@@ -162,20 +170,26 @@ def _make_converter() -> cattrs.Converter:
 
     def structure_factory(cls: type[Any]) -> Callable[[Any, Any], Any]:
         attrs.resolve_types(cls)
-        fields = [(f, json_name(f), f.type) for f in attrs.fields(cls)]
-        mandatory = {f.name for f in attrs.fields(cls) if f.default is attrs.NOTHING}
+        fields = [
+            (f.name, json_name(f), f.type, f.default is attrs.NOTHING) for f in attrs.fields(cls)
+        ]
+        # field hooks are looked up on first use, so models may refer to each other in any order
+        hooks: dict[str, Callable[[Any, Any], Any]] = {}
 
         def hook(value: Any, _: Any) -> Any:
             if not isinstance(value, dict):
                 raise ModelError("", f"expected object, got {_type_name(value)}")
             kwargs: dict[str, Any] = {}
-            for field, key, field_type in fields:
+            for name, key, field_type, mandatory in fields:
                 if key not in value:
-                    if field.name in mandatory:
+                    if mandatory:
                         raise ModelError(key, "required value is missing")
                     continue
+                field_hook = hooks.get(name)
+                if field_hook is None:
+                    field_hook = hooks[name] = conv.get_structure_hook(field_type)
                 try:
-                    kwargs[field.name] = conv.structure(value[key], field_type)
+                    kwargs[name] = field_hook(value[key], field_type)
                 except (ModelError, TypeError, ValueError) as err:
                     raise _rethrow(key, err) from None
             return cls(**kwargs)
