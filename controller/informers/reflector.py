@@ -279,6 +279,10 @@ class Reflector:
         key = object_key(obj)
         if event_type in ("ADDED", "MODIFIED"):
             old = self._store.upsert(obj)
+            if old is not None and rv and resource_version(old) == rv:
+                # A replay of a state we already have (e.g. after a reconnect): no change.
+                self._resource_version = rv
+                return
             kind = EventType.ADDED if old is None else EventType.MODIFIED
             event = Event(type=kind, key=key, old=old, new=obj)
         elif event_type == "DELETED":
