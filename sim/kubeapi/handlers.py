@@ -24,7 +24,7 @@ from sim.kubeapi.errors import ApiError, bad_request, method_not_allowed, not_fo
 from sim.kubeapi.operations import DeleteOptions, ListPage, Operations, WriteResult
 from sim.kubeapi.resources import ResourceType
 from sim.kubeapi.selectors import combine, parse_field_selector, parse_label_selector
-from sim.kubeapi.store import WatchEvent, project
+from sim.kubeapi.store import Watcher, WatchEvent, project
 
 JsonObj = dict[str, Any]
 _TRUE = ("true", "True", "1")
@@ -437,43 +437,70 @@ class ResourceHandlers:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout if timeout is not None else None
         try:
-            chunk = b"".join(encode(e) for e in backlog)
-            if initial_events and bookmarks:
-                chunk += bookmark(initial_end=True)
-            if chunk:
-                await response.write(chunk)
-            backlog = []
-            queue = watcher.queue
-            next_bookmark = loop.time() + self._watch.bookmark_interval
-            while True:
-                now = loop.time()
-                waits = [next_bookmark - now] if bookmarks and not as_table else []
-                if deadline is not None:
-                    waits.append(deadline - now)
-                wait = max(0.0, min(waits)) if waits else None
-                try:
-                    first = await asyncio.wait_for(queue.get(), wait)
-                except TimeoutError:
-                    if deadline is not None and loop.time() >= deadline:
-                        break
-                    await response.write(bookmark())
-                    next_bookmark = loop.time() + self._watch.bookmark_interval
-                    continue
-                events = [first]
-                while not queue.empty():
-                    events.append(queue.get_nowait())
-                closing = any(e is None for e in events)
-                chunk = b"".join(encode(e) for e in events if e is not None)
-                if chunk:
-                    await response.write(chunk)
-                if closing:
-                    break
+            await self._pump(
+                response,
+                watcher,
+                backlog,
+                encode,
+                bookmark,
+                bookmarks and not as_table,
+                initial_events,
+                deadline,
+            )
+        except ConnectionError:
+            # The client went away; nothing left to tell it.
+            return response
         finally:
             store.unwatch(watcher)
             self._streams.discard(response)
-        with contextlib.suppress(ConnectionResetError):
+        with contextlib.suppress(ConnectionError):
             await response.write_eof()
         return response
+
+    async def _pump(
+        self,
+        response: web.StreamResponse,
+        watcher: Watcher,
+        backlog: list[WatchEvent],
+        encode: Callable[[WatchEvent], bytes],
+        bookmark: Callable[..., bytes],
+        bookmarks: bool,
+        initial_events: bool,
+        deadline: float | None,
+    ) -> None:
+        """Write the backlog, then live events (batched), bookmarks and the timeout."""
+        loop = asyncio.get_running_loop()
+        chunk = b"".join(encode(e) for e in backlog)
+        if initial_events and bookmarks:
+            chunk += bookmark(initial_end=True)
+        if chunk:
+            await response.write(chunk)
+        backlog = []
+        queue = watcher.queue
+        next_bookmark = loop.time() + self._watch.bookmark_interval
+        while True:
+            now = loop.time()
+            waits = [next_bookmark - now] if bookmarks else []
+            if deadline is not None:
+                waits.append(deadline - now)
+            wait = max(0.0, min(waits)) if waits else None
+            try:
+                first = await asyncio.wait_for(queue.get(), wait)
+            except TimeoutError:
+                if deadline is not None and loop.time() >= deadline:
+                    break
+                await response.write(bookmark())
+                next_bookmark = loop.time() + self._watch.bookmark_interval
+                continue
+            events = [first]
+            while not queue.empty():
+                events.append(queue.get_nowait())
+            closing = any(e is None for e in events)
+            chunk = b"".join(encode(e) for e in events if e is not None)
+            if chunk:
+                await response.write(chunk)
+            if closing:
+                break
 
 
 def _decode_patch(content_type: str, raw: bytes) -> Any:

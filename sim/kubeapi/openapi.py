@@ -77,7 +77,7 @@ def v3_document(registry: Registry, path: str) -> JsonObj | None:
             schemas: JsonObj = {}
             for rt in registry.in_group_version(group, version):
                 name = f"{group or 'core'}.{version}.{rt.kind}"
-                schema = dict(rt.schema) if rt.schema else {"type": "object"}
+                schema: JsonObj = dict(rt.schema) if rt.schema else {"type": "object"}
                 schema["x-kubernetes-group-version-kind"] = [
                     {"group": group, "version": version, "kind": rt.kind}
                 ]

@@ -55,6 +55,8 @@ _SERVER_OWNED = (
 )
 _NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"
 _SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+# kube-apiserver caps the total size of an object's annotations (keys plus values).
+_ANNOTATIONS_LIMIT = 256 * 1024
 _CONFIG_KEY_NAME = re.compile(r"^[-._a-zA-Z0-9]+$")
 
 
@@ -447,8 +449,13 @@ class Operations:
         if rt.group:
             details["group"] = rt.group
         return WriteResult(
-            {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
-             "details": details},
+            {
+                "kind": "Status",
+                "apiVersion": "v1",
+                "metadata": {},
+                "status": "Success",
+                "details": details,
+            },
             200,
             removed=final,
         )
@@ -632,6 +639,20 @@ class Operations:
     ) -> tuple[str, ...]:
         """Kind-specific defaulting and validation before storage; returns warnings."""
         warnings: tuple[str, ...] = ()
+        annotations = obj["metadata"].get("annotations") or {}
+        if sum(len(k) + len(str(v)) for k, v in annotations.items()) > _ANNOTATIONS_LIMIT:
+            raise invalid(
+                rt.kind,
+                rt.group,
+                obj["metadata"].get("name", ""),
+                [
+                    FieldError(
+                        "metadata.annotations",
+                        "FieldValueTooLong",
+                        f"Too long: must have at most {_ANNOTATIONS_LIMIT} bytes",
+                    )
+                ],
+            )
         if rt.custom:
             dropped: list[str] = []
             schema.prune(obj, rt.schema, root=True, dropped=dropped)

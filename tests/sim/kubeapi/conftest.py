@@ -46,12 +46,14 @@ class Target:
     cache_dir: pathlib.Path
     emulator: RunningEmulator | None = None
 
+    # Typed as Any: kubernetes-asyncio's annotations reject plain-dict bodies and the
+    # ``_content_type`` keyword that its runtime accepts and these tests rely on.
     @property
-    def core(self) -> k8s.CoreV1Api:
+    def core(self) -> Any:
         return k8s.CoreV1Api(self.api)
 
     @property
-    def custom(self) -> k8s.CustomObjectsApi:
+    def custom(self) -> Any:
         return k8s.CustomObjectsApi(self.api)
 
     @property
@@ -118,9 +120,12 @@ async def wait_for(predicate: Any, *, timeout: float = 10.0, interval: float = 0
         await asyncio.sleep(interval)
 
 
-async def register_crds(api: k8s.ApiClient, path: pathlib.Path) -> None:
-    ext = k8s.ApiextensionsV1Api(api)
-    for doc in yaml.safe_load_all(path.read_text()):
+WIDGET_CRD_DOCS = list(yaml.safe_load_all(WIDGET_CRD.read_text()))
+
+
+async def register_crds(api: k8s.ApiClient, docs: list[dict[str, Any]]) -> None:
+    ext: Any = k8s.ApiextensionsV1Api(api)
+    for doc in docs:
         try:
             await ext.create_custom_resource_definition(doc)
         except ApiException as exc:
@@ -152,8 +157,9 @@ async def target(tmp_path: pathlib.Path) -> AsyncIterator[Target]:
         configuration = k8s.Configuration(host=emulator.url)
     api = k8s.ApiClient(configuration=configuration)
     try:
-        await register_crds(api, WIDGET_CRD)
-        await k8s.CoreV1Api(api).create_namespace({"metadata": {"name": namespace}})
+        await register_crds(api, WIDGET_CRD_DOCS)
+        core: Any = k8s.CoreV1Api(api)
+        await core.create_namespace({"metadata": {"name": namespace}})
         yield Target(kubeconfig, api, namespace, tmp_path / "kubectl-cache", emulator)
     finally:
         if REAL:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from kubernetes_asyncio.client.rest import ApiException
 
@@ -16,7 +18,7 @@ APPLY = "application/apply-patch+yaml"
 def reason(exc: ApiException) -> str:
     import json
 
-    return str(json.loads(exc.body)["reason"])
+    return str(json.loads(exc.body or b"{}")["reason"])
 
 
 async def test_create_sets_server_owned_metadata(target: Target):
@@ -39,9 +41,13 @@ async def test_resource_versions_increase_across_kinds(target: Target):
     b = await target.core.create_namespaced_config_map(
         target.namespace, {"metadata": {"name": "b"}}
     )
-    rvs = [int(a.metadata.resource_version), int(w["metadata"]["resourceVersion"]),
-           int(b.metadata.resource_version)]
-    assert rvs == sorted(rvs) and len(set(rvs)) == 3
+    rvs = [
+        int(a.metadata.resource_version),
+        int(w["metadata"]["resourceVersion"]),
+        int(b.metadata.resource_version),
+    ]
+    assert rvs == sorted(rvs)
+    assert len(set(rvs)) == 3
 
 
 async def test_configmaps_have_no_generation(target: Target):
@@ -76,7 +82,8 @@ async def test_generate_name(target: Target):
         GROUP, VERSION, target.namespace, "widgets", body
     )
     name = created["metadata"]["name"]
-    assert name.startswith("gen-") and len(name) > len("gen-")
+    assert name.startswith("gen-")
+    assert len(name) > len("gen-")
 
 
 async def test_create_in_missing_namespace_is_not_found(target: Target):
@@ -127,19 +134,34 @@ async def test_configmap_unconditional_update(target: Target):
 async def test_generation_ignores_metadata_and_status(target: Target):
     await target.create_widget("w")
     patched = await target.custom.patch_namespaced_custom_object(
-        GROUP, VERSION, target.namespace, "widgets", "w",
-        {"metadata": {"labels": {"x": "y"}}}, _content_type=MERGE,
+        GROUP,
+        VERSION,
+        target.namespace,
+        "widgets",
+        "w",
+        {"metadata": {"labels": {"x": "y"}}},
+        _content_type=MERGE,
     )
     assert patched["metadata"]["generation"] == 1
     status = await target.custom.patch_namespaced_custom_object_status(
-        GROUP, VERSION, target.namespace, "widgets", "w",
-        {"status": {"phase": "Ready"}}, _content_type=MERGE,
+        GROUP,
+        VERSION,
+        target.namespace,
+        "widgets",
+        "w",
+        {"status": {"phase": "Ready"}},
+        _content_type=MERGE,
     )
     assert status["metadata"]["generation"] == 1
     assert status["status"] == {"phase": "Ready"}
     spec = await target.custom.patch_namespaced_custom_object(
-        GROUP, VERSION, target.namespace, "widgets", "w",
-        {"spec": {"size": 5}}, _content_type=MERGE,
+        GROUP,
+        VERSION,
+        target.namespace,
+        "widgets",
+        "w",
+        {"spec": {"size": 5}},
+        _content_type=MERGE,
     )
     assert spec["metadata"]["generation"] == 2
 
@@ -147,8 +169,13 @@ async def test_generation_ignores_metadata_and_status(target: Target):
 async def test_noop_patch_keeps_resource_version(target: Target):
     created = await target.create_widget("w", size=3)
     patched = await target.custom.patch_namespaced_custom_object(
-        GROUP, VERSION, target.namespace, "widgets", "w",
-        {"spec": {"size": 3}}, _content_type=MERGE,
+        GROUP,
+        VERSION,
+        target.namespace,
+        "widgets",
+        "w",
+        {"spec": {"size": 3}},
+        _content_type=MERGE,
     )
     assert patched["metadata"]["resourceVersion"] == created["metadata"]["resourceVersion"]
 
@@ -170,7 +197,8 @@ async def test_status_subresource_split(target: Target):
     assert status["status"]["phase"] == "Ready"
     assert status["spec"]["color"] == "blue"
     again = await target.get_widget("w")
-    assert again["status"]["phase"] == "Ready" and again["spec"]["color"] == "blue"
+    assert again["status"]["phase"] == "Ready"
+    assert again["spec"]["color"] == "blue"
 
 
 async def test_status_on_create_is_dropped(target: Target):
@@ -185,8 +213,13 @@ async def test_status_on_create_is_dropped(target: Target):
 async def test_merge_patch_removes_with_null(target: Target):
     await target.create_widget("w", tags=["a", "b"])
     patched = await target.custom.patch_namespaced_custom_object(
-        GROUP, VERSION, target.namespace, "widgets", "w",
-        {"spec": {"tags": None}}, _content_type=MERGE,
+        GROUP,
+        VERSION,
+        target.namespace,
+        "widgets",
+        "w",
+        {"spec": {"tags": None}},
+        _content_type=MERGE,
     )
     assert "tags" not in patched["spec"]
 
@@ -194,15 +227,26 @@ async def test_merge_patch_removes_with_null(target: Target):
 async def test_json_patch_and_failed_test_is_invalid(target: Target):
     await target.create_widget("w", tags=["a"])
     patched = await target.custom.patch_namespaced_custom_object(
-        GROUP, VERSION, target.namespace, "widgets", "w",
-        [{"op": "add", "path": "/spec/tags/-", "value": "b"}], _content_type=JSON_PATCH,
+        GROUP,
+        VERSION,
+        target.namespace,
+        "widgets",
+        "w",
+        [{"op": "add", "path": "/spec/tags/-", "value": "b"}],
+        _content_type=JSON_PATCH,
     )
     assert patched["spec"]["tags"] == ["a", "b"]
     with pytest.raises(ApiException) as info:
         await target.custom.patch_namespaced_custom_object(
-            GROUP, VERSION, target.namespace, "widgets", "w",
-            [{"op": "test", "path": "/spec/color", "value": "blue"},
-             {"op": "replace", "path": "/spec/color", "value": "green"}],
+            GROUP,
+            VERSION,
+            target.namespace,
+            "widgets",
+            "w",
+            [
+                {"op": "test", "path": "/spec/color", "value": "blue"},
+                {"op": "replace", "path": "/spec/color", "value": "green"},
+            ],
             _content_type=JSON_PATCH,
         )
     assert info.value.status == 422
@@ -212,14 +256,25 @@ async def test_json_patch_and_failed_test_is_invalid(target: Target):
 async def test_patch_with_stale_resource_version_conflicts(target: Target):
     created = await target.create_widget("w")
     await target.custom.patch_namespaced_custom_object(
-        GROUP, VERSION, target.namespace, "widgets", "w", {"spec": {"size": 2}},
+        GROUP,
+        VERSION,
+        target.namespace,
+        "widgets",
+        "w",
+        {"spec": {"size": 2}},
         _content_type=MERGE,
     )
     with pytest.raises(ApiException) as info:
         await target.custom.patch_namespaced_custom_object(
-            GROUP, VERSION, target.namespace, "widgets", "w",
-            {"metadata": {"resourceVersion": created["metadata"]["resourceVersion"]},
-             "spec": {"size": 3}},
+            GROUP,
+            VERSION,
+            target.namespace,
+            "widgets",
+            "w",
+            {
+                "metadata": {"resourceVersion": created["metadata"]["resourceVersion"]},
+                "spec": {"size": 3},
+            },
             _content_type=MERGE,
         )
     assert info.value.status == 409
@@ -239,7 +294,12 @@ async def test_strategic_merge_on_custom_resource_is_unsupported(target: Target)
     await target.create_widget("w")
     with pytest.raises(ApiException) as info:
         await target.custom.patch_namespaced_custom_object(
-            GROUP, VERSION, target.namespace, "widgets", "w", {"spec": {"size": 2}},
+            GROUP,
+            VERSION,
+            target.namespace,
+            "widgets",
+            "w",
+            {"spec": {"size": 2}},
             _content_type=STRATEGIC,
         )
     assert info.value.status == 415
@@ -249,7 +309,12 @@ async def test_strategic_merge_on_custom_resource_is_unsupported(target: Target)
 async def test_patch_missing_is_not_found(target: Target):
     with pytest.raises(ApiException) as info:
         await target.custom.patch_namespaced_custom_object(
-            GROUP, VERSION, target.namespace, "widgets", "nope", {"spec": {"size": 2}},
+            GROUP,
+            VERSION,
+            target.namespace,
+            "widgets",
+            "nope",
+            {"spec": {"size": 2}},
             _content_type=MERGE,
         )
     assert info.value.status == 404
@@ -259,8 +324,14 @@ async def test_server_side_apply_creates_then_updates(target: Target):
     body = target.widget("w", size=2, tags=["x"])
     # A create by apply answers 201, which the generated client does not decode: read it back.
     await target.custom.patch_namespaced_custom_object(
-        GROUP, VERSION, target.namespace, "widgets", "w", body,
-        field_manager="contract", _content_type=APPLY,
+        GROUP,
+        VERSION,
+        target.namespace,
+        "widgets",
+        "w",
+        body,
+        field_manager="contract",
+        _content_type=APPLY,
     )
     created = await target.get_widget("w")
     assert created["spec"]["size"] == 2
@@ -269,8 +340,14 @@ async def test_server_side_apply_creates_then_updates(target: Target):
     # Applying without `tags` removes the field this manager owned.
     body = target.widget("w", size=4)
     updated = await target.custom.patch_namespaced_custom_object(
-        GROUP, VERSION, target.namespace, "widgets", "w", body,
-        field_manager="contract", _content_type=APPLY,
+        GROUP,
+        VERSION,
+        target.namespace,
+        "widgets",
+        "w",
+        body,
+        field_manager="contract",
+        _content_type=APPLY,
     )
     assert updated["spec"]["size"] == 4
     assert "tags" not in updated["spec"]
@@ -280,7 +357,12 @@ async def test_server_side_apply_creates_then_updates(target: Target):
 async def test_server_side_apply_requires_field_manager(target: Target):
     with pytest.raises(ApiException) as info:
         await target.custom.patch_namespaced_custom_object(
-            GROUP, VERSION, target.namespace, "widgets", "w", target.widget("w"),
+            GROUP,
+            VERSION,
+            target.namespace,
+            "widgets",
+            "w",
+            target.widget("w"),
             _content_type=APPLY,
         )
     assert info.value.status == 400
@@ -311,26 +393,40 @@ async def test_delete_preconditions(target: Target):
     created = await target.create_widget("w")
     with pytest.raises(ApiException) as info:
         await target.custom.delete_namespaced_custom_object(
-            GROUP, VERSION, target.namespace, "widgets", "w",
+            GROUP,
+            VERSION,
+            target.namespace,
+            "widgets",
+            "w",
             body={"preconditions": {"uid": "00000000-0000-0000-0000-000000000000"}},
         )
     assert info.value.status == 409
     await target.custom.delete_namespaced_custom_object(
-        GROUP, VERSION, target.namespace, "widgets", "w",
+        GROUP,
+        VERSION,
+        target.namespace,
+        "widgets",
+        "w",
         body={"preconditions": {"uid": created["metadata"]["uid"]}},
-        propagation_policy="Foreground", grace_period_seconds=0,
+        propagation_policy="Foreground",
+        grace_period_seconds=0,
     )
 
 
 async def test_leases_and_events_round_trip(target: Target):
     from kubernetes_asyncio import client as k8s
 
-    coordination = k8s.CoordinationV1Api(target.api)
+    coordination: Any = k8s.CoordinationV1Api(target.api)
     lease = await coordination.create_namespaced_lease(
         target.namespace,
-        {"metadata": {"name": "leader"},
-         "spec": {"holderIdentity": "me", "leaseDurationSeconds": 15,
-                  "renewTime": "2026-01-01T00:00:00.000000Z"}},
+        {
+            "metadata": {"name": "leader"},
+            "spec": {
+                "holderIdentity": "me",
+                "leaseDurationSeconds": 15,
+                "renewTime": "2026-01-01T00:00:00.000000Z",
+            },
+        },
     )
     assert lease.spec.holder_identity == "me"
     lease.spec.holder_identity = "you"
@@ -338,16 +434,28 @@ async def test_leases_and_events_round_trip(target: Target):
     assert replaced.spec.holder_identity == "you"
     event = await target.core.create_namespaced_event(
         target.namespace,
-        {"metadata": {"name": "ev1"}, "involvedObject": {"kind": "Widget", "name": "w"},
-         "reason": "Created", "message": "hello", "type": "Normal"},
+        {
+            "metadata": {"name": "ev1"},
+            "involvedObject": {"kind": "Widget", "name": "w"},
+            "reason": "Created",
+            "message": "hello",
+            "type": "Normal",
+        },
     )
     assert event.reason == "Created"
-    events_v1 = k8s.EventsV1Api(target.api)
+    events_v1: Any = k8s.EventsV1Api(target.api)
     ev2 = await events_v1.create_namespaced_event(
         target.namespace,
-        {"metadata": {"name": "ev2"}, "eventTime": "2026-01-01T00:00:00.000000Z",
-         "reportingController": "c", "reportingInstance": "i", "action": "Sync",
-         "reason": "Synced", "type": "Normal", "regarding": {"kind": "Widget", "name": "w"}},
+        {
+            "metadata": {"name": "ev2"},
+            "eventTime": "2026-01-01T00:00:00.000000Z",
+            "reportingController": "c",
+            "reportingInstance": "i",
+            "action": "Sync",
+            "reason": "Synced",
+            "type": "Normal",
+            "regarding": {"kind": "Widget", "name": "w"},
+        },
     )
     assert ev2.reason == "Synced"
     sa = await target.core.create_namespaced_service_account(
@@ -357,8 +465,12 @@ async def test_leases_and_events_round_trip(target: Target):
 
 
 async def test_cluster_scoped_custom_resource(target: Target):
-    body = {"apiVersion": f"{GROUP}/{VERSION}", "kind": "Gadget",
-            "metadata": {"name": f"g-{target.namespace}"}, "anything": {"goes": 1}}
+    body = {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "Gadget",
+        "metadata": {"name": f"g-{target.namespace}"},
+        "anything": {"goes": 1},
+    }
     created = await target.custom.create_cluster_custom_object(GROUP, VERSION, "gadgets", body)
     try:
         assert "namespace" not in created["metadata"]

@@ -20,9 +20,7 @@ async def test_delete_waits_for_finalizers_then_one_deleted_event(target: Target
     created = await target.custom.create_namespaced_custom_object(
         GROUP, VERSION, target.namespace, "widgets", body
     )
-    stream = await RawWatch.widgets(
-        target, resource_version=created["metadata"]["resourceVersion"]
-    )
+    stream = await RawWatch.widgets(target, resource_version=created["metadata"]["resourceVersion"])
     try:
         await target.custom.delete_namespaced_custom_object(
             GROUP, VERSION, target.namespace, "widgets", "w"
@@ -35,8 +33,13 @@ async def test_delete_waits_for_finalizers_then_one_deleted_event(target: Target
         assert marked["object"]["metadata"]["deletionTimestamp"]
 
         await target.custom.patch_namespaced_custom_object(
-            GROUP, VERSION, target.namespace, "widgets", "w",
-            {"metadata": {"finalizers": None}}, _content_type=MERGE,
+            GROUP,
+            VERSION,
+            target.namespace,
+            "widgets",
+            "w",
+            {"metadata": {"finalizers": None}},
+            _content_type=MERGE,
         )
         gone = await stream.next()
         assert summary(gone) == ("DELETED", "w")
@@ -58,18 +61,27 @@ async def test_adding_finalizer_while_deleting_is_rejected(target: Target):
     )
     with pytest.raises(ApiException) as info:
         await target.custom.patch_namespaced_custom_object(
-            GROUP, VERSION, target.namespace, "widgets", "w",
+            GROUP,
+            VERSION,
+            target.namespace,
+            "widgets",
+            "w",
             {"metadata": {"finalizers": [FINALIZER, "contract.kubeapi.test/extra"]}},
             _content_type=MERGE,
         )
     assert info.value.status == 422
-    status = json.loads(info.value.body)
+    status = json.loads(info.value.body or b"{}")
     assert status["reason"] == "Invalid"
     assert "finalizers" in status["message"]
     # Clean up so the namespace can go away on a real cluster.
     await target.custom.patch_namespaced_custom_object(
-        GROUP, VERSION, target.namespace, "widgets", "w",
-        {"metadata": {"finalizers": None}}, _content_type=MERGE,
+        GROUP,
+        VERSION,
+        target.namespace,
+        "widgets",
+        "w",
+        {"metadata": {"finalizers": None}},
+        _content_type=MERGE,
     )
 
 
@@ -88,8 +100,13 @@ async def test_second_delete_keeps_deletion_timestamp(target: Target):
     )
     assert (await target.get_widget("w"))["metadata"]["deletionTimestamp"] == first
     await target.custom.patch_namespaced_custom_object(
-        GROUP, VERSION, target.namespace, "widgets", "w",
-        {"metadata": {"finalizers": []}}, _content_type=MERGE,
+        GROUP,
+        VERSION,
+        target.namespace,
+        "widgets",
+        "w",
+        {"metadata": {"finalizers": []}},
+        _content_type=MERGE,
     )
     with pytest.raises(ApiException):
         await target.get_widget("w")
@@ -106,13 +123,22 @@ async def test_status_write_keeps_finalizers_and_deletion(target: Target):
     )
     # Status writes cannot drop finalizers: metadata comes from the stored object.
     status = await target.custom.patch_namespaced_custom_object_status(
-        GROUP, VERSION, target.namespace, "widgets", "w",
+        GROUP,
+        VERSION,
+        target.namespace,
+        "widgets",
+        "w",
         {"metadata": {"finalizers": None}, "status": {"phase": "Deleting"}},
         _content_type=MERGE,
     )
     assert status["metadata"]["finalizers"] == [FINALIZER]
     assert status["status"]["phase"] == "Deleting"
     await target.custom.patch_namespaced_custom_object(
-        GROUP, VERSION, target.namespace, "widgets", "w",
-        {"metadata": {"finalizers": None}}, _content_type=MERGE,
+        GROUP,
+        VERSION,
+        target.namespace,
+        "widgets",
+        "w",
+        {"metadata": {"finalizers": None}},
+        _content_type=MERGE,
     )

@@ -9,7 +9,12 @@ async def _configmaps(target: Target, count: int) -> None:
     for i in range(count):
         await target.core.create_namespaced_config_map(
             target.namespace,
-            {"metadata": {"name": f"cm-{i:02d}", "labels": {"parity": "even" if i % 2 == 0 else "odd", "n": str(i)}}},
+            {
+                "metadata": {
+                    "name": f"cm-{i:02d}",
+                    "labels": {"parity": "even" if i % 2 == 0 else "odd", "n": str(i)},
+                }
+            },
         )
 
 
@@ -88,8 +93,12 @@ async def test_custom_objects_across_namespaces(target: Target):
 async def test_owner_garbage_collection(target: Target):
     owner = await target.create_widget("owner")
     ref = {
-        "apiVersion": f"{GROUP}/{VERSION}", "kind": "Widget", "name": "owner",
-        "uid": owner["metadata"]["uid"], "controller": True, "blockOwnerDeletion": True,
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "Widget",
+        "name": "owner",
+        "uid": owner["metadata"]["uid"],
+        "controller": True,
+        "blockOwnerDeletion": True,
     }
     await target.core.create_namespaced_config_map(
         target.namespace, {"metadata": {"name": "owned", "ownerReferences": [ref]}}
@@ -109,8 +118,12 @@ async def test_owner_garbage_collection(target: Target):
 
 async def test_orphan_propagation_keeps_dependents(target: Target):
     owner = await target.create_widget("owner")
-    ref = {"apiVersion": f"{GROUP}/{VERSION}", "kind": "Widget", "name": "owner",
-           "uid": owner["metadata"]["uid"]}
+    ref = {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "Widget",
+        "name": "owner",
+        "uid": owner["metadata"]["uid"],
+    }
     await target.core.create_namespaced_config_map(
         target.namespace, {"metadata": {"name": "owned", "ownerReferences": [ref]}}
     )
@@ -130,9 +143,16 @@ async def test_namespace_deletion_removes_contents(target: Target):
     await target.core.create_namespace({"metadata": {"name": ns}})
     await target.core.create_namespaced_config_map(ns, {"metadata": {"name": "x"}})
     await target.custom.create_namespaced_custom_object(
-        GROUP, VERSION, ns, "widgets",
-        {"apiVersion": f"{GROUP}/{VERSION}", "kind": "Widget", "metadata": {"name": "w"},
-         "spec": {"color": "red"}},
+        GROUP,
+        VERSION,
+        ns,
+        "widgets",
+        {
+            "apiVersion": f"{GROUP}/{VERSION}",
+            "kind": "Widget",
+            "metadata": {"name": "w"},
+            "spec": {"color": "red"},
+        },
     )
     await target.core.delete_namespace(ns)
 

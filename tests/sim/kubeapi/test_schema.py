@@ -33,7 +33,7 @@ async def test_missing_required_field_is_invalid_with_path(target: Target):
             GROUP, VERSION, target.namespace, "widgets", body
         )
     assert info.value.status == 422
-    status = json.loads(info.value.body)
+    status = json.loads(info.value.body or b"{}")
     assert status["reason"] == "Invalid"
     fields = [c["field"] for c in status["details"]["causes"]]
     assert "spec.color" in fields
@@ -44,7 +44,7 @@ async def test_enum_violation_is_invalid(target: Target):
     with pytest.raises(ApiException) as info:
         await target.create_widget("w", color="purple")
     assert info.value.status == 422
-    status = json.loads(info.value.body)
+    status = json.loads(info.value.body or b"{}")
     causes = status["details"]["causes"]
     assert causes[0]["field"] == "spec.color"
     assert causes[0]["reason"] == "FieldValueNotSupported"
@@ -55,7 +55,9 @@ async def test_type_and_minimum_violations(target: Target):
     with pytest.raises(ApiException) as info:
         await target.create_widget("w", size="big")
     assert info.value.status == 422
-    assert "spec.size" in [c["field"] for c in json.loads(info.value.body)["details"]["causes"]]
+    assert "spec.size" in [
+        c["field"] for c in json.loads(info.value.body or b"{}")["details"]["causes"]
+    ]
     with pytest.raises(ApiException) as info:
         await target.create_widget("w", size=-1)
     assert info.value.status == 422
@@ -65,7 +67,7 @@ async def test_nested_required_in_list_has_indexed_path(target: Target):
     with pytest.raises(ApiException) as info:
         await target.create_widget("w", parts=[{"name": "ok"}, {"count": 2}])
     assert info.value.status == 422
-    fields = [c["field"] for c in json.loads(info.value.body)["details"]["causes"]]
+    fields = [c["field"] for c in json.loads(info.value.body or b"{}")["details"]["causes"]]
     assert "spec.parts[1].name" in fields
 
 
@@ -73,7 +75,12 @@ async def test_invalid_patch_is_rejected_and_object_unchanged(target: Target):
     await target.create_widget("w")
     with pytest.raises(ApiException) as info:
         await target.custom.patch_namespaced_custom_object(
-            GROUP, VERSION, target.namespace, "widgets", "w", {"spec": {"color": "pink"}},
+            GROUP,
+            VERSION,
+            target.namespace,
+            "widgets",
+            "w",
+            {"spec": {"color": "pink"}},
             _content_type=MERGE,
         )
     assert info.value.status == 422

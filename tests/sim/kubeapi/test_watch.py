@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from typing import Any
 
 import pytest
 from kubernetes_asyncio import watch
@@ -29,7 +30,12 @@ async def test_watch_from_resource_version_replays_only_newer(target: Target):
         assert summary(first) == ("ADDED", "after")
         assert int(first["object"]["metadata"]["resourceVersion"]) > int(list_rv)
         await target.custom.patch_namespaced_custom_object(
-            GROUP, VERSION, target.namespace, "widgets", "before", {"spec": {"size": 9}},
+            GROUP,
+            VERSION,
+            target.namespace,
+            "widgets",
+            "before",
+            {"spec": {"size": 9}},
             _content_type=MERGE,
         )
         second = await stream.next()
@@ -92,15 +98,25 @@ async def test_label_selector_moves_in_and_out(target: Target):
 
     async def label(value: str | None) -> None:
         await target.custom.patch_namespaced_custom_object(
-            GROUP, VERSION, target.namespace, "widgets", "w",
-            {"metadata": {"labels": {"team": value}}}, _content_type=MERGE,
+            GROUP,
+            VERSION,
+            target.namespace,
+            "widgets",
+            "w",
+            {"metadata": {"labels": {"team": value}}},
+            _content_type=MERGE,
         )
 
     try:
         await label("a")
         assert summary(await stream.next()) == ("ADDED", "w")
         await target.custom.patch_namespaced_custom_object(
-            GROUP, VERSION, target.namespace, "widgets", "w", {"spec": {"size": 3}},
+            GROUP,
+            VERSION,
+            target.namespace,
+            "widgets",
+            "w",
+            {"spec": {"size": 3}},
             _content_type=MERGE,
         )
         assert summary(await stream.next()) == ("MODIFIED", "w")
@@ -147,7 +163,7 @@ async def test_watch_param_spellings(emulator_only: RunningEmulator, target: Tar
     import aiohttp
 
     await target.create_widget("w")
-    url = (f"{emulator_only.url}/apis/{GROUP}/{VERSION}/namespaces/{target.namespace}/widgets")
+    url = f"{emulator_only.url}/apis/{GROUP}/{VERSION}/namespaces/{target.namespace}/widgets"
     async with aiohttp.ClientSession() as session:
         for spelling in ("true", "True", "1"):
             async with session.get(url, params={"watch": spelling, "timeoutSeconds": "1"}) as r:
@@ -184,17 +200,17 @@ async def test_history_size_bounds_replay(tmp_path, target: Target):
         from kubernetes_asyncio import client as k8s
 
         async with k8s.ApiClient(k8s.Configuration(host=small.url)) as api:
-            core = k8s.CoreV1Api(api)
-            first = await core.create_namespaced_config_map(
-                "default", {"metadata": {"name": "c0"}}
-            )
+            core: Any = k8s.CoreV1Api(api)
+            first = await core.create_namespaced_config_map("default", {"metadata": {"name": "c0"}})
             for i in range(1, 6):
                 await core.create_namespaced_config_map("default", {"metadata": {"name": f"c{i}"}})
             w = watch.Watch()
             with pytest.raises(ApiException) as info:
                 async for _ in w.stream(
-                    core.list_namespaced_config_map, "default",
-                    resource_version=first.metadata.resource_version, timeout_seconds=5,
+                    core.list_namespaced_config_map,
+                    "default",
+                    resource_version=first.metadata.resource_version,
+                    timeout_seconds=5,
                 ):
                     pass
             assert info.value.status == 410
@@ -203,8 +219,10 @@ async def test_history_size_bounds_replay(tmp_path, target: Target):
             recent_rv = int(latest.metadata.resource_version) - 2
             names = []
             async for event in w.stream(
-                core.list_namespaced_config_map, "default",
-                resource_version=str(recent_rv), timeout_seconds=1,
+                core.list_namespaced_config_map,
+                "default",
+                resource_version=str(recent_rv),
+                timeout_seconds=1,
             ):
                 names.append(event["object"].metadata.name)
             assert names == ["c4", "c5"]
@@ -219,8 +237,10 @@ async def test_kubernetes_asyncio_watch_stream(target: Target):
 
     async def consume() -> None:
         async for event in w.stream(
-            target.core.list_namespaced_config_map, target.namespace,
-            resource_version=listed.metadata.resource_version, timeout_seconds=30,
+            target.core.list_namespaced_config_map,
+            target.namespace,
+            resource_version=listed.metadata.resource_version,
+            timeout_seconds=30,
         ):
             seen.append((event["type"], event["object"].metadata.name))
             if len(seen) == 2:

@@ -18,8 +18,13 @@ class RawWatch:
     @classmethod
     async def widgets(cls, target: Target, **params: Any) -> RawWatch:
         response = await target.custom.list_namespaced_custom_object(
-            GROUP, VERSION, target.namespace, "widgets", watch=True,
-            _preload_content=False, **params,
+            GROUP,
+            VERSION,
+            target.namespace,
+            "widgets",
+            watch=True,
+            _preload_content=False,
+            **params,
         )
         return cls(response)
 

@@ -1,0 +1,110 @@
+"""Contract: discovery documents, CRD registration and removal, error shapes, OpenAPI."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from kubernetes_asyncio import client as k8s
+from kubernetes_asyncio.client.rest import ApiException
+
+from tests.sim.kubeapi.conftest import GROUP, VERSION, Target, wait_for
+
+
+async def _get(target: Target, path: str) -> Any:
+    response = await target.api.call_api(
+        path,
+        "GET",
+        response_types_map={200: "object"},
+        auth_settings=["BearerToken"],
+        _return_http_data_only=True,
+    )
+    return dict(response)
+
+
+async def test_version_and_core_discovery(target: Target):
+    version = await k8s.VersionApi(target.api).get_code()
+    assert version.major == "1"
+    api = await _get(target, "/api")
+    assert "v1" in api["versions"]
+    core = await _get(target, "/api/v1")
+    names = {r["name"]: r for r in core["resources"]}
+    for plural in ("namespaces", "configmaps", "secrets", "events", "serviceaccounts"):
+        assert plural in names
+    assert names["configmaps"]["namespaced"] is True
+    assert names["namespaces"]["namespaced"] is False
+    assert "watch" in names["configmaps"]["verbs"]
+
+
+async def test_group_discovery_includes_crd_resources(target: Target):
+    groups = await _get(target, "/apis")
+    by_name = {g["name"]: g for g in groups["groups"]}
+    for group in (GROUP, "coordination.k8s.io", "events.k8s.io", "apiextensions.k8s.io"):
+        assert group in by_name
+    resources = await _get(target, f"/apis/{GROUP}/{VERSION}")
+    names = {r["name"]: r for r in resources["resources"]}
+    assert names["widgets"]["kind"] == "Widget"
+    assert names["widgets"]["shortNames"] == ["wdg"]
+    assert names["widgets"]["singularName"] == "widget"
+    assert "widgets/status" in names
+    assert names["gadgets"]["namespaced"] is False
+    group_doc = await _get(target, f"/apis/{GROUP}")
+    assert group_doc["preferredVersion"]["version"] == VERSION
+
+
+async def test_crd_gets_established(target: Target):
+    crd = await k8s.ApiextensionsV1Api(target.api).read_custom_resource_definition(
+        f"widgets.{GROUP}"
+    )
+    conditions = {c.type: c.status for c in crd.status.conditions}
+    assert conditions["Established"] == "True"
+    assert crd.status.accepted_names.kind == "Widget"
+
+
+async def test_deleting_crd_removes_its_resources(target: Target):
+    if not target.emulated:
+        pytest.skip("deleting the shared CRD would disturb other tests on a real cluster")
+    ext = k8s.ApiextensionsV1Api(target.api)
+    await target.create_widget("w")
+    await ext.delete_custom_resource_definition(f"widgets.{GROUP}")
+
+    async def unserved() -> bool:
+        try:
+            await target.custom.list_namespaced_custom_object(
+                GROUP, VERSION, target.namespace, "widgets"
+            )
+        except ApiException as exc:
+            return exc.status == 404
+        return False
+
+    await wait_for(unserved)
+    resources = await _get(target, f"/apis/{GROUP}/{VERSION}")
+    assert "widgets" not in {r["name"] for r in resources["resources"]}
+
+
+async def test_status_objects_carry_reason_and_details(target: Target):
+    with pytest.raises(ApiException) as info:
+        await target.core.read_namespaced_config_map("nope", target.namespace)
+    status = json.loads(info.value.body or b"{}")
+    assert status["kind"] == "Status"
+    assert status["status"] == "Failure"
+    assert status["reason"] == "NotFound"
+    assert status["code"] == 404
+    assert status["details"] == {"name": "nope", "kind": "configmaps"}
+    assert status["message"] == 'configmaps "nope" not found'
+
+
+async def test_unknown_resource_is_not_found(target: Target):
+    with pytest.raises(ApiException) as info:
+        await target.custom.list_namespaced_custom_object(
+            GROUP, VERSION, target.namespace, "doohickeys"
+        )
+    assert info.value.status == 404
+
+
+async def test_openapi_documents(target: Target):
+    index = await _get(target, "/openapi/v3")
+    assert f"apis/{GROUP}/{VERSION}" in index["paths"]
+    v2 = await _get(target, "/openapi/v2")
+    assert v2["swagger"] == "2.0"

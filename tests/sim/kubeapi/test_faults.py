@@ -1,0 +1,106 @@
+"""Emulator-only: fault injection in-process and over HTTP (/_sim/faults/...)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import aiohttp
+import pytest
+from kubernetes_asyncio.client.rest import ApiException
+
+from sim.kubeapi.testing import RunningEmulator
+from tests.sim.kubeapi.conftest import Target
+from tests.sim.kubeapi.watching import RawWatch
+
+
+async def test_close_watches_ends_open_streams(emulator_only: RunningEmulator, target: Target):
+    streams = [await RawWatch.configmaps(target) for _ in range(3)]
+    try:
+
+        async def registered() -> bool:
+            return emulator_only.emulator.store.watcher_count() >= 3
+
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 5
+        while not await registered():
+            assert loop.time() < deadline
+            await asyncio.sleep(0.01)
+        assert emulator_only.faults.close_watches() == 3
+        for stream in streams:
+            assert await stream.ended(timeout=5)
+    finally:
+        for stream in streams:
+            stream.close()
+
+
+async def test_fail_next_matches_verb_and_resource(emulator_only: RunningEmulator, target: Target):
+    emulator_only.faults.fail_next(2, verb="list", resource="configmaps", status=503)
+    # Other verbs and resources pass untouched.
+    await target.core.list_namespaced_secret(target.namespace)
+    await target.core.create_namespaced_config_map(target.namespace, {"metadata": {"name": "a"}})
+    for _ in range(2):
+        with pytest.raises(ApiException) as info:
+            await target.core.list_namespaced_config_map(target.namespace)
+        assert info.value.status == 503
+    listed = await target.core.list_namespaced_config_map(target.namespace)
+    assert [i.metadata.name for i in listed.items] == ["a"]
+
+
+async def test_latency_delays_requests(emulator_only: RunningEmulator, target: Target):
+    emulator_only.faults.set_latency(0.3)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    await target.core.list_namespaced_config_map(target.namespace)
+    assert loop.time() - started >= 0.3
+    emulator_only.faults.set_latency(0)
+
+
+async def test_faults_over_http(emulator_only: RunningEmulator, target: Target):
+    base = f"{emulator_only.url}/_sim/faults"
+    async with aiohttp.ClientSession() as session:
+        async with session.post(
+            f"{base}/fail-next", json={"n": 1, "verb": "get", "status": 500}
+        ) as response:
+            assert response.status == 200
+        with pytest.raises(ApiException) as info:
+            await target.core.read_namespace(target.namespace)
+        assert info.value.status == 500
+        await target.core.read_namespace(target.namespace)
+
+        stream = await RawWatch.configmaps(target)
+        try:
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + 5
+            while emulator_only.emulator.store.watcher_count() < 1:
+                assert loop.time() < deadline
+                await asyncio.sleep(0.01)
+            async with session.post(f"{base}/close-watches") as response:
+                assert (await response.json())["closed"] == 1
+            assert await stream.ended(timeout=5)
+        finally:
+            stream.close()
+
+        created = await target.core.create_namespaced_config_map(
+            target.namespace, {"metadata": {"name": "x"}}
+        )
+        await target.core.create_namespaced_config_map(
+            target.namespace, {"metadata": {"name": "y"}}
+        )
+        async with session.post(f"{base}/expire-history") as response:
+            assert response.status == 200
+        stream = await RawWatch.configmaps(
+            target, resource_version=created.metadata.resource_version
+        )
+        try:
+            event = await stream.next()
+            assert event["type"] == "ERROR"
+            assert event["object"]["code"] == 410
+        finally:
+            stream.close()
+
+        async with session.post(f"{base}/latency", json={"seconds": 0.2}) as response:
+            assert response.status == 200
+        assert emulator_only.faults.latency == 0.2
+        async with session.post(f"{base}/reset") as response:
+            assert response.status == 200
+        assert emulator_only.faults.latency == 0
