@@ -113,3 +113,63 @@ def can(
     if allows(grants.get(None, []), request):
         return True
     return namespace is not None and allows(grants.get(namespace, []), request)
+
+
+#: Paths every authenticated client may GET (the default system:discovery and
+#: system:public-info-viewer ClusterRoles): API discovery, version and OpenAPI documents.
+_DISCOVERY_PREFIXES = ("/openapi/",)
+_DISCOVERY_EXACT = {"/api", "/apis", "/version", "/version/"}
+
+
+def is_discovery(method: str, path: str) -> bool:
+    if method != "GET":
+        return False
+    if path in _DISCOVERY_EXACT or path.startswith(_DISCOVERY_PREFIXES):
+        return True
+    parts = [p for p in path.split("/") if p]
+    # /api/v1, /apis/{group}, /apis/{group}/{version}
+    return (parts[:1] == ["api"] and len(parts) == 2) or (
+        parts[:1] == ["apis"] and len(parts) in (2, 3)
+    )
+
+
+def request_from_http(method: str, path: str, query: Mapping[str, str]) -> tuple[
+    ResourceRequest, str | None
+]:
+    """The authorizer's view of one REST call: (resource request, namespace or None).
+
+    Raises ValueError for a path that is not a resource path.
+    """
+    parts = [p for p in path.split("/") if p]
+    if parts[:1] == ["api"] and len(parts) >= 2:
+        group, rest = "", parts[2:]
+    elif parts[:1] == ["apis"] and len(parts) >= 3:
+        group, rest = parts[1], parts[3:]
+    else:
+        raise ValueError(f"not a resource path: {path}")
+    namespace = None
+    if len(rest) >= 3 and rest[0] == "namespaces":
+        namespace, rest = rest[1], rest[2:]
+    elif len(rest) in (1, 2) and rest[0] == "namespaces":
+        # The Namespace object itself: cluster-scoped.
+        pass
+    if not rest:
+        raise ValueError(f"not a resource path: {path}")
+    resource = rest[0]
+    name = rest[1] if len(rest) >= 2 else ""
+    subresource = rest[2] if len(rest) >= 3 else ""
+    watching = query.get("watch", "").lower() in ("1", "true")
+    verbs = {"POST": "create", "PUT": "update", "PATCH": "patch"}
+    if method == "GET":
+        verb = "watch" if watching else ("get" if name else "list")
+    elif method == "DELETE":
+        verb = "delete" if name else "deletecollection"
+    elif method in verbs:
+        verb = verbs[method]
+    else:
+        raise ValueError(f"unexpected method {method} on {path}")
+    return (
+        ResourceRequest(verb=verb, group=group, resource=resource, subresource=subresource,
+                        name=name),
+        namespace,
+    )

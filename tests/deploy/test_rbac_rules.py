@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from tests.deploy.rbac_rules import ResourceRequest, allows, can, granted_rules
+import pytest
+
+from tests.deploy.rbac_rules import (
+    ResourceRequest,
+    allows,
+    can,
+    granted_rules,
+    is_discovery,
+    request_from_http,
+)
 
 _STATUS_RULE = {"apiGroups": ["gravitee.io"], "resources": ["apidefinitions/status"],
                 "verbs": ["patch"]}
@@ -58,3 +67,44 @@ def test_role_bindings_grant_in_their_namespace_only() -> None:
     assert can(grants, get, namespace="a")
     assert not can(grants, get, namespace="c")
     assert not can(grants, get, namespace=None)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "query", "expected", "namespace"),
+    [
+        ("GET", "/apis/gravitee.io/v1alpha1/apiv4definitions", {}, ("list", "gravitee.io",
+         "apiv4definitions", "", ""), None),
+        ("GET", "/apis/gravitee.io/v1alpha1/apiv4definitions", {"watch": "true"},
+         ("watch", "gravitee.io", "apiv4definitions", "", ""), None),
+        ("GET", "/apis/gravitee.io/v1alpha1/namespaces/a/apiv4definitions", {"watch": "1"},
+         ("watch", "gravitee.io", "apiv4definitions", "", ""), "a"),
+        ("PATCH", "/apis/gravitee.io/v1alpha1/namespaces/a/apiv4definitions/x/status", {},
+         ("patch", "gravitee.io", "apiv4definitions", "status", "x"), "a"),
+        ("PUT", "/api/v1/namespaces/a/secrets/s", {}, ("update", "", "secrets", "", "s"), "a"),
+        ("POST", "/api/v1/namespaces/a/events", {}, ("create", "", "events", "", ""), "a"),
+        ("DELETE", "/api/v1/namespaces/a/configmaps/c", {},
+         ("delete", "", "configmaps", "", "c"), "a"),
+        ("DELETE", "/api/v1/namespaces/a/configmaps", {},
+         ("deletecollection", "", "configmaps", "", ""), "a"),
+        ("GET", "/api/v1/namespaces/a", {}, ("get", "", "namespaces", "", "a"), None),
+        ("GET", "/apis/coordination.k8s.io/v1/namespaces/o/leases/l", {},
+         ("get", "coordination.k8s.io", "leases", "", "l"), "o"),
+        ("PATCH", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/a.gravitee.io", {},
+         ("patch", "apiextensions.k8s.io", "customresourcedefinitions", "", "a.gravitee.io"),
+         None),
+    ],
+)
+def test_http_calls_map_to_authorizer_attributes(method, path, query, expected, namespace):
+    request, found_namespace = request_from_http(method, path, query)
+    assert (request.verb, request.group, request.resource, request.subresource,
+            request.name) == expected
+    assert found_namespace == namespace
+
+
+def test_discovery_paths_are_recognised() -> None:
+    for path in ("/api", "/api/v1", "/apis", "/apis/gravitee.io", "/apis/gravitee.io/v1alpha1",
+                 "/version", "/openapi/v2"):
+        assert is_discovery("GET", path), path
+    for path in ("/api/v1/secrets", "/apis/gravitee.io/v1alpha1/apidefinitions"):
+        assert not is_discovery("GET", path), path
+    assert not is_discovery("POST", "/apis")
