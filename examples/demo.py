@@ -1,12 +1,321 @@
-"""`make demo`: not available until the reconcilers exist (issue 6)."""
+"""``make demo`` (``python -m examples.demo [--serve]``): the operator at work, locally.
 
+Starts the Kubernetes API emulator (with our CRDs), the APIM simulator and the operator as
+separate processes on free loopback ports, applies ``examples/manifests/`` (the context's
+``${APIM_URL}`` becomes the simulator's address), waits until every object has been reconciled,
+prints what happened to each one and a summary of APIM, then stops everything. Exits 1 when an
+object that should be ``Accepted=True`` is not (an object annotated
+``demo.gravitee.io/expect: <Reason>`` is expected to fail with that reason instead).
+
+``--serve`` keeps everything running afterwards and prints how to use ``kubectl`` against it,
+until Ctrl-C. This module owns the demo's flow and its output; processes come from
+``examples.stack``. It must never print a Secret's content.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import pathlib
+import signal
 import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from typing import Final
+
+import aiohttp
+import attrs
+import yaml
+
+from examples.kube import JsonObj, KubeClient, KubeError, key_of
+from examples.stack import OperatorOptions, Stack, StackError, StackOptions
+from examples.watch import ConditionWatcher, condition
+
+MANIFESTS: Final = pathlib.Path(__file__).resolve().parent / "manifests"
+APIM_URL_PLACEHOLDER: Final = "${APIM_URL}"
+EXPECT_ANNOTATION: Final = "demo.gravitee.io/expect"
+"""Annotation naming the ``Accepted=False`` reason an object is expected to end with."""
+API_RESOURCE_FINALIZER: Final = "finalizers.gravitee.io/apiresource"
+APIM_USER: Final = ("admin", "admin")
+WATCHED_KINDS: Final = (
+    "ManagementContext", "ApiResource", "ApiDefinition", "ApiV4Definition", "Application",
+)
+MESSAGE_WIDTH: Final = 60
 
 
-def main() -> int:
-    print("make demo: not yet available — the reconcilers are still being built.")
-    print("Today: `make test` runs the Kubernetes API emulator's contract suite and the runtime tests.")
-    return 0
+def load_manifests(apim_url: str, directory: pathlib.Path = MANIFESTS) -> list[JsonObj]:
+    """Every document of ``directory/*.yaml`` in file order, ``${APIM_URL}`` filled in."""
+    objects: list[JsonObj] = []
+    for path in sorted(directory.glob("*.yaml")):
+        text = path.read_text().replace(APIM_URL_PLACEHOLDER, apim_url)
+        objects.extend(doc for doc in yaml.safe_load_all(text) if isinstance(doc, dict))
+    return objects
+
+
+def is_reconciled(obj: JsonObj) -> bool:
+    """The operator has finished with the object: an Accepted condition, or (ApiResource,
+    which has no status) its finalizer."""
+    if obj.get("kind") == "ApiResource":
+        return API_RESOURCE_FINALIZER in (obj.get("metadata", {}).get("finalizers") or [])
+    return condition(obj, "Accepted") is not None
+
+
+@attrs.frozen(kw_only=True)
+class Row:
+    """One line of the result table."""
+
+    kind: str
+    key: str
+    status: str
+    reason: str
+    message: str
+    landed: str
+    ok: bool
+    expected: str
+
+
+def _truncate(text: str, width: int = MESSAGE_WIDTH) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _resource_users(objects: Sequence[JsonObj], resource: JsonObj) -> list[str]:
+    name = resource["metadata"]["name"]
+    namespace = resource["metadata"].get("namespace", "default")
+    users = []
+    for obj in objects:
+        for entry in obj.get("spec", {}).get("resources") or []:
+            ref = entry.get("ref") if isinstance(entry, dict) else None
+            if isinstance(ref, dict) and ref.get("name") == name and ref.get(
+                "namespace", obj["metadata"].get("namespace")
+            ) == namespace:
+                users.append(obj["metadata"]["name"])
+    return users
+
+
+async def _landed(kube: KubeClient, obj: JsonObj, manifests: Sequence[JsonObj]) -> str:
+    kind = obj["kind"]
+    spec = obj.get("spec", {})
+    status = obj.get("status") or {}
+    meta = obj["metadata"]
+    if kind == "ManagementContext":
+        return f"APIM at {spec.get('baseUrl')}"
+    if kind == "ApiResource":
+        return "used by " + ", ".join(_resource_users(manifests, obj))
+    places = []
+    if status.get("id") and (spec.get("contextRef") or kind == "Application"):
+        state = f" ({status['state']})" if status.get("state") else ""
+        places.append(f"APIM id {status['id']}{state}")
+    local = spec.get("local") is True or (
+        (spec.get("definitionContext") or {}).get("syncFrom") == "KUBERNETES")
+    if local:
+        configmap = await kube.get_or_none("ConfigMap", meta.get("namespace"), meta["name"])
+        places.append(f"ConfigMap {meta.get('namespace')}/{meta['name']}" if configmap
+                      else "no ConfigMap yet")
+    return "; ".join(places) or "-"
+
+
+async def build_rows(kube: KubeClient, objects: Sequence[JsonObj],
+                     manifests: Sequence[JsonObj]) -> list[Row]:
+    rows = []
+    for obj in objects:
+        expected = (obj["metadata"].get("annotations") or {}).get(EXPECT_ANNOTATION, "Accepted")
+        if obj["kind"] == "ApiResource":
+            done = is_reconciled(obj)
+            rows.append(Row(kind=obj["kind"], key=key_of(obj), status="-",
+                            reason="finalizer set" if done else "not reconciled",
+                            message="(ApiResource has no status)", ok=done, expected=expected,
+                            landed=await _landed(kube, obj, manifests)))
+            continue
+        accepted = condition(obj, "Accepted") or {}
+        status = str(accepted.get("status", "-"))
+        reason = str(accepted.get("reason", "not reconciled"))
+        ok = status == "True" if expected == "Accepted" else (
+            status == "False" and reason == expected)
+        rows.append(Row(kind=obj["kind"], key=key_of(obj), status=status, reason=reason,
+                        message=_truncate(str(accepted.get("message", ""))), ok=ok,
+                        expected=expected, landed=await _landed(kube, obj, manifests)))
+    return rows
+
+
+def render_table(rows: Sequence[Row]) -> str:
+    header = ("", "KIND", "NAMESPACE/NAME", "ACCEPTED", "REASON", "MESSAGE", "WHERE IT LANDED")
+    lines = [header] + [
+        ("ok" if r.ok else "!!", r.kind, r.key, r.status, r.reason, r.message, r.landed)
+        for r in rows
+    ]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header) - 1)]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(line[:-1], widths, strict=True))
+        + "  " + line[-1]
+        for line in lines
+    )
+
+
+async def apim_summary(apim_url: str, applications: Sequence[JsonObj]) -> list[str]:
+    """A few lines about what APIM now holds, read from the simulator."""
+    token = base64.b64encode(":".join(APIM_USER).encode()).decode()
+    auth = {"Authorization": f"Basic {token}"}
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
+        async with session.get(f"{apim_url}/_sim/state") as response:
+            state = await response.json()
+        held = ", ".join(f"{count} {name}" for name, count in state["counts"].items() if count)
+        lines = [f"APIM (simulator) now holds: {held or 'nothing'}"]
+        for api in sorted(state["apis"], key=lambda a: str(a.get("name"))):
+            lines.append(
+                f"  API {api.get('name')!r:22} {api.get('definitionVersion')}  "
+                f"state={api.get('state')}  hrid={api.get('hrid') or '-'}  "
+                f"plans={len(api.get('plans') or {})}  deployments={api.get('deployments')}")
+        for app in applications:
+            meta = app["metadata"]
+            hrid = f"{meta.get('namespace')}-{meta['name']}"
+            url = (f"{apim_url}/automation/organizations/DEFAULT/environments/DEFAULT"
+                   f"/applications/{hrid}")
+            async with session.get(url, headers=auth) as response:
+                if response.status == 200:
+                    body = await response.json()
+                    lines.append(f"  application {body.get('name')!r:14} hrid={hrid}  "
+                                 f"id={body.get('id')}")
+                else:
+                    lines.append(f"  application hrid={hrid}: not in APIM "
+                                 f"(HTTP {response.status})")
+    return lines
+
+
+def serve_help(stack: Stack) -> str:
+    kubeconfig = stack.kubeconfig
+    operator = stack.operator
+    lines = [
+        "",
+        "Everything keeps running. In another terminal:",
+        f"  export KUBECONFIG={kubeconfig}",
+        "  kubectl get managementcontexts,apidefinitions,apiv4definitions,applications -A",
+        "  kubectl get apiv4definitions echo-v4 -o yaml",
+        "  kubectl wait --for=condition=Accepted apidefinitions/echo-v2",
+        "  kubectl get configmap echo-local -o jsonpath='{.data.definition}'",
+        "  kubectl get events --field-selector involvedObject.name=echo-v4",
+        "  kubectl delete apiv4definitions echo-v4     # the API disappears from APIM",
+        "",
+        f"APIM (simulator):  {stack.apim_url}   (user admin / admin)",
+        f"  curl -s {stack.apim_url}/_sim/state",
+        f"  curl -s -u admin:admin {stack.apim_url}/automation/organizations/DEFAULT"
+        "/environments/DEFAULT/apis/default-echo-v4",
+    ]
+    if operator is not None:
+        lines += [
+            f"Operator metrics:  {operator.metrics_url}/metrics",
+            f"Logs:              {stack.options.work_dir}/*.log",
+        ]
+    lines += ["", "Press Ctrl-C to stop everything."]
+    return "\n".join(lines)
+
+
+async def run(*, serve: bool, timeout: float, work_dir: pathlib.Path) -> int:
+    say = _Say()
+    async with Stack(StackOptions(work_dir=work_dir)) as stack:
+        say(f"Kubernetes API emulator  {stack.kube_url}  (kubeconfig {stack.kubeconfig})")
+        say(f"APIM simulator           {stack.apim_url}")
+        operator = await stack.start_operator(OperatorOptions(logs_format="console"))
+        say(f"operator                 pid {operator.process.pid}, ready "
+            f"(metrics {operator.metrics_url}/metrics)")
+        manifests = load_manifests(stack.apim_url)
+        async with KubeClient(stack.kube_url) as kube:
+            watchers = {
+                kind: ConditionWatcher(kube, kind, None, predicate=is_reconciled)
+                for kind in WATCHED_KINDS
+            }
+            for watcher in watchers.values():
+                await watcher.start()
+            try:
+                for obj in manifests:
+                    try:
+                        await kube.apply(obj)
+                    except KubeError as error:
+                        say(f"could not apply {obj['kind']} {key_of(obj)}: {error}")
+                        return 1
+                say(f"applied {len(manifests)} objects from {MANIFESTS.relative_to(_ROOT)}/; "
+                    f"waiting up to {timeout:.0f} s for the operator")
+                tracked = [o for o in manifests if o["kind"] in watchers]
+                deadline = time.monotonic() + timeout
+                for kind, watcher in watchers.items():
+                    keys = [key_of(o) for o in tracked if o["kind"] == kind]
+                    await watcher.wait_for(keys=keys,
+                                           timeout=max(0.0, deadline - time.monotonic()))
+                current = [
+                    watchers[o["kind"]].latest.get(key_of(o), {**o, "status": {}})
+                    for o in tracked
+                ]
+            finally:
+                for watcher in watchers.values():
+                    await watcher.stop()
+            rows = await build_rows(kube, current, manifests)
+        print()
+        print(render_table(rows))
+        print()
+        applications = [o for o in manifests if o["kind"] == "Application"]
+        for line in await apim_summary(stack.apim_url, applications):
+            print(line)
+        failed = [r for r in rows if not r.ok]
+        print()
+        if failed:
+            for row in failed:
+                want = ("Accepted=True" if row.expected == "Accepted"
+                        else f"Accepted=False/{row.expected}")
+                print(f"FAILED: {row.kind} {row.key} should be {want}, is "
+                      f"{row.status}/{row.reason}: {row.message}")
+            print("operator log (last lines):")
+            print(operator.process.log_tail(40))
+        else:
+            expected_failures = sum(1 for r in rows if r.expected != "Accepted")
+            print(f"demo OK: {len(rows) - expected_failures} objects accepted, "
+                  f"{expected_failures} rejected as expected")
+        if serve:
+            print(serve_help(stack), flush=True)
+            await asyncio.Event().wait()
+        say("stopping operator, simulator and emulator")
+    return 1 if failed else 0
+
+
+_ROOT = MANIFESTS.parents[1]
+
+
+class _Say:
+    """Progress lines with the time since start, flushed at once (the demo may be piped)."""
+
+    def __init__(self) -> None:
+        self._start = time.monotonic()
+
+    def __call__(self, text: str) -> None:
+        print(f"[{time.monotonic() - self._start:5.1f}s] {text}", flush=True)
+
+
+async def _main(args: argparse.Namespace) -> int:
+    task = asyncio.current_task()
+    assert task is not None
+    # SIGTERM behaves like Ctrl-C: cancel, so the stack's teardown runs.
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+    with tempfile.TemporaryDirectory(prefix="gko-demo-") as tmp:
+        try:
+            return await run(serve=args.serve, timeout=args.timeout, work_dir=pathlib.Path(tmp))
+        except StackError as error:
+            print(f"demo failed to start: {error}", file=sys.stderr)
+            return 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m examples.demo", description=__doc__)
+    parser.add_argument("--serve", action="store_true",
+                        help="keep everything running after the table, until Ctrl-C")
+    parser.add_argument("--timeout", type=float, default=60.0,
+                        help="seconds to wait for the operator to reconcile (default 60)")
+    args = parser.parse_args(argv)
+    try:
+        return asyncio.run(_main(args))
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        print("\nstopped", flush=True)
+        return 130
 
 
 if __name__ == "__main__":
