@@ -32,17 +32,26 @@ async def run_operator(
     api_client = await connect()
     try:
         manager = Manager(settings, api_client, options=options)
-        context = WiringContext(settings=settings, api_client=api_client,
-                                informers=manager.informers)
-        for controller in builder(context):
-            manager.register(controller)
-        return await manager.run()
+        context = WiringContext(
+            settings=settings, api_client=api_client, informers=manager.informers
+        )
+        try:
+            for controller in builder(context):
+                manager.register(controller)
+            return await manager.run()
+        finally:
+            for close in context.closers:
+                await close()
     finally:
         await api_client.close()
 
 
-def main(argv: list[str] | None = None, *, builder: ControllerBuilder = build_controllers,
-         options: ManagerOptions | None = None) -> int:
+def main(
+    argv: list[str] | None = None,
+    *,
+    builder: ControllerBuilder = build_controllers,
+    options: ManagerOptions | None = None,
+) -> int:
     try:
         settings = Settings.from_env()
     except SettingsError as exc:

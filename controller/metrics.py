@@ -17,6 +17,8 @@ so the ``le`` values are the same floats (e.g. ``9.999999999999999e-05``).
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from prometheus_client import (
     CollectorRegistry,
     Counter,
@@ -38,6 +40,8 @@ from controller.queue.metrics import (
 
 __all__ = [
     "ACTIVE_WORKERS",
+    "APIM_REQUESTS",
+    "APIM_REQUEST_DURATION",
     "LEADER_ELECTION_MASTER_STATUS",
     "MAX_CONCURRENT_RECONCILES",
     "RECONCILE_ERRORS",
@@ -207,6 +211,53 @@ LEADER_ELECTION_MASTER_STATUS = Gauge(
     ["name"],
     registry=REGISTRY,
 )
+
+
+# --------------------------------------------------------------------------- APIM client
+# Ours, not controller-runtime's: upstream GKO exposes nothing about its APIM calls, which is
+# the first thing to look at when reconciles fail with ControlPlaneError.
+
+#: Bounds of ``apim_client_request_duration_seconds`` (client-go's request-latency bounds).
+APIM_REQUEST_BUCKETS: tuple[float, ...] = (
+    0.005, 0.025, 0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60,
+)  # fmt: skip
+
+APIM_REQUESTS = Counter(
+    "apim_client_requests",
+    "Requests to the APIM Management API, by HTTP status code (or timeout / transport_error), "
+    "method and host.",
+    ["code", "method", "host"],
+    registry=REGISTRY,
+)
+APIM_REQUEST_DURATION = Histogram(
+    "apim_client_request_duration_seconds",
+    "Latency of requests to the APIM Management API, by method and host.",
+    ["method", "host"],
+    buckets=APIM_REQUEST_BUCKETS,
+    registry=REGISTRY,
+)
+
+
+class ApimRequestOutcome(Protocol):
+    """What the APIM client reports per request (``controller.apim.client.RequestOutcome``)."""
+
+    @property
+    def method(self) -> str: ...
+    @property
+    def host(self) -> str: ...
+    @property
+    def status(self) -> int | None: ...
+    @property
+    def outcome(self) -> str: ...
+    @property
+    def duration_seconds(self) -> float: ...
+
+
+def apim_request_observer(outcome: ApimRequestOutcome) -> None:
+    """Feed the APIM metrics; pass as the APIM client pool's ``observer``."""
+    code = str(outcome.status) if outcome.status is not None else outcome.outcome
+    APIM_REQUESTS.labels(code, outcome.method, outcome.host).inc()
+    APIM_REQUEST_DURATION.labels(outcome.method, outcome.host).observe(outcome.duration_seconds)
 
 
 def init_controller_metrics(controller: str, *, max_concurrent_reconciles: int) -> None:

@@ -1,21 +1,59 @@
 """The one place where controllers are built and connected to the shared informers.
 
-``build_controllers`` is the registration point: each reconciler team adds a few lines here that
-create its reconciler, a ``Controller`` for it, and the informer handlers that feed the
-controller's queue (its own kind, plus the kinds it depends on through store indexes).
-``python -m controller`` registers whatever this returns with the manager.
+``build_controllers`` creates every reconciler and its ``Controller``, registers the store
+indexes that answer "who depends on X" (gko-behavior.md 3.10), and connects informer events to
+queues: each kind's own events (through the spec-hash predicate), plus the events of what it
+depends on (contexts, their Secrets, ApiResources, template sources), plus deletions of
+dependants so that a blocked deletion of a context or resource completes by itself.
 
 It must never start anything; the manager owns the lifecycle.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Iterable
+
 import attrs
 from kubernetes_asyncio.client import ApiClient
 
+from controller.apim import ApimClientPool, ClientOptions
 from controller.config import Settings
+from controller.informers.events import Event
 from controller.informers.factory import SharedInformers
-from controller.loop import Controller
+from controller.informers.handlers import enqueue_dependents, enqueue_mapped, enqueue_object
+from controller.informers.store import KubeObject, Store
+from controller.loop import Controller, ControllerOptions
+from controller.metrics import apim_request_observer
+from controller.reconcilers import predicates
+from controller.reconcilers.apidefinition import ApiDefinitionReconciler
+from controller.reconcilers.apiresource import ApiResourceReconciler
+from controller.reconcilers.apiv4definition import ApiV4DefinitionReconciler
+from controller.reconcilers.application import ApplicationReconciler, application_sources
+from controller.reconcilers.base import KindReconciler, SkeletonDeps
+from controller.reconcilers.configmaps import LocalConfigMaps
+from controller.reconcilers.contexts import ContextResolver
+from controller.reconcilers.kinds import (
+    API_DEFINITIONS,
+    API_RESOURCES,
+    API_V4_DEFINITIONS,
+    APPLICATIONS,
+    CONFIG_MAPS,
+    MANAGEMENT_CONTEXTS,
+    SECRETS,
+)
+from controller.reconcilers.managementcontext import Dependants, ManagementContextReconciler
+from controller.reconcilers.refs import (
+    CONTEXT_INDEX,
+    RESOURCE_INDEX,
+    SECRET_REF_INDEX,
+    TEMPLATE_SOURCE_INDEX,
+    context_refs,
+    context_secret_refs,
+    resource_refs,
+    source_index_value,
+    template_sources,
+)
+from controller.reconcilers.sources import CachedSources
 
 
 @attrs.frozen(kw_only=True)
@@ -25,20 +63,232 @@ class WiringContext:
     settings: Settings
     api_client: ApiClient
     informers: SharedInformers
+    closers: list[Callable[[], Awaitable[None]]] = attrs.field(factory=list)
+    """Cleanups the process runs after the manager stops (e.g. closing APIM sessions)."""
+
+
+@attrs.define
+class Wired:
+    """The controllers plus the resources they share (closed by ``close``)."""
+
+    controllers: list[Controller]
+    apim_pool: ApimClientPool
+
+    async def close(self) -> None:
+        await self.apim_pool.close()
+
+
+def wire(context: WiringContext) -> Wired:
+    """Every controller the operator runs, connected to the informers."""
+    settings = context.settings
+    informers = context.informers
+    secrets = informers.informer_for(SECRETS)
+    configmaps = informers.informer_for(CONFIG_MAPS)
+    contexts = informers.informer_for(MANAGEMENT_CONTEXTS)
+    apis_v2 = informers.informer_for(API_DEFINITIONS)
+    apis_v4 = informers.informer_for(API_V4_DEFINITIONS)
+    resources = informers.informer_for(API_RESOURCES)
+    applications = informers.informer_for(APPLICATIONS)
+
+    for dependant in (apis_v2, apis_v4, applications):
+        dependant.add_index(CONTEXT_INDEX, context_refs)
+    for api in (apis_v2, apis_v4):
+        api.add_index(RESOURCE_INDEX, resource_refs)
+        api.add_index(TEMPLATE_SOURCE_INDEX, template_sources)
+    applications.add_index(TEMPLATE_SOURCE_INDEX, application_sources)
+    contexts.add_index(SECRET_REF_INDEX, context_secret_refs)
+    contexts.add_index(TEMPLATE_SOURCE_INDEX, template_sources)
+    resources.add_index(TEMPLATE_SOURCE_INDEX, template_sources)
+
+    pool = ApimClientPool(
+        options=ClientOptions.from_settings(settings.http_client),
+        observer=apim_request_observer,
+    )
+    deps = SkeletonDeps(
+        api_client=context.api_client,
+        secrets=secrets.store,
+        configmaps=configmaps.store,
+        templating=settings.enable_templating,
+    )
+    resolver = ContextResolver(
+        context.api_client,
+        contexts=contexts.store,
+        secrets=secrets.store,
+        sources=CachedSources(secrets.store, configmaps.store),
+        pool=pool,
+        templating=settings.enable_templating,
+    )
+    local_configmaps = LocalConfigMaps(context.api_client, configmaps.store)
+
+    reconcilers: list[tuple[KindReconciler, Store]] = []
+    context_reconciler = ManagementContextReconciler(
+        deps,
+        contexts.store,
+        resolver=resolver,
+        dependants=(
+            Dependants("APIs", "apidefinitions.gravitee.io", apis_v2.store),
+            Dependants("APIs", "apiv4definitions.gravitee.io", apis_v4.store),
+            Dependants("applications", "applications.gravitee.io", applications.store),
+        ),
+    )
+    v2_reconciler = ApiDefinitionReconciler(
+        deps,
+        apis_v2.store,
+        resolver=resolver,
+        resources=resources.store,
+        configmaps=local_configmaps,
+    )
+    v4_reconciler = ApiV4DefinitionReconciler(
+        deps,
+        apis_v4.store,
+        resolver=resolver,
+        resources=resources.store,
+        configmaps=local_configmaps,
+    )
+    resource_reconciler = ApiResourceReconciler(
+        deps, resources.store, api_stores=(apis_v2.store, apis_v4.store)
+    )
+    application_reconciler = ApplicationReconciler(deps, applications.store, resolver=resolver)
+    reconcilers = [
+        (context_reconciler, contexts.store),
+        (v2_reconciler, apis_v2.store),
+        (v4_reconciler, apis_v4.store),
+        (resource_reconciler, resources.store),
+        (application_reconciler, applications.store),
+    ]
+
+    options = ControllerOptions(max_concurrent_reconciles=settings.max_concurrent_reconciles)
+    controllers: dict[str, Controller] = {
+        reconciler.controller: Controller(reconciler.controller, reconciler, options=options)
+        for reconciler, _ in reconcilers
+    }
+    informer_of = {
+        "managementcontext": contexts,
+        "apidefinition": apis_v2,
+        "apiv4definition": apis_v4,
+        "apiresource": resources,
+        "application": applications,
+    }
+    strategy = settings.reconcile_strategy
+    for reconciler, _ in reconcilers:
+        informer_of[reconciler.controller].add_handler(
+            enqueue_object(
+                controllers[reconciler.controller].queue,
+                when=predicates.primary(
+                    strategy=strategy, processing_status=reconciler.has_processing_status
+                ),
+            ),
+            replay=False,
+        )
+
+    context_changed = predicates.dependency_changed()
+    dependants_of_contexts = (
+        ("apidefinition", apis_v2.store),
+        ("apiv4definition", apis_v4.store),
+        ("application", applications.store),
+    )
+    for name, store in dependants_of_contexts:
+        queue = controllers[name].queue
+        contexts.add_handler(
+            enqueue_dependents(queue, store, CONTEXT_INDEX, when=context_changed), replay=False
+        )
+        # A rotated credentials Secret reaches the context's dependants too.
+        secrets.add_handler(
+            enqueue_mapped(
+                queue, _through_contexts(contexts.store, store), when=predicates.source_changed
+            ),
+            replay=False,
+        )
+        # A deleted dependant may be what a context deletion waits for.
+        informer_of[name].add_handler(
+            enqueue_mapped(
+                controllers["managementcontext"].queue,
+                _refs_of(context_refs),
+                when=predicates.deleted,
+            ),
+            replay=False,
+        )
+    secrets.add_handler(
+        enqueue_dependents(
+            controllers["managementcontext"].queue,
+            contexts.store,
+            SECRET_REF_INDEX,
+            when=predicates.source_changed,
+        ),
+        replay=False,
+    )
+
+    resource_changed = predicates.dependency_changed()
+    for name, api in (("apidefinition", apis_v2), ("apiv4definition", apis_v4)):
+        resources.add_handler(
+            enqueue_dependents(
+                controllers[name].queue, api.store, RESOURCE_INDEX, when=resource_changed
+            ),
+            replay=False,
+        )
+        api.add_handler(
+            enqueue_mapped(
+                controllers["apiresource"].queue, _refs_of(resource_refs), when=predicates.deleted
+            ),
+            replay=False,
+        )
+
+    template_users = (
+        ("managementcontext", contexts.store),
+        ("apidefinition", apis_v2.store),
+        ("apiv4definition", apis_v4.store),
+        ("apiresource", resources.store),
+        ("application", applications.store),
+    )
+    for name, store in template_users:
+        for kind, informer in (("secret", secrets), ("configmap", configmaps)):
+            informer.add_handler(
+                enqueue_mapped(
+                    controllers[name].queue,
+                    _template_users(store, kind),
+                    when=predicates.source_changed,
+                ),
+                replay=False,
+            )
+
+    return Wired(list(controllers.values()), pool)
+
+
+KeysFor = Callable[[Event], Iterable[str]]
+
+
+def _refs_of(refs: Callable[[KubeObject], Iterable[str]]) -> KeysFor:
+    """Keys an object references (for a deleted object: its last known state)."""
+
+    def keys_for(event: Event) -> Iterable[str]:
+        return refs(event.object)
+
+    return keys_for
+
+
+def _through_contexts(contexts: Store, dependants: Store) -> KeysFor:
+    """Secret event -> contexts reading it -> objects using those contexts."""
+
+    def keys_for(event: Event) -> Iterable[str]:
+        keys: list[str] = []
+        for context_key in contexts.keys_by_index(SECRET_REF_INDEX, event.key):
+            keys.extend(dependants.keys_by_index(CONTEXT_INDEX, context_key))
+        return keys
+
+    return keys_for
+
+
+def _template_users(store: Store, kind: str) -> KeysFor:
+    """Secret/ConfigMap event -> objects whose templates read it."""
+
+    def keys_for(event: Event) -> Iterable[str]:
+        return store.keys_by_index(TEMPLATE_SOURCE_INDEX, source_index_value(kind, event.key))
+
+    return keys_for
 
 
 def build_controllers(context: WiringContext) -> list[Controller]:
-    """Every controller the operator runs.
-
-    Pattern for a kind (example)::
-
-        informer = context.informers.informer_for(API_V4_DEFINITIONS)
-        ctl = Controller("apiv4definition", ApiV4Reconciler(...), options=ControllerOptions(
-            max_concurrent_reconciles=context.settings.max_concurrent_reconciles))
-        informer.add_handler(enqueue_object(ctl.queue))
-        contexts = context.informers.informer_for(MANAGEMENT_CONTEXTS)
-        informer.add_index("api-v4-context", context_ref_index)
-        contexts.add_handler(enqueue_dependents(ctl.queue, informer.store, "api-v4-context"))
-    """
-    controllers: list[Controller] = []
-    return controllers
+    """Every controller the operator runs (``python -m controller`` registers them)."""
+    wired = wire(context)
+    context.closers.append(wired.close)
+    return wired.controllers

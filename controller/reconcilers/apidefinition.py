@@ -1,0 +1,130 @@
+"""ApiDefinition (v2 API): import into APIM and/or a ConfigMap for gateways (gko-behavior.md 6).
+
+``local: false`` + ``contextRef`` imports through ``PUT {V1}/apis/import-crd``; ``local: true``
+writes the gateway ConfigMap (and imports too when a context is set); STOPPED local APIs have no
+ConfigMap. Switching ``local`` off removes the ConfigMap here, in the reconciler (upstream relied
+on a webhook side effect). An API with no context and ``local: false`` has nowhere to go and says
+so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from controller.apim.apis_v2 import delete_api, import_api
+from controller.informers.store import Store
+from controller.reconcilers import vocabulary as v
+from controller.reconcilers.apiresource import resolve_resources
+from controller.reconcilers.base import Attempt, KindReconciler, SkeletonDeps
+from controller.reconcilers.configmaps import LocalConfigMaps
+from controller.reconcilers.contexts import ContextResolver
+from controller.reconcilers.errors import IllegalStateError
+from controller.reconcilers.identity import populate_v2_ids, v2_definition_context
+from controller.reconcilers.kinds import API_DEFINITIONS
+from controller.reconcilers.local_configmap import api_configmap
+
+NO_CONTEXT = "a context is required when setting local to false"
+
+
+def errors_status(severe: Any, warning: Any) -> dict[str, list[str]]:
+    return {"severe": list(severe), "warning": list(warning)}
+
+
+class ApiDefinitionReconciler(KindReconciler):
+    controller = "apidefinition"
+    kind = API_DEFINITIONS
+    finalizer = v.FINALIZER_API
+
+    def __init__(
+        self,
+        deps: SkeletonDeps,
+        store: Store,
+        *,
+        resolver: ContextResolver,
+        resources: Store,
+        configmaps: LocalConfigMaps,
+    ) -> None:
+        super().__init__(deps, store)
+        self.resolver = resolver
+        self.resources = resources
+        self.configmaps = configmaps
+
+    def skip_update(self, obj: Mapping[str, Any]) -> bool:
+        # Ingress API templates are never pushed anywhere (the Ingress controller reads them).
+        annotations = (obj.get("metadata") or {}).get("annotations") or {}
+        return bool(annotations.get(v.ANNOTATION_TEMPLATE) == "true")
+
+    async def apply(self, attempt: Attempt) -> None:
+        spec = attempt.spec
+        local = bool(spec.get("local", False))
+        spec["definition_context"] = v2_definition_context(spec)
+        resources = resolve_resources(
+            spec,
+            namespace=attempt.namespace,
+            resources=self.resources,
+            reader=self.sources if self.deps.templating else None,
+        )
+        if resources is not None:
+            spec["resources"] = resources
+        metadata = attempt.obj["metadata"]
+        populated = populate_v2_ids(
+            spec,
+            namespace=attempt.namespace,
+            name=attempt.name,
+            uid=str(metadata.get("uid") or ""),
+            status=attempt.live_status,
+        )
+        context = await self.resolver.client_for(attempt.obj)
+        if context is None:
+            if not local:
+                raise IllegalStateError(NO_CONTEXT)
+            await self._sync_configmap(attempt, populated, None, None)
+            attempt.status.update(state=populated.get("state", "STARTED"), id=populated["id"])
+            return
+        body = {k: value for k, value in populated.items() if k not in ("contextRef", "local")}
+        result = await import_api(context.client, body)
+        attempt.status.update(
+            id=result.id,
+            crossId=result.cross_id,
+            organizationId=result.organization_id,
+            environmentId=result.environment_id,
+            state=result.state,
+            plans=dict(result.plans),
+            errors=errors_status(result.errors.severe, result.errors.warning),
+        )
+        if local:
+            for plan in populated.get("plans") or []:
+                plan["id"] = result.plans.get(plan.get("crossId"), plan.get("id"))
+                plan["api"] = result.id
+            await self._sync_configmap(
+                attempt, populated, result.organization_id, result.environment_id
+            )
+        else:
+            await self.configmaps.remove(attempt.namespace, attempt.name)
+
+    async def _sync_configmap(
+        self, attempt: Attempt, definition: dict[str, Any], org: str | None, env: str | None
+    ) -> None:
+        if definition.get("state", "STARTED") == "STOPPED":
+            await self.configmaps.remove(attempt.namespace, attempt.name)
+            return
+        await self.configmaps.write(
+            api_configmap(
+                kind="ApiDefinition",
+                name=attempt.name,
+                namespace=attempt.namespace,
+                uid=str(attempt.obj["metadata"].get("uid") or ""),
+                definition=definition,
+                organization_id=org,
+                environment_id=env,
+            )
+        )
+
+    async def cleanup(self, attempt: Attempt) -> None:
+        api_id = attempt.live_status.get("id")
+        if (attempt.spec.get("contextRef") or {}).get("name") and api_id:
+            context = await self.resolver.client_for(attempt.obj)
+            if context is not None:
+                await delete_api(context.client, str(api_id))
+        await self.configmaps.remove(attempt.namespace, attempt.name)

@@ -1,0 +1,29 @@
+"""REST coordinates of the kinds the reconcilers read and write."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from controller.kube.resources import CONFIG_MAPS, SECRETS, ResourceKind
+from controller.reconcilers.vocabulary import GROUP, VERSION
+
+
+def _gravitee(plural: str, kind: str) -> ResourceKind:
+    return ResourceKind(group=GROUP, version=VERSION, plural=plural, kind=kind)
+
+
+MANAGEMENT_CONTEXTS: Final = _gravitee("managementcontexts", "ManagementContext")
+API_DEFINITIONS: Final = _gravitee("apidefinitions", "ApiDefinition")
+API_V4_DEFINITIONS: Final = _gravitee("apiv4definitions", "ApiV4Definition")
+API_RESOURCES: Final = _gravitee("apiresources", "ApiResource")
+APPLICATIONS: Final = _gravitee("applications", "Application")
+
+__all__ = [
+    "API_DEFINITIONS",
+    "API_RESOURCES",
+    "API_V4_DEFINITIONS",
+    "APPLICATIONS",
+    "CONFIG_MAPS",
+    "MANAGEMENT_CONTEXTS",
+    "SECRETS",
+]

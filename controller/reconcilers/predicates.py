@@ -1,0 +1,106 @@
+"""Which informer events are worth a reconcile (gko-behavior.md 3.1, with our fixes).
+
+Owns the spec-hash gating that makes a restart over converged objects free: the start-up list
+enqueues an object only when it is not converged (hash annotation differs from its spec, or its
+``Accepted`` condition is not True for the current generation). Later, only spec changes and
+deletions trigger; our own status and metadata writes never do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from controller.informers.events import Event, EventType
+from controller.reconcilers import conditions as cond
+from controller.reconcilers import vocabulary as v
+
+EventFilter = Callable[[Event], bool]
+
+
+def _metadata(obj: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    return (obj or {}).get("metadata") or {}
+
+
+def converged(obj: Mapping[str, Any], *, processing_status: bool) -> bool:
+    metadata = _metadata(obj)
+    annotations = metadata.get("annotations") or {}
+    if annotations.get(v.ANNOTATION_LAST_SPEC_HASH) != v.spec_hash(obj.get("spec") or {}):
+        return False
+    status = obj.get("status") or {}
+    if processing_status and status.get("processingStatus") != v.PROCESSING_COMPLETED:
+        return False
+    accepted = cond.find(status.get("conditions") or [], cond.ACCEPTED)
+    if accepted is None or accepted.get("status") != "True":
+        return False
+    generation = metadata.get("generation")
+    observed = accepted.get("observedGeneration")
+    return generation is None or observed is None or observed == generation
+
+
+def spec_changed(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> bool:
+    if old is None or new is None:
+        return True
+    old_generation, new_generation = (
+        _metadata(old).get("generation"),
+        _metadata(new).get("generation"),
+    )
+    if old_generation is not None and new_generation is not None:
+        return bool(old_generation != new_generation)
+    return v.spec_hash(old.get("spec") or {}) != v.spec_hash(new.get("spec") or {})
+
+
+def data_changed(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> bool:
+    if old is None or new is None:
+        return True
+    return bool(
+        old.get("data") != new.get("data") or old.get("binaryData") != new.get("binaryData")
+    )
+
+
+def primary(*, strategy: str, processing_status: bool) -> EventFilter:
+    """Events of a controller's own kind."""
+
+    def when(event: Event) -> bool:
+        if event.type is EventType.DELETED:
+            return False
+        new = event.new or {}
+        if _metadata(new).get("deletionTimestamp"):
+            return True
+        if event.type is EventType.ADDED:
+            if event.initial and strategy != "always":
+                return not converged(new, processing_status=processing_status)
+            return True
+        return spec_changed(event.old, event.new)
+
+    return when
+
+
+def dependency_changed(*, processing_status: bool = False) -> EventFilter:
+    """Events of a kind others depend on (contexts, resources): new, changed spec, or unconverged
+    at start-up (a dependency edited while the operator was down)."""
+
+    def when(event: Event) -> bool:
+        if event.type is EventType.DELETED:
+            return False
+        if event.type is EventType.ADDED:
+            return not event.initial or not converged(
+                event.new or {}, processing_status=processing_status
+            )
+        return spec_changed(event.old, event.new)
+
+    return when
+
+
+def source_changed(event: Event) -> bool:
+    """Secret/ConfigMap events: a source appearing after start-up, or its data changing. The
+    start-up list never triggers (upstream reconciled every Secret at start, #10284)."""
+    if event.type is EventType.ADDED:
+        return not event.initial
+    if event.type is EventType.DELETED:
+        return False
+    return data_changed(event.old, event.new)
+
+
+def deleted(event: Event) -> bool:
+    return event.type is EventType.DELETED
