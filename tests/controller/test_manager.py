@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import signal
 import sys
@@ -204,7 +205,7 @@ async def test_sigterm_finishes_the_slow_reconcile_releases_the_lease_and_exits_
         "PROBES_PORT": "0",
         "ENABLE_LEADER_ELECTION": "true",
         "POD_NAMESPACE": "default",
-        "LOGS_LEVEL": "info",
+        "LOGS_LEVEL": "debug",
     }
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "tests.controller.manager_app", cwd=str(ROOT), env=env,
@@ -213,8 +214,13 @@ async def test_sigterm_finishes_the_slow_reconcile_releases_the_lease_and_exits_
     output = asyncio.create_task(process.stdout.read())  # type: ignore[union-attr]
     try:
         await create_config_map(api, "slow", "job")
-        await wait_for(lambda: (markers / "job.started").exists(), timeout=20,
-                       what="the slow reconcile to start")
+        try:
+            await wait_for(lambda: (markers / "job.started").exists(), timeout=30,
+                           what="the slow reconcile to start")
+        except AssertionError as exc:
+            process.kill()
+            await process.wait()
+            raise AssertionError(f"{exc}; operator output:\n{(await output).decode()}") from None
         assert not (markers / "job.finished").exists()
         process.send_signal(signal.SIGTERM)
         code = await asyncio.wait_for(process.wait(), 15)
@@ -229,6 +235,13 @@ async def test_sigterm_finishes_the_slow_reconcile_releases_the_lease_and_exits_
                                LEASES.object_path("default", "24d975d3.gravitee.io"))
     assert lease["spec"]["holderIdentity"] == "", logs
     assert '"message": "lease released"' in logs
+    lines = [json.loads(line) for line in logs.splitlines() if line.startswith("{")]
+    reconcile_lines = [line for line in lines if line.get("name") == "job"]
+    assert reconcile_lines, logs
+    assert reconcile_lines[0]["controller"] == "slow"
+    assert reconcile_lines[0]["namespace"] == "slow"
+    assert len(reconcile_lines[0]["reconcileID"]) == 36
+    assert all(line["level"] in {"DEBUG", "INFO", "WARN", "ERROR"} for line in lines)
 
 
 async def test_python_m_controller_refuses_a_malformed_setting():
