@@ -8,6 +8,7 @@ Must never inline itself into APIs (the API reconcilers do that).
 import attrs
 
 from controller.models.base import Opt, Raw, prop
+from controller.models.common import Condition
 
 
 @attrs.frozen(kw_only=True)
@@ -22,4 +23,11 @@ class ApiResourceSpec:
 
 @attrs.frozen(kw_only=True)
 class ApiResourceStatus:
-    """ApiResource has no observed state."""
+    """Observed state: conditions only (ours; upstream keeps no status, so a blocked deletion
+    could only be explained by an Event)."""
+
+    # No default: a field only we have must not change what the API server stores.
+    conditions: Opt[list[Condition]] = prop(
+        max_items=8, list_type="map", list_map_keys=("type",),
+        doc="Latest observations: why a deletion waits, template problems.",
+    )

@@ -26,8 +26,6 @@ class ApiResourceReconciler(KindReconciler):
     kind = API_RESOURCES
     finalizer = v.FINALIZER_API_RESOURCE
     has_processing_status = False
-    # Upstream's schema has no status fields; Events say why a deletion waits.
-    has_status = False
 
     def __init__(self, deps: SkeletonDeps, store: Store, *, api_stores: Sequence[Store]) -> None:
         super().__init__(deps, store)
