@@ -22,7 +22,7 @@ import signal
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Final
 
 import aiohttp
@@ -76,6 +76,44 @@ class Row:
     expected: str
 
 
+def expectation(obj: JsonObj) -> str:
+    """``Accepted``, or the ``Accepted=False`` reason the object is annotated to end with."""
+    return str((obj["metadata"].get("annotations") or {}).get(EXPECT_ANNOTATION, "Accepted"))
+
+
+def meets_expectation(obj: JsonObj) -> bool:
+    if obj.get("kind") == "ApiResource":
+        return is_reconciled(obj)
+    accepted = condition(obj, "Accepted") or {}
+    expected = expectation(obj)
+    if expected == "Accepted":
+        return accepted.get("status") == "True"
+    return accepted.get("status") == "False" and accepted.get("reason") == expected
+
+
+async def wait_settled(watchers: Mapping[str, ConditionWatcher], tracked: Sequence[JsonObj],
+                       *, timeout: float, settle: float) -> None:
+    """Wait (up to ``timeout``) until every object was reconciled once, then give the ones not
+    yet in their expected state up to ``settle`` more seconds: recoverable errors are retried
+    with backoff, so a first ``Accepted=False`` is not necessarily the last word."""
+    deadline = time.monotonic() + timeout
+
+    def keys_of(kind: str) -> list[str]:
+        return [key_of(o) for o in tracked if o["kind"] == kind]
+
+    def all_of(watcher: ConditionWatcher, keys: list[str],
+               test: Callable[[JsonObj], bool]) -> Callable[[], bool]:
+        return lambda: all(test(watcher.latest.get(k, {})) for k in keys)
+
+    for kind, watcher in watchers.items():
+        await watcher.wait_until(all_of(watcher, keys_of(kind), is_reconciled),
+                                 timeout=max(0.0, deadline - time.monotonic()))
+    settle_deadline = min(deadline, time.monotonic() + settle)
+    for kind, watcher in watchers.items():
+        await watcher.wait_until(all_of(watcher, keys_of(kind), meets_expectation),
+                                 timeout=max(0.0, settle_deadline - time.monotonic()))
+
+
 def _truncate(text: str, width: int = MESSAGE_WIDTH) -> str:
     text = " ".join(text.split())
     return text if len(text) <= width else text[: width - 1] + "…"
@@ -121,7 +159,7 @@ async def build_rows(kube: KubeClient, objects: Sequence[JsonObj],
                      manifests: Sequence[JsonObj]) -> list[Row]:
     rows = []
     for obj in objects:
-        expected = (obj["metadata"].get("annotations") or {}).get(EXPECT_ANNOTATION, "Accepted")
+        expected = expectation(obj)
         if obj["kind"] == "ApiResource":
             done = is_reconciled(obj)
             rows.append(Row(kind=obj["kind"], key=key_of(obj), status="-",
@@ -132,10 +170,9 @@ async def build_rows(kube: KubeClient, objects: Sequence[JsonObj],
         accepted = condition(obj, "Accepted") or {}
         status = str(accepted.get("status", "-"))
         reason = str(accepted.get("reason", "not reconciled"))
-        ok = status == "True" if expected == "Accepted" else (
-            status == "False" and reason == expected)
         rows.append(Row(kind=obj["kind"], key=key_of(obj), status=status, reason=reason,
-                        message=_truncate(str(accepted.get("message", ""))), ok=ok,
+                        message=_truncate(str(accepted.get("message", ""))),
+                        ok=meets_expectation(obj),
                         expected=expected, landed=await _landed(kube, obj, manifests)))
     return rows
 
@@ -212,7 +249,7 @@ def serve_help(stack: Stack) -> str:
     return "\n".join(lines)
 
 
-async def run(*, serve: bool, timeout: float, work_dir: pathlib.Path) -> int:
+async def run(*, serve: bool, timeout: float, settle: float, work_dir: pathlib.Path) -> int:
     say = _Say()
     async with Stack(StackOptions(work_dir=work_dir)) as stack:
         say(f"Kubernetes API emulator  {stack.kube_url}  (kubeconfig {stack.kubeconfig})")
@@ -238,11 +275,7 @@ async def run(*, serve: bool, timeout: float, work_dir: pathlib.Path) -> int:
                 say(f"applied {len(manifests)} objects from {MANIFESTS.relative_to(_ROOT)}/; "
                     f"waiting up to {timeout:.0f} s for the operator")
                 tracked = [o for o in manifests if o["kind"] in watchers]
-                deadline = time.monotonic() + timeout
-                for kind, watcher in watchers.items():
-                    keys = [key_of(o) for o in tracked if o["kind"] == kind]
-                    await watcher.wait_for(keys=keys,
-                                           timeout=max(0.0, deadline - time.monotonic()))
+                await wait_settled(watchers, tracked, timeout=timeout, settle=settle)
                 current = [
                     watchers[o["kind"]].latest.get(key_of(o), {**o, "status": {}})
                     for o in tracked
@@ -298,7 +331,8 @@ async def _main(args: argparse.Namespace) -> int:
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
     with tempfile.TemporaryDirectory(prefix="gko-demo-") as tmp:
         try:
-            return await run(serve=args.serve, timeout=args.timeout, work_dir=pathlib.Path(tmp))
+            return await run(serve=args.serve, timeout=args.timeout, settle=args.settle,
+                             work_dir=pathlib.Path(tmp))
         except StackError as error:
             print(f"demo failed to start: {error}", file=sys.stderr)
             return 2
@@ -310,6 +344,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="keep everything running after the table, until Ctrl-C")
     parser.add_argument("--timeout", type=float, default=60.0,
                         help="seconds to wait for the operator to reconcile (default 60)")
+    parser.add_argument("--settle", type=float, default=15.0,
+                        help="extra seconds for objects not yet in their expected state once "
+                             "all were reconciled (retries; default 15)")
     args = parser.parse_args(argv)
     try:
         return asyncio.run(_main(args))

@@ -120,15 +120,23 @@ class ConditionWatcher:
         """
 
         def done() -> bool:
-            if self._failure is not None:
-                return True
             if keys is not None:
                 return all(k in self.first_seen for k in keys)
             return count is not None and len(self.first_seen) >= count
 
+        return await self.wait_until(done, timeout=timeout)
+
+    async def wait_until(self, check: Callable[[], bool], *, timeout: float) -> bool:
+        """Wait until ``check()`` is true, re-evaluated after every event; False at deadline.
+
+        Raises if the watch itself failed (an error the API server kept answering).
+        """
         async with self._changed:
             try:
-                await asyncio.wait_for(self._changed.wait_for(done), timeout)
+                await asyncio.wait_for(
+                    self._changed.wait_for(lambda: self._failure is not None or check()),
+                    timeout,
+                )
             except TimeoutError:
                 return False
         if self._failure is not None:
@@ -191,8 +199,8 @@ class ConditionWatcher:
             self.latest[key] = obj
         if key not in self.first_seen and self._predicate(obj):
             self.first_seen[key] = now
-            async with self._changed:
-                self._changed.notify_all()
+        async with self._changed:
+            self._changed.notify_all()
 
 
 class _Expired(Exception):
