@@ -217,9 +217,7 @@ class LeaderElector:
         )
         if not renewing:
             new_spec["acquireTime"] = now_wall
-            new_spec["leaseTransitions"] = int(spec.get("leaseTransitions") or 0) + (
-                1 if holder else 0
-            )
+            new_spec["leaseTransitions"] = int(spec.get("leaseTransitions") or 0) + 1
         lease["spec"] = new_spec
         try:
             updated = await request_json(self._api, "PUT", self._path(), body=lease,
