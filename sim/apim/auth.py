@@ -33,6 +33,9 @@ class Credentials:
         self._users = dict(users)
         self._tokens = frozenset(tokens)
         self._original = (dict(self._users), self._tokens)
+        # Clients repeat the same header on every call; checks are cached until credentials
+        # change. Bounded so that a flood of distinct bad headers cannot grow it.
+        self._verdicts: dict[str, AuthResult] = {}
 
     def __repr__(self) -> str:
         return f"Credentials(users={sorted(self._users)}, tokens=<{len(self._tokens)} hidden>)"
@@ -45,15 +48,25 @@ class Credentials:
             self._users = dict(users)
         if tokens is not None:
             self._tokens = frozenset(tokens)
+        self._verdicts.clear()
 
     def restore(self) -> None:
         """Back to the credentials the simulator was started with."""
         self._users = dict(self._original[0])
         self._tokens = self._original[1]
+        self._verdicts.clear()
 
     def check(self, header: str | None) -> AuthResult:
         if not header:
             return AuthResult(ok=False, scheme=None)
+        verdict = self._verdicts.get(header)
+        if verdict is None:
+            verdict = self._check(header)
+            if len(self._verdicts) < 1024:
+                self._verdicts[header] = verdict
+        return verdict
+
+    def _check(self, header: str) -> AuthResult:
         scheme, _, value = header.partition(" ")
         scheme = scheme.lower()
         value = value.strip()

@@ -10,16 +10,23 @@ the caller's business.
 
 from __future__ import annotations
 
+import functools
 import hashlib
-import uuid
 
 
 def java_name_uuid(*parts: str) -> str:
     """Java's ``UUID.nameUUIDFromBytes`` over the UTF-8 bytes of the concatenated parts."""
-    digest = bytearray(hashlib.md5("".join(parts).encode("utf-8"), usedforsecurity=False).digest())
+    return _name_uuid("".join(parts))
+
+
+# Upserts recompute the same few ids over and over: caching keeps them off the hot path.
+@functools.lru_cache(maxsize=65_536)
+def _name_uuid(name: str) -> str:
+    digest = bytearray(hashlib.md5(name.encode("utf-8"), usedforsecurity=False).digest())
     digest[6] = (digest[6] & 0x0F) | 0x30  # version 3 (name based, MD5)
     digest[8] = (digest[8] & 0x3F) | 0x80  # IETF variant
-    return str(uuid.UUID(bytes=bytes(digest)))
+    h = digest.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def cross_id(org: str, hrid: str) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -22,16 +23,30 @@ WRITE_METHODS = frozenset({"PUT", "POST", "PATCH", "DELETE"})
 
 @attrs.frozen
 class LoggedRequest:
-    """One request as the simulator saw it, and the status it answered (``DROPPED`` if none)."""
+    """One request as the simulator saw it, and the status it answered (``DROPPED`` if none).
+
+    The body is kept as the bytes received and parsed on access: a log of many thousand parsed
+    bodies would make every garbage collection pass walk millions of objects.
+    """
 
     seq: int
     method: str
     path: str
     query: dict[str, str]
-    body: Any
+    raw_body: bytes
     status: int
     auth_scheme: str | None = None  # "basic", "bearer" or None; never the credential itself
     user: str | None = None  # the Basic user name when one was sent
+
+    @property
+    def body(self) -> Any:
+        """The JSON body (a fresh copy on each access), ``None`` if empty or not JSON."""
+        if not self.raw_body:
+            return None
+        try:
+            return json.loads(self.raw_body)
+        except ValueError:
+            return None
 
     @property
     def is_write(self) -> bool:
@@ -64,7 +79,7 @@ class RequestLog:
         method: str,
         path: str,
         query: dict[str, str],
-        body: Any,
+        raw_body: bytes,
         status: int,
         auth_scheme: str | None = None,
         user: str | None = None,
@@ -75,7 +90,7 @@ class RequestLog:
             method=method,
             path=path,
             query=query,
-            body=body,
+            raw_body=raw_body,
             status=status,
             auth_scheme=auth_scheme,
             user=user,

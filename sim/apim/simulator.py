@@ -92,6 +92,7 @@ async def pipeline(request: web.Request, handler: Handler) -> web.StreamResponse
     method = request.method
     body = None
     unparsable = False
+    raw = b""
     if request.body_exists:
         raw = await request.read()
         if raw:
@@ -101,6 +102,7 @@ async def pipeline(request: web.Request, handler: Handler) -> web.StreamResponse
                 unparsable = True
     request[BODY_KEY] = body
     auth = sim.credentials.check(request.headers.get("Authorization"))
+    query = dict(request.query)
 
     response: web.StreamResponse
     status: int
@@ -109,12 +111,12 @@ async def pipeline(request: web.Request, handler: Handler) -> web.StreamResponse
             await asyncio.sleep(sim.faults.latency_s)
         failure = sim.faults.pick_failure(method, path)
         if failure == "drop":
-            sim.requests.append(method=method, path=path, query=dict(request.query), body=body,
+            sim.requests.append(method=method, path=path, query=query, raw_body=raw,
                                 status=DROPPED, auth_scheme=auth.scheme, user=auth.user)
             return _drop_connection(request)
         if failure is not None:
             response = error_response(family, SimHttpError(failure, "Simulated failure"))
-            sim.requests.append(method=method, path=path, query=dict(request.query), body=body,
+            sim.requests.append(method=method, path=path, query=query, raw_body=raw,
                                 status=failure, auth_scheme=auth.scheme, user=auth.user)
             return response
 
@@ -135,7 +137,7 @@ async def pipeline(request: web.Request, handler: Handler) -> web.StreamResponse
                 raise
             response = error_response(family, SimHttpError(error.status, error.reason))
     status = response.status
-    sim.requests.append(method=method, path=path, query=dict(request.query), body=body,
+    sim.requests.append(method=method, path=path, query=query, raw_body=raw,
                         status=status, auth_scheme=auth.scheme, user=auth.user)
     return response
 
