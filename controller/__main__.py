@@ -10,6 +10,8 @@ import asyncio
 import sys
 from collections.abc import Callable
 
+from kubernetes_asyncio.config import ConfigException
+
 from controller.config import Settings, SettingsError
 from controller.kube.client import connect
 from controller.logging import configure_logging, get_logger
@@ -62,6 +64,11 @@ def main(
         return asyncio.run(run_operator(settings, options=options, builder=builder))
     except SettingsError as exc:
         get_logger("manager").error("invalid configuration", error=str(exc))
+        return EXIT_BAD_CONFIG
+    except ConfigException as exc:
+        get_logger("manager").error(
+            "no Kubernetes configuration: set KUBECONFIG or run in a pod", error=str(exc)
+        )
         return EXIT_BAD_CONFIG
 
 

@@ -265,3 +265,16 @@ async def test_apply_crds_installs_the_operator_kinds_before_watching(api):
             "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/apiv4definitions.gravitee.io",
         )
         assert crd["spec"]["names"]["kind"] == "ApiV4Definition"
+
+
+async def test_python_m_controller_without_any_cluster_config_exits_2(tmp_path):
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("KUBECONFIG", "KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT")}
+    env["HOME"] = str(tmp_path)  # no ~/.kube/config either
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "controller", cwd=str(ROOT), env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    _, err = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 2
+    assert b"no Kubernetes configuration" in err
