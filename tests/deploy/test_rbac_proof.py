@@ -47,7 +47,7 @@ from tests.deploy.rendering import (
 pytestmark = [pytest.mark.kubectl, requires_kubectl]
 
 _WATCHED_BY_OVERLAY = {"cluster": "team-a", "namespaced": OPERATOR_NAMESPACE, "ha": "team-a"}
-_DEADLINE = 45.0
+_DEADLINE = 60.0
 
 
 def _free_port() -> int:
@@ -57,12 +57,17 @@ def _free_port() -> int:
         return port
 
 
-async def _eventually(check: Callable[[], Awaitable[bool]], *, what: str,
+def _tail(logs: Path) -> str:
+    return logs.read_text(errors="replace")[-4000:] if logs.exists() else ""
+
+
+async def _eventually(check: Callable[[], Awaitable[bool]], *, what: str, logs: Path,
                       timeout: float = _DEADLINE) -> None:
     deadline = time.monotonic() + timeout
     while not await check():
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
+            tail = _tail(logs)
+            raise AssertionError(f"timed out waiting for {what}; operator log tail:\n{tail}")
         await asyncio.sleep(0.1)
 
 
@@ -183,7 +188,7 @@ async def _run_operator(overlay: str, tmp_path: Path) -> tuple[list[RecordedRequ
                 except aiohttp.ClientConnectionError:
                     return False
 
-            await _eventually(ready, what="the operator to be ready")
+            await _eventually(ready, what="the operator to be ready", logs=logs_path)
 
             seeded_kinds = [body["kind"].lower() for _, body in seeds]
 
@@ -199,7 +204,8 @@ async def _run_operator(overlay: str, tmp_path: Path) -> tuple[list[RecordedRequ
                 leading = values.get("leader_election_master_status", {}).get("", 1.0)
                 return depth == 0 and busy == 0 and leading == 1.0
 
-            await _eventually(settled, what="every controller to reconcile its seeds")
+            await _eventually(settled, what="every controller to reconcile its seeds",
+                              logs=logs_path)
 
             # Deletion paths (finalizers, ConfigMap and APIM clean-up) take part too.
             for path, body in reversed(seeds):
@@ -219,7 +225,8 @@ async def _run_operator(overlay: str, tmp_path: Path) -> tuple[list[RecordedRequ
                 "controller_runtime_max_concurrent_reconciles", {})
             finalized = [kind for kind in seeded_kinds if kind in controllers]
             if finalized:
-                await _eventually(deleted, what="the operator to release its finalizers")
+                await _eventually(deleted, what="the operator to release its finalizers",
+                                  logs=logs_path)
 
         process.send_signal(signal.SIGTERM)
         code = await asyncio.wait_for(process.wait(), 40)
