@@ -37,6 +37,9 @@ class LoggedRequest:
     status: int
     auth_scheme: str | None = None  # "basic", "bearer" or None; never the credential itself
     user: str | None = None  # the Basic user name when one was sent
+    # Only with ``SimulatorOptions.record_responses``: what was answered.
+    response_body: bytes | None = None
+    response_content_type: str | None = None
 
     @property
     def body(self) -> Any:
@@ -99,6 +102,13 @@ class RequestLog:
         if self._changed is not None:
             self._changed.set()
         return entry
+
+    def attach_response(self, entry: LoggedRequest, *, body: Any, content_type: str) -> None:
+        """Record the answer to ``entry`` (replaces it in place; the log stays in order)."""
+        data = body if isinstance(body, bytes) else b""
+        updated = attrs.evolve(entry, response_body=data, response_content_type=content_type)
+        if self._entries and self._entries[-1] is entry:
+            self._entries[-1] = updated
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -15,6 +15,7 @@ import asyncio
 import json
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 
+import attrs
 from aiohttp import web
 
 from sim.apim import automation, control, management_v1, management_v2
@@ -36,24 +37,62 @@ DEFAULT_USERS: Mapping[str, str] = {"admin": "admin"}
 DEFAULT_ORGS_ENVS: Mapping[str, Iterable[str]] = {"DEFAULT": ["DEFAULT"]}
 
 
+Users = tuple[tuple[str, str], ...]
+OrgsEnvs = tuple[tuple[str, tuple[str, ...]], ...]
+
+
+def _frozen_users(value: Mapping[str, str] | Users) -> Users:
+    items = value.items() if isinstance(value, Mapping) else value
+    return tuple((str(name), str(password)) for name, password in items)
+
+
+def _frozen_tokens(value: Iterable[str]) -> tuple[str, ...]:
+    return tuple(value)
+
+
+def _frozen_orgs_envs(value: Mapping[str, Iterable[str]] | OrgsEnvs) -> OrgsEnvs:
+    items = value.items() if isinstance(value, Mapping) else value
+    return tuple((str(org), tuple(envs)) for org, envs in items)
+
+
+@attrs.frozen
+class SimulatorOptions:
+    """How a simulated APIM is set up.
+
+    * ``users``: accepted Basic credentials, name -> password (default ``admin``/``admin``).
+    * ``tokens``: accepted bearer tokens (default none).
+    * ``orgs_envs``: organizations and their environment ids (default ``DEFAULT``/``DEFAULT``);
+      every environment also answers to its lower-cased id as hrid.
+    * ``request_log_limit``: entries kept in the request log, oldest dropped (default 200,000).
+    * ``fault_seed``: seed of the random draws of ``fail_fraction`` (default: unseeded).
+    * ``record_responses``: also keep each response body in the log (default off; contract
+      tests turn it on to validate every answer).
+    """
+
+    users: Users = attrs.field(default=DEFAULT_USERS, converter=_frozen_users)
+    tokens: tuple[str, ...] = attrs.field(default=(), converter=_frozen_tokens)
+    orgs_envs: OrgsEnvs = attrs.field(default=DEFAULT_ORGS_ENVS, converter=_frozen_orgs_envs)
+    request_log_limit: int = 200_000
+    fault_seed: int | None = None
+    record_responses: bool = False
+
+    def __repr__(self) -> str:
+        users = [name for name, _ in self.users]
+        return (f"SimulatorOptions(users={users}, tokens=<{len(self.tokens)} hidden>, "
+                f"orgs_envs={dict(self.orgs_envs)})")
+
+
 class Simulator:
     """One simulated APIM installation: its database, who may call it, and what goes wrong."""
 
-    def __init__(
-        self,
-        *,
-        users: Mapping[str, str] = DEFAULT_USERS,
-        tokens: Iterable[str] = (),
-        orgs_envs: Mapping[str, Iterable[str]] = DEFAULT_ORGS_ENVS,
-        request_log_limit: int = 200_000,
-        fault_seed: int | None = None,
-    ) -> None:
-        self._orgs_envs = {org: list(envs) for org, envs in orgs_envs.items()}
-        self._user_names = list(users)
+    def __init__(self, options: SimulatorOptions | None = None) -> None:
+        self.options = options or SimulatorOptions()
+        self._orgs_envs = {org: list(envs) for org, envs in self.options.orgs_envs}
+        self._user_names = [name for name, _ in self.options.users]
         self.state = SimulatorState(orgs_envs=self._orgs_envs, users=self._user_names)
-        self.requests = RequestLog(max_entries=request_log_limit)
-        self.credentials = Credentials(users=users, tokens=tokens)
-        self.faults = Faults(self.credentials, seed=fault_seed)
+        self.requests = RequestLog(max_entries=self.options.request_log_limit)
+        self.credentials = Credentials(users=dict(self.options.users), tokens=self.options.tokens)
+        self.faults = Faults(self.credentials, seed=self.options.fault_seed)
 
     def __repr__(self) -> str:
         return f"Simulator(orgs={sorted(self._orgs_envs)}, {self.credentials!r})"
@@ -104,8 +143,7 @@ async def pipeline(request: web.Request, handler: Handler) -> web.StreamResponse
     auth = sim.credentials.check(request.headers.get("Authorization"))
     query = dict(request.query)
 
-    response: web.StreamResponse
-    status: int
+    response: web.StreamResponse | None = None
     if sim.faults.active:
         if sim.faults.latency_s > 0:
             await asyncio.sleep(sim.faults.latency_s)
@@ -116,11 +154,10 @@ async def pipeline(request: web.Request, handler: Handler) -> web.StreamResponse
             return _drop_connection(request)
         if failure is not None:
             response = error_response(family, SimHttpError(failure, "Simulated failure"))
-            sim.requests.append(method=method, path=path, query=query, raw_body=raw,
-                                status=failure, auth_scheme=auth.scheme, user=auth.user)
-            return response
 
-    if not auth.ok:
+    if response is not None:
+        pass  # an injected failure: the request has no effect
+    elif not auth.ok:
         response = _unauthorized(family, auth)
     elif unparsable:
         response = error_response(
@@ -136,9 +173,10 @@ async def pipeline(request: web.Request, handler: Handler) -> web.StreamResponse
             if error.status < 400:
                 raise
             response = error_response(family, SimHttpError(error.status, error.reason))
-    status = response.status
-    sim.requests.append(method=method, path=path, query=query, raw_body=raw,
-                        status=status, auth_scheme=auth.scheme, user=auth.user)
+    entry = sim.requests.append(method=method, path=path, query=query, raw_body=raw,
+                                status=response.status, auth_scheme=auth.scheme, user=auth.user)
+    if sim.options.record_responses and isinstance(response, web.Response):
+        sim.requests.attach_response(entry, body=response.body, content_type=response.content_type)
     return response
 
 

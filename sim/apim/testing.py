@@ -17,7 +17,13 @@ from aiohttp import web
 
 from sim.apim.faults import Faults
 from sim.apim.requestlog import RequestLog
-from sim.apim.simulator import DEFAULT_ORGS_ENVS, DEFAULT_USERS, Simulator, build_app
+from sim.apim.simulator import (
+    DEFAULT_ORGS_ENVS,
+    DEFAULT_USERS,
+    Simulator,
+    SimulatorOptions,
+    build_app,
+)
 from sim.apim.state import SimulatorState
 from sim.apim.tls import make_server_tls
 
@@ -81,16 +87,20 @@ async def start_simulator(
     orgs_envs: Mapping[str, Iterable[str]] = DEFAULT_ORGS_ENVS,
     request_log_limit: int = 200_000,
     fault_seed: int | None = None,
+    record_responses: bool = False,
     shutdown_timeout_s: float = 0.5,
 ) -> RunningSimulator:
     """Start a simulator on ``host:port`` (0 = any free port) and return once it listens.
 
     ``users`` are Basic credentials (name -> password), ``tokens`` accepted bearer tokens,
     ``orgs_envs`` the organizations and their environment ids (each env also answers to its
-    lower-cased id as hrid).
+    lower-cased id as hrid); the other options are :class:`SimulatorOptions`'.
+    ``shutdown_timeout_s`` bounds how long ``close`` waits for requests still in flight.
     """
-    sim = Simulator(users=users, tokens=tokens, orgs_envs=orgs_envs,
-                    request_log_limit=request_log_limit, fault_seed=fault_seed)
+    sim = Simulator(SimulatorOptions(
+        users=users, tokens=tokens, orgs_envs=orgs_envs, request_log_limit=request_log_limit,
+        fault_seed=fault_seed, record_responses=record_responses,
+    ))
     # A short shutdown grace: handlers held by injected latency must not stall test teardown.
     runner = web.AppRunner(build_app(sim), access_log=None, handle_signals=False,
                            shutdown_timeout=shutdown_timeout_s)
