@@ -144,14 +144,21 @@ class ResourceHandlers:
             return self._object_response(request, rt, obj)
         if verb == "create":
             body = await self._json_body(request)
-            result = self._ops.create(rt, ns, body, dry_run=dry_run, strict=strict)
+            result = self._ops.create(rt, ns, body, dry_run=dry_run, strict=strict, owned=True)
             return self._write_response(request, rt, result)
         if verb == "update":
             assert target.name is not None
             body = await self._json_body(request)
             sub = "status" if target.subresource == "status" else None
             result = self._ops.update(
-                rt, ns, target.name, body, subresource=sub, dry_run=dry_run, strict=strict
+                rt,
+                ns,
+                target.name,
+                body,
+                subresource=sub,
+                dry_run=dry_run,
+                strict=strict,
+                owned=True,
             )
             return self._write_response(request, rt, result)
         if verb == "patch":

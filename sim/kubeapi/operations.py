@@ -178,8 +178,9 @@ class Operations:
         *,
         dry_run: bool = False,
         strict: bool = False,
+        owned: bool = False,
     ) -> WriteResult:
-        obj = self._decode(rt, body)
+        obj = self._decode(rt, body, owned=owned)
         meta = obj["metadata"]
         self._check_namespace(rt, namespace, meta)
         if not meta.get("name"):
@@ -231,9 +232,10 @@ class Operations:
         subresource: str | None = None,
         dry_run: bool = False,
         strict: bool = False,
+        owned: bool = False,
     ) -> WriteResult:
         old = self.get(rt, namespace, name)
-        new = self._decode(rt, body)
+        new = self._decode(rt, body, owned=owned)
         body_name = new["metadata"].get("name")
         if body_name and body_name != name:
             raise bad_request(
@@ -542,10 +544,11 @@ class Operations:
 
     # -- helpers ---------------------------------------------------------------------------
 
-    def _decode(self, rt: ResourceType, body: Any) -> JsonObj:
+    def _decode(self, rt: ResourceType, body: Any, *, owned: bool) -> JsonObj:
         if not isinstance(body, dict):
             raise bad_request("the request body must be a JSON object")
-        obj = copy.deepcopy(body)
+        # A body freshly decoded from a request is ours to change; anything else is copied.
+        obj = body if owned else copy.deepcopy(body)
         api_version = obj.get("apiVersion")
         kind = obj.get("kind")
         if (
