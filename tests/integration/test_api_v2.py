@@ -1,0 +1,429 @@
+"""ApiDefinition (v2): import-crd, ids, status, local ConfigMaps, deletion, failures, examples.
+
+gko-behavior.md sections 2, 3, 6 and the "Controller" scenarios of gko-scenarios.md section 2,
+with the decisions of spec/README.md (ConfigMap removed by the reconciler when ``local`` is
+switched off, an API with nowhere to go says so, APIM 404 on delete is success).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+
+from controller.reconcilers.kinds import API_DEFINITIONS, MANAGEMENT_CONTEXTS
+from controller.reconcilers.kinds import CONFIG_MAPS as CONFIG_MAPS_KIND
+from sim.apim.testing import RunningSimulator
+from sim.kubeapi.testing import RunningEmulator
+from tests.integration.api_v2_helpers import (
+    IMPORT_CRD,
+    apim_delete_api,
+    configmap,
+    definition_of,
+    event_messages,
+    imports,
+    production_logging,
+    v2,
+    wait_configmap,
+    wait_idle,
+    xxh_uuid,
+)
+from tests.integration.harness import Env, context, operator_env, wait_for
+from tests.integration.harness import configmap as configmap_manifest
+
+FINALIZER = "finalizers.gravitee.io/apidefinitiondeletion"
+HASH_ANNOTATION = "gravitee.io/last-spec-hash"
+NO_CONTEXT = "a context is required when setting local to false"
+
+
+@pytest.fixture(autouse=True)
+def _fast_logs():
+    with production_logging() as buffer:
+        yield buffer
+
+
+async def accepted_api(env: Env, manifest: dict, *, with_context: bool = True) -> dict:
+    if with_context:
+        await env.create(context("apim", env.apim))
+    await env.create(manifest)
+    await env.wait_condition(API_DEFINITIONS, manifest["metadata"]["name"])
+    api: dict = await env.get(API_DEFINITIONS, manifest["metadata"]["name"])
+    return api
+
+
+def conditions_by_type(obj: dict) -> dict[str, dict]:
+    return {c["type"]: c for c in obj["status"]["conditions"]}
+
+
+# -- import-crd, ids and status -----------------------------------------------------------------
+
+
+async def test_import_crd_with_upstream_ids_and_status(env: Env):
+    api = await accepted_api(env, v2("petstore"))
+    uid = api["metadata"]["uid"]
+    cross_id = xxh_uuid("team/petstore")
+    plan_cross_id = xxh_uuid(uid, "/", "free")
+    plan_id = xxh_uuid(plan_cross_id, "/", "free")
+
+    status = api["status"]
+    assert status["id"] == uid  # upstream quirk kept: a v2 API's id is the Kubernetes UID
+    assert status["crossId"] == cross_id
+    assert status["organizationId"] == "DEFAULT"
+    assert status["environmentId"] == "DEFAULT"
+    assert status["state"] == "STARTED"
+    assert status["plans"] == {plan_cross_id: plan_id}
+    assert status["processingStatus"] == "Completed"
+    assert status["errors"] == {"severe": [], "warning": []}
+    conditions = conditions_by_type(api)
+    assert conditions["Accepted"]["reason"] == "Accepted"
+    assert conditions["Accepted"]["message"] == "Successfully reconciled"
+    assert conditions["ResolvedRefs"] == {
+        **conditions["ResolvedRefs"],
+        "status": "True",
+        "reason": "ResolvedRefs",
+        "message": "All References successfully resolved",
+        "observedGeneration": api["metadata"]["generation"],
+    }
+    assert FINALIZER in api["metadata"]["finalizers"]
+    spec_json = json.dumps(api["spec"], sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert api["metadata"]["annotations"][HASH_ANNOTATION] == hashlib.sha256(
+        spec_json.encode()
+    ).hexdigest()
+    reasons = await env.event_reasons("petstore")
+    assert "UpdateStarted" in reasons
+    assert "UpdateSucceeded" in reasons
+
+    [call] = imports(env)
+    assert call.path == "/management/organizations/DEFAULT/environments/DEFAULT" + IMPORT_CRD
+    assert call.query == {"dryRun": "false"}
+    body = call.body
+    assert "contextRef" not in body
+    assert "local" not in body
+    assert body["id"] == uid
+    assert body["crossId"] == cross_id
+    assert body["definition_context"] == {
+        "mode": "fully_managed",
+        "origin": "kubernetes",
+        "syncFrom": "MANAGEMENT",
+    }
+    assert [(p["name"], p["crossId"], p["id"]) for p in body["plans"]] == [
+        ("free", plan_cross_id, plan_id)
+    ]
+
+    record = env.apim.state.api_by_cross_id(cross_id)
+    assert record is not None
+    assert record.id == uid
+    assert record.definition_version == "V2"
+    assert record.state == "STARTED"
+    assert record.sync_from == "MANAGEMENT"
+    assert record.deployed
+    assert [(p.id, p.cross_id, p.status) for p in env.apim.state.plans_of(record)] == [
+        (plan_id, plan_cross_id, "PUBLISHED")
+    ]
+    # No ConfigMap for a non-local API.
+    assert await configmap(env, "petstore") is None
+
+
+async def test_user_ids_are_kept(env: Env):
+    given_id = "60aea640-d313-4ed5-9087-75d979d4afe3"
+    given_cross = "ebf472b5-7cbf-4765-1f74-3cb2fb289238"
+    plan_cross = "f3ef9c67-4900-a440-3a5b-5b00b05949d3"
+    manifest = v2(
+        "with-ids",
+        id=given_id,
+        crossId=given_cross,
+        plans=[{"name": "KEY_LESS", "crossId": plan_cross, "security": "KEY_LESS"}],
+    )
+    api = await accepted_api(env, manifest)
+    assert api["status"]["id"] == given_id
+    assert api["status"]["crossId"] == given_cross
+    assert api["status"]["plans"] == {plan_cross: xxh_uuid(plan_cross, "/", "KEY_LESS")}
+    assert env.apim.state.api(given_id).cross_id == given_cross
+
+
+async def test_reimport_after_recreation_keeps_cross_id(env: Env):
+    """Re-creating the CR gives a new UID but the same crossId: APIM matches on crossId."""
+    first = await accepted_api(env, v2("again"))
+    await env.delete(API_DEFINITIONS, "again")
+    await env.wait_gone(API_DEFINITIONS, "again")
+    assert env.apim.state.apis_in() == []
+    await env.create(v2("again"))
+    await env.wait_condition(API_DEFINITIONS, "again")
+    second = await env.get(API_DEFINITIONS, "again")
+    assert second["metadata"]["uid"] != first["metadata"]["uid"]
+    assert second["status"]["crossId"] == first["status"]["crossId"] == xxh_uuid("team/again")
+    [record] = env.apim.state.apis_in()
+    assert record.id == second["metadata"]["uid"]
+
+
+async def test_stopped_state_is_recorded_in_apim_and_can_be_started(env: Env):
+    api = await accepted_api(env, v2("paused", state="STOPPED"))
+    assert api["status"]["state"] == "STOPPED"
+    record = env.apim.state.api_by_cross_id(api["status"]["crossId"])
+    assert record.state == "STOPPED"
+    assert imports(env)[-1].body["state"] == "STOPPED"
+
+    await env.patch(API_DEFINITIONS, "paused", {"spec": {"state": "STARTED"}})
+
+    async def started():
+        obj = await env.get(API_DEFINITIONS, "paused")
+        return obj["status"].get("state") == "STARTED" and obj
+
+    await wait_for(started, what="status.state STARTED")
+    await env.wait_condition(API_DEFINITIONS, "paused")
+    assert env.apim.state.api_by_cross_id(api["status"]["crossId"]).state == "STARTED"
+
+
+async def test_path_and_target_updates_reach_apim(env: Env):
+    api = await accepted_api(env, v2("moving"))
+    mark = env.apim.requests.mark()
+    proxy = {
+        "virtual_hosts": [{"path": "/moved"}],
+        "groups": [
+            {"name": "default", "endpoints": [{"name": "default", "target": "https://new.test"}]}
+        ],
+    }
+    await env.patch(API_DEFINITIONS, "moving", {"spec": {"proxy": proxy}})
+    await env.apim.requests.wait_for(
+        lambda r: r.method == "PUT" and IMPORT_CRD in r.path and r.status == 200, since=mark
+    )
+    await env.wait_condition(API_DEFINITIONS, "moving")
+    [record] = env.apim.state.apis_in()
+    assert record.id == api["status"]["id"]  # updated in place, not duplicated
+    assert record.spec["proxy"]["virtual_hosts"] == [{"path": "/moved"}]
+    assert record.spec["proxy"]["groups"][0]["endpoints"][0]["target"] == "https://new.test"
+    reasons = await env.event_reasons("moving")
+    assert reasons.count("UpdateSucceeded") >= 1
+
+
+async def test_converged_api_costs_no_apim_write_after_restart(
+    kubeapi: RunningEmulator, apim: RunningSimulator
+):
+    async with operator_env(kubeapi, apim) as env:
+        await accepted_api(env, v2("steady"))
+        await wait_idle(env)
+    mark = apim.requests.mark()
+    async with operator_env(kubeapi, apim) as env:
+        # Positive signal first: the new operator's caches hold the API, and its queues drained.
+        await env.wait_condition(API_DEFINITIONS, "steady")
+        await wait_idle(env)
+        assert apim.requests.writes(since=mark) == []
+
+
+# -- local mode: the gateway ConfigMap ----------------------------------------------------------
+
+
+async def test_local_without_context_writes_the_gateway_configmap(env: Env):
+    manifest = v2("local-only", context_ref=None, local=True)
+    api = await accepted_api(env, manifest, with_context=False)
+    uid = api["metadata"]["uid"]
+    assert api["status"]["id"] == uid
+    assert api["status"]["state"] == "STARTED"
+    assert "crossId" not in api["status"]
+    assert "organizationId" not in api["status"]
+
+    cm = await wait_configmap(env, "local-only")
+    assert cm["metadata"]["namespace"] == "team"
+    assert cm["metadata"]["labels"] == {
+        "managed-by": "gravitee.io",
+        "gio-type": "apidefinitions.gravitee.io",
+    }
+    assert cm["metadata"]["ownerReferences"] == [
+        {"apiVersion": "gravitee.io/v1alpha1", "kind": "ApiDefinition", "name": "local-only",
+         "uid": uid}
+    ]
+    assert set(cm["data"]) == {"definition", "organizationId", "environmentId"}
+    assert cm["data"]["organizationId"] == "DEFAULT"
+    assert cm["data"]["environmentId"] == "DEFAULT"
+    definition = definition_of(cm)
+    assert definition["id"] == uid
+    assert definition["crossId"] == xxh_uuid("team/local-only")
+    assert definition["local"] is True
+    assert definition["definition_context"]["syncFrom"] == "KUBERNETES"
+    plan_cross = xxh_uuid(uid, "/", "free")
+    assert [(p["crossId"], p["id"]) for p in definition["plans"]] == [
+        (plan_cross, xxh_uuid(plan_cross, "/", "free"))
+    ]
+    assert len(env.apim.requests) == 0
+
+
+async def test_local_with_context_imports_and_writes_configmap(env: Env):
+    api = await accepted_api(env, v2("both", local=True))
+    status = api["status"]
+    record = env.apim.state.api_by_cross_id(status["crossId"])
+    assert record is not None
+    assert record.id == status["id"]
+    # A local API is loaded by gateways from the ConfigMap: APIM must not deploy it.
+    assert record.sync_from == "KUBERNETES"
+    assert not record.deployed
+
+    cm = await wait_configmap(env, "both")
+    assert cm["data"]["organizationId"] == status["organizationId"] == "DEFAULT"
+    assert cm["data"]["environmentId"] == status["environmentId"] == "DEFAULT"
+    definition = definition_of(cm)
+    assert definition["contextRef"] == {"name": "apim"}
+    assert definition["local"] is True
+    [(cross, plan_id)] = status["plans"].items()
+    assert [(p["crossId"], p["id"], p["api"]) for p in definition["plans"]] == [
+        (cross, plan_id, status["id"])
+    ]
+
+
+async def test_stopped_local_api_has_no_configmap_until_started(env: Env):
+    await accepted_api(
+        env, v2("sleepy", context_ref=None, local=True, state="STOPPED"), with_context=False
+    )
+    await wait_idle(env, "apidefinition")
+    assert await configmap(env, "sleepy") is None
+
+    await env.patch(API_DEFINITIONS, "sleepy", {"spec": {"state": "STARTED"}})
+    cm = await wait_configmap(env, "sleepy")
+    assert definition_of(cm)["state"] == "STARTED"
+
+    await env.patch(API_DEFINITIONS, "sleepy", {"spec": {"state": "STOPPED"}})
+    await env.wait_gone(CONFIG_MAPS_KIND, "sleepy")
+    await env.wait_condition(API_DEFINITIONS, "sleepy")
+
+
+async def test_switching_local_off_deletes_the_configmap(env: Env):
+    api = await accepted_api(env, v2("switch", local=True))
+    await wait_configmap(env, "switch")
+    await env.patch(API_DEFINITIONS, "switch", {"spec": {"local": False}})
+    await env.wait_gone(CONFIG_MAPS_KIND, "switch")
+    await env.wait_condition(API_DEFINITIONS, "switch")
+    record = env.apim.state.api_by_cross_id(api["status"]["crossId"])
+    assert record.sync_from == "MANAGEMENT"
+    assert record.deployed
+
+
+async def test_user_configmap_with_the_api_name_is_never_overwritten(env: Env):
+    await env.create(configmap_manifest("mine", {"keep": "me"}))
+    await env.create(v2("mine", context_ref=None, local=True))
+    failed = await env.wait_condition(API_DEFINITIONS, "mine", "False")
+    assert failed["reason"] == "IllegalStateError"
+    assert failed["message"] == "configmap [team/mine] exists and is not managed by the operator"
+    assert (await configmap(env, "mine"))["data"] == {"keep": "me"}
+
+
+# -- nowhere to go ---------------------------------------------------------------------------
+
+
+async def test_no_context_and_not_local_is_an_illegal_state(env: Env):
+    await env.create(v2("lost", context_ref=None, local=False))
+    failed = await env.wait_condition(API_DEFINITIONS, "lost", "False")
+    assert failed["reason"] == "IllegalStateError"
+    assert failed["message"] == NO_CONTEXT
+    api = await env.get(API_DEFINITIONS, "lost")
+    conditions = conditions_by_type(api)
+    assert conditions["ResolvedRefs"]["status"] == "True"
+    assert api["status"]["processingStatus"] == "Failed"
+    events = await env.events("lost")
+    assert event_messages(events, "UpdateFailed") == [NO_CONTEXT]
+    assert [e["type"] for e in events if e["reason"] == "UpdateFailed"] == ["Warning"]
+    # Not recoverable: no retry is parked, and nothing was sent anywhere.
+    await wait_idle(env, "apidefinition")
+    assert event_messages(await env.events("lost"), "UpdateFailed") == [NO_CONTEXT]
+    assert len(env.apim.requests) == 0
+    assert await configmap(env, "lost") is None
+
+
+# -- deletion ------------------------------------------------------------------------------------
+
+
+async def test_delete_removes_api_from_apim_and_configmap(env: Env):
+    api = await accepted_api(env, v2("doomed", local=True))
+    await wait_configmap(env, "doomed")
+    api_id = api["status"]["id"]
+    plan_ids = list(api["status"]["plans"].values())
+    await env.delete(API_DEFINITIONS, "doomed")
+    await env.wait_gone(API_DEFINITIONS, "doomed")
+    assert env.apim.state.api(api_id) is None
+    assert all(env.apim.state.plan(p).status == "CLOSED" for p in plan_ids)
+    [call] = env.apim.requests.find(method="DELETE", path_contains="/apis/")
+    assert call.path.endswith(f"/apis/{api_id}")
+    assert call.query == {"closePlans": "true"}
+    assert call.status == 204
+    await env.wait_gone(CONFIG_MAPS_KIND, "doomed")
+    reasons = await env.event_reasons("doomed")
+    assert "DeleteStarted" in reasons
+    assert "DeleteSucceeded" in reasons
+
+
+async def test_delete_succeeds_when_apim_already_forgot_the_api(env: Env):
+    api = await accepted_api(env, v2("ghost"))
+    await apim_delete_api(env, api["status"]["id"])
+    mark = env.apim.requests.mark()
+    await env.delete(API_DEFINITIONS, "ghost")
+    await env.wait_gone(API_DEFINITIONS, "ghost")
+    [call] = env.apim.requests.find(method="DELETE", since=mark)
+    assert call.status == 404
+    reasons = await env.event_reasons("ghost")
+    assert "DeleteSucceeded" in reasons
+    assert "DeleteFailed" not in reasons
+
+
+async def test_delete_of_local_api_without_context_never_calls_apim(env: Env):
+    await accepted_api(env, v2("offline", context_ref=None, local=True), with_context=False)
+    await wait_configmap(env, "offline")
+    await env.delete(API_DEFINITIONS, "offline")
+    await env.wait_gone(API_DEFINITIONS, "offline")
+    await env.wait_gone(CONFIG_MAPS_KIND, "offline")
+    assert len(env.apim.requests) == 0
+
+
+# -- APIM failures ---------------------------------------------------------------------------
+
+
+async def test_recoverable_apim_failure_is_retried_until_accepted(env: Env):
+    env.apim.faults.fail_next(2, method="PUT", path_prefix=env.apim.v1_url()[len(env.apim.url):]
+                              + IMPORT_CRD, status=503)
+    await env.create(context("apim", env.apim))
+    await env.create(v2("flaky"))
+    await env.wait_condition(API_DEFINITIONS, "flaky")
+    assert [r.status for r in imports(env)] == [503, 503, 200]
+    failures = event_messages(await env.events("flaky"), "UpdateFailed")
+    assert failures
+    assert all(
+        m.startswith("request [PUT] ") and "failed with status 503" in m for m in failures
+    )
+    assert env.apim.state.api_by_cross_id(xxh_uuid("team/flaky")) is not None
+
+
+async def test_severe_import_error_is_not_retried_until_the_spec_changes(env: Env):
+    broken = [{"name": "broken", "configuration": {}}]
+    await env.create(context("apim", env.apim))
+    await env.create(v2("invalid", resources=broken))
+    failed = await env.wait_condition(API_DEFINITIONS, "invalid", "False")
+    assert failed["reason"] == "ControlPlaneError"
+    url = env.apim.v1_url() + IMPORT_CRD
+    assert failed["message"].startswith(f"request [PUT] {url}")
+    assert "failed with status 400" in failed["message"]
+    assert "Resource [broken] configuration is not valid" in failed["message"]
+    api = await env.get(API_DEFINITIONS, "invalid")
+    assert api["status"]["processingStatus"] == "Failed"
+    assert conditions_by_type(api)["ResolvedRefs"]["status"] == "True"
+    await wait_idle(env, "apidefinition")
+    assert len(imports(env)) == 1
+    assert env.apim.state.apis_in() == []
+
+    await env.patch(
+        API_DEFINITIONS, "invalid", {"spec": {"resources": [{**broken[0], "type": "cache"}]}}
+    )
+    await env.wait_condition(API_DEFINITIONS, "invalid")
+    assert len(imports(env)) == 2
+    [record] = env.apim.state.apis_in()
+    assert record.spec["resources"][0]["type"] == "cache"
+
+
+async def test_missing_context_is_a_reference_error_until_created(env: Env):
+    await env.create(v2("orphan", context_ref="later"))
+    failed = await env.wait_condition(API_DEFINITIONS, "orphan", "False")
+    assert failed["reason"] == "ReconcileFailed"
+    refs = await env.condition(API_DEFINITIONS, "orphan", "ResolvedRefs")
+    assert refs["status"] == "False"
+    assert refs["message"] == 'managementcontexts.gravitee.io "later" not found'
+    await env.create(context("later", env.apim))
+    await env.wait_condition(MANAGEMENT_CONTEXTS, "later")
+    await env.wait_condition(API_DEFINITIONS, "orphan")
+    assert env.apim.state.api_by_cross_id(xxh_uuid("team/orphan")) is not None
