@@ -202,8 +202,8 @@ async def memory_curve(url: str, pid: int, sizes: list[int]) -> list[dict[str, i
     async with aiohttp.ClientSession() as session:
         await session.post(f"{url}/api/v1/namespaces", json={"metadata": {"name": "memory"}})
         base = f"{url}/api/v1/namespaces/memory/configmaps"
+        sem = asyncio.Semaphore(32)
         for size in sizes:
-            sem = asyncio.Semaphore(32)
 
             async def create(i: int) -> None:
                 async with sem, session.post(base, json=configmap(f"m-{i}")) as r:
