@@ -5,14 +5,15 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv test lint typecheck layers pytest demo demo-serve bench manifests \
-        test-contract-real clean
+.PHONY: help venv test lint typecheck layers pytest demo demo-serve bench bench-queue \
+        manifests check-manifests test-contract-real clean
 
 help:
 	@echo "make demo                run the operator against the embedded emulator and simulator"
 	@echo "make test                ruff + mypy + import layers + the whole pytest suite"
 	@echo "make bench               benchmarks (results in benchmarks/results/)"
-	@echo "make manifests           regenerate manifests/crds from the models"
+	@echo "make manifests           regenerate manifests/crds (and controller/crds) from the models"
+	@echo "make check-manifests     fail when the committed CRDs differ from the models"
 	@echo "make test-contract-real  emulator contract tests against the cluster in KUBECONFIG"
 
 $(STAMP): setup.cfg pyproject.toml
@@ -47,8 +48,14 @@ demo-serve: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run_all
 
+bench-queue: $(STAMP)
+	$(BIN)/python -m benchmarks.queue_throughput
+
 manifests: $(STAMP)
 	$(BIN)/python -m controller.models.crdgen manifests/crds
+
+check-manifests: $(STAMP)
+	$(BIN)/python -m controller.models.crdgen --check manifests/crds
 
 # The emulator's contract suite against a real cluster (e.g. k3d): KUBECONFIG must point at it.
 test-contract-real: $(STAMP)

@@ -3,7 +3,6 @@
 Must never inline itself into APIs (the API reconcilers do that).
 """
 
-# ruff: noqa: RUF009 - prop() is our attrs field specifier, evaluated once per class by design.
 
 import attrs
 

@@ -4,7 +4,6 @@ mixes snake_case (``lifecycle_state``, ``virtual_hosts``) and kebab-case (``path
 Must never compute ids, talk to APIM or apply defaults.
 """
 
-# ruff: noqa: RUF009 - prop() is our attrs field specifier, evaluated once per class by design.
 
 import attrs
 

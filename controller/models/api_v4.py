@@ -6,7 +6,6 @@ Listeners stay raw JSON (the schema preserves them as free objects, typed by the
 Must never compute ids, talk to APIM or apply defaults.
 """
 
-# ruff: noqa: RUF009 - prop() is our attrs field specifier, evaluated once per class by design.
 
 from typing import Any
 

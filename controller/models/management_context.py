@@ -3,7 +3,6 @@
 Credentials are hidden from ``repr``. Must never resolve Secrets or build clients.
 """
 
-# ruff: noqa: RUF009 - prop() is our attrs field specifier, evaluated once per class by design.
 
 import attrs
 

@@ -3,7 +3,6 @@
 Must never look up the groups it names.
 """
 
-# ruff: noqa: RUF009 - prop() is our attrs field specifier, evaluated once per class by design.
 
 import attrs
 

@@ -7,7 +7,6 @@ the class from ``kind``.
 Must never talk to the API server or mutate objects.
 """
 
-# ruff: noqa: RUF009 - prop() is our attrs field specifier, evaluated once per class by design.
 
 from typing import Any, TypeAlias
 
