@@ -3,7 +3,6 @@
 Must never inline itself into APIs (the API reconcilers do that).
 """
 
-
 import attrs
 
 from controller.models.base import Opt, Raw, prop
@@ -27,6 +26,8 @@ class ApiResourceStatus:
 
     # No default: a field only we have must not change what the API server stores.
     conditions: Opt[list[Condition]] = prop(
-        max_items=8, list_type="map", list_map_keys=("type",),
+        max_items=8,
+        list_type="map",
+        list_map_keys=("type",),
         doc="Latest observations: why a deletion waits, template problems.",
     )

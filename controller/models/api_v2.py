@@ -4,7 +4,6 @@ mixes snake_case (``lifecycle_state``, ``virtual_hosts``) and kebab-case (``path
 Must never compute ids, talk to APIM or apply defaults.
 """
 
-
 import attrs
 
 from controller.models.base import Opt, Raw, prop

@@ -6,7 +6,6 @@ Listeners stay raw JSON (the schema preserves them as free objects, typed by the
 Must never compute ids, talk to APIM or apply defaults.
 """
 
-
 from typing import Any
 
 import attrs

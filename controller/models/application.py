@@ -3,7 +3,6 @@
 Must never resolve certificate references or talk to APIM.
 """
 
-
 import attrs
 
 from controller.models.base import Opt, prop

@@ -4,7 +4,6 @@ properties, resources, pages, response templates, HTTP client / TLS / proxy opti
 Must never hold kind-specific fields or behaviour; a block lives here only when two kinds use it.
 """
 
-
 from typing import Any
 
 import attrs

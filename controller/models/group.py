@@ -3,7 +3,6 @@
 Must never talk to APIM.
 """
 
-
 import attrs
 
 from controller.models.base import Opt, prop

@@ -3,7 +3,6 @@
 Credentials are hidden from ``repr``. Must never resolve Secrets or build clients.
 """
 
-
 import attrs
 
 from controller.models.base import Opt, prop

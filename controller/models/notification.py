@@ -3,7 +3,6 @@
 Must never look up the groups it names.
 """
 
-
 import attrs
 
 from controller.models.base import Opt, prop

@@ -7,7 +7,6 @@ the class from ``kind``.
 Must never talk to the API server or mutate objects.
 """
 
-
 from typing import Any, TypeAlias
 
 import attrs

@@ -3,7 +3,6 @@
 Must never resolve the API or the application.
 """
 
-
 import attrs
 
 from controller.models.base import Opt, Raw, prop
