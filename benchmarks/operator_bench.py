@@ -30,6 +30,7 @@ import argparse
 import asyncio
 import datetime
 import json
+import math
 import os
 import pathlib
 import platform
@@ -237,7 +238,8 @@ def percentile(sorted_values: Sequence[float], fraction: float) -> float:
     """Nearest-rank percentile of already sorted values."""
     if not sorted_values:
         return float("nan")
-    rank = max(1, min(len(sorted_values), round(fraction * len(sorted_values) + 0.5)))
+    # round() first so that 0.99 * 100 is 99, not 99.00000000000001 (which would ceil to 100)
+    rank = max(1, min(len(sorted_values), math.ceil(round(fraction * len(sorted_values), 9))))
     return sorted_values[rank - 1]
 
 
@@ -542,8 +544,17 @@ def machine() -> dict[str, Any]:
             "cpus": os.cpu_count(), "node": platform.node()}
 
 
+def load_average() -> list[float] | None:
+    """1/5/15-minute load averages: other work on a shared machine skews every number."""
+    try:
+        return [round(v, 2) for v in os.getloadavg()]
+    except OSError:
+        return None
+
+
 async def bench(options: BenchOptions) -> dict[str, Any]:
     started = time.monotonic()
+    load_at_start = load_average()
     with tempfile.TemporaryDirectory(prefix="operator-bench-") as tmp:
         work_dir = options.work_dir or pathlib.Path(tmp)
         runner = Bench(options, work_dir)
@@ -556,7 +567,8 @@ async def bench(options: BenchOptions) -> dict[str, Any]:
     return {
         "benchmark": "operator_bench",
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "machine": machine(),
+        "machine": {**machine(), "load_average_start": load_at_start,
+                    "load_average_end": load_average()},
         "objects": options.objects,
         "max_concurrent_reconciles": options.concurrency,
         "scenarios_requested": list(options.scenarios) + (["rss_10k"] if options.rss_10k

@@ -54,10 +54,16 @@ def load_manifests(apim_url: str, directory: pathlib.Path = MANIFESTS) -> list[J
     return objects
 
 
+def _untracked_resource(obj: JsonObj) -> bool:
+    # Upstream ApiResource has no status at all; ours may carry conditions. Without one, its
+    # finalizer is the only sign that the operator has seen it.
+    return obj.get("kind") == "ApiResource" and condition(obj, "Accepted") is None
+
+
 def is_reconciled(obj: JsonObj) -> bool:
-    """The operator has finished with the object: an Accepted condition, or (ApiResource,
-    which has no status) its finalizer."""
-    if obj.get("kind") == "ApiResource":
+    """The operator has finished with the object at least once: it has an Accepted condition
+    (or, for an ApiResource without conditions, its finalizer)."""
+    if _untracked_resource(obj):
         return API_RESOURCE_FINALIZER in (obj.get("metadata", {}).get("finalizers") or [])
     return condition(obj, "Accepted") is not None
 
@@ -82,7 +88,7 @@ def expectation(obj: JsonObj) -> str:
 
 
 def meets_expectation(obj: JsonObj) -> bool:
-    if obj.get("kind") == "ApiResource":
+    if _untracked_resource(obj):
         return is_reconciled(obj)
     accepted = condition(obj, "Accepted") or {}
     expected = expectation(obj)
@@ -160,7 +166,7 @@ async def build_rows(kube: KubeClient, objects: Sequence[JsonObj],
     rows = []
     for obj in objects:
         expected = expectation(obj)
-        if obj["kind"] == "ApiResource":
+        if _untracked_resource(obj):
             done = is_reconciled(obj)
             rows.append(Row(kind=obj["kind"], key=key_of(obj), status="-",
                             reason="finalizer set" if done else "not reconciled",

@@ -1,0 +1,171 @@
+"""``make demo`` end to end: the three processes, the example manifests, the table, the exit.
+
+These are the integration proof that the demo works on a machine with nothing but Python: each
+test runs ``python -m examples.demo`` as a subprocess, like ``make demo`` does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import sys
+import time
+from pathlib import Path
+
+import aiohttp
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _children(pid: int) -> list[int]:
+    """Live processes whose parent is ``pid`` (from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+async def _read_until(stream: asyncio.StreamReader, marker: str, timeout: float) -> list[str]:
+    lines: list[str] = []
+
+    async def read() -> None:
+        while True:
+            raw = await stream.readline()
+            if not raw:
+                raise AssertionError("demo output ended before " + repr(marker) + ":\n"
+                                     + "\n".join(lines))
+            lines.append(raw.decode().rstrip())
+            if marker in lines[-1]:
+                return
+
+    await asyncio.wait_for(read(), timeout)
+    return lines
+
+
+@pytest.mark.timeout(240)
+async def test_demo_reconciles_every_example_and_exits_zero():
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "examples.demo", cwd=str(ROOT),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )
+    out, _ = await asyncio.wait_for(process.communicate(), 200)
+    text = out.decode()
+    assert process.returncode == 0, text
+    rows = {
+        (m.group("kind"), m.group("key")): m
+        for m in re.finditer(
+            r"^(?P<ok>ok|!!)\s+(?P<kind>\w+)\s+(?P<key>\S+)\s+(?P<status>\S+)\s+(?P<reason>\S+)"
+            r"(?P<rest>.*)$", text, re.MULTILINE)
+    }
+    expected_accepted = [
+        ("ManagementContext", "default/apim-demo"),
+        ("ApiDefinition", "default/echo-v2"),
+        ("ApiV4Definition", "default/echo-v4"),
+        ("ApiDefinition", "default/echo-local"),
+        ("Application", "default/demo-app"),
+    ]
+    for kind, key in expected_accepted:
+        row = rows[(kind, key)]
+        assert (row["ok"], row["status"], row["reason"]) == ("ok", "True", "Accepted"), row[0]
+    broken = rows[("ApiV4Definition", "default/broken-template")]
+    assert (broken["ok"], broken["status"], broken["reason"]) == (
+        "ok", "False", "CompileTemplateError")
+    assert "missing-target" in broken["rest"]
+    assert rows[("ApiResource", "default/shared-cache")]["ok"] == "ok"
+    assert "used by echo-v2, echo-v4" in rows[("ApiResource", "default/shared-cache")]["rest"]
+    # Where things landed: APIM ids for pushed objects, a ConfigMap for the local API.
+    assert re.search(r"APIM id [0-9a-f-]{36}", rows[("ApiV4Definition", "default/echo-v4")][0])
+    assert "ConfigMap default/echo-local" in rows[("ApiDefinition", "default/echo-local")][0]
+    assert re.search(r"API 'Echo \(v4\)'\s+V4\s+state=STARTED\s+hrid=default-echo-v4", text)
+    assert re.search(r"API 'Echo \(v2\)'\s+V2\s+state=STARTED", text)
+    assert "application 'Demo application' hrid=default-demo-app" in text
+    assert "Broken template" not in text.split("APIM (simulator) now holds")[1]
+    assert "demo OK: 6 objects accepted, 1 rejected as expected" in text
+    assert "password" not in text.lower()  # the credentials Secret never reaches the output
+    assert not _children(process.pid)
+
+
+@pytest.mark.timeout(240)
+async def test_demo_serve_is_usable_then_ctrl_c_stops_every_process():
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "examples.demo", "--serve", cwd=str(ROOT),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )
+    try:
+        assert process.stdout is not None
+        lines = await _read_until(process.stdout, "Press Ctrl-C", 200)
+        text = "\n".join(lines)
+        assert "demo OK" in text
+        kubeconfig = Path(re.search(r"export KUBECONFIG=(\S+)", text).group(1))
+        server = yaml.safe_load(kubeconfig.read_text())["clusters"][0]["cluster"]["server"]
+        assert server.startswith("http://127.0.0.1:")
+        # While serving, the cluster answers what the table said, e.g. through kubectl's paths.
+        async with aiohttp.ClientSession() as session:
+            url = f"{server}/apis/gravitee.io/v1alpha1/namespaces/default/apiv4definitions/echo-v4"
+            async with session.get(url) as response:
+                api = await response.json()
+        accepted = [c for c in api["status"]["conditions"] if c["type"] == "Accepted"]
+        assert accepted[0]["status"] == "True"
+        children = _children(process.pid)
+        assert len(children) == 3, children  # emulator, simulator, operator
+        process.send_signal(signal.SIGINT)
+        await asyncio.wait_for(process.wait(), 60)
+        assert process.returncode == 130
+        deadline = time.monotonic() + 10
+        while any(_alive(pid) for pid in children) and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        assert not [pid for pid in children if _alive(pid)]
+        assert not kubeconfig.exists()  # the demo's temporary directory is gone
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+
+@pytest.mark.timeout(120)
+async def test_children_die_with_a_killed_driver(tmp_path):
+    """Even SIGKILL of the driver leaves no emulator or simulator behind."""
+    script = (
+        "import asyncio, pathlib, sys\n"
+        "from examples.stack import Stack, StackOptions\n"
+        "async def main():\n"
+        f"    async with Stack(StackOptions(work_dir=pathlib.Path({str(tmp_path)!r}))) as s:\n"
+        "        print(' '.join(str(p.pid) for p in s.processes()), flush=True)\n"
+        "        await asyncio.Event().wait()\n"
+        "asyncio.run(main())\n"
+    )
+    driver = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", script, cwd=str(ROOT), stdout=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert driver.stdout is not None
+        line = await asyncio.wait_for(driver.stdout.readline(), 90)
+        pids = [int(p) for p in line.split()]
+        assert len(pids) == 2 and all(_alive(p) for p in pids)
+        os.kill(driver.pid, signal.SIGKILL)
+        await driver.wait()
+        deadline = time.monotonic() + 15
+        while any(_alive(p) for p in pids) and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        assert not [p for p in pids if _alive(p)]
+    finally:
+        if driver.returncode is None:
+            driver.kill()
+            await driver.wait()
