@@ -1,0 +1,622 @@
+"""ApiV4Definition end to end (gko-behavior.md 7, gko-scenarios.md 3 "Controller").
+
+The operator runs in-process against the Kubernetes API emulator and the APIM simulator; every
+assertion reads what a user or a gateway would see: conditions, events, ConfigMaps, and what
+APIM stored and was asked (the simulator's state and request log).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from controller.reconcilers.kinds import (
+    API_V4_DEFINITIONS,
+    CONFIG_MAPS,
+    MANAGEMENT_CONTEXTS,
+)
+from sim.apim.testing import RunningSimulator
+from sim.kubeapi.testing import RunningEmulator
+from tests.integration.harness import (
+    Env,
+    api_resource,
+    configmap,
+    context,
+    operator_env,
+    v4_api,
+    wait_for,
+)
+from tests.integration.v4_helpers import (
+    captured_logs,
+    conditions_by_type,
+    get_configmap,
+    seed,
+    upserts_of,
+    upstream_uuid,
+    wait_configmap,
+    wait_events,
+    wait_idle,
+)
+
+NS = "team"
+TWO_PLANS = {
+    "free": {"name": "Free", "security": {"type": "KEY_LESS"}},
+    "keyed": {"name": "Keyed", "security": {"type": "API_KEY"}},
+}
+
+
+@pytest.fixture(autouse=True)
+def _json_logs() -> Iterator[io.StringIO]:
+    with captured_logs() as buffer:
+        yield buffer
+
+
+async def accepted_api(env: Env, name: str, **spec: Any) -> dict[str, Any]:
+    """Create a context (once) and a v4 API, wait for Accepted=True, return the live object."""
+    if await env.get(MANAGEMENT_CONTEXTS, "apim") is None:
+        await env.create(context("apim", env.apim))
+    await env.create(v4_api(name, **spec))
+    await env.wait_condition(API_V4_DEFINITIONS, name)
+    obj: dict[str, Any] = await env.get(API_V4_DEFINITIONS, name)
+    return obj
+
+
+def local(**extra: Any) -> dict[str, Any]:
+    return {"definitionContext": {"origin": "KUBERNETES", "syncFrom": "KUBERNETES"}, **extra}
+
+
+# -- HRID mode ------------------------------------------------------------------------------------
+
+
+async def test_hrid_mode_upsert_sends_hrids_and_fills_status(env: Env):
+    plans = {
+        "key-less": {"name": "Free", "security": {"type": "KEY_LESS"}},
+        "Gold Plan.v2": {"name": "Gold", "security": {"type": "API_KEY"}},
+    }
+    obj = await accepted_api(env, "petstore", plans=plans)
+
+    record = env.apim.state.api_by_hrid("team-petstore")
+    assert record is not None
+    assert record.hrid == "team-petstore"
+    status = obj["status"]
+    assert status["id"] == record.id
+    assert status["crossId"] == record.cross_id
+    assert status["organizationId"] == "DEFAULT"
+    assert status["environmentId"] == "DEFAULT"
+    assert status["state"] == "STARTED"
+    assert status["processingStatus"] == "Completed"
+    apim_plans = {p.hrid: p.id for p in env.apim.state.plans_of(record)}
+    # Plan map keys become HRIDs with spaces and dots replaced by dashes (3.4).
+    assert set(apim_plans) == {"key-less", "Gold-Plan-v2"}
+    assert status["plans"] == apim_plans
+
+    conditions = conditions_by_type(obj)
+    managed = conditions["AutomationAPIManaged"]
+    assert (managed["status"], managed["reason"], managed["message"]) == (
+        "True",
+        "AutomationAPIManaged",
+        "",
+    )
+    assert managed["observedGeneration"] == obj["metadata"]["generation"]
+    accepted = conditions["Accepted"]
+    assert (accepted["status"], accepted["reason"], accepted["message"]) == (
+        "True",
+        "Accepted",
+        "Successfully reconciled",
+    )
+    resolved = conditions["ResolvedRefs"]
+    assert (resolved["status"], resolved["reason"], resolved["message"]) == (
+        "True",
+        "ResolvedRefs",
+        "All References successfully resolved",
+    )
+
+    (put,) = upserts_of(env, "team-petstore")
+    assert put.path == "/automation/organizations/DEFAULT/environments/DEFAULT/apis"
+    assert put.query.get("dryRun") == "false"
+    assert put.query.get("hridContainsUUID", "false") == "false"
+    body = put.body
+    assert "contextRef" not in body
+    assert isinstance(body["plans"], list)
+    assert sorted(p["hrid"] for p in body["plans"]) == ["Gold-Plan-v2", "key-less"]
+    # HRID mode sends no generated UUIDs (7.3).
+    assert "id" not in body
+    assert all("id" not in p for p in body["plans"])
+    assert body["definitionContext"] == {"origin": "KUBERNETES", "syncFrom": "MANAGEMENT"}
+
+
+async def test_update_keeps_identity_and_closes_removed_plans(env: Env):
+    obj = await accepted_api(env, "orders", plans=TWO_PLANS)
+    first_id = obj["status"]["id"]
+    keyed_id = obj["status"]["plans"]["keyed"]
+    mark = env.apim.requests.mark()
+    await env.patch(
+        API_V4_DEFINITIONS, "orders", {"spec": {"description": "v2", "plans": {"keyed": None}}}
+    )
+    await env.wait_condition(API_V4_DEFINITIONS, "orders")
+    obj = await env.get(API_V4_DEFINITIONS, "orders")
+    assert obj["metadata"]["generation"] == 2
+    assert conditions_by_type(obj)["Accepted"]["observedGeneration"] == 2
+    assert obj["status"]["id"] == first_id
+    (put,) = upserts_of(env, "team-orders", since=mark)
+    assert put.body["description"] == "v2"
+    assert [p["hrid"] for p in put.body["plans"]] == ["free"]
+    record = env.apim.state.api(first_id)
+    assert record is not None
+    assert record.spec["description"] == "v2"
+    closed = env.apim.state.plan(keyed_id)
+    assert closed is not None
+    assert closed.status == "CLOSED"
+    assert len(env.apim.state.apis_in()) == 1
+
+
+@pytest.mark.xfail(strict=True, reason="bug /tmp/bugs/apiv4-cross-1.md")
+async def test_removed_plan_leaves_status_plans(env: Env):
+    await accepted_api(env, "orders", plans=TWO_PLANS)
+    await env.patch(API_V4_DEFINITIONS, "orders", {"spec": {"plans": {"keyed": None}}})
+    await env.wait_condition(API_V4_DEFINITIONS, "orders")
+    obj = await env.get(API_V4_DEFINITIONS, "orders")
+    assert set(obj["status"]["plans"]) == {"free"}
+
+
+# -- legacy UUID mode -----------------------------------------------------------------------------
+
+
+async def test_legacy_uuid_mode_for_objects_with_status_id_and_no_condition(
+    kubeapi: RunningEmulator, apim: RunningSimulator
+):
+    legacy_id = "5d1f1b6e-7a42-4c1e-9d7b-00000000beef"
+    manifest = v4_api("legacy")
+    # Upgrade path: a pre-4.12 operator left a UUID in status and no AutomationAPIManaged.
+    await seed(kubeapi, context("apim", apim), namespace=NS)
+    await seed(
+        kubeapi,
+        manifest,
+        namespace=NS,
+        status={"id": legacy_id, "processingStatus": "Completed", "plans": {}},
+    )
+    async with operator_env(kubeapi, apim) as env:
+        await env.wait_condition(API_V4_DEFINITIONS, "legacy")
+        obj = await env.get(API_V4_DEFINITIONS, "legacy")
+        (put,) = upserts_of(env, legacy_id)
+        assert put.query["hridContainsUUID"] == "true"
+        assert put.query["dryRun"] == "false"
+        assert put.body["id"] == legacy_id
+        # Legacy ids: crossId = uuid("<ns>/<name>"), plan id = uuid(apiId + key) (7.3).
+        assert put.body["crossId"] == upstream_uuid("team/legacy")
+        (plan,) = put.body["plans"]
+        assert plan["hrid"] == "key-less"
+        assert plan["id"] == upstream_uuid(legacy_id, "key-less")
+        record = env.apim.state.api(legacy_id)
+        assert record is not None
+        assert record.hrid is None
+        assert env.apim.state.api_by_hrid("team-legacy") is None
+        assert obj["status"]["id"] == legacy_id
+        assert obj["status"]["plans"] == {"key-less": upstream_uuid(legacy_id, "key-less")}
+        assert "AutomationAPIManaged" not in conditions_by_type(obj)
+
+        # Still UUID-addressed on the next change, and deleted by UUID.
+        mark = env.apim.requests.mark()
+        await env.patch(API_V4_DEFINITIONS, "legacy", {"spec": {"description": "again"}})
+        await env.wait_condition(API_V4_DEFINITIONS, "legacy")
+        (again,) = upserts_of(env, legacy_id, since=mark)
+        assert again.query["hridContainsUUID"] == "true"
+        assert "AutomationAPIManaged" not in conditions_by_type(
+            await env.get(API_V4_DEFINITIONS, "legacy")
+        )
+
+        mark = env.apim.requests.mark()
+        await env.delete(API_V4_DEFINITIONS, "legacy")
+        await env.wait_gone(API_V4_DEFINITIONS, "legacy")
+        (delete,) = env.apim.requests.find(method="DELETE", since=mark)
+        assert delete.path.endswith(f"/apis/{legacy_id}")
+        assert delete.query["hridContainsUUID"] == "true"
+        assert delete.status == 204
+        assert env.apim.state.api(legacy_id) is None
+
+
+async def test_spec_id_selects_uuid_mode(env: Env):
+    given = "0b9d3f0e-1111-4222-8333-444455556666"
+    obj = await accepted_api(env, "exported", id=given)
+    (put,) = upserts_of(env, given)
+    assert put.query["hridContainsUUID"] == "true"
+    assert obj["status"]["id"] == given
+    assert "AutomationAPIManaged" not in conditions_by_type(obj)
+    assert env.apim.state.api(given) is not None
+
+
+async def test_automation_api_managed_is_sticky_across_a_failure(env: Env):
+    await accepted_api(env, "sticky")
+    env.apim.faults.fail_next(1, method="PUT", path_prefix="/automation/", status=400)
+    await env.patch(API_V4_DEFINITIONS, "sticky", {"spec": {"description": "boom"}})
+    failed = await env.wait_condition(API_V4_DEFINITIONS, "sticky", "False")
+    assert failed["reason"] == "ControlPlaneError"
+    url = env.apim.automation_url() + "/apis"
+    assert failed["message"].startswith(f"request [PUT] {url}?")
+    assert "failed with status 400" in failed["message"]
+    obj = await env.get(API_V4_DEFINITIONS, "sticky")
+    conditions = conditions_by_type(obj)
+    assert conditions["AutomationAPIManaged"]["status"] == "True"
+    assert conditions["ResolvedRefs"]["status"] == "True"
+    assert obj["status"]["processingStatus"] == "Failed"
+    events = await wait_events(env, "sticky", ["UpdateFailed"])
+    (warning,) = [e for e in events if e["reason"] == "UpdateFailed"]
+    assert warning["type"] == "Warning"
+    assert warning["message"] == failed["message"]
+
+    # A 400 is not retried; the next spec change goes out in HRID mode again.
+    mark = env.apim.requests.mark()
+    await env.patch(API_V4_DEFINITIONS, "sticky", {"spec": {"description": "fixed"}})
+    await env.wait_condition(API_V4_DEFINITIONS, "sticky")
+    (put,) = upserts_of(env, "team-sticky", since=mark)
+    assert put.query.get("hridContainsUUID", "false") == "false"
+    obj = await env.get(API_V4_DEFINITIONS, "sticky")
+    assert obj["status"]["processingStatus"] == "Completed"
+    assert len(env.apim.state.apis_in()) == 1
+
+
+# -- state, lifecycle -----------------------------------------------------------------------------
+
+
+async def test_state_stopped_then_started_in_apim(env: Env):
+    obj = await accepted_api(env, "toggle", state="STOPPED")
+    record = env.apim.state.api_by_hrid("team-toggle")
+    assert record is not None
+    assert record.state == "STOPPED"
+    assert obj["status"]["state"] == "STOPPED"
+    assert not record.deployed
+    (put,) = upserts_of(env, "team-toggle")
+    assert put.body["state"] == "STOPPED"
+
+    await env.patch(API_V4_DEFINITIONS, "toggle", {"spec": {"state": "STARTED"}})
+
+    async def started() -> Any:
+        obj = await env.get(API_V4_DEFINITIONS, "toggle")
+        return obj if (obj.get("status") or {}).get("state") == "STARTED" else None
+
+    obj = await wait_for(started, what="status.state STARTED")
+    record = env.apim.state.api_by_hrid("team-toggle")
+    assert record is not None
+    assert record.state == "STARTED"
+    assert record.deployed
+    # No separate start/deploy call exists for v4: the state travels in the upsert (7.4.5).
+    assert not [r for r in env.apim.requests if "/deploy" in r.path or "action=" in r.path]
+
+
+async def test_lifecycle_state_is_passed_to_apim(env: Env):
+    await accepted_api(env, "published", lifecycleState="PUBLISHED")
+    record = env.apim.state.api_by_hrid("team-published")
+    assert record is not None
+    assert record.lifecycle_state == "PUBLISHED"
+    await env.patch(API_V4_DEFINITIONS, "published", {"spec": {"lifecycleState": "DEPRECATED"}})
+
+    async def deprecated() -> bool:
+        found = env.apim.state.api_by_hrid("team-published")
+        return found is not None and found.lifecycle_state == "DEPRECATED"
+
+    await wait_for(deprecated, what="lifecycleState DEPRECATED in APIM")
+
+
+async def test_lifecycle_state_defaults_to_unpublished(env: Env):
+    await accepted_api(env, "fresh")
+    (put,) = upserts_of(env, "team-fresh")
+    assert put.body["lifecycleState"] == "UNPUBLISHED"
+    assert put.body["state"] == "STARTED"
+
+
+# -- syncFrom KUBERNETES: the gateway ConfigMap ---------------------------------------------------
+
+
+def assert_gateway_configmap(
+    configmap: dict[str, Any], *, name: str, uid: str, org: str, env_id: str
+) -> dict[str, Any]:
+    """The exact layout a gateway's Kubernetes sync reads (6.6); returns the definition."""
+    metadata = configmap["metadata"]
+    assert metadata["labels"]["managed-by"] == "gravitee.io"
+    assert metadata["labels"]["gio-type"] == "apidefinitions.gravitee.io"
+    assert metadata["ownerReferences"] == [
+        {"apiVersion": "gravitee.io/v1alpha1", "kind": "ApiV4Definition", "name": name, "uid": uid}
+    ]
+    data = configmap["data"]
+    assert set(data) == {"definition", "organizationId", "environmentId", "apiDefinitionVersion"}
+    assert data["apiDefinitionVersion"] == "4.0.0"
+    assert data["organizationId"] == org
+    assert data["environmentId"] == env_id
+    definition: dict[str, Any] = json.loads(data["definition"])
+    return definition
+
+
+async def test_sync_from_kubernetes_with_context_writes_configmap_and_apim(env: Env):
+    obj = await accepted_api(
+        env,
+        "gw",
+        plans={"Key Less": {"name": "Free", "security": {"type": "KEY_LESS"}}},
+        flowExecution={"mode": "BEST_MATCH", "matchRequired": False},
+        **local(),
+    )
+    status = obj["status"]
+    configmap = await wait_configmap(env, "gw")
+    definition = assert_gateway_configmap(
+        configmap, name="gw", uid=obj["metadata"]["uid"], org="DEFAULT", env_id="DEFAULT"
+    )
+    # Gateway style: lowercase enums with dashes, plans as a list named by their key (7.6).
+    assert definition["definitionVersion"] == "4.0.0"
+    assert definition["apiVersion"] == "1.0"
+    assert definition["id"] == status["id"]
+    assert definition["type"] == "proxy"
+    assert definition["listeners"][0]["type"] == "http"
+    assert definition["flowExecution"]["mode"] == "best-match"
+    (plan,) = definition["plans"]
+    assert plan["name"] == "Key Less"
+    assert plan["security"]["type"] == "key-less"
+    assert plan["id"] == status["plans"]["Key-Less"]
+    assert definition["definitionContext"]["syncFrom"] == "KUBERNETES"
+
+    record = env.apim.state.api_by_hrid("team-gw")
+    assert record is not None
+    assert record.id == status["id"]
+    assert record.sync_from == "KUBERNETES"
+    assert conditions_by_type(obj)["AutomationAPIManaged"]["status"] == "True"
+
+
+async def test_sync_from_kubernetes_without_context_needs_no_apim(env: Env):
+    await env.create(v4_api("solo", context_ref=None, **local()))
+    await env.wait_condition(API_V4_DEFINITIONS, "solo")
+    obj = await env.get(API_V4_DEFINITIONS, "solo")
+    configmap = await wait_configmap(env, "solo")
+    definition = assert_gateway_configmap(
+        configmap, name="solo", uid=obj["metadata"]["uid"], org="DEFAULT", env_id="DEFAULT"
+    )
+    # Without a context: id = uuid(hrid), plan ids as in legacy mode (7.3).
+    api_id = upstream_uuid("team-solo")
+    assert definition["id"] == api_id
+    (plan,) = definition["plans"]
+    assert plan["id"] == upstream_uuid(api_id, "key-less")
+    status = obj["status"]
+    assert status["processingStatus"] == "Completed"
+    assert "id" not in status
+    assert "organizationId" not in status
+    assert "AutomationAPIManaged" not in conditions_by_type(obj)
+    assert len(env.apim.requests) == 0
+
+
+async def test_stopped_local_api_has_no_configmap_until_started(env: Env):
+    await env.create(v4_api("sleepy", context_ref=None, state="STOPPED", **local()))
+    await env.wait_condition(API_V4_DEFINITIONS, "sleepy")
+    await wait_idle(env)
+    assert await get_configmap(env, "sleepy") is None
+
+    await env.patch(API_V4_DEFINITIONS, "sleepy", {"spec": {"state": "STARTED"}})
+    await wait_configmap(env, "sleepy")
+
+    # Stopping a local API is deleting its ConfigMap (6.6).
+    await env.patch(API_V4_DEFINITIONS, "sleepy", {"spec": {"state": "STOPPED"}})
+    await env.wait_gone(CONFIG_MAPS, "sleepy")
+    obj = await env.get(API_V4_DEFINITIONS, "sleepy")
+    assert obj["status"]["state"] == "STOPPED"
+
+
+async def test_switching_sync_from_to_management_deletes_the_configmap(env: Env):
+    await accepted_api(env, "moving", **local())
+    await wait_configmap(env, "moving")
+    await env.patch(
+        API_V4_DEFINITIONS,
+        "moving",
+        {"spec": {"definitionContext": {"origin": "KUBERNETES", "syncFrom": "MANAGEMENT"}}},
+    )
+    await env.wait_gone(CONFIG_MAPS, "moving")
+    await env.wait_condition(API_V4_DEFINITIONS, "moving")
+
+    async def synced_from_management() -> bool:
+        record = env.apim.state.api_by_hrid("team-moving")
+        return record is not None and record.sync_from == "MANAGEMENT"
+
+    await wait_for(synced_from_management, what="APIM record synced from MANAGEMENT")
+
+
+async def test_user_configmap_with_the_api_name_is_never_overwritten(env: Env):
+    await env.create(configmap("mine", {"keep": "me"}))
+    await env.create(v4_api("mine", context_ref=None, **local()))
+    failed = await env.wait_condition(API_V4_DEFINITIONS, "mine", "False")
+    assert failed["reason"] == "IllegalStateError"
+    assert failed["message"] == "configmap [team/mine] exists and is not managed by the operator"
+    live = await get_configmap(env, "mine")
+    assert live["data"] == {"keep": "me"}
+
+
+# -- nowhere to go, illegal specs -----------------------------------------------------------------
+
+
+async def test_no_context_and_sync_from_management_says_why(env: Env):
+    await env.create(v4_api("lost", context_ref=None))
+    failed = await env.wait_condition(API_V4_DEFINITIONS, "lost", "False")
+    assert failed["reason"] == "IllegalStateError"
+    assert failed["message"] == (
+        "the API has no contextRef and definitionContext.syncFrom is MANAGEMENT: it is neither "
+        "synced to APIM nor deployed to a gateway ConfigMap"
+    )
+    events = await wait_events(env, "lost", ["UpdateStarted", "UpdateFailed"])
+    (warning,) = [e for e in events if e["reason"] == "UpdateFailed"]
+    assert warning["type"] == "Warning"
+    assert warning["message"] == failed["message"]
+    assert "UpdateSucceeded" not in [e["reason"] for e in events]
+    obj = await env.get(API_V4_DEFINITIONS, "lost")
+    assert obj["status"]["processingStatus"] == "Failed"
+    assert len(env.apim.requests) == 0
+    assert await get_configmap(env, "lost") is None
+
+
+NO_PLANS = (
+    "cannot apply API [{name}]. Its state is set to STARTED, but the API has no plans. "
+    "APIs must have at least one plan in order to be deployed."
+)
+
+
+@pytest.mark.parametrize("sync_from", ["MANAGEMENT", "KUBERNETES"])
+async def test_started_without_plans_is_illegal_and_nothing_is_sent(env: Env, sync_from: str):
+    await env.create(context("apim", env.apim))
+    await env.wait_condition(MANAGEMENT_CONTEXTS, "apim")
+    mark = env.apim.requests.mark()
+    manifest = v4_api(
+        "planless", definitionContext={"origin": "KUBERNETES", "syncFrom": sync_from}
+    )
+    del manifest["spec"]["plans"]
+    await env.create(manifest)
+    failed = await env.wait_condition(API_V4_DEFINITIONS, "planless", "False")
+    assert failed["reason"] == "IllegalStateError"
+    assert failed["message"] == NO_PLANS.format(name="planless")
+    resolved = await env.condition(API_V4_DEFINITIONS, "planless", "ResolvedRefs")
+    assert resolved is not None
+    assert resolved["status"] == "True"
+    await wait_idle(env)
+    assert env.apim.requests.since(mark) == []
+    assert await get_configmap(env, "planless") is None
+
+
+async def test_stopped_without_plans_is_legal(env: Env):
+    manifest = v4_api("resting", state="STOPPED")
+    del manifest["spec"]["plans"]
+    await env.create(context("apim", env.apim))
+    await env.create(manifest)
+    await env.wait_condition(API_V4_DEFINITIONS, "resting")
+    record = env.apim.state.api_by_hrid("team-resting")
+    assert record is not None
+    assert record.state == "STOPPED"
+
+
+async def test_duplicated_listener_paths_are_illegal_and_nothing_is_sent(env: Env):
+    await env.create(context("apim", env.apim))
+    await env.wait_condition(MANAGEMENT_CONTEXTS, "apim")
+    mark = env.apim.requests.mark()
+    manifest = v4_api("twice")
+    manifest["spec"]["listeners"][0]["paths"] = [{"path": "/twice"}, {"path": "/twice/"}]
+    await env.create(manifest)
+    failed = await env.wait_condition(API_V4_DEFINITIONS, "twice", "False")
+    assert failed["reason"] == "IllegalStateError"
+    assert failed["message"].startswith("invalid API context path [/twice]")
+    assert "[twice]" in failed["message"]
+    await wait_idle(env)
+    assert env.apim.requests.since(mark) == []
+
+    listener = manifest["spec"]["listeners"][0]
+    # Fixing the spec is what makes it go out (an illegal state is not retried by itself).
+    await env.patch(
+        API_V4_DEFINITIONS,
+        "twice",
+        {"spec": {"listeners": [{**listener, "paths": [{"path": "/twice"}]}]}},
+    )
+    await env.wait_condition(API_V4_DEFINITIONS, "twice")
+    assert len(upserts_of(env, "team-twice", since=mark)) == 1
+
+
+@pytest.mark.parametrize(
+    ("mutation", "message"),
+    [
+        (
+            {"flows": [{"name": "f", "connect": [{"name": "s", "policy": "p"}]}]},
+            "Connect Flow is not supported in V4 API [flows]",
+        ),
+        (
+            {"flows": [{"name": "f", "interact": [{"name": "s", "policy": "p"}]}]},
+            "Interact Flow is not supported in V4 API [flows]",
+        ),
+    ],
+)
+async def test_flow_phase_not_supported_by_api_type_is_illegal(
+    env: Env, mutation: dict[str, Any], message: str
+):
+    await env.create(context("apim", env.apim))
+    await env.create(v4_api("flows", **mutation))
+    failed = await env.wait_condition(API_V4_DEFINITIONS, "flows", "False")
+    assert failed["reason"] == "IllegalStateError"
+    assert failed["message"] == message
+    assert upserts_of(env, "team-flows") == []
+
+
+# -- references -----------------------------------------------------------------------------------
+
+
+async def test_missing_context_is_a_resolve_ref_failure_fixed_by_creating_it(env: Env):
+    await env.create(v4_api("early"))
+    failed = await env.wait_condition(API_V4_DEFINITIONS, "early", "False")
+    assert failed["reason"] == "ReconcileFailed"
+    assert failed["message"] == "ReconcileFailed"
+    resolved = await env.condition(API_V4_DEFINITIONS, "early", "ResolvedRefs")
+    assert resolved is not None
+    assert resolved["status"] == "False"
+    assert resolved["reason"] == "ResolvedRefs"
+    assert resolved["message"] == 'managementcontexts.gravitee.io "apim" not found'
+
+    await env.create(context("apim", env.apim))
+    await env.wait_condition(API_V4_DEFINITIONS, "early", timeout=15)
+    assert env.apim.state.api_by_hrid("team-early") is not None
+
+
+async def test_resource_ref_is_inlined_in_the_upsert(env: Env):
+    await env.create(api_resource("shared-cache"))
+    await accepted_api(env, "cached", resources=[{"ref": {"name": "shared-cache"}}])
+    (put,) = upserts_of(env, "team-cached")
+    (resource,) = put.body["resources"]
+    assert resource["name"] == "shared-cache"
+    assert resource["type"] == "cache"
+    assert resource["configuration"] == {"timeToIdleSeconds": 0, "maxEntriesLocalHeap": 1000}
+    assert "ref" not in resource
+
+
+# -- delete ---------------------------------------------------------------------------------------
+
+
+async def test_delete_in_hrid_mode_removes_api_and_configmap(env: Env):
+    await accepted_api(env, "doomed", **local())
+    await wait_configmap(env, "doomed")
+    mark = env.apim.requests.mark()
+    await env.delete(API_V4_DEFINITIONS, "doomed")
+    await env.wait_gone(API_V4_DEFINITIONS, "doomed")
+    (delete,) = env.apim.requests.find(method="DELETE", since=mark)
+    assert delete.path == (
+        "/automation/organizations/DEFAULT/environments/DEFAULT/apis/team-doomed"
+    )
+    assert delete.query["hridContainsUUID"] == "false"
+    assert env.apim.state.api_by_hrid("team-doomed") is None
+    await env.wait_gone(CONFIG_MAPS, "doomed")
+    events = await wait_events(env, "doomed", ["DeleteStarted", "DeleteSucceeded"])
+    by_reason = {e["reason"]: e for e in events}
+    assert by_reason["DeleteStarted"]["message"] == "Delete started"
+    assert by_reason["DeleteSucceeded"]["message"] == "Delete succeeded"
+    assert by_reason["DeleteSucceeded"]["type"] == "Normal"
+
+
+async def test_delete_when_apim_already_forgot_the_api_succeeds(env: Env):
+    await accepted_api(env, "ghost")
+    record = env.apim.state.api_by_hrid("team-ghost")
+    assert record is not None
+    env.apim.state.delete_api(record)
+    await env.delete(API_V4_DEFINITIONS, "ghost")
+    await env.wait_gone(API_V4_DEFINITIONS, "ghost")
+    (delete,) = env.apim.requests.find(method="DELETE")
+    assert delete.status == 404
+    assert "DeleteFailed" not in await env.event_reasons("ghost")
+
+
+async def test_delete_retries_until_apim_answers(env: Env):
+    await accepted_api(env, "stubborn")
+    env.apim.faults.fail_next(2, method="DELETE", status=503)
+    await env.delete(API_V4_DEFINITIONS, "stubborn")
+    await env.wait_gone(API_V4_DEFINITIONS, "stubborn", timeout=15)
+    statuses = [r.status for r in env.apim.requests.find(method="DELETE")]
+    assert statuses == [503, 503, 204]
+    assert env.apim.state.api_by_hrid("team-stubborn") is None
+
+
+async def test_delete_without_context_only_removes_the_configmap(env: Env):
+    await env.create(v4_api("local-only", context_ref=None, **local()))
+    await env.wait_condition(API_V4_DEFINITIONS, "local-only")
+    await wait_configmap(env, "local-only")
+    await env.delete(API_V4_DEFINITIONS, "local-only")
+    await env.wait_gone(API_V4_DEFINITIONS, "local-only")
+    await env.wait_gone(CONFIG_MAPS, "local-only")
+    assert len(env.apim.requests) == 0
