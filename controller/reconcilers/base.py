@@ -92,6 +92,25 @@ def control_plane_error(error: ApimError) -> ControlPlaneError:
     return ControlPlaneError(str(error), status=error.status)
 
 
+def merge_patch(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
+    """The JSON merge patch turning ``old`` into ``new``.
+
+    Merge patches merge nested objects, so a key that disappeared from a map (e.g. a plan removed
+    from ``status.plans``) must be sent as null or it would survive; lists are replaced whole.
+    """
+    patch: dict[str, Any] = {}
+    for key, value in new.items():
+        before = old.get(key)
+        if before == value:
+            continue
+        if isinstance(before, Mapping) and isinstance(value, Mapping):
+            patch[key] = merge_patch(before, value)
+        else:
+            patch[key] = value
+    patch.update({key: None for key in old if key not in new})
+    return patch
+
+
 class KindReconciler(abc.ABC):
     """Base of the per-kind reconcilers; implements ``controller.reconcile.Reconciler``."""
 
@@ -254,8 +273,7 @@ class KindReconciler(abc.ABC):
             return
         desired = self.desired_status(attempt, error)
         live = attempt.live_status
-        patch: dict[str, Any] = {k: value for k, value in desired.items() if live.get(k) != value}
-        patch.update({k: None for k in live if k not in desired})
+        patch = merge_patch(live, desired)
         if not patch:
             return
         try:

@@ -275,7 +275,7 @@ def v2_api(
                 }
             ],
         },
-        "plans": [{"name": "free", "security": "KEY_LESS"}],
+        "plans": [{"name": "free", "description": "free plan", "security": "KEY_LESS"}],
     }
     if context_ref:
         body["contextRef"] = {"name": context_ref}

@@ -140,3 +140,17 @@ def test_soft_reference_failures_replace_resolved_refs_true():
     )
     assert c.is_true(merged, "Accepted")
     assert found(merged, "ResolvedRefs")["reason"] == "GroupNotFound"
+
+
+def test_status_merge_patch_nulls_keys_removed_from_maps():
+    from controller.reconcilers.base import merge_patch
+
+    live = {"plans": {"free": "1", "gold": "2"}, "state": "STARTED", "old": 1, "errors": {"w": [1]}}
+    desired = {"plans": {"free": "1"}, "state": "STOPPED", "errors": {"w": []}}
+    assert merge_patch(live, desired) == {
+        "plans": {"gold": None},
+        "state": "STOPPED",
+        "old": None,
+        "errors": {"w": []},
+    }
+    assert merge_patch(desired, desired) == {}
