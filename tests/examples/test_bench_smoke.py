@@ -12,6 +12,7 @@ import json
 import sys
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -55,7 +56,8 @@ async def test_smoke_run_reports_a_and_a_free_restart(tmp_path):
     created = results["a"]
     for field in TIMED_FIELDS:
         assert created[field] is not None, field
-    assert created["accepted"] == 20 and created["missing"] == []
+    assert created["accepted"] == 20
+    assert created["missing"] == []
     assert created["latency_p50_ms"] <= created["latency_p99_ms"]
     assert created["apim_calls"] >= 20  # one upsert per API at least
     assert created["kube_writes"] >= 20 * 2  # metadata and status at least
@@ -106,7 +108,7 @@ def test_costs_are_deltas_of_writes_only():
 
 
 def test_evaluate_compares_with_the_floor_from_readiness():
-    results = {
+    results: dict[str, dict[str, Any]] = {
         "floor": {"seconds": 10.0},
         "a": {"accepted": 1000, "seconds": 14.0, "objects_per_second": 71.0},
         "b": {"accepted": 1000, "seconds": 20.0, "seconds_from_ready": 12.0,

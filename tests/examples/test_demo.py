@@ -42,6 +42,14 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
+def _server_of(kubeconfig: Path) -> str:
+    return str(yaml.safe_load(kubeconfig.read_text())["clusters"][0]["cluster"]["server"])
+
+
+def _exists(path: Path) -> bool:
+    return path.exists()
+
+
 async def _read_until(stream: asyncio.StreamReader, marker: str, timeout: float) -> list[str]:
     lines: list[str] = []
 
@@ -113,8 +121,10 @@ async def test_demo_serve_is_usable_then_ctrl_c_stops_every_process():
         lines = await _read_until(process.stdout, "Press Ctrl-C", 200)
         text = "\n".join(lines)
         assert "demo OK" in text
-        kubeconfig = Path(re.search(r"export KUBECONFIG=(\S+)", text).group(1))
-        server = yaml.safe_load(kubeconfig.read_text())["clusters"][0]["cluster"]["server"]
+        exported = re.search(r"export KUBECONFIG=(\S+)", text)
+        assert exported is not None, text
+        kubeconfig = Path(exported.group(1))
+        server = _server_of(kubeconfig)
         assert server.startswith("http://127.0.0.1:")
         # While serving, the cluster answers what the table said, e.g. through kubectl's paths.
         async with aiohttp.ClientSession() as session:
@@ -132,7 +142,7 @@ async def test_demo_serve_is_usable_then_ctrl_c_stops_every_process():
         while any(_alive(pid) for pid in children) and time.monotonic() < deadline:
             await asyncio.sleep(0.1)
         assert not [pid for pid in children if _alive(pid)]
-        assert not kubeconfig.exists()  # the demo's temporary directory is gone
+        assert not _exists(kubeconfig)  # the demo's temporary directory is gone
     finally:
         if process.returncode is None:
             process.kill()
@@ -158,7 +168,8 @@ async def test_children_die_with_a_killed_driver(tmp_path):
         assert driver.stdout is not None
         line = await asyncio.wait_for(driver.stdout.readline(), 90)
         pids = [int(p) for p in line.split()]
-        assert len(pids) == 2 and all(_alive(p) for p in pids)
+        assert len(pids) == 2
+        assert all(_alive(p) for p in pids)
         os.kill(driver.pid, signal.SIGKILL)
         await driver.wait()
         deadline = time.monotonic() + 15
