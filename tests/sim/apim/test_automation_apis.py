@@ -219,3 +219,22 @@ async def test_v2_read_back_and_export(apim, http):
     async with http.get(apim.v2_url() + "/apis/nope") as r:
         assert r.status == 404
         assert (await r.json())["httpStatus"] == 404
+
+
+async def test_v2_plan_read_back_lists_closed_plans_on_request(apim, http):
+    body = bodies.v4_api(plans=[bodies.v4_api()["plans"][0], bodies.api_key_plan()])
+    await put_api(http, apim, body)
+    await put_api(http, apim, bodies.v4_api())  # the api-key plan leaves the spec
+    async with http.get(apim.v2_url() + f"/apis/{API_ID}/plans") as r:
+        published = (await r.json())["data"]
+    assert [(p["id"], p["status"]) for p in published] == [(KEYLESS_PLAN_ID, "PUBLISHED")]
+    assert published[0]["security"] == {"type": "KEY_LESS"}
+    async with http.get(apim.v2_url() + f"/apis/{API_ID}/plans",
+                        params={"statuses": "CLOSED"}) as r:
+        closed = (await r.json())["data"]
+    assert [p["status"] for p in closed] == ["CLOSED"]
+    assert closed[0]["closedAt"].endswith("Z")
+    async with http.get(apim.v2_url() + f"/apis/{API_ID}/plans/{KEYLESS_PLAN_ID}") as r:
+        assert (await r.json())["apiId"] == API_ID
+    async with http.get(apim.v2_url() + f"/apis/{API_ID}/plans/unknown") as r:
+        assert r.status == 404

@@ -25,8 +25,13 @@ What the files cannot check, and what we do about it (see that folder's README):
 * ``openapi-apis.yaml`` fails strict validation upstream (unresolved ``apiId`` parameter on
   ``/primaryowner``, dangling ``clusterIdParam``), so it is loaded without spec validation; and
   its ``GenericApi`` discriminator makes openapi-core recurse forever through
-  ``ApiV4 -> allOf GenericApi -> discriminator -> ApiV4``. The in-memory copy drops that inner
-  discriminator; the outer ``Api`` ``oneOf`` + discriminator still selects and checks ``ApiV4``.
+  ``ApiV4 -> allOf GenericApi -> discriminator -> ApiV4`` (same for ``GenericPlan``). The
+  in-memory copy drops those inner discriminators; the outer ``Api`` / ``Plan`` ``oneOf`` +
+  discriminator still selects and checks ``ApiV4`` / ``PlanV4``.
+* ``GET /apis/{apiId}/plans`` in ``openapi-apis.yaml`` defaults ``statuses`` to
+  ``["published"]``, which its own upper-case ``PlanStatus`` enum rejects: requests without
+  ``statuses`` cannot validate, so the exchanges checked here always send it (APIM matches
+  enums case-insensitively, and so does the simulator).
 * The Automation file's only server is the SaaS cloud gate; the in-memory copy serves it under
   ``/automation`` instead so paths match the simulator's.
 """
@@ -81,7 +86,8 @@ def installation_spec() -> Any:
 @functools.cache
 def v2_apis_spec() -> Any:
     data = yaml.safe_load((REFERENCE / "openapi-apis.yaml").read_text())
-    data["components"]["schemas"]["GenericApi"].pop("discriminator", None)
+    for name in ("GenericApi", "GenericPlan"):
+        data["components"]["schemas"][name].pop("discriminator", None)
     return openapi_core.OpenAPI.from_dict(
         data,
         base_uri=(REFERENCE / "openapi-apis.yaml").as_uri(),
@@ -341,6 +347,12 @@ async def _tour(http, sim) -> None:
     api_id = ids.top_level_id("DEFAULT", "DEFAULT", "default-my-api")
     await http.get(sim.v2_url() + f"/apis/{api_id}")
     await http.get(sim.v2_url() + "/apis/unknown")
+    # Always explicit: the file's own default for ``statuses`` (["published"]) fails its enum.
+    await http.get(sim.v2_url() + f"/apis/{api_id}/plans", params={"statuses": "PUBLISHED"})
+    await http.get(sim.v2_url() + f"/apis/{api_id}/plans", params={"statuses": "PUBLISHED,CLOSED"})
+    plan_id = ids.child_id("DEFAULT", "DEFAULT", "default-my-api", "key-less")
+    await http.get(sim.v2_url() + f"/apis/{api_id}/plans/{plan_id}")
+    await http.get(sim.v2_url() + f"/apis/{api_id}/plans/unknown")
     await http.put(a + "/applications", json=bodies.application(), params={"dryRun": "false"})
     await http.get(a + "/applications/default-my-app")
     sub = {"hrid": "default-my-sub", "applicationHrid": "default-my-app", "planHrid": "api-key"}
