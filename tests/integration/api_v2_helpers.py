@@ -128,11 +128,8 @@ def event_messages(events: list[dict[str, Any]], reason: str) -> list[str]:
 
 
 def v2(name: str, **kwargs: Any) -> dict[str, Any]:
-    """``harness.v2_api`` with what the CRD requires of every plan (a ``description``).
-
-    harness.v2_api's default plan has none, which the API server rejects (reported in
-    /tmp/bugs/apiv2-1.md); user-given plans are completed the same way.
-    """
+    """``harness.v2_api`` with what the CRD requires of every plan (a ``description``), also
+    for plans a test passes in, so tests can focus on the fields they are about."""
     manifest = v2_api(name, **kwargs)
     for plan in manifest["spec"].get("plans") or []:
         plan.setdefault("description", f"{plan.get('name', 'plan')} plan")

@@ -1,0 +1,228 @@
+"""ApiResource: finalizer and events, inlining into v2/v4 APIs, propagation, delete guard.
+
+gko-behavior.md section 8 (and 3.10 for propagation) and the "Controller" scenarios of
+gko-scenarios.md section 4.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from controller.reconcilers.kinds import API_DEFINITIONS, API_RESOURCES, API_V4_DEFINITIONS
+from tests.integration.api_v2_helpers import (
+    automation_api_puts,
+    definition_of,
+    event_messages,
+    imports,
+    production_logging,
+    v2,
+    wait_configmap,
+    wait_idle,
+)
+from tests.integration.harness import (
+    Env,
+    api_resource,
+    context,
+    secret,
+    v4_api,
+    wait_for,
+)
+
+FINALIZER = "finalizers.gravitee.io/apiresource"
+REFERENCED = "resource is referenced and will remain"
+CACHE = {
+    "name": "my-cache",
+    "type": "cache",
+    "enabled": True,
+    "configuration": {"timeToIdleSeconds": 0, "maxEntriesLocalHeap": 1000},
+}
+INLINE = {"name": "inline-cache", "type": "cache", "enabled": True, "configuration": {}}
+
+
+@pytest.fixture(autouse=True)
+def _fast_logs():
+    with production_logging() as buffer:
+        yield buffer
+
+
+def ref(name: str, namespace: str | None = "team") -> dict:
+    target = {"name": name}
+    if namespace:
+        target["namespace"] = namespace
+    return {"ref": target}
+
+
+async def reconciled_resource(env: Env, name: str = "cache", **spec) -> dict:
+    manifest = api_resource(name)
+    # The resource's own ``name`` cannot go through the builder's keyword arguments.
+    manifest["spec"] = {**CACHE, **spec}
+    await env.create(manifest)
+
+    async def probe():
+        obj = await env.get(API_RESOURCES, name)
+        return obj if FINALIZER in (obj["metadata"].get("finalizers") or []) else None
+
+    return await wait_for(probe, what=f"ApiResource {name} finalizer")
+
+
+async def test_resource_gets_finalizer_hash_and_events_but_no_status(env: Env):
+    resource = await reconciled_resource(env)
+    assert "gravitee.io/last-spec-hash" in resource["metadata"]["annotations"]
+
+    async def both_events():
+        reasons = await env.event_reasons("cache")
+        return "UpdateSucceeded" in reasons and reasons
+
+    reasons = await wait_for(both_events, what="ApiResource events")
+    assert reasons.index("UpdateStarted") < reasons.index("UpdateSucceeded")
+    events = await env.events("cache")
+    assert {e["source"]["component"] for e in events} == {"apiresource-controller"}
+    # Upstream keeps no status; ours reports Accepted like every other kind (lead's decision).
+    accepted = await env.wait_condition(API_RESOURCES, "cache")
+    assert accepted["reason"] == "Accepted"
+    assert accepted["message"] == "Successfully reconciled"
+    assert "processingStatus" not in (await env.get(API_RESOURCES, "cache"))["status"]
+    assert len(env.apim.requests) == 0
+
+
+async def test_resource_is_inlined_into_the_v2_import_body(env: Env):
+    await reconciled_resource(env)
+    await env.create(context("apim", env.apim))
+    await env.create(v2("cached", resources=[ref("cache"), INLINE]))
+    await env.wait_condition(API_DEFINITIONS, "cached")
+    [call] = imports(env)
+    assert call.body["resources"] == [CACHE, INLINE]
+    [record] = env.apim.state.apis_in()
+    assert record.spec["resources"] == [CACHE, INLINE]
+    # The live spec is never written back: the ref stays a ref.
+    api = await env.get(API_DEFINITIONS, "cached")
+    assert api["spec"]["resources"][0]["ref"] == ref("cache")["ref"]
+    assert "type" not in api["spec"]["resources"][0]
+
+
+async def test_ref_without_namespace_means_the_api_namespace(env: Env):
+    await reconciled_resource(env)
+    await env.create(context("apim", env.apim))
+    await env.create(v2("nearby", resources=[ref("cache", namespace=None)]))
+    await env.wait_condition(API_DEFINITIONS, "nearby")
+    assert imports(env)[-1].body["resources"] == [CACHE]
+
+
+async def test_resource_is_inlined_into_the_local_configmap(env: Env):
+    await reconciled_resource(env)
+    await env.create(v2("cached-local", context_ref=None, local=True, resources=[ref("cache")]))
+    await env.wait_condition(API_DEFINITIONS, "cached-local")
+    cm = await wait_configmap(env, "cached-local")
+    assert definition_of(cm)["resources"] == [CACHE]
+
+
+async def test_resource_templates_are_compiled_when_inlined(env: Env):
+    await env.create(secret("redis", {"password": "s3cr3t"}))
+    templated = {"host": "redis", "password": '[[ secret "redis/password" ]]'}
+    await reconciled_resource(env, configuration=templated)
+    await env.create(context("apim", env.apim))
+    await env.create(v2("templated-cache", resources=[ref("cache")]))
+    await env.wait_condition(API_DEFINITIONS, "templated-cache")
+    sent = imports(env)[-1].body["resources"][0]["configuration"]
+    assert sent == {"host": "redis", "password": "s3cr3t"}
+
+
+async def test_missing_resource_fails_refs_until_it_is_created(env: Env):
+    await env.create(context("apim", env.apim))
+    await env.create(v2("early", resources=[ref("later")]))
+    failed = await env.wait_condition(API_DEFINITIONS, "early", "False")
+    assert failed["reason"] == "ReconcileFailed"
+    assert failed["message"] == "ReconcileFailed"
+    refs = await env.condition(API_DEFINITIONS, "early", "ResolvedRefs")
+    assert refs["status"] == "False"
+    assert refs["reason"] == "ResolvedRefs"
+    assert refs["message"] == 'apiresources.gravitee.io "later" not found'
+    assert imports(env) == []
+
+    await reconciled_resource(env, "later")
+    await env.wait_condition(API_DEFINITIONS, "early")
+    assert imports(env)[-1].body["resources"] == [CACHE]
+
+
+async def test_editing_a_resource_reimports_every_api_using_it(env: Env):
+    await reconciled_resource(env)
+    await env.create(context("apim", env.apim))
+    await env.create(v2("user-v2", resources=[ref("cache")]))
+    await env.create(v4_api("user-v4", resources=[ref("cache")]))
+    await env.create(v2("bystander"))
+    await env.wait_condition(API_DEFINITIONS, "user-v2")
+    await env.wait_condition(API_V4_DEFINITIONS, "user-v4")
+    await env.wait_condition(API_DEFINITIONS, "bystander")
+    await wait_idle(env)
+    v2_before = await env.get(API_DEFINITIONS, "user-v2")
+    mark = env.apim.requests.mark()
+
+    await env.patch(API_RESOURCES, "cache", {"spec": {"enabled": False}})
+
+    disabled = {**CACHE, "enabled": False}
+
+    async def propagated():
+        v2_calls = [c for c in imports(env, since=mark) if c.body["name"] == "user-v2"]
+        v4_calls = automation_api_puts(env, since=mark)
+        return v2_calls and v4_calls and (v2_calls, v4_calls)
+
+    v2_calls, v4_calls = await wait_for(propagated, what="re-imports after the resource edit")
+    assert v2_calls[-1].body["resources"] == [disabled]
+    assert v4_calls[-1].body["resources"] == [disabled]
+    await wait_idle(env)
+    v2_record = env.apim.state.api(v2_before["status"]["id"])
+    assert v2_record.spec["resources"] == [disabled]
+    v4_record = env.apim.state.api_by_hrid("team-user-v4")
+    assert v4_record.spec["resources"] == [disabled]
+    # Only the APIs that use the resource were touched, and their CRs were not edited.
+    assert [c.body["name"] for c in imports(env, since=mark)] == ["user-v2"]
+    v2_after = await env.get(API_DEFINITIONS, "user-v2")
+    assert v2_after["metadata"]["generation"] == v2_before["metadata"]["generation"]
+
+
+async def test_deleting_a_referenced_resource_waits_for_its_apis(env: Env):
+    await reconciled_resource(env)
+    await env.create(v2("holder-v2", context_ref=None, local=True, resources=[ref("cache")]))
+    await env.create(
+        v4_api(
+            "holder-v4",
+            context_ref=None,
+            resources=[ref("cache")],
+            definitionContext={"syncFrom": "KUBERNETES"},
+        )
+    )
+    await env.wait_condition(API_DEFINITIONS, "holder-v2")
+    await env.wait_condition(API_V4_DEFINITIONS, "holder-v4")
+
+    await env.delete(API_RESOURCES, "cache")
+
+    async def refused():
+        return REFERENCED in event_messages(await env.events("cache"), "DeleteFailed")
+
+    await wait_for(refused, what="DeleteFailed event")
+    events = await env.events("cache")
+    assert {e["type"] for e in events if e["reason"] == "DeleteFailed"} == {"Warning"}
+    held = await env.get(API_RESOURCES, "cache")
+    assert held["metadata"].get("deletionTimestamp")
+    assert FINALIZER in held["metadata"]["finalizers"]
+    blocked = await env.wait_condition(API_RESOURCES, "cache", "False")
+    assert blocked["reason"] == "ReconcileFailed"
+    assert blocked["message"] == REFERENCED
+
+    await env.delete(API_DEFINITIONS, "holder-v2")
+    await env.wait_gone(API_DEFINITIONS, "holder-v2")
+    assert await env.get(API_RESOURCES, "cache") is not None  # the v4 API still uses it
+
+    await env.delete(API_V4_DEFINITIONS, "holder-v4")
+    await env.wait_gone(API_RESOURCES, "cache")
+    assert "DeleteSucceeded" in await env.event_reasons("cache")
+
+
+async def test_unreferenced_resource_is_deleted_at_once(env: Env):
+    await reconciled_resource(env)
+    await env.delete(API_RESOURCES, "cache")
+    await env.wait_gone(API_RESOURCES, "cache")
+    reasons = await env.event_reasons("cache")
+    assert "DeleteStarted" in reasons
+    assert "DeleteSucceeded" in reasons
+    assert "DeleteFailed" not in reasons
