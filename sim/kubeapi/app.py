@@ -57,6 +57,7 @@ class Emulator:
             clock=self.options.clock,
             on_removed=self.gc.object_removed,
             on_namespace_terminating=self.gc.namespace_terminating,
+            on_dangling_owner=self.gc.owner_missing,
         )
         self.gc.bind(self.ops)
         self.faults = Faults(

@@ -46,6 +46,10 @@ class GarbageCollector:
         if uid:
             self._jobs.put_nowait(("owner", uid))
 
+    def owner_missing(self, owner_uid: str) -> None:
+        if owner_uid:
+            self._jobs.put_nowait(("owner", owner_uid))
+
     def namespace_terminating(self, name: str) -> None:
         self._jobs.put_nowait(("namespace", name))
 
@@ -72,6 +76,8 @@ class GarbageCollector:
 
     def _collect_dependents(self, owner_uid: str) -> None:
         ops = self._ops_or_fail()
+        if ops.owner_exists(owner_uid):
+            return
         for key, obj in list(ops.store.all_objects()):
             refs = obj["metadata"].get("ownerReferences") or []
             if any(r.get("uid") == owner_uid for r in refs):

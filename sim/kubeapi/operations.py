@@ -109,12 +109,14 @@ class Operations:
         clock: Clock = utc_now,
         on_removed: Callable[[JsonObj], None] | None = None,
         on_namespace_terminating: Callable[[str], None] | None = None,
+        on_dangling_owner: Callable[[str], None] | None = None,
     ) -> None:
         self.store = store
         self.registry = registry
         self._clock = clock
         self._on_removed = on_removed
         self._on_namespace_terminating = on_namespace_terminating
+        self._on_dangling_owner = on_dangling_owner
         # Server-side apply memory: what each field manager last applied to each object.
         self._applied: dict[tuple[ResourceKey, str, str, str], JsonObj] = {}
         self._uids: dict[str, tuple[ResourceKey, str, str]] = {}
@@ -216,6 +218,13 @@ class Operations:
             return WriteResult(obj, 201, warnings)
         stored = self.store.put(rt.key, obj, None)
         self._uids[meta["uid"]] = (rt.key, meta.get("namespace", ""), name)
+        refs = meta.get("ownerReferences") or []
+        if refs and self._on_dangling_owner is not None:
+            for ref in refs:
+                if not self.owner_exists(ref.get("uid", "")):
+                    # Owner unknown at creation: the collector deletes the object unless an owner
+                    # with that uid exists when it looks (as kube's garbage collector does).
+                    self._on_dangling_owner(ref.get("uid", ""))
         if rt.key == CRDS:
             self._register_crd(stored)
         return WriteResult(stored, 201, warnings)

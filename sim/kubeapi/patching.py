@@ -128,17 +128,24 @@ def apply_patch(live: JsonObj | None, applied: JsonObj, previous: JsonObj | None
     return _deep_merge(result, applied)
 
 
-def _remove_dropped(live: JsonObj, previous: JsonObj, applied: JsonObj) -> None:
+def _remove_dropped(
+    live: JsonObj, previous: JsonObj, applied: JsonObj, *, top: bool = True
+) -> None:
+    """Drop what ``previous`` set and ``applied`` no longer sets. Maps are owned leaf by leaf,
+    so keys other managers added to the same map survive."""
     for key, old_value in previous.items():
-        if key not in applied:
-            if key not in ("apiVersion", "kind", "metadata"):
-                live.pop(key, None)
+        if top and key in ("apiVersion", "kind"):
             continue
-        new_value = applied[key]
-        if isinstance(old_value, dict) and isinstance(new_value, dict):
-            current = live.get(key)
-            if isinstance(current, dict):
-                _remove_dropped(current, old_value, new_value)
+        current = live.get(key)
+        new_value = applied.get(key)
+        if isinstance(old_value, dict) and isinstance(current, dict):
+            _remove_dropped(
+                current, old_value, new_value if isinstance(new_value, dict) else {}, top=False
+            )
+            if key not in applied and not current:
+                live.pop(key, None)
+        elif key not in applied:
+            live.pop(key, None)
 
 
 def _deep_merge(base: JsonObj, overlay: JsonObj) -> JsonObj:

@@ -161,3 +161,32 @@ async def test_namespace_deletion_removes_contents(target: Target):
         return not listed.items
 
     await wait_for(gone, timeout=60)
+
+
+async def test_dependent_of_missing_owner_is_collected(target: Target):
+    ref = {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "Widget",
+        "name": "ghost",
+        "uid": "6a1f9c52-0000-4000-8000-000000000000",
+    }
+    await target.core.create_namespaced_config_map(
+        target.namespace, {"metadata": {"name": "dangling", "ownerReferences": [ref]}}
+    )
+
+    async def collected() -> bool:
+        listed = await target.core.list_namespaced_config_map(target.namespace)
+        return "dangling" not in [i.metadata.name for i in listed.items]
+
+    await wait_for(collected, timeout=60)
+
+
+async def test_server_dry_run_stores_nothing(target: Target):
+    created = await target.custom.create_namespaced_custom_object(
+        GROUP, VERSION, target.namespace, "widgets", target.widget("dry"), dry_run="All"
+    )
+    assert created["spec"]["size"] == 1
+    listed = await target.custom.list_namespaced_custom_object(
+        GROUP, VERSION, target.namespace, "widgets"
+    )
+    assert listed["items"] == []
