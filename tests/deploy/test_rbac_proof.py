@@ -7,6 +7,9 @@ kind in a watched namespace, waits until every controller the operator runs has 
 objects, deletes them, stops the operator with SIGTERM, then checks that every API call it made
 is granted by the overlay's Roles and ClusterRoles.
 
+With ``components/apply-crds`` the operator starts against an emulator without CRDs and must
+create them through server-side apply with the by-name grants alone.
+
 The operator's calls grow as controllers are wired in ``controller/wiring.py``; this test needs
 no change for that.
 """
@@ -26,22 +29,27 @@ from typing import Any
 
 import aiohttp
 import pytest
+import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from sim.apim.testing import start_simulator
 from sim.kubeapi import kubeconfig as kubeconfig_file
-from sim.kubeapi.testing import start_emulator
+from sim.kubeapi.testing import RunningEmulator, start_emulator
 from tests.deploy.rbac_rules import can, granted_rules, is_discovery, request_from_http
 from tests.deploy.recording_proxy import RecordedRequest, RecordingProxy
 from tests.deploy.rendering import (
     CRD_DIR,
+    MANIFESTS,
     OPERATOR_NAMESPACE,
     REPO,
     SERVICE_ACCOUNT,
+    Manifest,
     crd_files,
     pick,
+    render,
     render_overlay,
     requires_kubectl,
+    write_kustomization,
 )
 
 pytestmark = [pytest.mark.kubectl, requires_kubectl]
@@ -144,10 +152,21 @@ async def _scrape(session: aiohttp.ClientSession, port: int) -> dict[str, dict[s
     return values
 
 
-async def _run_operator(overlay: str, tmp_path: Path) -> tuple[list[RecordedRequest], str]:
-    config: dict[str, str] = pick(render_overlay(overlay), "ConfigMap", "gko-config")["data"]
-    watched = _WATCHED_BY_OVERLAY[overlay]
-    emulator = await start_emulator(crd_dirs=(CRD_DIR,),
+async def _seed(emulator: RunningEmulator, seeds: list[tuple[str, dict[str, Any]]]) -> None:
+    for path, body in seeds:
+        await emulator.create(path, body)
+
+
+async def _run_operator(objects: list[Manifest], watched: str,
+                        tmp_path: Path) -> tuple[list[RecordedRequest], str]:
+    """Run the operator configured by the ``gko-config`` of ``objects``; return its API calls.
+
+    With ``APPLY_CRDS=true`` the emulator starts without CRDs: the operator must create them,
+    and the objects are seeded once it is ready; otherwise they exist before it starts.
+    """
+    config: dict[str, str] = pick(objects, "ConfigMap", "gko-config")["data"]
+    applies_crds = config["APPLY_CRDS"] == "true"
+    emulator = await start_emulator(crd_dirs=() if applies_crds else (CRD_DIR,),
                                     kubeconfig_path=tmp_path / "emulator.kubeconfig")
     simulator = await start_simulator()
     proxy = RecordingProxy(emulator.url)
@@ -158,8 +177,8 @@ async def _run_operator(overlay: str, tmp_path: Path) -> tuple[list[RecordedRequ
             await emulator.create("/api/v1/namespaces", {
                 "apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
         seeds = _seeds(watched, simulator.url)
-        for path, body in seeds:
-            await emulator.create(path, body)
+        if not applies_crds:
+            await _seed(emulator, seeds)
         kubeconfig = kubeconfig_file.write(tmp_path / "proxy.kubeconfig", proxy.url)
         metrics_port, probes_port = _free_port(), _free_port()
         env = {
@@ -189,6 +208,13 @@ async def _run_operator(overlay: str, tmp_path: Path) -> tuple[list[RecordedRequ
                     return False
 
             await _eventually(ready, what="the operator to be ready", logs=logs_path)
+            if applies_crds:
+                for path in crd_files():
+                    name = yaml.safe_load(path.read_text(encoding="utf-8"))["metadata"]["name"]
+                    url = f"{emulator.url}/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
+                    async with session.get(f"{url}/{name}") as response:
+                        assert response.status == 200, f"the operator did not apply {name}"
+                await _seed(emulator, seeds)
 
             seeded_kinds = [body["kind"].lower() for _, body in seeds]
 
@@ -252,9 +278,8 @@ def _denied(calls: list[RecordedRequest], grants: dict[str | None, list[Any]]) -
     return denied
 
 
-def _grants(overlay: str) -> dict[str | None, list[Any]]:
-    return granted_rules(render_overlay(overlay), namespace=OPERATOR_NAMESPACE,
-                         service_account=SERVICE_ACCOUNT)
+def _grants(objects: list[Manifest]) -> dict[str | None, list[Any]]:
+    return granted_rules(objects, namespace=OPERATOR_NAMESPACE, service_account=SERVICE_ACCOUNT)
 
 
 @pytest.fixture(autouse=True)
@@ -265,8 +290,9 @@ def _needs_crds() -> None:
 
 @pytest.mark.parametrize("overlay", ["cluster", "namespaced", "ha"])
 async def test_every_call_the_operator_makes_is_granted(overlay: str, tmp_path: Path) -> None:
-    calls, logs = await _run_operator(overlay, tmp_path)
-    denied = _denied(calls, _grants(overlay))
+    objects = render_overlay(overlay)
+    calls, logs = await _run_operator(objects, _WATCHED_BY_OVERLAY[overlay], tmp_path)
+    denied = _denied(calls, _grants(objects))
     assert not denied, "calls the manifests do not grant:\n" + "\n".join(denied)
     if overlay == "ha":
         # Leader election ran through the proxy: acquired, and released on SIGTERM.
@@ -274,9 +300,27 @@ async def test_every_call_the_operator_makes_is_granted(overlay: str, tmp_path: 
         assert lease_writes, logs
 
 
+async def test_applying_its_own_crds_needs_only_the_apply_crds_grants(tmp_path: Path) -> None:
+    directory = tmp_path / "install"
+    directory.mkdir()
+    objects = render(write_kustomization(
+        directory,
+        resources=(MANIFESTS / "overlays" / "cluster",),
+        components=(MANIFESTS / "components" / "apply-crds",),
+        namespace=OPERATOR_NAMESPACE,
+    ))
+    calls, logs = await _run_operator(objects, "team-a", tmp_path)
+    crd_calls = [c for c in calls if "customresourcedefinitions" in c.path]
+    assert len([c for c in crd_calls if c.method == "PATCH"]) == len(crd_files()), logs
+    denied = _denied(calls, _grants(objects))
+    assert not denied, "calls the manifests do not grant:\n" + "\n".join(denied)
+    # The same calls without the component are refused: the grant is needed, not incidental.
+    assert _denied(crd_calls, _grants(render_overlay("cluster")))
+
+
 async def test_the_proof_notices_a_call_the_manifests_do_not_grant(tmp_path: Path) -> None:
     """The HA configuration elects a leader; the plain cluster RBAC has no Lease rights."""
-    calls, _ = await _run_operator("ha", tmp_path)
-    denied = _denied(calls, _grants("cluster"))
+    calls, _ = await _run_operator(render_overlay("ha"), "team-a", tmp_path)
+    denied = _denied(calls, _grants(render_overlay("cluster")))
     assert denied
     assert all("/leases" in line for line in denied), denied
