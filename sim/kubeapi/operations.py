@@ -322,9 +322,17 @@ class Operations:
         strict: bool,
     ) -> WriteResult:
         if not field_manager:
-            raise bad_request(
-                'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: '
-                "is required for apply patch"
+            raise invalid(
+                "PatchOptions",
+                "meta.k8s.io",
+                "",
+                [
+                    FieldError(
+                        "fieldManager",
+                        "FieldValueRequired",
+                        "Required value: is required for apply patch",
+                    )
+                ],
             )
         if not isinstance(applied, dict):
             raise bad_request("apply patch must be an object")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -365,7 +366,8 @@ async def test_server_side_apply_requires_field_manager(target: Target):
             target.widget("w"),
             _content_type=APPLY,
         )
-    assert info.value.status == 400
+    assert info.value.status == 422
+    assert "fieldManager" in json.loads(info.value.body or b"{}")["message"]
 
 
 async def test_secret_string_data_is_encoded(target: Target):
@@ -436,7 +438,7 @@ async def test_leases_and_events_round_trip(target: Target):
         target.namespace,
         {
             "metadata": {"name": "ev1"},
-            "involvedObject": {"kind": "Widget", "name": "w"},
+            "involvedObject": {"kind": "Widget", "name": "w", "namespace": target.namespace},
             "reason": "Created",
             "message": "hello",
             "type": "Normal",
@@ -454,7 +456,7 @@ async def test_leases_and_events_round_trip(target: Target):
             "action": "Sync",
             "reason": "Synced",
             "type": "Normal",
-            "regarding": {"kind": "Widget", "name": "w"},
+            "regarding": {"kind": "Widget", "name": "w", "namespace": target.namespace},
         },
     )
     assert ev2.reason == "Synced"
