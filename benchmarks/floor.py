@@ -152,9 +152,10 @@ async def run(*, kubeconfig: str, apim_url: str, namespace: str, concurrency: in
                 for obj in pending:
                     await floor.handle(obj)
 
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             await asyncio.gather(*(worker() for _ in range(concurrency)))
             seconds = time.perf_counter() - started
+            cpu = time.process_time() - cpu_started
     finally:
         await api.close()
     count = len(objects)
@@ -165,6 +166,7 @@ async def run(*, kubeconfig: str, apim_url: str, namespace: str, concurrency: in
         "objects_per_second": round(count / seconds, 1) if seconds > 0 else None,
         "kube_writes_per_object": round(floor.kube_writes / count, 2) if count else 0,
         "apim_calls_per_object": round(floor.apim_calls / count, 2) if count else 0,
+        "cpu_seconds": round(cpu, 2),
     }
 
 

@@ -154,6 +154,9 @@ class Snapshot:
     """Operator's Kubernetes requests by HTTP method."""
     reconciles: float
     apim_mark: int
+    cpu_seconds: dict[str, float] = attrs.field(factory=dict, eq=False)
+    """CPU time used so far by each process (``operator``, ``kubeapi``, ``apim``); not part of
+    equality, so an idle process's housekeeping does not look like activity."""
 
     @property
     def kube_writes(self) -> float:
@@ -198,12 +201,33 @@ async def operator_counters(session: aiohttp.ClientSession, metrics_url: str
     return requests, reconciles
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a live process (0 when /proc cannot tell)."""
+    try:
+        fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    # Fields 14 and 15 of stat (utime, stime), counted after the command name.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def stack_cpu(stack: Stack) -> dict[str, float]:
+    found = {"operator": 0.0}
+    for process in stack.processes():
+        name = "operator" if process.name.startswith("operator") else process.name
+        found[name] = cpu_seconds(process.pid)
+    return found
+
+
 async def snapshot(session: aiohttp.ClientSession, stack: Stack) -> Snapshot:
+    """Counters now; before an operator starts, its counters are zero."""
     mark = await apim_mark(session, stack.apim_url)
+    cpu = stack_cpu(stack)
     if stack.operator is None:
-        return attrs.evolve(EMPTY_OPERATOR, apim_mark=mark)
+        return attrs.evolve(EMPTY_OPERATOR, apim_mark=mark, cpu_seconds=cpu)
     requests, reconciles = await operator_counters(session, stack.operator.metrics_url)
-    return Snapshot(kube_requests=requests, reconciles=reconciles, apim_mark=mark)
+    return Snapshot(kube_requests=requests, reconciles=reconciles, apim_mark=mark,
+                    cpu_seconds=cpu)
 
 
 async def wait_quiet(session: aiohttp.ClientSession, stack: Stack, *, quiet: float,
@@ -276,6 +300,9 @@ def costs(before: Snapshot, after: Snapshot, apim: Counter[str], objects: int
         "apim_calls_per_object": round(calls / objects, 2) if objects else None,
         "apim_calls_by_endpoint": dict(apim.most_common()),
         "reconciles": int(after.reconciles - before.reconciles),
+        "cpu_seconds": {name: round(after.cpu_seconds.get(name, 0.0)
+                                    - before.cpu_seconds.get(name, 0.0), 2)
+                        for name in sorted(after.cpu_seconds)},
     }
 
 
@@ -361,6 +388,7 @@ class Bench:
             await setup_context(kube, stack.apim_url)
             await write_all((v4_api(i) for i in range(objects)), kube.create,
                             writers=self.options.writers)
+            cpu_before = stack_cpu(stack)
             process = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "benchmarks.floor", "--kubeconfig", str(stack.kubeconfig),
                 "--apim", stack.apim_url, "--namespace", NAMESPACE,
@@ -371,7 +399,13 @@ class Bench:
             out, _ = await asyncio.wait_for(process.communicate(), phase_timeout(objects))
             if process.returncode != 0:
                 raise RuntimeError(f"floor failed with exit code {process.returncode}")
-            self.results["floor"] = json.loads(out.decode().strip().splitlines()[-1])
+            result: dict[str, Any] = json.loads(out.decode().strip().splitlines()[-1])
+            cpu_after = stack_cpu(stack)
+            cpu: dict[str, float] = {"floor": float(result.pop("cpu_seconds"))}
+            for name in ("kubeapi", "apim"):
+                cpu[name] = round(cpu_after.get(name, 0.0) - cpu_before.get(name, 0.0), 2)
+            result["cpu_seconds"] = cpu
+            self.results["floor"] = result
 
     async def run_a_c_d(self, scenarios: Sequence[str]) -> None:
         n = self.options.objects
@@ -388,8 +422,7 @@ class Bench:
                 self.results["a"] = result
             if "c" in scenarios:
                 await stack.stop_operator()
-                before = attrs.evolve(EMPTY_OPERATOR, apim_mark=await apim_mark(
-                    session, stack.apim_url))
+                before = await snapshot(session, stack)
                 started = time.monotonic()
                 operator = await stack.start_operator(self._operator_options())
                 ready = time.monotonic() - started
@@ -431,8 +464,7 @@ class Bench:
             await setup_context(kube, stack.apim_url)
             await write_all((v4_api(i) for i in range(objects)), kube.create,
                             writers=self.options.writers)
-            before = attrs.evolve(EMPTY_OPERATOR,
-                                  apim_mark=await apim_mark(session, stack.apim_url))
+            before = await snapshot(session, stack)
             watcher = ConditionWatcher(kube, "ApiV4Definition", NAMESPACE,
                                        predicate=accepted_for_generation({}), keep_objects=False)
             async with watcher:
