@@ -172,7 +172,7 @@ async def test_missing_auth_secret_then_created(env: Env):
         MANAGEMENT_CONTEXTS, "apim", "False", type_="ResolvedRefs"
     )
     assert unresolved["reason"] == "ResolvedRefs"
-    assert "apim-creds" in unresolved["message"]
+    assert unresolved["message"] == 'secrets "apim-creds" not found'
     accepted = await env.condition(MANAGEMENT_CONTEXTS, "apim")
     assert accepted is not None
     assert (accepted["status"], accepted["reason"], accepted["message"]) == (
