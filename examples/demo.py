@@ -333,8 +333,11 @@ class _Say:
 async def _main(args: argparse.Namespace) -> int:
     task = asyncio.current_task()
     assert task is not None
-    # SIGTERM behaves like Ctrl-C: cancel, so the stack's teardown runs.
-    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+    # Ctrl-C and SIGTERM cancel the run so the stack's teardown runs. Installed explicitly:
+    # a shell starts background jobs with SIGINT ignored, and asyncio would then not react.
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, task.cancel)
     with tempfile.TemporaryDirectory(prefix="gko-demo-") as tmp:
         try:
             return await run(serve=args.serve, timeout=args.timeout, settle=args.settle,
