@@ -71,7 +71,7 @@ class LoggedRequest:
 class RequestLog:
     """Bounded, in-order log of requests; waitable from the simulator's event loop."""
 
-    def __init__(self, *, max_entries: int = 200_000) -> None:
+    def __init__(self, *, max_entries: int = 50_000) -> None:
         self._entries: collections.deque[LoggedRequest] = collections.deque(maxlen=max_entries)
         self._seq = 0
         self._changed: asyncio.Event | None = None

@@ -63,7 +63,8 @@ class SimulatorOptions:
     * ``tokens``: accepted bearer tokens (default none).
     * ``orgs_envs``: organizations and their environment ids (default ``DEFAULT``/``DEFAULT``);
       every environment also answers to its lower-cased id as hrid.
-    * ``request_log_limit``: entries kept in the request log, oldest dropped (default 200,000).
+    * ``request_log_limit``: entries kept in the request log, oldest dropped (default 50,000,
+      about 75 MB with 1.5 kB bodies).
     * ``fault_seed``: seed of the random draws of ``fail_fraction`` (default: unseeded).
     * ``record_responses``: also keep each response body in the log (default off; contract
       tests turn it on to validate every answer).
@@ -72,7 +73,7 @@ class SimulatorOptions:
     users: Users = attrs.field(default=DEFAULT_USERS, converter=_frozen_users)
     tokens: tuple[str, ...] = attrs.field(default=(), converter=_frozen_tokens)
     orgs_envs: OrgsEnvs = attrs.field(default=DEFAULT_ORGS_ENVS, converter=_frozen_orgs_envs)
-    request_log_limit: int = 200_000
+    request_log_limit: int = 50_000
     fault_seed: int | None = None
     record_responses: bool = False
 

@@ -39,6 +39,7 @@ class RunningSimulator:
     simulator: Simulator
     _runner: web.AppRunner = attrs.field(repr=False)
     _tmpdir: pathlib.Path | None = attrs.field(default=None, repr=False)
+    _closed: bool = attrs.field(default=False, repr=False)
 
     @property
     def state(self) -> SimulatorState:
@@ -70,7 +71,17 @@ class RunningSimulator:
         """Empty database and request log, no faults, original credentials."""
         self.simulator.reset()
 
+    async def __aenter__(self) -> RunningSimulator:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
     async def close(self) -> None:
+        """Stop listening (idempotent); requests in flight get ``shutdown_timeout_s`` to end."""
+        if self._closed:
+            return
+        self._closed = True
         await self._runner.cleanup()
         if self._tmpdir is not None:
             shutil.rmtree(self._tmpdir, ignore_errors=True)
@@ -85,7 +96,7 @@ async def start_simulator(
     users: Mapping[str, str] = DEFAULT_USERS,
     tokens: Iterable[str] = (),
     orgs_envs: Mapping[str, Iterable[str]] = DEFAULT_ORGS_ENVS,
-    request_log_limit: int = 200_000,
+    request_log_limit: int = 50_000,
     fault_seed: int | None = None,
     record_responses: bool = False,
     shutdown_timeout_s: float = 0.5,

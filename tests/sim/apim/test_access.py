@@ -119,3 +119,16 @@ async def test_secrets_never_reach_log_or_reprs(apim, http):
     assert "admin:admin" not in text
     assert FIXTURE_TOKEN not in text
     assert "YWRtaW46YWRtaW4" not in text  # base64 of admin:admin
+
+
+async def test_simulator_as_async_context_manager_stops_listening():
+    async with (
+        await start_simulator() as sim,
+        aiohttp.ClientSession() as s,
+        s.get(sim.url + "/_sim/health") as r,
+    ):
+        assert r.status == 200
+    await sim.close()  # idempotent
+    async with aiohttp.ClientSession() as s:
+        with pytest.raises(aiohttp.ClientConnectionError):
+            await s.get(sim.url + "/_sim/health")
