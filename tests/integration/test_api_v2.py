@@ -12,21 +12,27 @@ import json
 
 import pytest
 
+from controller.kube.rest import request_json
 from controller.reconcilers.kinds import API_DEFINITIONS, MANAGEMENT_CONTEXTS
 from controller.reconcilers.kinds import CONFIG_MAPS as CONFIG_MAPS_KIND
+from controller.reconcilers.kinds import SECRETS as SECRETS_KIND
 from sim.apim.testing import RunningSimulator
 from sim.kubeapi.testing import RunningEmulator
 from tests.integration.api_v2_helpers import (
+    EXAMPLES,
     IMPORT_CRD,
+    V2_EXAMPLES,
     apim_delete_api,
     configmap,
     definition_of,
     event_messages,
     imports,
+    load_manifests,
     production_logging,
     v2,
     wait_configmap,
     wait_idle,
+    with_namespace,
     xxh_uuid,
 )
 from tests.integration.harness import Env, context, operator_env, wait_for
@@ -427,3 +433,152 @@ async def test_missing_context_is_a_reference_error_until_created(env: Env):
     await env.wait_condition(MANAGEMENT_CONTEXTS, "later")
     await env.wait_condition(API_DEFINITIONS, "orphan")
     assert env.apim.state.api_by_cross_id(xxh_uuid("team/orphan")) is not None
+
+
+# -- pages ---------------------------------------------------------------------------------------
+
+
+async def test_page_ids_follow_upstream_formulas(env: Env):
+    pages = {
+        "docs": {"name": "docs", "type": "FOLDER", "published": True},
+        "readme": {"name": "readme", "type": "MARKDOWN", "parent": "docs", "content": "# hi"},
+    }
+    api = await accepted_api(env, v2("documented", pages=pages))
+    api_id = api["status"]["id"]
+    sent = imports(env)[-1].body["pages"]
+    for key in ("docs", "readme"):
+        assert sent[key]["api"] == api_id
+        assert sent[key]["id"] == xxh_uuid(api_id, "/", key)
+        assert sent[key]["crossId"] == xxh_uuid("team/documented", "/", key)
+    assert sent["readme"]["parentId"] == xxh_uuid(api_id, "/", "docs")
+    record = env.apim.state.api(api_id)
+    assert sorted(p.id for p in env.apim.state.pages_of(record)) == sorted(
+        xxh_uuid(api_id, "/", key) for key in ("docs", "readme")
+    )
+
+
+# -- templating with upstream's example sources --------------------------------------------------
+
+
+async def test_templated_api_with_upstream_example_sources(env: Env):
+    if not V2_EXAMPLES.is_dir():
+        pytest.skip(f"upstream examples not found at {V2_EXAMPLES}")
+    for source in ("api-with-templating-secret.yml", "api-with-templating-config-map.yml"):
+        for doc in load_manifests(V2_EXAMPLES / source):
+            await env.create(doc)
+    plans = [{"name": "templated", "security": '[[ secret "graviteeio-templating/security" ]]'}]
+    proxy = {
+        "virtual_hosts": [{"path": "/templated"}],
+        "groups": [
+            {
+                "name": "default",
+                "endpoints": [
+                    {"name": "default", "target": '[[ configmap "graviteeio-templating/target" ]]'}
+                ],
+            }
+        ],
+    }
+    api = await accepted_api(env, v2("templated", plans=plans, proxy=proxy, local=True))
+    body = imports(env)[-1].body
+    assert body["plans"][0]["security"] == "KEY_LESS"
+    assert body["proxy"]["groups"][0]["endpoints"][0]["target"] == "https://api.gravitee.io/echo"
+    definition = definition_of(await wait_configmap(env, "templated"))
+    assert definition["plans"][0]["security"] == "KEY_LESS"
+    # The live spec keeps its templates.
+    assert api["spec"]["plans"][0]["security"].startswith("[[ secret")
+    for kind in (SECRETS_KIND, CONFIG_MAPS_KIND):
+        source = await env.get(kind, "graviteeio-templating")
+        assert "finalizers.gravitee.io/templating" in source["metadata"]["finalizers"]
+        annotations = source["metadata"]["annotations"]
+        assert json.loads(annotations["gravitee.io/apidefinitions"]) == ["team/templated"]
+        assert annotations["gravitee.io/references"] == "1"
+
+    await env.delete(API_DEFINITIONS, "templated")
+    await env.wait_gone(API_DEFINITIONS, "templated")
+
+    async def released():
+        source = await env.get(SECRETS_KIND, "graviteeio-templating")
+        return "finalizers.gravitee.io/templating" not in (
+            source["metadata"].get("finalizers") or []
+        ) and source
+
+    source = await wait_for(released, what="template source released")
+    assert source["metadata"]["annotations"]["gravitee.io/references"] == "0"
+
+
+# -- upstream examples ---------------------------------------------------------------------------
+
+
+def _api_examples() -> list:
+    if not V2_EXAMPLES.is_dir():
+        return [pytest.param(None, marks=pytest.mark.skip(reason=f"{V2_EXAMPLES} is absent"))]
+    # Files holding only a template source (Secret/ConfigMap) are used by the templating test.
+    return [
+        pytest.param(path, id=path.stem)
+        for path in sorted(V2_EXAMPLES.glob("*.yml"))
+        if any(doc.get("kind") == "ApiDefinition" for doc in load_manifests(path))
+    ]
+
+
+def _example_named(folder: str, name: str) -> dict | None:
+    for path in sorted((EXAMPLES / folder).glob("*.yml")):
+        for doc in load_manifests(path):
+            if doc.get("metadata", {}).get("name") == name:
+                return doc
+    return None
+
+
+@pytest.mark.parametrize("path", _api_examples())
+async def test_upstream_v2_example_is_accepted_and_deleted(env: Env, path):
+    await env.create(context("dev-ctx", env.apim))
+    apis = [doc for doc in load_manifests(path) if doc.get("kind") == "ApiDefinition"]
+    for api in apis:
+        spec = api["spec"]
+        for entry in spec.get("resources") or []:
+            target = entry.get("ref")
+            if target:
+                resource = _example_named("api_resource", target["name"])
+                assert resource is not None, f"no upstream ApiResource example {target['name']}"
+                await env.create(with_namespace(resource, target.get("namespace") or "team"))
+        for target in spec.get("notificationsRefs") or []:
+            notification = _example_named("notification", target["name"])
+            assert notification is not None
+            await request_json(
+                env.api, "POST", "/apis/gravitee.io/v1alpha1/namespaces/team/notifications",
+                body=with_namespace(notification, "team"),
+            )
+        await env.create(api)
+
+    for api in apis:
+        name, spec = api["metadata"]["name"], api["spec"]
+        accepted = await env.wait_condition(API_DEFINITIONS, name)
+        assert accepted["message"] == "Successfully reconciled"
+        live = await env.get(API_DEFINITIONS, name)
+        status = live["status"]
+        assert status["processingStatus"] == "Completed"
+        reasons = await env.event_reasons(name)
+        assert "UpdateStarted" in reasons
+        assert "UpdateSucceeded" in reasons
+        expected_state = spec.get("state", "STARTED")
+        assert status["state"] == expected_state
+        if spec.get("contextRef"):
+            assert status["crossId"] == spec.get("crossId", xxh_uuid(f"team/{name}"))
+            assert status["errors"]["severe"] == []
+            record = env.apim.state.api_by_cross_id(status["crossId"])
+            assert record is not None
+            assert record.id == status["id"] == spec.get("id", live["metadata"]["uid"])
+            assert record.state == expected_state
+        local_configmap = await configmap(env, name)
+        if spec.get("local") and expected_state == "STARTED":
+            assert local_configmap is not None
+            assert definition_of(local_configmap)["id"] == status["id"]
+        else:
+            assert local_configmap is None
+
+    for api in apis:
+        name = api["metadata"]["name"]
+        api_id = (await env.get(API_DEFINITIONS, name))["status"]["id"]
+        await env.delete(API_DEFINITIONS, name)
+        await env.wait_gone(API_DEFINITIONS, name)
+        assert env.apim.state.api(api_id) is None
+        await env.wait_gone(CONFIG_MAPS_KIND, name)
