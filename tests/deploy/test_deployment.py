@@ -35,6 +35,13 @@ def _pod_spec(objects: list[Manifest], name: str = OPERATOR_NAME) -> Manifest:
     return spec
 
 
+# Volume types the "restricted" Pod Security Standard allows.
+_RESTRICTED_VOLUME_TYPES = {
+    "configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "persistentVolumeClaim",
+    "projected", "secret",
+}
+
+
 def _assert_restricted(pod: Manifest) -> None:
     pod_context = pod["securityContext"]
     assert pod_context["runAsNonRoot"] is True
@@ -49,6 +56,11 @@ def _assert_restricted(pod: Manifest) -> None:
         assert not context.get("privileged", False)
     for host_namespace in ("hostNetwork", "hostPID", "hostIPC"):
         assert not pod.get(host_namespace)
+    for volume in pod.get("volumes", []):
+        assert set(volume) - {"name"} <= _RESTRICTED_VOLUME_TYPES, volume
+    for container in pod["containers"]:
+        for port in container.get("ports", []):
+            assert "hostPort" not in port
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
