@@ -3,8 +3,8 @@
 Owns spawning them on free loopback ports, discovering their URLs, waiting until each one is
 usable, and stopping them so that nothing outlives the caller: every child runs in its own
 session (a Ctrl-C in the terminal reaches only the driver, which stops the children in order),
-asks the kernel to SIGTERM it if the driver dies (Linux ``PR_SET_PDEATHSIG``), and is killed
-with its whole process group when it does not exit in time.
+starts through ``examples.orphan_guard`` (the kernel SIGTERMs it if the driver dies, even by
+SIGKILL), and is killed with its whole process group when it does not exit in time.
 
 Shared by ``make demo`` and ``make bench``. It must never import the operator or the simulators
 (they run as separate processes, as in production) and never bind anything but 127.0.0.1.
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import os
 import pathlib
 import signal
@@ -32,8 +31,6 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 CRDS_DIR = ROOT / "manifests" / "crds"
 LOOPBACK = "127.0.0.1"
 
-_PR_SET_PDEATHSIG = 1
-
 
 class StackError(RuntimeError):
     """A process did not start, exited early, or did not become ready in time."""
@@ -44,14 +41,6 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((LOOPBACK, 0))
         return int(sock.getsockname()[1])
-
-
-def _die_with_parent() -> None:
-    # Runs in the child between fork and exec: if the driver is killed (even with SIGKILL) the
-    # kernel sends SIGTERM to the child, so no emulator or operator is ever orphaned.
-    with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
 
 
 @attrs.define
@@ -137,15 +126,17 @@ async def spawn(
     """Start ``argv`` from the project root with output to ``log_dir/<name>.log``."""
     log_path, handle = _open_log(log_dir, name)
     try:
+        # The guard binds the child to this process (SIGTERM if we die, even by SIGKILL) and
+        # then execs the real command, so the pid below is the command's own.
+        guarded = [sys.executable, "-m", "examples.orphan_guard", str(os.getpid()), *argv]
         process = await asyncio.create_subprocess_exec(
-            *argv,
+            *guarded,
             cwd=str(ROOT),
             env={**os.environ, **(env or {})},
             stdin=asyncio.subprocess.DEVNULL,
             stdout=handle,
             stderr=asyncio.subprocess.STDOUT,
             start_new_session=True,
-            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
         )
     except BaseException:
         handle.close()
