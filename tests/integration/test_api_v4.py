@@ -10,11 +10,13 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from controller.reconcilers.kinds import (
+    API_RESOURCES,
     API_V4_DEFINITIONS,
     CONFIG_MAPS,
     MANAGEMENT_CONTEXTS,
@@ -31,9 +33,12 @@ from tests.integration.harness import (
     wait_for,
 )
 from tests.integration.v4_helpers import (
+    RESOURCE_EXAMPLES,
+    V4_EXAMPLES,
     captured_logs,
     conditions_by_type,
     get_configmap,
+    load_yaml,
     seed,
     upserts_of,
     upstream_uuid,
@@ -620,3 +625,39 @@ async def test_delete_without_context_only_removes_the_configmap(env: Env):
     await env.wait_gone(API_V4_DEFINITIONS, "local-only")
     await env.wait_gone(CONFIG_MAPS, "local-only")
     assert len(env.apim.requests) == 0
+
+
+# -- every upstream v4 example --------------------------------------------------------------------
+
+
+def _example_files() -> list[Path]:
+    return sorted(V4_EXAMPLES.glob("*.yml")) if V4_EXAMPLES.is_dir() else []
+
+
+@pytest.mark.skipif(not V4_EXAMPLES.is_dir(), reason=f"upstream examples absent: {V4_EXAMPLES}")
+@pytest.mark.parametrize("path", _example_files(), ids=lambda p: p.stem)
+async def test_upstream_example_is_accepted(
+    kubeapi: RunningEmulator, apim: RunningSimulator, path: Path
+):
+    manifest = load_yaml(path)
+    name = manifest["metadata"]["name"]
+    async with operator_env(kubeapi, apim, namespace="default") as env:
+        # What the examples reference: the "dev-ctx" context and the reusable ApiResources.
+        await env.create(context("dev-ctx", apim))
+        for resource_file in sorted(RESOURCE_EXAMPLES.glob("*.yml")):
+            await env.create(load_yaml(resource_file))
+        await env.create(manifest)
+        await env.wait_condition(API_V4_DEFINITIONS, name, timeout=15)
+        obj = await env.get(API_V4_DEFINITIONS, name)
+        assert obj["status"]["processingStatus"] == "Completed"
+        record = apim.state.api_by_hrid(f"default-{name}")
+        assert record is not None
+        assert obj["status"]["id"] == record.id
+        assert record.name == manifest["spec"]["name"]
+        assert record.state == manifest["spec"].get("state", "STARTED")
+        assert sorted(obj["status"]["plans"]) == sorted(
+            key.replace(" ", "-").replace(".", "-") for key in manifest["spec"].get("plans", {})
+        )
+        for ref in manifest["spec"].get("resources") or []:
+            if "ref" in ref:
+                assert await env.get(API_RESOURCES, ref["ref"]["name"], "default") is not None

@@ -13,13 +13,14 @@ import hashlib
 import io
 import json
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import structlog
 import xxhash
 import yaml
+from kubernetes_asyncio.client import ApiClient
 
 from controller.config import LogLevel, LogSettings
 from controller.kube.client import connect
@@ -171,3 +172,27 @@ def captured_logs(*, level: LogLevel = "debug") -> Iterator[io.StringIO]:
         yield buffer
     finally:
         structlog.configure(**saved)
+
+
+def object_versions(kube: RunningEmulator) -> dict[tuple[Any, str, str], str]:
+    """Every stored object's resourceVersion, CRDs aside (the harness re-applies those).
+
+    Equal snapshots mean nobody created, changed or deleted anything in between.
+    """
+    return {
+        (key, str(obj["metadata"].get("namespace") or ""), str(obj["metadata"]["name"])): str(
+            obj["metadata"]["resourceVersion"]
+        )
+        for key, obj in kube.emulator.store.all_objects()
+        if obj.get("kind") != "CustomResourceDefinition"
+    }
+
+
+@contextlib.asynccontextmanager
+async def kube_client(kube: RunningEmulator) -> AsyncIterator[ApiClient]:
+    """A client of the emulator for writes made while no operator runs."""
+    api = await connect(kubeconfig=str(kube.kubeconfig))
+    try:
+        yield api
+    finally:
+        await api.close()
