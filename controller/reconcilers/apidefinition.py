@@ -2,9 +2,10 @@
 
 ``local: false`` + ``contextRef`` imports through ``PUT {V1}/apis/import-crd``; ``local: true``
 writes the gateway ConfigMap (and imports too when a context is set); STOPPED local APIs have no
-ConfigMap. Switching ``local`` off removes the ConfigMap here, in the reconciler (upstream relied
-on a webhook side effect). An API with no context and ``local: false`` has nowhere to go and says
-so.
+ConfigMap. Rules a schema cannot express (e.g. STARTED without plans, an inline resource without
+a type) are checked before anything is sent, as for v4 APIs. Switching ``local`` off removes the
+ConfigMap here, in the reconciler (upstream relied on a webhook side effect). An API with no
+context and ``local: false`` has nowhere to go and says so.
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ from typing import Any
 
 from controller.apim.apis_v2 import delete_api, import_api
 from controller.informers.store import Store
+from controller.models.api_v2 import ApiDefinitionSpec
+from controller.models.convert import ModelError, structure
+from controller.models.validation import severe, validate_api_v2
 from controller.reconcilers import vocabulary as v
 from controller.reconcilers.apiresource import resolve_resources
 from controller.reconcilers.base import Attempt, KindReconciler, SkeletonDeps
@@ -29,6 +33,18 @@ NO_CONTEXT = "a context is required when setting local to false"
 
 def errors_status(severe: Any, warning: Any) -> dict[str, list[str]]:
     return {"severe": list(severe), "warning": list(warning)}
+
+
+def validate(spec: Mapping[str, Any], name: str) -> None:
+    """Upstream's static admission rules, at reconcile time: there is no webhook to stop an
+    invalid API before it reaches APIM or a gateway ConfigMap."""
+    try:
+        model = structure(dict(spec), ApiDefinitionSpec)
+    except ModelError as error:
+        raise IllegalStateError(f"invalid spec: {error}") from error
+    problems = severe(validate_api_v2(model, api_name=name))
+    if problems:
+        raise IllegalStateError(problems[0].message)
 
 
 class ApiDefinitionReconciler(KindReconciler):
@@ -57,6 +73,7 @@ class ApiDefinitionReconciler(KindReconciler):
 
     async def apply(self, attempt: Attempt) -> None:
         spec = attempt.spec
+        validate(spec, attempt.name)
         local = bool(spec.get("local", False))
         spec["definition_context"] = v2_definition_context(spec)
         resources = resolve_resources(

@@ -1,6 +1,7 @@
 """ApiResource: a reusable resource inlined into the APIs that reference it (gko-behavior.md 8).
 
-The reconcile only validates its templates and keeps the finalizer; APIs do the inlining
+The reconcile only validates the resource (its templates, then upstream's admission rule: a
+type, a name and a configuration) and keeps the finalizer; APIs do the inlining
 (``resolve_resources``) and re-reconcile when a resource they use changes. A resource still
 referenced by an API cannot be deleted.
 """
@@ -11,9 +12,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from controller.informers.store import Store
+from controller.models.api_resource import ApiResourceSpec
+from controller.models.convert import ModelError, structure
+from controller.models.validation import severe, validate_api_resource
 from controller.reconcilers import vocabulary as v
 from controller.reconcilers.base import Attempt, KindReconciler, SkeletonDeps
-from controller.reconcilers.errors import ReconcileError, ResolveRefError
+from controller.reconcilers.errors import IllegalStateError, ReconcileError, ResolveRefError
 from controller.reconcilers.kinds import API_RESOURCES
 from controller.reconcilers.refs import RESOURCE_INDEX, ref_key
 from controller.reconcilers.templating import SourceReader, compile_spec
@@ -32,7 +36,15 @@ class ApiResourceReconciler(KindReconciler):
         self.api_stores = tuple(api_stores)
 
     async def apply(self, attempt: Attempt) -> None:
-        return None
+        # Upstream's webhook rejects these; without one, an incomplete resource would only
+        # surface later as a failed import of every API that uses it.
+        try:
+            model = structure(dict(attempt.spec), ApiResourceSpec)
+        except ModelError as error:
+            raise IllegalStateError(f"invalid spec: {error}") from error
+        problems = severe(validate_api_resource(model))
+        if problems:
+            raise IllegalStateError(problems[0].message)
 
     async def cleanup(self, attempt: Attempt) -> None:
         if any(store.keys_by_index(RESOURCE_INDEX, attempt.key) for store in self.api_stores):

@@ -226,3 +226,17 @@ async def test_unreferenced_resource_is_deleted_at_once(env: Env):
     assert "DeleteStarted" in reasons
     assert "DeleteSucceeded" in reasons
     assert "DeleteFailed" not in reasons
+
+
+async def test_resource_without_type_is_refused_until_fixed(env: Env):
+    manifest = api_resource("typeless")
+    del manifest["spec"]["type"]
+    await env.create(manifest)
+    failed = await env.wait_condition(API_RESOURCES, "typeless", "False")
+    assert failed["reason"] == "IllegalStateError"
+    assert failed["message"] == "missing required value in property [type]"
+    messages = event_messages(await env.events("typeless"), "UpdateFailed")
+    assert messages == ["missing required value in property [type]"]
+    await wait_idle(env, "apiresource")
+    await env.patch(API_RESOURCES, "typeless", {"spec": {"type": "cache"}})
+    await env.wait_condition(API_RESOURCES, "typeless")

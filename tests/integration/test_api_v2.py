@@ -13,7 +13,7 @@ import json
 import pytest
 
 from controller.kube.rest import request_json
-from controller.reconcilers.kinds import API_DEFINITIONS, MANAGEMENT_CONTEXTS
+from controller.reconcilers.kinds import API_DEFINITIONS, API_RESOURCES, MANAGEMENT_CONTEXTS
 from controller.reconcilers.kinds import CONFIG_MAPS as CONFIG_MAPS_KIND
 from controller.reconcilers.kinds import SECRETS as SECRETS_KIND
 from sim.apim.testing import RunningSimulator
@@ -35,7 +35,7 @@ from tests.integration.api_v2_helpers import (
     with_namespace,
     xxh_uuid,
 )
-from tests.integration.harness import Env, context, operator_env, wait_for
+from tests.integration.harness import Env, api_resource, context, operator_env, wait_for
 from tests.integration.harness import configmap as configmap_manifest
 
 FINALIZER = "finalizers.gravitee.io/apidefinitiondeletion"
@@ -397,29 +397,86 @@ async def test_recoverable_apim_failure_is_retried_until_accepted(env: Env):
 
 
 async def test_severe_import_error_is_not_retried_until_the_spec_changes(env: Env):
-    broken = [{"name": "broken", "configuration": {}}]
+    # A referenced resource without a type is inlined as is; APIM refuses the import (400).
+    untyped = api_resource("untyped")
+    del untyped["spec"]["type"]
+    await env.create(untyped)
     await env.create(context("apim", env.apim))
-    await env.create(v2("invalid", resources=broken))
+    await env.create(v2("invalid", resources=[{"ref": {"name": "untyped", "namespace": "team"}}]))
     failed = await env.wait_condition(API_DEFINITIONS, "invalid", "False")
     assert failed["reason"] == "ControlPlaneError"
     url = env.apim.v1_url() + IMPORT_CRD
     assert failed["message"].startswith(f"request [PUT] {url}")
     assert "failed with status 400" in failed["message"]
-    assert "Resource [broken] configuration is not valid" in failed["message"]
+    assert "Resource [untyped] configuration is not valid" in failed["message"]
     api = await env.get(API_DEFINITIONS, "invalid")
     assert api["status"]["processingStatus"] == "Failed"
     assert conditions_by_type(api)["ResolvedRefs"]["status"] == "True"
+    assert event_messages(await env.events("invalid"), "UpdateFailed") == [failed["message"]]
     await wait_idle(env, "apidefinition")
     assert len(imports(env)) == 1
     assert env.apim.state.apis_in() == []
 
-    await env.patch(
-        API_DEFINITIONS, "invalid", {"spec": {"resources": [{**broken[0], "type": "cache"}]}}
-    )
+    # Fixing the resource is a dependency change: the API is imported again, and accepted.
+    await env.patch(API_RESOURCES, "untyped", {"spec": {"type": "cache"}})
     await env.wait_condition(API_DEFINITIONS, "invalid")
     assert len(imports(env)) == 2
     [record] = env.apim.state.apis_in()
     assert record.spec["resources"][0]["type"] == "cache"
+
+
+async def test_unauthorized_import_is_not_retried(env: Env):
+    await env.create(context("apim", env.apim))
+    await wait_for(
+        lambda: env.condition(MANAGEMENT_CONTEXTS, "apim"), what="context reconciled"
+    )
+    env.apim.faults.fail_next(1, method="PUT", status=401)
+    await env.create(v2("denied"))
+    failed = await env.wait_condition(API_DEFINITIONS, "denied", "False")
+    assert failed["reason"] == "ControlPlaneError"
+    assert "failed with status 401" in failed["message"]
+    await wait_idle(env, "apidefinition")
+    assert [r.status for r in imports(env)] == [401]
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        pytest.param(
+            {"plans": []},
+            "cannot apply API [rule-breaker]. Its state is set to STARTED, but the API has no "
+            "plans. APIs must have at least one plan in order to be deployed.",
+            id="started-without-plans",
+        ),
+        pytest.param(
+            {"resources": [{"name": "inline", "configuration": {}}]},
+            "missing required value in property [type]",
+            id="inline-resource-without-type",
+        ),
+        pytest.param(
+            {"pages": {"child": {"name": "child", "type": "MARKDOWN", "parent": "nowhere"}}},
+            "can not apply API [rule-breaker]. Parent page [nowhere] can not be found for page "
+            "[child]",
+            id="page-parent-missing",
+        ),
+    ],
+)
+async def test_static_admission_rules_refuse_before_anything_is_sent(env: Env, spec, message):
+    await env.create(context("apim", env.apim))
+    await env.create(v2("rule-breaker", local=True, **spec))
+    failed = await env.wait_condition(API_DEFINITIONS, "rule-breaker", "False")
+    assert failed["reason"] == "IllegalStateError"
+    assert failed["message"] == message
+    assert event_messages(await env.events("rule-breaker"), "UpdateFailed") == [message]
+    await wait_idle(env, "apidefinition")
+    assert imports(env) == []
+    assert await configmap(env, "rule-breaker") is None
+
+
+async def test_stopped_api_without_plans_is_accepted(env: Env):
+    api = await accepted_api(env, v2("planless", state="STOPPED", plans=[]))
+    assert api["status"]["plans"] == {}
+    assert env.apim.state.api(api["status"]["id"]).state == "STOPPED"
 
 
 async def test_missing_context_is_a_reference_error_until_created(env: Env):
