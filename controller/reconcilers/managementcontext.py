@@ -26,6 +26,9 @@ from controller.reconcilers.errors import ControlPlaneError, ReconcileError, Res
 from controller.reconcilers.kinds import MANAGEMENT_CONTEXTS, SECRETS
 from controller.reconcilers.refs import CONTEXT_INDEX, SECRET_REF_INDEX, ref_key
 
+# APIM answers to the environment probe that mean the context itself is wrong.
+_PROBE_FAILURES = frozenset({400, 401})
+
 
 @attrs.frozen
 class Dependants:
@@ -71,9 +74,14 @@ class ManagementContextReconciler(KindReconciler):
         try:
             await get_environment(context.client)
         except ApimError as error:
-            raise _probe_error(
-                error, name=attempt.name, base_url=context.resolved.base_url
-            ) from error
+            # Like upstream's probe (gko-behavior.md 5.5), only an unreachable APIM, bad
+            # credentials (401) or an unknown org/env (400) fail the context: a token that may
+            # import but not read the environment (403), a proxy hiding the endpoint (404) or a
+            # flaky APIM (5xx) say nothing about the context being wrong.
+            if error.status is None or error.status in _PROBE_FAILURES:
+                raise _probe_error(
+                    error, name=attempt.name, base_url=context.resolved.base_url
+                ) from error
 
     async def cleanup(self, attempt: Attempt) -> None:
         for dependants in self.dependants:

@@ -141,22 +141,28 @@ async def wait_object(
     *,
     timeout: float = 10.0,
     what: str = "object state",
+    namespace: str | None = None,
 ) -> dict[str, Any]:
     """Poll the API server until ``predicate(obj)`` holds; returns the object."""
 
     async def probe() -> dict[str, Any] | None:
-        obj = await env.get(kind, name)
+        obj = await env.get(kind, name, namespace)
         return obj if obj is not None and predicate(obj) else None
 
     try:
         result: dict[str, Any] = await wait_for(probe, timeout=timeout, what=what)
     except AssertionError:
-        last = await env.get(kind, name)
+        last = await env.get(kind, name, namespace)
         raise AssertionError(
             f"{kind.kind} {name}: timed out waiting for {what}; last metadata/status: "
             f"{(last or {}).get('metadata')} {(last or {}).get('status')}"
         ) from None
     return result
+
+
+async def create_namespace(env: Env, name: str) -> None:
+    with contextlib.suppress(KubeApiError):
+        await request_json(env.api, "POST", "/api/v1/namespaces", body={"metadata": {"name": name}})
 
 
 async def patch_status(env: Env, kind: ResourceKind, name: str, status: dict[str, Any]) -> Any:

@@ -23,6 +23,7 @@ from tests.integration.context_app_helpers import (  # noqa: F401 - fixture
     annotations_of,
     closed_port_url,
     condition,
+    create_namespace,
     finalizers,
     leaks,
     operator_logging,
@@ -445,3 +446,63 @@ async def test_unreferenced_context_deletes_cleanly(env: Env):
     reasons = await env.event_reasons("apim")
     assert reasons[-2:] == ["DeleteStarted", "DeleteSucceeded"]
     assert env.apim.requests.writes(since=mark) == []
+
+
+@pytest.mark.parametrize("status", [403, 404, 500, 503])
+async def test_other_probe_answers_do_not_fail_the_context(env: Env, status: int):
+    """Upstream's probe only rejects 400 and 401 (gko-behavior.md 5.5): a token allowed to import
+    but not to read the environment (403), a proxy hiding the endpoint (404) or a flaky APIM
+    (5xx) must not mark the context as broken."""
+    env.apim.faults.fail_fraction(1.0, method="GET", path_prefix=V2_ENV_PATH, status=status)
+    await env.create(context("apim", env.apim))
+
+    accepted = await env.wait_condition(MANAGEMENT_CONTEXTS, "apim")
+    assert accepted["message"] == "Successfully reconciled"
+    probes = env.apim.requests.find(method="GET", path=V2_ENV_PATH)
+    assert [p.status for p in probes] == [status]
+
+
+async def test_cross_namespace_references(env: Env):
+    """A context and its Secret in one namespace, used from another namespace."""
+    await create_namespace(env, "shared")
+    shared_secret = secret("apim-creds", {"username": "admin", "password": "admin"})
+    shared_secret["metadata"]["namespace"] = "shared"
+    await env.create(shared_secret)
+    shared_context = context(
+        "apim", env.apim, auth={"secretRef": {"name": "apim-creds", "namespace": "shared"}}
+    )
+    shared_context["metadata"]["namespace"] = "shared"
+    await env.create(shared_context)
+    await env.wait_condition(MANAGEMENT_CONTEXTS, "apim", namespace="shared")
+    held = await env.get(SECRETS, "apim-creds", namespace="shared")
+    assert SECRET_FINALIZER in finalizers(held)
+    obj = await env.get(MANAGEMENT_CONTEXTS, "apim", namespace="shared")
+    assert annotations_of(obj)[LAST_SECRET_REF] == "shared/apim-creds"
+
+    app = application("app")
+    app["spec"]["contextRef"] = {"name": "apim", "namespace": "shared"}
+    await env.create(app)
+    await env.wait_condition(APPLICATIONS, "app")
+
+    await env.delete(MANAGEMENT_CONTEXTS, "apim", namespace="shared")
+    blocked = await wait_object(
+        env,
+        MANAGEMENT_CONTEXTS,
+        "apim",
+        lambda o: (condition(o, "Accepted") or {}).get("status") == "False",
+        what="deletion blocked by a dependant in another namespace",
+        namespace="shared",
+    )
+    assert "cannot be deleted because 1 applications" in (condition(blocked, "Accepted") or {}).get(
+        "message", ""
+    )
+    await env.delete(APPLICATIONS, "app")
+    await env.wait_gone(MANAGEMENT_CONTEXTS, "apim", namespace="shared")
+    await wait_object(
+        env,
+        SECRETS,
+        "apim-creds",
+        lambda o: not finalizers(o),
+        what="secret released",
+        namespace="shared",
+    )
