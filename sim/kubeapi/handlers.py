@@ -19,7 +19,7 @@ import attrs
 import yaml
 from aiohttp import web
 
-from sim.kubeapi import patching, tables
+from sim.kubeapi import patching, protobuf, tables
 from sim.kubeapi.errors import ApiError, bad_request, method_not_allowed, not_found
 from sim.kubeapi.operations import DeleteOptions, ListPage, Operations, WriteResult
 from sim.kubeapi.resources import ResourceType
@@ -198,12 +198,7 @@ class ResourceHandlers:
     async def _json_body(self, request: web.Request) -> Any:
         raw = await request.read()
         if "protobuf" in request.content_type:
-            raise ApiError(
-                415,
-                "UnsupportedMediaType",
-                f"the body of the request was in an unknown format - accepted media types "
-                f"include: application/json, application/yaml (got {request.content_type})",
-            )
+            return protobuf.decode(raw)
         try:
             return json.loads(raw) if raw else None
         except ValueError:

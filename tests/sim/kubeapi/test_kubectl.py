@@ -208,3 +208,27 @@ async def test_invalid_object_reports_field_path(target: Target):
     assert result.returncode != 0
     assert "spec.color" in result.stderr
     assert "Unsupported value" in result.stderr
+
+
+async def test_imperative_create_of_builtin_kinds(target: Target):
+    # kubectl sends these bodies as protobuf.
+    ns = f"{target.namespace}-made"
+    await target.kubectl("create", "namespace", ns)
+    try:
+        await target.kubectl(
+            "create", "configmap", "lit", "-n", ns, "--from-literal=a=b", "--from-literal=c=d"
+        )
+        await target.kubectl(
+            "create", "secret", "generic", "s1", "-n", ns, "--from-literal=password=hunter2"
+        )
+        await target.kubectl("create", "serviceaccount", "robot", "-n", ns)
+        cm = await target.core.read_namespaced_config_map("lit", ns)
+        assert cm.data == {"a": "b", "c": "d"}
+        secret = await target.core.read_namespaced_secret("s1", ns)
+        assert secret.data == {"password": "aHVudGVyMg=="}
+        assert secret.type == "Opaque"
+        assert (await target.core.read_namespaced_service_account("robot", ns)).metadata.name
+        namespace = await target.core.read_namespace(ns)
+        assert namespace.status.phase == "Active"
+    finally:
+        await target.kubectl("delete", "namespace", ns, "--wait=false")
