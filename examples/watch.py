@@ -80,6 +80,7 @@ class ConditionWatcher:
         self._clock = clock
         self._keep = keep_objects
         self.first_seen: dict[str, float] = {}
+        self._order: list[str] = []  # keys in the order they were first satisfied
         self.latest: dict[str, JsonObj] = {}
         self.deleted: set[str] = set()
         self.events = 0
@@ -119,9 +120,17 @@ class ConditionWatcher:
         Returns False at the deadline instead of raising, so callers can report what is missing.
         """
 
+        pending = set(keys) - set(self.first_seen) if keys is not None else set()
+        seen = len(self._order)
+
         def done() -> bool:
+            # Incremental: only keys satisfied since the last check are looked at, so waiting
+            # for 10,000 objects does not cost 10,000 lookups per watch event.
+            nonlocal seen
             if keys is not None:
-                return all(k in self.first_seen for k in keys)
+                pending.difference_update(self._order[seen:])
+                seen = len(self._order)
+                return not pending
             return count is not None and len(self.first_seen) >= count
 
         return await self.wait_until(done, timeout=timeout)
@@ -199,6 +208,7 @@ class ConditionWatcher:
             self.latest[key] = obj
         if key not in self.first_seen and self._predicate(obj):
             self.first_seen[key] = now
+            self._order.append(key)
         async with self._changed:
             self._changed.notify_all()
 
