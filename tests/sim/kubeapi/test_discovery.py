@@ -9,6 +9,7 @@ import pytest
 from kubernetes_asyncio import client as k8s
 from kubernetes_asyncio.client.rest import ApiException
 
+from sim.kubeapi.testing import RunningEmulator
 from tests.sim.kubeapi.conftest import GROUP, VERSION, Target, wait_for
 
 
@@ -108,3 +109,35 @@ async def test_openapi_documents(target: Target):
     assert f"apis/{GROUP}/{VERSION}" in index["paths"]
     v2 = await _get(target, "/openapi/v2")
     assert v2["swagger"] == "2.0"
+
+
+async def test_method_not_allowed(target: Target):
+    path = f"/api/v1/namespaces/{target.namespace}/configmaps"
+    await target.core.create_namespaced_config_map(target.namespace, {"metadata": {"name": "c"}})
+    with pytest.raises(ApiException) as info:
+        await target.api.call_api(
+            f"{path}/c",
+            "POST",
+            body={"metadata": {"name": "c"}},
+            header_params={"Content-Type": "application/json", "Accept": "application/json"},
+            response_types_map={200: "object"},
+            auth_settings=["BearerToken"],
+        )
+    assert info.value.status == 405
+    assert json.loads(info.value.body or b"{}")["reason"] == "MethodNotAllowed"
+
+
+async def test_unsupported_patch_type(emulator_only: RunningEmulator, target: Target):
+    # kubernetes-asyncio refuses to send unknown patch types, so this talks HTTP directly.
+    import aiohttp
+
+    await target.core.create_namespaced_config_map(target.namespace, {"metadata": {"name": "c"}})
+    url = f"{emulator_only.url}/api/v1/namespaces/{target.namespace}/configmaps/c"
+    async with (
+        aiohttp.ClientSession() as session,
+        session.patch(
+            url, data=b"{}", headers={"Content-Type": "application/x-unknown-patch"}
+        ) as response,
+    ):
+        assert response.status == 415
+        assert (await response.json())["reason"] == "UnsupportedMediaType"
