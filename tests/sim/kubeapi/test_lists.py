@@ -190,3 +190,41 @@ async def test_server_dry_run_stores_nothing(target: Target):
         GROUP, VERSION, target.namespace, "widgets"
     )
     assert listed["items"] == []
+
+
+async def test_namespace_waits_for_finalized_contents(target: Target):
+    ns = f"{target.namespace}-held"
+    await target.core.create_namespace({"metadata": {"name": ns}})
+    body = {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "Widget",
+        "metadata": {"name": "held", "finalizers": ["contract.kubeapi.test/hold"]},
+        "spec": {"color": "red"},
+    }
+    await target.custom.create_namespaced_custom_object(GROUP, VERSION, ns, "widgets", body)
+    await target.core.delete_namespace(ns)
+
+    async def widget_marked() -> bool:
+        obj = await target.custom.get_namespaced_custom_object(
+            GROUP, VERSION, ns, "widgets", "held"
+        )
+        return bool(obj["metadata"].get("deletionTimestamp"))
+
+    await wait_for(widget_marked, timeout=60)
+    namespace = await target.core.read_namespace(ns)
+    assert namespace.status.phase == "Terminating"
+    await target.custom.patch_namespaced_custom_object(
+        GROUP,
+        VERSION,
+        ns,
+        "widgets",
+        "held",
+        {"metadata": {"finalizers": None}},
+        _content_type="application/merge-patch+json",
+    )
+
+    async def namespace_gone() -> bool:
+        listed = await target.core.list_namespace(field_selector=f"metadata.name={ns}")
+        return not listed.items
+
+    await wait_for(namespace_gone, timeout=60)
