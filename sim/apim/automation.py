@@ -324,7 +324,7 @@ async def put_application(request: web.Request) -> web.Response:
         org=org,
         env=env,
         id=app_id,
-        hrid=None if legacy else hrid,
+        hrid=hrid,  # in UUID mode the UUID itself, echoed back as sent
         name=str(body.get("name", "")),
         status="ACTIVE",
         spec={k: v for k, v in body.items() if k != "hrid"},
@@ -417,7 +417,7 @@ async def put_subscription(request: web.Request) -> web.Response:
         org=org,
         env=env,
         id=sub_id,
-        hrid=None if legacy else hrid,
+        hrid=hrid,  # in UUID mode the UUID itself, echoed back as sent
         api_id=api.id,
         application_id=app.id,
         plan_id=plan.id,
@@ -503,7 +503,7 @@ async def put_group(request: web.Request) -> web.Response:
         org=org,
         env=env,
         id=group_id,
-        hrid=None if legacy else hrid,
+        hrid=hrid,  # in UUID mode the UUID itself, echoed back as sent
         name=str(body.get("name", "")),
         member_count=sum(1 for m in members if state.user_exists(org, str(m.get("sourceId")))),
         spec={k: v for k, v in body.items() if k != "hrid"},
@@ -567,7 +567,7 @@ async def put_shared_policy_group(request: web.Request) -> web.Response:
         env=env,
         id=spg_id,
         cross_id=cross_id,
-        hrid=None if legacy else hrid,
+        hrid=hrid,  # in UUID mode the UUID itself, echoed back as sent
         name=str(body.get("name", "")),
         spec={k: v for k, v in body.items() if k != "hrid"},
         errors=Findings().as_json(),

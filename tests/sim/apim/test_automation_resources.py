@@ -194,7 +194,8 @@ async def test_dry_runs_store_nothing_for_every_kind(apim, http):
     spg = {"hrid": "default-spg", "name": "spg", "apiType": "PROXY", "phase": "REQUEST"}
     for path, body in (("/groups", {"hrid": "default-g", "name": "g"}),
                        ("/shared-policy-groups", spg),
-                       ("/dictionaries", {"hrid": "default-d", "name": "d", "type": "MANUAL"}),
+                       ("/dictionaries", {"hrid": "default-d", "name": "d", "type": "MANUAL",
+                                          "deployed": False, "manual": {"properties": {}}}),
                        ("/applications", bodies.application()),
                        ("/apis", bodies.v4_api())):
         status, _ = await put(http, apim.automation_url() + path, body, dryRun=True)
@@ -203,13 +204,13 @@ async def test_dry_runs_store_nothing_for_every_kind(apim, http):
 
 
 async def test_dictionary_round_trip(apim, http):
-    body = {"hrid": "default-dict", "name": "dict", "type": "MANUAL",
-            "properties": {"k": "v"}}
+    body = {"hrid": "default-dict", "name": "dict", "type": "MANUAL", "deployed": True,
+            "manual": {"properties": {"k": "v"}}}
     status, state = await put(http, apim.automation_url() + "/dictionaries", body)
     assert status == 200
     assert state["id"] == ids.top_level_id("DEFAULT", "DEFAULT", "default-dict")
     async with http.get(apim.automation_url() + "/dictionaries/default-dict") as r:
-        assert (await r.json())["properties"] == {"k": "v"}
+        assert (await r.json())["manual"] == {"properties": {"k": "v"}}
     async with http.delete(apim.automation_url() + "/dictionaries/default-dict") as r:
         assert r.status == 204
     async with http.delete(apim.automation_url() + "/dictionaries/default-dict") as r:
