@@ -406,6 +406,9 @@ async def put_subscription(request: web.Request) -> web.Response:
     )
     if plan is None:
         raise hrid_not_found(plan_ref)
+    if plan.security_type == "KEY_LESS":
+        # APIM's subscription service refuses keyless plans with this exact message.
+        raise SimHttpError(400, "A key_less plan is not subscribable !")
 
     legacy = flag(request, "hridContainsUUID")
     sub_id = hrid if legacy else ids.child_id(org, env, api_ref, hrid)

@@ -226,3 +226,12 @@ async def test_missing_hrid_or_non_object_body_is_400(apim, http):
         assert r.status == 400
     async with http.put(apim.automation_url() + "/apis", json=[1, 2]) as r:
         assert r.status == 400
+
+
+async def test_keyless_plans_are_not_subscribable(apim, http):
+    await setup_api_and_app(http, apim)
+    status, error = await put(http, apim.automation_url() + "/apis/default-my-api/subscriptions",
+                              bodies.subscription(plan="key-less"))
+    assert status == 400
+    assert error["message"] == "A key_less plan is not subscribable !"
+    assert apim.state.subscriptions == {}
