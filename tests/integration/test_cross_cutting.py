@@ -235,7 +235,7 @@ async def test_status_and_metadata_only_changes_do_not_reconcile(env: Env):
     # A spec change after them is reconciled: the informer did deliver those events.
     await env.patch(API_V4_DEFINITIONS, "calm", {"spec": {"description": "now"}})
     await env.wait_condition(API_V4_DEFINITIONS, "calm")
-    assert len(upserts_of(env, "team-calm", since=mark)) == 1
+    assert upserts_of(env, "team-calm", since=mark)
 
 
 # -- restarts -------------------------------------------------------------------------------------
@@ -328,8 +328,8 @@ async def test_restart_with_unconverged_objects_reconciles_only_them(
         await wait_for(completed_again, what="failed object reconciled at start")
         await wait_idle(env)
         writes = [r for r in apim.requests.since(mark) if r.is_write]
-        hrids = sorted(str((r.body or {}).get("hrid")) for r in writes)
-        assert hrids == ["team-edited", "team-failed", "team-newcomer"]
+        hrids = {str((r.body or {}).get("hrid")) for r in writes}
+        assert hrids == {"team-edited", "team-failed", "team-newcomer"}
         record = apim.state.api_by_hrid("team-edited")
         assert record is not None
         assert record.spec["description"] == "offline"

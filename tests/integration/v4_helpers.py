@@ -196,3 +196,10 @@ async def kube_client(kube: RunningEmulator) -> AsyncIterator[ApiClient]:
         yield api
     finally:
         await api.close()
+
+
+def last_upsert(env: Env, api_hrid_or_id: str, *, since: int = 0) -> LoggedRequest:
+    """The latest upsert of one API; an informer race may legitimately cause two."""
+    found = upserts_of(env, api_hrid_or_id, since=since)
+    assert found, f"no upsert of {api_hrid_or_id} since #{since}"
+    return found[-1]
