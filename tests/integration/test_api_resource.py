@@ -240,3 +240,20 @@ async def test_resource_without_type_is_refused_until_fixed(env: Env):
     await wait_idle(env, "apiresource")
     await env.patch(API_RESOURCES, "typeless", {"spec": {"type": "cache"}})
     await env.wait_condition(API_RESOURCES, "typeless")
+
+
+async def test_editing_a_resource_rewrites_the_local_configmap(env: Env):
+    await reconciled_resource(env)
+    await env.create(v2("local-user", context_ref=None, local=True, resources=[ref("cache")]))
+    await env.wait_condition(API_DEFINITIONS, "local-user")
+    await wait_configmap(env, "local-user")
+    await env.patch(API_RESOURCES, "cache", {"spec": {"configuration": {"timeToIdleSeconds": 5}}})
+
+    async def rewritten():
+        cm = await wait_configmap(env, "local-user")
+        resources = definition_of(cm)["resources"]
+        # A merge patch: the other configuration keys stay.
+        expected = {"timeToIdleSeconds": 5, "maxEntriesLocalHeap": 1000}
+        return resources[0]["configuration"] == expected and resources
+
+    await wait_for(rewritten, what="ConfigMap with the edited resource")

@@ -12,7 +12,7 @@ import json
 
 import pytest
 
-from controller.kube.rest import request_json
+from controller.kube.rest import MERGE_PATCH, request_json
 from controller.reconcilers.kinds import API_DEFINITIONS, API_RESOURCES, MANAGEMENT_CONTEXTS
 from controller.reconcilers.kinds import CONFIG_MAPS as CONFIG_MAPS_KIND
 from controller.reconcilers.kinds import SECRETS as SECRETS_KIND
@@ -96,9 +96,11 @@ async def test_import_crd_with_upstream_ids_and_status(env: Env):
     assert api["metadata"]["annotations"][HASH_ANNOTATION] == hashlib.sha256(
         spec_json.encode()
     ).hexdigest()
-    reasons = await env.event_reasons("petstore")
+    events = await env.events("petstore")
+    reasons = [e["reason"] for e in events]
     assert "UpdateStarted" in reasons
     assert "UpdateSucceeded" in reasons
+    assert {e["source"]["component"] for e in events} == {"apidefinitionv2-controller"}
 
     [call] = imports(env)
     assert call.path == "/management/organizations/DEFAULT/environments/DEFAULT" + IMPORT_CRD
@@ -217,6 +219,76 @@ async def test_converged_api_costs_no_apim_write_after_restart(
         assert apim.requests.writes(since=mark) == []
 
 
+async def test_removed_plan_is_closed_and_dropped_from_status(env: Env):
+    plans = [
+        {"name": "free", "security": "KEY_LESS"},
+        {"name": "keyed", "security": "API_KEY"},
+    ]
+    api = await accepted_api(env, v2("two-plans", plans=plans))
+    assert len(api["status"]["plans"]) == 2
+    uid = api["metadata"]["uid"]
+    keyed_cross = xxh_uuid(uid, "/", "keyed")
+    keyed_id = api["status"]["plans"][keyed_cross]
+
+    await env.patch(API_DEFINITIONS, "two-plans", {"spec": {"plans": [plans[0]]}})
+
+    async def one_plan():
+        obj = await env.get(API_DEFINITIONS, "two-plans")
+        return len(obj["status"].get("plans") or {}) == 1 and obj
+
+    updated = await wait_for(one_plan, what="status.plans without the removed plan")
+    assert keyed_cross not in updated["status"]["plans"]
+    assert env.apim.state.plan(keyed_id).status == "CLOSED"
+
+
+async def test_apim_warnings_are_reported_in_status_and_the_api_is_accepted(env: Env):
+    api = await accepted_api(env, v2("categorised", categories=["unknown"]))
+    assert api["status"]["errors"] == {
+        "severe": [],
+        "warning": ["category [unknown] is not defined in environment [DEFAULT]"],
+    }
+
+
+async def test_spec_changed_while_the_operator_was_down_is_imported_at_start(
+    kubeapi: RunningEmulator, apim: RunningSimulator, kube_client
+):
+    async with operator_env(kubeapi, apim) as env:
+        await accepted_api(env, v2("drifting"))
+        await wait_idle(env)
+    await request_json(
+        kube_client,
+        "PATCH",
+        API_DEFINITIONS.object_path("team", "drifting"),
+        body={"spec": {"description": "changed while nobody watched"}},
+        content_type=MERGE_PATCH,
+    )
+    mark = apim.requests.mark()
+    async with operator_env(kubeapi, apim) as env:
+        call = await apim.requests.wait_for(
+            lambda r: r.method == "PUT" and IMPORT_CRD in r.path, since=mark
+        )
+        assert call.body["description"] == "changed while nobody watched"
+        await env.wait_condition(API_DEFINITIONS, "drifting")
+        [record] = apim.state.apis_in()
+        assert record.spec["description"] == "changed while nobody watched"
+
+
+async def test_ingress_template_api_is_never_pushed_anywhere(env: Env):
+    template = v2("ingress-template", local=True)
+    template["metadata"]["annotations"] = {"gravitee.io/template": "true"}
+    await env.create(context("apim", env.apim))
+    await env.create(template)
+    # Positive signal: an API created after the template was reconciled (same watch, in order).
+    await env.create(v2("after-template"))
+    await env.wait_condition(API_DEFINITIONS, "after-template")
+    await wait_idle(env, "apidefinition")
+    live = await env.get(API_DEFINITIONS, "ingress-template")
+    assert FINALIZER not in (live["metadata"].get("finalizers") or [])
+    assert not (live.get("status") or {}).get("conditions")
+    assert [r.body["name"] for r in imports(env)] == ["after-template"]
+    assert await configmap(env, "ingress-template") is None
+
+
 # -- local mode: the gateway ConfigMap ----------------------------------------------------------
 
 
@@ -290,6 +362,20 @@ async def test_stopped_local_api_has_no_configmap_until_started(env: Env):
     await env.patch(API_DEFINITIONS, "sleepy", {"spec": {"state": "STOPPED"}})
     await env.wait_gone(CONFIG_MAPS_KIND, "sleepy")
     await env.wait_condition(API_DEFINITIONS, "sleepy")
+
+
+async def test_stopping_a_local_api_with_context_removes_its_configmap(env: Env):
+    api = await accepted_api(env, v2("halt", local=True))
+    await wait_configmap(env, "halt")
+    await env.patch(API_DEFINITIONS, "halt", {"spec": {"state": "STOPPED"}})
+    await env.wait_gone(CONFIG_MAPS_KIND, "halt")
+
+    async def stopped_in_apim():
+        record = env.apim.state.api(api["status"]["id"])
+        return record.state == "STOPPED"
+
+    await wait_for(stopped_in_apim, what="API STOPPED in APIM")
+    await env.wait_condition(API_DEFINITIONS, "halt")
 
 
 async def test_switching_local_off_deletes_the_configmap(env: Env):
