@@ -242,6 +242,28 @@ async def seed(
         await api.close()
 
 
+async def patch_offline(
+    kube: RunningEmulator,
+    kind: ResourceKind,
+    name: str,
+    body: dict[str, Any],
+    *,
+    namespace: str = NAMESPACE,
+) -> None:
+    """Merge-patch an object while no operator runs."""
+    api = await connect(kubeconfig=str(kube.kubeconfig))
+    try:
+        await request_json(
+            api,
+            "PATCH",
+            kind.object_path(namespace, name),
+            body=body,
+            content_type="application/merge-patch+json",
+        )
+    finally:
+        await api.close()
+
+
 # -- credentials and certificates --------------------------------------------------------------
 
 

@@ -13,11 +13,13 @@ from controller.reconcilers.kinds import APPLICATIONS, MANAGEMENT_CONTEXTS, SECR
 from sim.apim.state import ApplicationRecord, utcnow
 from tests.integration.context_app_helpers import (  # noqa: F401 - fixture
     APPLICATIONS_PATH,
+    V2_ENV_PATH,
     app_puts,
     client_certificate_pem,
     condition,
     finalizers,
     operator_logging,
+    patch_offline,
     seed,
     settle,
     wait_object,
@@ -369,3 +371,65 @@ async def test_converged_application_is_not_resent_after_restart(kubeapi, apim):
         assert [p.body["hrid"] for p in app_puts(env, since=mark)] == ["team-other"]
         obj = await env.get(MANAGEMENT_CONTEXTS, "apim")
         assert obj is not None
+
+
+async def test_apim_warnings_are_kept_in_status(env: Env):
+    await env.create(context("apim", env.apim))
+    await env.create(application("app", groups=["ghost"]))
+    await env.wait_condition(APPLICATIONS, "app")
+    obj = await env.get(APPLICATIONS, "app")
+    assert obj["status"]["errors"] == {
+        "severe": [],
+        "warning": ["Group [ghost] could not be found in environment [DEFAULT]"],
+    }
+
+
+async def test_encoded_certificate_from_a_secret(env: Env):
+    pem = client_certificate_pem("encoded-ref")
+    await env.create(context("apim", env.apim))
+    await env.create(secret("client-tls", {"tls.crt": base64.b64encode(pem.encode()).decode()}))
+    await env.create(with_certificates("app", [{"ref": {"name": "client-tls"}, "encoded": True}]))
+    await env.wait_condition(APPLICATIONS, "app")
+    [sent] = certificates_sent(env)
+    assert (sent["name"], sent["content"]) == ("app-0", pem)
+
+
+@pytest.mark.xfail(strict=True, reason="bug /tmp/bugs/context-app-templating-3.md")
+async def test_context_edited_while_operator_down_re_sends(kubeapi, apim):
+    async with operator_env(kubeapi, apim) as env:
+        await env.create(context("apim", apim))
+        await env.create(application("app"))
+        await env.wait_condition(APPLICATIONS, "app")
+        await env.wait_condition(MANAGEMENT_CONTEXTS, "apim")
+        await settle(env)
+
+    mark = apim.requests.mark()
+    await patch_offline(
+        kubeapi,
+        MANAGEMENT_CONTEXTS,
+        "apim",
+        {"spec": {"auth": {"credentials": None, "bearerToken": "apim-sim-token"}}},
+    )
+    async with operator_env(kubeapi, apim) as env:
+        # Positive signal: the restarted operator re-checks the edited context...
+        probe = await env.apim.requests.wait_for(
+            lambda e: e.method == "GET" and e.path == V2_ENV_PATH, since=mark
+        )
+        assert probe.auth_scheme == "bearer"
+        await env.wait_condition(MANAGEMENT_CONTEXTS, "apim")
+        await settle(env)
+        # ... and re-sends its dependants with the new credentials.
+        puts = app_puts(env, since=mark)
+        assert [p.auth_scheme for p in puts] == ["bearer"]
+
+
+async def test_context_path_replaces_both_prefixes(env: Env):
+    await env.create(context("apim", env.apim, path="/gateway-api"))
+    await env.create(application("app"))
+    failed = await env.wait_condition(APPLICATIONS, "app", "False")
+    expected = "/gateway-api/organizations/DEFAULT/environments/DEFAULT/applications"
+    assert failed["message"].startswith(
+        f"request [PUT] {env.apim.url}{expected}?dryRun=false failed with status 404"
+    )
+    probe = "/gateway-api/v2/organizations/DEFAULT/environments/DEFAULT"
+    assert env.apim.requests.find(method="GET", path=probe)

@@ -30,6 +30,7 @@ from tests.integration.context_app_helpers import (  # noqa: F401 - fixture
     finalizers,
     leaks,
     operator_logging,
+    patch_offline,
     settle,
     v2_api_valid,
     wait_object,
@@ -376,3 +377,51 @@ async def test_templating_disabled_sends_strings_verbatim(kubeapi, apim):
         await env.wait_condition(APPLICATIONS, "app")
         [put] = app_puts(env)
         assert put.body["domain"] == "[[ secret `absent/domain` ]]"
+
+
+async def test_context_token_rotation_through_a_template(env: Env):
+    """The context's token comes from a template; rotating the Secret re-checks the context, and
+    the next reconcile of a dependant uses the new token."""
+    env.apim.faults.set_credentials(tokens=["token-one", "token-two"])
+    await env.create(secret("apim-token", {"token": "token-one"}))
+    await env.create(
+        context("apim", env.apim, auth={"bearerToken": "[[ secret `apim-token/token` ]]"})
+    )
+    await env.create(application("app"))
+    await env.wait_condition(APPLICATIONS, "app")
+
+    mark = env.apim.requests.mark()
+    env.apim.faults.set_credentials(tokens=["token-two"])
+    await env.patch(SECRETS, "apim-token", {"data": secret("x", {"token": "token-two"})["data"]})
+    probe = await env.apim.requests.wait_for(
+        lambda e: e.method == "GET" and e.path == V2_ENV_PATH, since=mark
+    )
+    assert probe.status == 200
+    await env.wait_condition(MANAGEMENT_CONTEXTS, "apim")
+
+    await env.patch(APPLICATIONS, "app", {"spec": {"description": "after rotation"}})
+    put = await wait_request(
+        env,
+        method="PUT",
+        path=APPLICATIONS_PATH,
+        since=mark,
+        body_field=("description", "after rotation"),
+    )
+    assert put.status == 200
+
+
+@pytest.mark.xfail(strict=True, reason="bug /tmp/bugs/context-app-templating-4.md")
+async def test_source_edited_while_operator_down_re_sends(kubeapi, apim):
+    async with operator_env(kubeapi, apim) as env:
+        await env.create(context("apim", apim))
+        await env.create(configmap(SOURCE, {"domain": "before.example.com"}))
+        await env.create(application("app", domain=f"[[ configmap `{SOURCE}/domain` ]]"))
+        await env.wait_condition(APPLICATIONS, "app")
+        await settle(env)
+
+    mark = apim.requests.mark()
+    await patch_offline(kubeapi, CONFIG_MAPS, SOURCE, {"data": {"domain": "after.example.com"}})
+    async with operator_env(kubeapi, apim) as env:
+        await settle(env)
+        puts = app_puts(env, since=mark)
+        assert [p.body["domain"] for p in puts] == ["after.example.com"]
