@@ -91,7 +91,6 @@ class ResourceHandlers:
         self._ops = ops
         self._clock = clock
         self._watch = watch_options
-        self._streams: set[web.StreamResponse] = set()
 
     # -- routing ---------------------------------------------------------------------------
 
@@ -381,24 +380,16 @@ class ResourceHandlers:
         response.content_type = _JSON
         response.enable_chunked_encoding()
         store = self._ops.store
-        expired_error: ApiError | None = None
-        watcher = None
-        backlog: list[WatchEvent] = []
         try:
             watcher, backlog = store.watch(
                 rt.key, namespace=target.namespace, matcher=matcher, since_rv=since
             )
         except ApiError as exc:
-            expired_error = exc
-        await response.prepare(request)
-        if expired_error is not None or watcher is None:
-            assert expired_error is not None
-            await response.write(
-                dumps({"type": "ERROR", "object": expired_error.to_status()}) + b"\n"
-            )
+            # Like kube-apiserver: the stream opens, then carries one ERROR event and ends.
+            await response.prepare(request)
+            await response.write(dumps({"type": "ERROR", "object": exc.to_status()}) + b"\n")
             await response.write_eof()
             return response
-        self._streams.add(response)
         first_table = [True]
 
         def encode(event: WatchEvent) -> bytes:
@@ -439,6 +430,7 @@ class ResourceHandlers:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout if timeout is not None else None
         try:
+            await response.prepare(request)
             await self._pump(
                 response,
                 watcher,
@@ -453,8 +445,8 @@ class ResourceHandlers:
             # The client went away; nothing left to tell it.
             return response
         finally:
+            # Registered before the first await so no event is lost; always unregistered.
             store.unwatch(watcher)
-            self._streams.discard(response)
         with contextlib.suppress(ConnectionError):
             await response.write_eof()
         return response

@@ -679,7 +679,10 @@ class Operations:
             if dropped:
                 messages = [f'unknown field "{path}"' for path in dropped]
                 if strict:
-                    raise bad_request("strict decoding error: " + ", ".join(messages))
+                    raise bad_request(
+                        f'{rt.kind} in version "{rt.version}" cannot be handled as a {rt.kind}: '
+                        "strict decoding error: " + ", ".join(messages)
+                    )
                 warnings = tuple(messages)
             schema.apply_defaults(obj, rt.schema)
             errors = schema.validate(obj, rt.schema)

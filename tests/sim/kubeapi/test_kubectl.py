@@ -232,3 +232,16 @@ async def test_imperative_create_of_builtin_kinds(target: Target):
         assert namespace.status.phase == "Active"
     finally:
         await target.kubectl("delete", "namespace", ns, "--wait=false")
+
+
+async def test_strict_field_validation_rejects_unknown_fields(target: Target):
+    result = await target.kubectl(
+        "apply", "-f", "-", stdin=widget_yaml(target, "w", bogus="x"), check=False
+    )
+    assert result.returncode != 0
+    assert 'strict decoding error: unknown field "spec.bogus"' in result.stderr
+    # Without validation the server prunes the field instead.
+    await target.kubectl(
+        "apply", "--validate=false", "-f", "-", stdin=widget_yaml(target, "w", bogus="x")
+    )
+    assert "bogus" not in (await target.get_widget("w"))["spec"]
