@@ -413,8 +413,16 @@ async def put_subscription(request: web.Request) -> web.Response:
     legacy = flag(request, "hridContainsUUID")
     sub_id = hrid if legacy else ids.child_id(org, env, api_ref, hrid)
     existing = state.subscription(sub_id, org=org, env=env)
-    if existing is not None and existing.status == "CLOSED":
-        existing = None
+    if existing is not None:
+        # APIM refuses to move a subscription to another plan or application.
+        if existing.plan_id != plan.id:
+            raise SimHttpError(400, f"Subscription [{sub_id}] cannot change its plan",
+                               technical_code="subscription.plan.immutable")
+        if existing.application_id != app.id:
+            raise SimHttpError(400, f"Subscription [{sub_id}] cannot change its application",
+                               technical_code="subscription.application.immutable")
+        if existing.status == "CLOSED":
+            existing = None  # restored as a new acceptance: startingAt is now again
     ending_at = body.get("endingAt") if isinstance(body.get("endingAt"), str) else None
     sub = SubscriptionRecord(
         org=org,

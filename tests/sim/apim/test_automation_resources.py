@@ -235,3 +235,20 @@ async def test_keyless_plans_are_not_subscribable(apim, http):
     assert status == 400
     assert error["message"] == "A key_less plan is not subscribable !"
     assert apim.state.subscriptions == {}
+
+
+async def test_subscription_plan_is_immutable_and_closed_one_is_restored(apim, http):
+    api = bodies.v4_api(plans=[bodies.api_key_plan("key-a"), bodies.api_key_plan("key-b")])
+    await put(http, apim.automation_url() + "/apis", api)
+    await put(http, apim.automation_url() + "/applications", bodies.application())
+    url = apim.automation_url() + "/apis/default-my-api/subscriptions"
+    status, _ = await put(http, url, bodies.subscription(plan="key-a"))
+    assert status == 200
+    status, error = await put(http, url, bodies.subscription(plan="key-b"))
+    assert status == 400
+    assert "plan" in error["message"]
+    async with http.delete(url + "/default-my-sub") as r:
+        assert r.status == 204
+    status, restored = await put(http, url, bodies.subscription(plan="key-a"))
+    assert status == 200
+    assert apim.state.subscription(restored["id"]).status == "ACCEPTED"
