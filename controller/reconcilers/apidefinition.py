@@ -111,6 +111,10 @@ class ApiDefinitionReconciler(KindReconciler):
             errors=errors_status(result.errors.severe, result.errors.warning),
         )
         if local:
+            # APIM matches on crossId and may know the API under another id (created by
+            # another cluster, or before the CR was re-created): gateways must serve that id,
+            # or subscriptions made in APIM would not match. Upstream kept the computed one.
+            populated["id"] = result.id or populated["id"]
             for plan in populated.get("plans") or []:
                 plan["id"] = result.plans.get(plan.get("crossId"), plan.get("id"))
                 plan["api"] = result.id

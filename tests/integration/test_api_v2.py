@@ -7,9 +7,11 @@ switched off, an API with nowhere to go says so, APIM 404 on delete is success).
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 
+import aiohttp
 import pytest
 
 from controller.kube.rest import MERGE_PATCH, request_json
@@ -345,6 +347,31 @@ async def test_local_with_context_imports_and_writes_configmap(env: Env):
     [(cross, plan_id)] = status["plans"].items()
     assert [(p["crossId"], p["id"], p["api"]) for p in definition["plans"]] == [
         (cross, plan_id, status["id"])
+    ]
+
+
+async def test_local_configmap_carries_the_id_apim_knows(env: Env):
+    """APIM matches imports on crossId: when it already holds the API under another id (created
+    by another cluster, or before the CR was re-created), the gateway must load that id too, or
+    subscriptions made in APIM would not match the API the gateway serves."""
+    existing_id = "0b6a4e2c-1f1a-4c39-9f0e-2d6f7f1d8a11"
+    seed = v2("shared", id=existing_id, crossId=xxh_uuid("team/shared"))["spec"]
+    seed = {k: value for k, value in seed.items() if k not in ("contextRef", "local")}
+    headers = {"Authorization": "Basic " + base64.b64encode(b"admin:admin").decode()}
+    async with (
+        aiohttp.ClientSession(headers=headers) as session,
+        session.put(env.apim.v1_url() + IMPORT_CRD, json=seed) as response,
+    ):
+        assert response.status == 200, await response.text()
+
+    api = await accepted_api(env, v2("shared", local=True))
+    assert api["status"]["id"] == existing_id
+    cm = await wait_configmap(env, "shared")
+    definition = definition_of(cm)
+    assert definition["id"] == existing_id
+    assert {p["api"] for p in definition["plans"]} == {existing_id}
+    assert [p.id for p in env.apim.state.plans_of(env.apim.state.api(existing_id))] == [
+        p["id"] for p in definition["plans"]
     ]
 
 
