@@ -8,16 +8,21 @@ switched off, an API with nowhere to go says so, APIM 404 on delete is success).
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 
 import aiohttp
 import pytest
 
+from controller.informers.store import Store
 from controller.kube.rest import MERGE_PATCH, request_json
+from controller.reconcilers.configmaps import LocalConfigMaps
+from controller.reconcilers.errors import IllegalStateError
 from controller.reconcilers.kinds import API_DEFINITIONS, API_RESOURCES, MANAGEMENT_CONTEXTS
 from controller.reconcilers.kinds import CONFIG_MAPS as CONFIG_MAPS_KIND
 from controller.reconcilers.kinds import SECRETS as SECRETS_KIND
+from controller.reconcilers.local_configmap import api_configmap
 from sim.apim.testing import RunningSimulator
 from sim.kubeapi.testing import RunningEmulator
 from tests.integration.api_v2_helpers import (
@@ -418,11 +423,37 @@ async def test_switching_local_off_deletes_the_configmap(env: Env):
 
 async def test_user_configmap_with_the_api_name_is_never_overwritten(env: Env):
     await env.create(configmap_manifest("mine", {"keep": "me"}))
+    # The operator decides from its cache; creating the API before the cache has the
+    # ConfigMap is a different race (reported in /tmp/bugs/apiv2-2.md).
+    cache = env.manager.informers.informer_for(CONFIG_MAPS_KIND).store
+
+    async def cached():
+        return cache.get("team/mine") is not None
+
+    await wait_for(cached, what="ConfigMap in the operator's cache")
     await env.create(v2("mine", context_ref=None, local=True))
     failed = await env.wait_condition(API_DEFINITIONS, "mine", "False")
     assert failed["reason"] == "IllegalStateError"
     assert failed["message"] == "configmap [team/mine] exists and is not managed by the operator"
     assert (await configmap(env, "mine"))["data"] == {"keep": "me"}
+
+
+@pytest.mark.xfail(strict=True, reason="bug /tmp/bugs/apiv2-2.md")
+async def test_configmap_writer_with_a_stale_cache_never_takes_over_a_user_configmap(env: Env):
+    """The writer behind local mode, given a cache that has not seen the user's ConfigMap yet
+    (the window between two informers): the create conflicts, and the fallback must not
+    overwrite what it does not manage."""
+    await env.create(configmap_manifest("users", {"keep": "me"}))
+    writer = LocalConfigMaps(env.api, Store())
+    desired = api_configmap(
+        kind="ApiDefinition", name="users", namespace="team", uid="u-1",
+        definition={"id": "x"}, organization_id=None, environment_id=None,
+    )
+    with contextlib.suppress(IllegalStateError):
+        await writer.write(desired)
+    live = await configmap(env, "users")
+    assert live["data"] == {"keep": "me"}
+    assert "managed-by" not in (live["metadata"].get("labels") or {})
 
 
 # -- nowhere to go ---------------------------------------------------------------------------
