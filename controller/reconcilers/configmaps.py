@@ -13,6 +13,7 @@ from typing import Any
 from kubernetes_asyncio.client import ApiClient
 
 from controller.informers.store import Store
+from controller.kube.objects import get_object
 from controller.kube.resources import CONFIG_MAPS
 from controller.kube.rest import MERGE_PATCH, KubeApiError, request_json
 from controller.reconcilers import vocabulary as v
@@ -25,6 +26,12 @@ def _managed(configmap: Mapping[str, Any]) -> bool:
     return bool(labels.get(v.LABEL_MANAGED_BY) == v.LABEL_MANAGED_BY_VALUE)
 
 
+def _not_ours(namespace: str, name: str) -> IllegalStateError:
+    return IllegalStateError(
+        f"configmap [{namespace}/{name}] exists and is not managed by the operator"
+    )
+
+
 class LocalConfigMaps:
     def __init__(self, api_client: ApiClient, configmaps: Store) -> None:
         self._api = api_client
@@ -35,9 +42,7 @@ class LocalConfigMaps:
         namespace, name = metadata["namespace"], metadata["name"]
         live = self._store.get(f"{namespace}/{name}")
         if live is not None and not _managed(live):
-            raise IllegalStateError(
-                f"configmap [{namespace}/{name}] exists and is not managed by the operator"
-            )
+            raise _not_ours(namespace, name)
         if not needs_write(live, desired):
             return
         if live is None:
@@ -49,15 +54,19 @@ class LocalConfigMaps:
             except KubeApiError as error:
                 if error.status != 409:
                     raise
-        patch = {
-            "metadata": {k: metadata[k] for k in ("labels", "ownerReferences")},
-            "data": desired["data"],
-        }
+            # The cache had not seen it yet: it may be a user's ConfigMap, look before touching.
+            live = await get_object(self._api, CONFIG_MAPS, namespace, name)
+            if live is not None and not _managed(live):
+                raise _not_ours(namespace, name)
+        patch_metadata: dict[str, Any] = {k: metadata[k] for k in ("labels", "ownerReferences")}
+        if live is not None:
+            # Pinned: a concurrent edit makes this fail (and retry) instead of slipping in.
+            patch_metadata["resourceVersion"] = (live.get("metadata") or {}).get("resourceVersion")
         await request_json(
             self._api,
             "PATCH",
             CONFIG_MAPS.object_path(namespace, name),
-            body=patch,
+            body={"metadata": patch_metadata, "data": desired["data"]},
             content_type=MERGE_PATCH,
         )
 
