@@ -58,6 +58,7 @@ class Emulator:
             on_removed=self.gc.object_removed,
             on_namespace_terminating=self.gc.namespace_terminating,
             on_dangling_owner=self.gc.owner_missing,
+            on_foreground=self.gc.foreground_requested,
         )
         self.gc.bind(self.ops)
         self.faults = Faults(

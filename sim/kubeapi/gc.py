@@ -13,7 +13,7 @@ import contextlib
 from typing import Any
 
 from sim.kubeapi.errors import ApiError
-from sim.kubeapi.operations import DeleteOptions, Operations
+from sim.kubeapi.operations import FOREGROUND_FINALIZER, DeleteOptions, Operations
 
 JsonObj = dict[str, Any]
 
@@ -45,6 +45,13 @@ class GarbageCollector:
         uid = obj["metadata"].get("uid")
         if uid:
             self._jobs.put_nowait(("owner", uid))
+        # An owner in foreground deletion may be waiting for this dependent.
+        for ref in obj["metadata"].get("ownerReferences") or []:
+            if ref.get("uid"):
+                self._jobs.put_nowait(("foreground", ref["uid"]))
+
+    def foreground_requested(self, owner_uid: str) -> None:
+        self._jobs.put_nowait(("foreground", owner_uid))
 
     def owner_missing(self, owner_uid: str) -> None:
         if owner_uid:
@@ -62,6 +69,8 @@ class GarbageCollector:
             try:
                 if kind == "owner":
                     self._collect_dependents(arg)
+                elif kind == "foreground":
+                    self._foreground(arg)
                 elif kind == "namespace":
                     self._empty_namespace(arg)
                 else:
@@ -82,6 +91,33 @@ class GarbageCollector:
             refs = obj["metadata"].get("ownerReferences") or []
             if any(r.get("uid") == owner_uid for r in refs):
                 self._delete_if_orphaned(key, obj)
+
+    def _foreground(self, owner_uid: str) -> None:
+        """Delete an owner's dependents, then release the owner's foreground finalizer."""
+        ops = self._ops_or_fail()
+        found = ops.locate(owner_uid)
+        if found is None:
+            return
+        rt, owner = found
+        if FOREGROUND_FINALIZER not in (owner["metadata"].get("finalizers") or ()):
+            return
+        remaining = 0
+        for key, obj in list(ops.store.all_objects()):
+            refs = obj["metadata"].get("ownerReferences") or []
+            if not any(r.get("uid") == owner_uid for r in refs):
+                continue
+            remaining += 1
+            meta = obj["metadata"]
+            dependent_types = ops.registry.versions_of(key)
+            if dependent_types and not meta.get("deletionTimestamp"):
+                ops.delete(
+                    dependent_types[0],
+                    meta.get("namespace", ""),
+                    meta["name"],
+                    DeleteOptions(propagation_policy="Foreground"),
+                )
+        if remaining == 0:
+            ops.drop_finalizer(rt, owner, FOREGROUND_FINALIZER)
 
     def _sweep(self) -> None:
         ops = self._ops_or_fail()

@@ -43,6 +43,7 @@ JsonObj = dict[str, Any]
 Clock = Callable[[], datetime.datetime]
 
 NAMESPACES: ResourceKey = ("", "namespaces")
+FOREGROUND_FINALIZER = "foregroundDeletion"
 CRDS: ResourceKey = ("apiextensions.k8s.io", "customresourcedefinitions")
 _SERVER_OWNED = (
     "uid",
@@ -110,6 +111,7 @@ class Operations:
         on_removed: Callable[[JsonObj], None] | None = None,
         on_namespace_terminating: Callable[[str], None] | None = None,
         on_dangling_owner: Callable[[str], None] | None = None,
+        on_foreground: Callable[[str], None] | None = None,
     ) -> None:
         self.store = store
         self.registry = registry
@@ -117,6 +119,7 @@ class Operations:
         self._on_removed = on_removed
         self._on_namespace_terminating = on_namespace_terminating
         self._on_dangling_owner = on_dangling_owner
+        self._on_foreground = on_foreground
         # Server-side apply memory: what each field manager last applied to each object.
         self._applied: dict[tuple[ResourceKey, str, str, str], JsonObj] = {}
         self._uids: dict[str, tuple[ResourceKey, str, str]] = {}
@@ -131,6 +134,27 @@ class Operations:
 
     def owner_exists(self, uid: str) -> bool:
         return uid in self._uids
+
+    def locate(self, uid: str) -> tuple[ResourceType, JsonObj] | None:
+        """The live object with this uid and its resource type, if any."""
+        where = self._uids.get(uid)
+        if where is None:
+            return None
+        key, namespace, name = where
+        rts = self.registry.versions_of(key)
+        obj = self.store.get(key, namespace, name)
+        if not rts or obj is None:
+            return None
+        return rts[0], obj
+
+    def drop_finalizer(self, rt: ResourceType, obj: JsonObj, finalizer: str) -> None:
+        """Remove one finalizer (the collector's own); the object goes when none remain."""
+        finalizers = [f for f in obj["metadata"].get("finalizers") or [] if f != finalizer]
+        new = copy.deepcopy(obj)
+        new["metadata"]["finalizers"] = finalizers
+        if not finalizers:
+            del new["metadata"]["finalizers"]
+        self._commit(rt, obj, new, subresource=None, dry_run=False, strict=False)
 
     def list_page(
         self,
@@ -456,6 +480,19 @@ class Operations:
             return self._delete_namespace(rt, obj)
         if meta.get("deletionTimestamp"):
             return WriteResult(obj, 200)
+        if options.propagation_policy == "Foreground":
+            # The owner stays, marked, until the collector has removed its dependents.
+            new = copy.deepcopy(obj)
+            finalizers = list(meta.get("finalizers") or [])
+            if FOREGROUND_FINALIZER not in finalizers:
+                finalizers.append(FOREGROUND_FINALIZER)
+            new["metadata"]["finalizers"] = finalizers
+            new["metadata"]["deletionTimestamp"] = timestamp(self._clock())
+            new["metadata"]["deletionGracePeriodSeconds"] = 0
+            stored = self.store.put(rt.key, new, obj)
+            if self._on_foreground is not None:
+                self._on_foreground(meta["uid"])
+            return WriteResult(stored, 200)
         if meta.get("finalizers"):
             new = copy.deepcopy(obj)
             new["metadata"]["deletionTimestamp"] = timestamp(self._clock())

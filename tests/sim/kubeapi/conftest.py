@@ -27,6 +27,8 @@ GROUP = "contract.kubeapi.test"
 VERSION = "v1"
 REAL = os.environ.get("KUBEAPI_TARGET") == "real"
 KUBECTL = shutil.which("kubectl")
+# Real clusters publish this ConfigMap in every namespace; the emulator does not.
+ROOT_CA = "kube-root-ca.crt"
 
 
 @attrs.define
@@ -83,6 +85,11 @@ class Target:
         if check and result.returncode != 0:
             raise AssertionError(f"kubectl {' '.join(args)} failed: {result.stderr}")
         return result
+
+    async def configmap_names(self, namespace: str | None = None, **params: Any) -> list[str]:
+        """ConfigMap names in a namespace, without the CA bundle real clusters add everywhere."""
+        listed = await self.core.list_namespaced_config_map(namespace or self.namespace, **params)
+        return [i.metadata.name for i in listed.items if i.metadata.name != ROOT_CA]
 
     def widget(self, name: str, **spec: Any) -> dict[str, Any]:
         return {

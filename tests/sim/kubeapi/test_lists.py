@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.sim.kubeapi.conftest import GROUP, VERSION, Target, wait_for
+from tests.sim.kubeapi.conftest import GROUP, ROOT_CA, VERSION, Target, wait_for
 
 
 async def _configmaps(target: Target, count: int) -> None:
@@ -22,17 +22,14 @@ async def test_list_has_resource_version_and_items(target: Target):
     await _configmaps(target, 3)
     listed = await target.core.list_namespaced_config_map(target.namespace)
     assert int(listed.metadata.resource_version) > 0
-    assert [i.metadata.name for i in listed.items] == ["cm-00", "cm-01", "cm-02"]
+    assert await target.configmap_names() == ["cm-00", "cm-01", "cm-02"]
 
 
 async def test_label_selectors(target: Target):
     await _configmaps(target, 6)
 
     async def names(selector: str) -> list[str]:
-        listed = await target.core.list_namespaced_config_map(
-            target.namespace, label_selector=selector
-        )
-        return [i.metadata.name for i in listed.items]
+        return await target.configmap_names(label_selector=selector)
 
     assert await names("parity=even") == ["cm-00", "cm-02", "cm-04"]
     assert await names("parity!=even") == ["cm-01", "cm-03", "cm-05"]
@@ -51,7 +48,10 @@ async def test_field_selectors(target: Target):
     listed = await target.core.list_config_map_for_all_namespaces(
         field_selector=f"metadata.namespace={target.namespace},metadata.name!=cm-01"
     )
-    assert [i.metadata.name for i in listed.items] == ["cm-00", "cm-02"]
+    assert [i.metadata.name for i in listed.items if i.metadata.name != ROOT_CA] == [
+        "cm-00",
+        "cm-02",
+    ]
 
 
 async def test_limit_and_continue(target: Target):
@@ -61,7 +61,7 @@ async def test_limit_and_continue(target: Target):
     pages = 0
     while True:
         page = await target.core.list_namespaced_config_map(
-            target.namespace, limit=2, _continue=token
+            target.namespace, limit=2, _continue=token, label_selector="parity"
         )
         pages += 1
         seen.extend(i.metadata.name for i in page.items)
@@ -77,8 +77,7 @@ async def test_delete_collection(target: Target):
     await target.core.delete_collection_namespaced_config_map(
         target.namespace, label_selector="parity=even"
     )
-    listed = await target.core.list_namespaced_config_map(target.namespace)
-    assert [i.metadata.name for i in listed.items] == ["cm-01", "cm-03"]
+    assert await target.configmap_names() == ["cm-01", "cm-03"]
 
 
 async def test_custom_objects_across_namespaces(target: Target):
@@ -109,8 +108,7 @@ async def test_owner_garbage_collection(target: Target):
     )
 
     async def collected() -> bool:
-        listed = await target.core.list_namespaced_config_map(target.namespace)
-        names = [i.metadata.name for i in listed.items]
+        names = await target.configmap_names()
         return "owned" not in names and "free" in names
 
     await wait_for(collected, timeout=30)
@@ -175,8 +173,7 @@ async def test_dependent_of_missing_owner_is_collected(target: Target):
     )
 
     async def collected() -> bool:
-        listed = await target.core.list_namespaced_config_map(target.namespace)
-        return "dangling" not in [i.metadata.name for i in listed.items]
+        return "dangling" not in await target.configmap_names()
 
     await wait_for(collected, timeout=60)
 
@@ -228,3 +225,31 @@ async def test_namespace_waits_for_finalized_contents(target: Target):
         return not listed.items
 
     await wait_for(namespace_gone, timeout=60)
+
+
+async def test_foreground_deletion_removes_dependents_first(target: Target):
+    owner = await target.create_widget("owner")
+    ref = {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "Widget",
+        "name": "owner",
+        "uid": owner["metadata"]["uid"],
+        "blockOwnerDeletion": True,
+    }
+    await target.core.create_namespaced_config_map(
+        target.namespace, {"metadata": {"name": "dep", "ownerReferences": [ref]}}
+    )
+    marked = await target.custom.delete_namespaced_custom_object(
+        GROUP, VERSION, target.namespace, "widgets", "owner", propagation_policy="Foreground"
+    )
+    if marked.get("kind") == "Widget":
+        assert "foregroundDeletion" in marked["metadata"]["finalizers"]
+
+    async def all_gone() -> bool:
+        cms = await target.configmap_names()
+        widgets = await target.custom.list_namespaced_custom_object(
+            GROUP, VERSION, target.namespace, "widgets"
+        )
+        return not cms and not widgets["items"]
+
+    await wait_for(all_gone, timeout=60)

@@ -146,7 +146,10 @@ async def test_watch_is_scoped_to_namespace(target: Target):
     other = f"{target.namespace}-other"
     await target.core.create_namespace({"metadata": {"name": other}})
     try:
-        stream = await RawWatch.configmaps(target)
+        listed = await target.core.list_namespaced_config_map(target.namespace)
+        stream = await RawWatch.configmaps(
+            target, resource_version=listed.metadata.resource_version
+        )
         try:
             await target.core.create_namespaced_config_map(other, {"metadata": {"name": "x"}})
             await target.core.create_namespaced_config_map(
