@@ -85,6 +85,17 @@ def configure_logging(settings: LogSettings, *, stream: TextIO | None = None) ->
     )
 
 
+def ensure_logging_configured(settings: LogSettings) -> None:
+    """Configure logging unless someone already did.
+
+    structlog's default renderer prints tracebacks with their local variables, which would put
+    specs and credentials in the logs; any embedding of the manager (tests, benchmarks, the demo)
+    therefore gets our configuration rather than the default.
+    """
+    if not structlog.is_configured():
+        configure_logging(settings)
+
+
 def get_logger(name: str) -> Any:
     """A logger whose lines carry ``logger=<name>``.
 

@@ -39,7 +39,7 @@ from controller.informers.factory import SharedInformers
 from controller.informers.reflector import ReflectorOptions
 from controller.kube.crds import EMBEDDED_CRD_DIR, apply_crds, load_crds
 from controller.leader import LeaderElectionOptions, LeaderElector, LeadershipLostError
-from controller.logging import get_logger
+from controller.logging import ensure_logging_configured, get_logger
 from controller.loop import Controller
 
 _log = get_logger("manager")
@@ -83,6 +83,7 @@ class Manager:
         *,
         options: ManagerOptions | None = None,
     ) -> None:
+        ensure_logging_configured(settings.logs)
         self.settings = settings
         self.api_client = api_client
         self.options = options or ManagerOptions()

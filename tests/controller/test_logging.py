@@ -96,3 +96,29 @@ def test_console_format_is_not_json(capture):
     assert "a=1" in text
     with pytest.raises(json.JSONDecodeError):
         json.loads(text.splitlines()[0])
+
+
+def test_an_embedded_manager_never_keeps_structlog_defaults_that_print_locals(capsys):
+    """structlog's default renderer prints traceback locals (specs, passwords); the manager
+    replaces an unconfigured setup with ours, whose tracebacks carry no locals."""
+    from controller.logging import ensure_logging_configured
+
+    structlog.reset_defaults()
+    try:
+        assert not structlog.is_configured()
+        ensure_logging_configured(LogSettings())
+        assert structlog.is_configured()
+
+        def fail(password: str) -> None:
+            raise RuntimeError("boom")
+
+        try:
+            fail("Wr0ng-Pa55word")
+        except RuntimeError:
+            get_logger("loop").exception("Reconciler error")
+        err = capsys.readouterr().err
+        assert "Reconciler error" in err
+        assert "RuntimeError: boom" in err
+        assert "Wr0ng-Pa55word" not in err
+    finally:
+        structlog.reset_defaults()

@@ -18,10 +18,11 @@ from typing import Any, TypeVar
 import attrs
 from kubernetes_asyncio.client import ApiClient
 
-from controller.config import Settings
+from controller.config import LogSettings, Settings
 from controller.kube.client import connect
 from controller.kube.resources import CONFIG_MAPS, EVENTS, SECRETS, ResourceKind
 from controller.kube.rest import MERGE_PATCH, KubeApiError, request_json
+from controller.logging import configure_logging
 from controller.manager import Manager, ManagerOptions
 from controller.reconcilers import conditions as cond
 from controller.reconcilers.kinds import (
@@ -329,6 +330,8 @@ async def operator_env(
     namespace: str = NAMESPACE,
 ) -> AsyncIterator[Env]:
     await kube.apply_crd_files(CRDS)
+    # Console lines in test output; never structlog's default renderer (traceback locals).
+    configure_logging(LogSettings(format="console", level="info"))
     api = await connect(kubeconfig=str(kube.kubeconfig))
     try:
         with contextlib.suppress(KubeApiError):
