@@ -667,3 +667,191 @@ async def test_upstream_example_is_accepted(
         for ref in manifest["spec"].get("resources") or []:
             if "ref" in ref:
                 assert await env.get(API_RESOURCES, ref["ref"]["name"], "default") is not None
+
+
+# -- what APIM reports, transient failures --------------------------------------------------------
+
+
+async def test_apim_warnings_are_kept_in_status_errors(env: Env):
+    obj = await accepted_api(
+        env,
+        "warned",
+        categories=["unknown-category"],
+        groups=["ghosts"],
+        members=[{"source": "gravitee", "sourceId": "nobody", "role": "USER"}],
+    )
+    assert obj["status"]["errors"] == {
+        "severe": [],
+        "warning": [
+            "Group [ghosts] could not be found in environment [DEFAULT]",
+            "category [unknown-category] is not defined in environment [DEFAULT]",
+            "member [nobody] of source [gravitee] could not be found in organization [DEFAULT]",
+        ],
+    }
+    env.apim.state.add_category("unknown-category")
+    await env.patch(API_V4_DEFINITIONS, "warned", {"spec": {"groups": None, "members": None}})
+    await env.wait_condition(API_V4_DEFINITIONS, "warned")
+    obj = await env.get(API_V4_DEFINITIONS, "warned")
+    assert obj["status"]["errors"] == {"severe": [], "warning": []}
+
+
+async def test_transient_apim_failures_are_retried_until_accepted(env: Env):
+    await env.create(context("apim", env.apim))
+    await env.wait_condition(MANAGEMENT_CONTEXTS, "apim")
+    env.apim.faults.fail_next(2, method="PUT", path_prefix="/automation/", status=503)
+    await env.create(v4_api("flaky"))
+    await env.wait_condition(API_V4_DEFINITIONS, "flaky", timeout=15)
+    assert [r.status for r in upserts_of(env, "team-flaky")] == [503, 503, 200]
+    reasons = await env.event_reasons("flaky")
+    assert reasons.count("UpdateFailed") >= 1
+    assert "UpdateSucceeded" in reasons
+
+
+# -- identity details: pages and general conditions -----------------------------------------------
+
+
+async def test_pages_and_general_conditions_are_sent_by_hrid(env: Env):
+    pages = {
+        "docs root": {"name": "Docs", "type": "FOLDER"},
+        "intro.md": {
+            "name": "Intro",
+            "type": "MARKDOWN",
+            "content": "# Hello",
+            "parent": "docs root",
+        },
+    }
+    plans = {
+        "free": {
+            "name": "Free",
+            "security": {"type": "KEY_LESS"},
+            "generalConditions": "intro.md",
+        }
+    }
+    await accepted_api(env, "documented", pages=pages, plans=plans)
+    put = last_upsert(env, "team-documented")
+    sent_pages = {p["hrid"]: p for p in put.body["pages"]}
+    assert set(sent_pages) == {"docs-root", "intro-md"}
+    assert sent_pages["intro-md"]["parentHrid"] == "docs-root"
+    assert sent_pages["intro-md"]["api"] == "team-documented"
+    (plan,) = put.body["plans"]
+    assert plan["generalConditionsHrid"] == "intro-md"
+    assert "generalConditions" not in plan
+    record = env.apim.state.api_by_hrid("team-documented")
+    assert record is not None
+    assert sorted(p.hrid or "" for p in env.apim.state.pages_of(record)) == [
+        "docs-root",
+        "intro-md",
+    ]
+
+
+# -- dependency propagation (3.10) ----------------------------------------------------------------
+
+
+async def test_context_change_reimports_its_apis(env: Env):
+    await accepted_api(env, "follower")
+    mark = env.apim.requests.mark()
+    # The same environment, named by its hrid: only the URL the API is pushed to changes.
+    await env.patch(MANAGEMENT_CONTEXTS, "apim", {"spec": {"environmentId": "default"}})
+
+    async def reimported() -> bool:
+        return any(
+            r.path == "/automation/organizations/DEFAULT/environments/default/apis"
+            and r.status == 200
+            for r in upserts_of(env, "team-follower", since=mark)
+        )
+
+    await wait_for(reimported, what="API re-imported through the changed context")
+    assert len(env.apim.state.apis_in()) == 1
+
+
+async def test_api_resource_change_reimports_its_apis(env: Env):
+    await env.create(api_resource("shared-cache"))
+    await env.wait_condition(API_RESOURCES, "shared-cache")
+    await accepted_api(env, "cached", resources=[{"ref": {"name": "shared-cache"}}])
+    mark = env.apim.requests.mark()
+    await env.patch(
+        API_RESOURCES, "shared-cache", {"spec": {"configuration": {"timeToIdleSeconds": 60}}}
+    )
+
+    async def reimported() -> Any:
+        found = upserts_of(env, "team-cached", since=mark)
+        return found[-1] if found else None
+
+    put = await wait_for(reimported, what="API re-imported after its resource changed")
+    (resource,) = put.body["resources"]
+    assert resource["configuration"]["timeToIdleSeconds"] == 60
+
+
+async def test_template_source_change_reimports_and_is_booked_on_the_source(env: Env):
+    await env.create(configmap("backend", {"url": "https://one.example"}))
+    endpoint_groups = [
+        {
+            "name": "default",
+            "type": "http-proxy",
+            "endpoints": [
+                {
+                    "name": "default",
+                    "type": "http-proxy",
+                    "inheritConfiguration": False,
+                    "configuration": {"target": "[[ configmap `backend/url` ]]"},
+                }
+            ],
+        }
+    ]
+    await accepted_api(env, "templated", endpointGroups=endpoint_groups)
+    put = last_upsert(env, "team-templated")
+    target = put.body["endpointGroups"][0]["endpoints"][0]["configuration"]["target"]
+    assert target == "https://one.example"
+    # The live spec keeps the template: only the copy sent to APIM is compiled.
+    live = await env.get(API_V4_DEFINITIONS, "templated")
+    live_target = live["spec"]["endpointGroups"][0]["endpoints"][0]["configuration"]["target"]
+    assert live_target == "[[ configmap `backend/url` ]]"
+    source = await get_configmap(env, "backend")
+    assert "finalizers.gravitee.io/templating" in source["metadata"]["finalizers"]
+    assert json.loads(source["metadata"]["annotations"]["gravitee.io/apiv4definitions"]) == [
+        "team/templated"
+    ]
+    assert source["metadata"]["annotations"]["gravitee.io/references"] == "1"
+
+    mark = env.apim.requests.mark()
+    await env.patch(CONFIG_MAPS, "backend", {"data": {"url": "https://two.example"}})
+
+    async def retargeted() -> bool:
+        return any(
+            r.body["endpointGroups"][0]["endpoints"][0]["configuration"]["target"]
+            == "https://two.example"
+            for r in upserts_of(env, "team-templated", since=mark)
+        )
+
+    await wait_for(retargeted, what="API re-imported with the new ConfigMap value")
+
+    # Deleting the API releases the source.
+    await env.delete(API_V4_DEFINITIONS, "templated")
+    await env.wait_gone(API_V4_DEFINITIONS, "templated")
+    source = await get_configmap(env, "backend")
+    assert "finalizers.gravitee.io/templating" not in (source["metadata"].get("finalizers") or [])
+    assert source["metadata"]["annotations"]["gravitee.io/references"] == "0"
+
+
+async def test_blocked_delete_says_why_and_completes_by_itself(env: Env):
+    await accepted_api(env, "blocked")
+    env.apim.faults.set_credentials(users={"someone-else": "x"})
+    await env.delete(API_V4_DEFINITIONS, "blocked")
+    events = await wait_events(env, "blocked", ["DeleteStarted", "DeleteFailed"])
+    failure = next(e for e in events if e["reason"] == "DeleteFailed")
+    assert failure["type"] == "Warning"
+    url = env.apim.automation_url() + "/apis/team-blocked"
+    assert failure["message"].startswith(f"request [DELETE] {url}?")
+    assert "failed with status 401" in failure["message"]
+    obj = await env.get(API_V4_DEFINITIONS, "blocked")
+    assert obj is not None
+    assert obj["metadata"]["deletionTimestamp"]
+    accepted = conditions_by_type(obj)["Accepted"]
+    assert accepted["status"] == "False"
+    assert accepted["reason"] == "ControlPlaneError"
+    assert env.apim.state.api_by_hrid("team-blocked") is not None
+
+    # Even a 401 is retried for a deletion: it must finish once APIM lets it.
+    env.apim.faults.restore_credentials()
+    await env.wait_gone(API_V4_DEFINITIONS, "blocked", timeout=20)
+    assert env.apim.state.api_by_hrid("team-blocked") is None

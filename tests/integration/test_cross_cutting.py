@@ -263,6 +263,7 @@ async def _converged_world(env: Env) -> None:
     await env.create(api_resource("cache"))
     await env.create(v4_api("managed", resources=[{"ref": {"name": "cache"}}]))
     await env.create(v4_api("local", **LOCAL))
+    await env.create(v4_api("solo", context_ref=None, **LOCAL))
     await env.create(v2("classic"))
     await env.create(application("app"))
     for kind, name in (
@@ -270,11 +271,13 @@ async def _converged_world(env: Env) -> None:
         (API_RESOURCES, "cache"),
         (API_V4_DEFINITIONS, "managed"),
         (API_V4_DEFINITIONS, "local"),
+        (API_V4_DEFINITIONS, "solo"),
         (API_DEFINITIONS, "classic"),
         (APPLICATIONS, "app"),
     ):
         await env.wait_condition(kind, name)
     await wait_configmap(env, "local")
+    await wait_configmap(env, "solo")
     await wait_idle(env)
 
 
