@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -30,6 +31,7 @@ from sim.kubeapi.resources import Registry
 from sim.kubeapi.store import Store
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+_log = logging.getLogger(__name__)
 
 
 @attrs.frozen
@@ -132,6 +134,13 @@ class Emulator:
                     ApiError(405, "MethodNotAllowed", "the server does not allow this method")
                 )
             raise
+        except (asyncio.CancelledError, ConnectionError):
+            raise
+        except Exception as exc:
+            # An emulator bug still answers like an apiserver would (500 Status), and is logged
+            # without the request body (it may hold Secret data).
+            _log.exception("unhandled error for %s %s", request.method, request.path)
+            return error_response(internal(f"internal error: {type(exc).__name__}"))
 
     # -- resources -------------------------------------------------------------------------
 

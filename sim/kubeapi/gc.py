@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from typing import Any
 
 from sim.kubeapi.errors import ApiError
 from sim.kubeapi.operations import FOREGROUND_FINALIZER, DeleteOptions, Operations
 
 JsonObj = dict[str, Any]
+_log = logging.getLogger(__name__)
 
 
 class GarbageCollector:
@@ -78,6 +80,9 @@ class GarbageCollector:
             except ApiError:
                 # A racing client already changed the object; the next job re-evaluates it.
                 pass
+            except Exception:
+                # One bad job must not stop collection for the rest of the emulator's life.
+                _log.exception("garbage collection job %s failed", kind)
 
     def _ops_or_fail(self) -> Operations:
         assert self._ops is not None, "GarbageCollector.bind() was not called"
