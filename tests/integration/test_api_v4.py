@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from controller.kube.rest import request_json
 from controller.reconcilers.kinds import (
     API_RESOURCES,
     API_V4_DEFINITIONS,
@@ -29,6 +30,7 @@ from tests.integration.harness import (
     configmap,
     context,
     operator_env,
+    secret,
     v4_api,
     wait_for,
 )
@@ -855,3 +857,78 @@ async def test_blocked_delete_says_why_and_completes_by_itself(env: Env):
     env.apim.faults.restore_credentials()
     await env.wait_gone(API_V4_DEFINITIONS, "blocked", timeout=20)
     assert env.apim.state.api_by_hrid("team-blocked") is None
+
+
+# -- local-mode conversions, names that are not HRIDs ---------------------------------------------
+
+
+async def test_gateway_definition_converts_every_api_type(env: Env):
+    types = {
+        "PROXY": "proxy",
+        "MESSAGE": "message",
+        "LLM_PROXY": "llm-proxy",
+        "MCP_PROXY": "mcp-proxy",
+        "A2A_PROXY": "a2a-proxy",
+    }
+    for api_type in types:
+        name = f"t-{api_type.lower().replace('_', '-')}"
+        await env.create(v4_api(name, context_ref=None, type=api_type, **local()))
+    for api_type, gateway_type in types.items():
+        name = f"t-{api_type.lower().replace('_', '-')}"
+        await env.wait_condition(API_V4_DEFINITIONS, name)
+        definition = json.loads((await wait_configmap(env, name))["data"]["definition"])
+        assert definition["type"] == gateway_type
+
+
+async def test_non_hrid_plan_keys_and_lowercase_enums_are_accepted_locally(env: Env):
+    key = "JWT Plan. With A Non-Hrid Names"
+    plans = {key: {"name": "JWT", "security": {"type": "key_less"}, "mode": "standard"}}
+    await env.create(v4_api("odd-names", context_ref=None, plans=plans, **local()))
+    await env.wait_condition(API_V4_DEFINITIONS, "odd-names")
+    definition = json.loads((await wait_configmap(env, "odd-names"))["data"]["definition"])
+    (plan,) = definition["plans"]
+    assert plan["name"] == key
+    assert plan["security"]["type"] == "key-less"
+    assert plan["mode"] == "standard"
+    assert plan["hrid"] == "JWT-Plan--With-A-Non-Hrid-Names"
+
+
+async def test_context_in_another_namespace(env: Env):
+    await request_json(env.api, "POST", "/api/v1/namespaces", body={"metadata": {"name": "ops"}})
+    shared = context("shared", env.apim)
+    shared["metadata"]["namespace"] = "ops"
+    await env.create(shared)
+    await env.create(v4_api("remote", context_ref=None, contextRef={"name": "shared",
+                                                                     "namespace": "ops"}))
+    await env.wait_condition(API_V4_DEFINITIONS, "remote")
+    assert env.apim.state.api_by_hrid("team-remote") is not None
+
+
+# -- templates ------------------------------------------------------------------------------------
+
+
+async def test_missing_template_secret_is_a_resolve_ref_failure_without_events(env: Env):
+    await env.create(context("apim", env.apim))
+    await env.create(v4_api("secretive", description="[[ secret `creds/motto` ]]"))
+    failed = await env.wait_condition(API_V4_DEFINITIONS, "secretive", "False")
+    assert failed["reason"] == "ReconcileFailed"
+    resolved = await env.condition(API_V4_DEFINITIONS, "secretive", "ResolvedRefs")
+    assert resolved is not None
+    assert resolved["status"] == "False"
+    assert resolved["message"] == "secret [team/creds] not found"
+    # Templates are compiled before the Event pair (2, 3.7).
+    assert "UpdateStarted" not in await env.event_reasons("secretive")
+
+    await env.create(secret("creds", {"motto": "keep calm"}))
+    await env.wait_condition(API_V4_DEFINITIONS, "secretive", timeout=20)
+    assert last_upsert(env, "team-secretive").body["description"] == "keep calm"
+
+
+async def test_missing_template_key_is_a_compile_error(env: Env):
+    await env.create(context("apim", env.apim))
+    await env.create(secret("creds", {"motto": "keep calm"}))
+    await env.create(v4_api("keyless-template", description="[[ secret `creds/nokey` ]]"))
+    failed = await env.wait_condition(API_V4_DEFINITIONS, "keyless-template", "False")
+    assert failed["reason"] == "CompileTemplateError"
+    assert failed["message"] == "key [nokey] not found in secret [team/creds]"
+    assert upserts_of(env, "team-keyless-template") == []
