@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sim.kubeapi.resources import Registry
+from sim.kubeapi.resources import Registry, ResourceType
 
 JsonObj = dict[str, Any]
 
@@ -69,12 +69,41 @@ def v3_index(registry: Registry) -> JsonObj:
     return {"paths": paths}
 
 
+def _resource_path(rt: ResourceType) -> str:
+    prefix = f"/apis/{rt.group}/{rt.version}" if rt.group else f"/api/{rt.version}"
+    if rt.namespaced:
+        return f"{prefix}/namespaces/{{namespace}}/{rt.plural}/{{name}}"
+    return f"{prefix}/{rt.plural}/{{name}}"
+
+
+def _operations(rt: ResourceType, ref: str) -> JsonObj:
+    """GET and PATCH of one object: kubectl finds a resource's kind from the GET operation's
+    ``x-kubernetes-group-version-kind`` and learns server-side field validation from PATCH."""
+    gvk = {"group": rt.group, "version": rt.version, "kind": rt.kind}
+    response = {"200": {"content": {"application/json": {"schema": {"$ref": ref}}}}}
+    field_validation = {"name": "fieldValidation", "in": "query", "schema": {"type": "string"}}
+    return {
+        "get": {
+            "x-kubernetes-group-version-kind": gvk,
+            "x-kubernetes-action": "get",
+            "responses": response,
+        },
+        "patch": {
+            "x-kubernetes-group-version-kind": gvk,
+            "x-kubernetes-action": "patch",
+            "parameters": [field_validation],
+            "responses": response,
+        },
+    }
+
+
 def v3_document(registry: Registry, path: str) -> JsonObj | None:
     for group, versions in registry.groups().items():
         for version in versions:
             if _gv_path(group, version) != path.strip("/"):
                 continue
             schemas: JsonObj = {}
+            paths: JsonObj = {}
             for rt in registry.in_group_version(group, version):
                 name = f"{group or 'core'}.{version}.{rt.kind}"
                 schema: JsonObj = dict(rt.schema) if rt.schema else {"type": "object"}
@@ -82,10 +111,11 @@ def v3_document(registry: Registry, path: str) -> JsonObj | None:
                     {"group": group, "version": version, "kind": rt.kind}
                 ]
                 schemas[name] = schema
+                paths[_resource_path(rt)] = _operations(rt, f"#/components/schemas/{name}")
             return {
                 "openapi": "3.0.0",
                 "info": {"title": _TITLE, "version": _VERSION},
-                "paths": {},
+                "paths": paths,
                 "components": {"schemas": schemas},
             }
     return None

@@ -245,3 +245,10 @@ async def test_strict_field_validation_rejects_unknown_fields(target: Target):
         "apply", "--validate=false", "-f", "-", stdin=widget_yaml(target, "w", bogus="x")
     )
     assert "bogus" not in (await target.get_widget("w"))["spec"]
+
+
+async def test_explain_reads_crd_schema(target: Target):
+    result = await target.kubectl("explain", "widgets.spec.color")
+    assert "KIND:       Widget" in result.stdout
+    for value in ("red", "green", "blue"):
+        assert value in result.stdout
