@@ -42,6 +42,8 @@ class EmulatorOptions:
     history: int = 1000
     # Seconds between BOOKMARK events on idle watches that allow them.
     bookmark_interval: float = 1.0
+    # Events queued for one watch before the server drops that (too slow) watch.
+    watch_buffer: int = 10_000
     clock: Callable[[], datetime.datetime] = utc_now
 
 
@@ -50,7 +52,7 @@ class Emulator:
 
     def __init__(self, options: EmulatorOptions | None = None) -> None:
         self.options = options or EmulatorOptions()
-        self.store = Store(history=self.options.history)
+        self.store = Store(history=self.options.history, watch_buffer=self.options.watch_buffer)
         self.registry = Registry()
         self.gc = GarbageCollector()
         self.ops = Operations(

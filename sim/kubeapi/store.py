@@ -82,29 +82,46 @@ class Watcher:
     ``None`` in the queue means "end the stream now" (fault injection or shutdown).
     """
 
-    __slots__ = ("key", "matcher", "namespace", "queue")
+    __slots__ = ("_closed", "key", "matcher", "max_pending", "namespace", "queue")
 
-    def __init__(self, key: ResourceKey, namespace: str | None, matcher: Matcher | None) -> None:
+    def __init__(
+        self,
+        key: ResourceKey,
+        namespace: str | None,
+        matcher: Matcher | None,
+        *,
+        max_pending: int = 10_000,
+    ) -> None:
         self.key = key
         self.namespace = namespace
         self.matcher = matcher
+        self.max_pending = max_pending
         self.queue: asyncio.Queue[WatchEvent | None] = asyncio.Queue()
+        self._closed = False
 
     def offer(self, event: WatchEvent) -> None:
-        if self.namespace is not None and event.namespace != self.namespace:
+        if self._closed or (self.namespace is not None and event.namespace != self.namespace):
+            return
+        if self.queue.qsize() >= self.max_pending:
+            # A consumer this far behind is cut off, as kube-apiserver does with slow watchers;
+            # it resumes from its last resourceVersion. Keeps memory bounded.
+            self.close()
             return
         self.queue.put_nowait(event)
 
     def close(self) -> None:
-        self.queue.put_nowait(None)
+        if not self._closed:
+            self._closed = True
+            self.queue.put_nowait(None)
 
 
 class Store:
     """Objects per resource, the revision counter, the history and the watchers."""
 
-    def __init__(self, *, history: int) -> None:
+    def __init__(self, *, history: int, watch_buffer: int = 10_000) -> None:
         if history < 1:
             raise ValueError("history must keep at least one event")
+        self._watch_buffer = watch_buffer
         self.rv = 0
         self._objects: dict[ResourceKey, dict[ObjectName, JsonObj]] = {}
         self._history: collections.deque[WatchEvent] = collections.deque(maxlen=history)
@@ -197,7 +214,7 @@ class Store:
                     and (namespace is None or event.namespace == namespace)
                 ):
                     backlog.append(event)
-        watcher = Watcher(key, namespace, matcher)
+        watcher = Watcher(key, namespace, matcher, max_pending=self._watch_buffer)
         self._watchers.setdefault(key, set()).add(watcher)
         return watcher, backlog
 

@@ -102,9 +102,19 @@ async def start_emulator(
     port: int = 0,
     kubeconfig_path: pathlib.Path | None = None,
     bookmark_interval: float = 1.0,
+    watch_buffer: int = 10_000,
 ) -> RunningEmulator:
-    """Serve a fresh emulator on ``host:port`` (0 picks a free port) and write a kubeconfig."""
-    emulator = Emulator(EmulatorOptions(history=history, bookmark_interval=bookmark_interval))
+    """Serve a fresh emulator on ``host:port`` (0 picks a free port) and write a kubeconfig.
+
+    ``history``: events kept for watches from a resourceVersion (older ones get 410);
+    ``bookmark_interval``: seconds between BOOKMARKs on idle watches that allow them;
+    ``watch_buffer``: events queued per watch before a too-slow watch is dropped.
+    """
+    emulator = Emulator(
+        EmulatorOptions(
+            history=history, bookmark_interval=bookmark_interval, watch_buffer=watch_buffer
+        )
+    )
     runner = web.AppRunner(emulator.app(), access_log=None, shutdown_timeout=1.0)
     await runner.setup()
     site = web.TCPSite(runner, host, port)

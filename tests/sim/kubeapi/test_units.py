@@ -218,3 +218,13 @@ def test_watch_event_serialized_once_per_variant():
     first = event.wire(ADDED, "v1")
     assert event.wire(ADDED, "v1") is first
     assert b'"apiVersion":"v2"' in event.wire(ADDED, "v2")
+
+
+async def test_slow_watcher_is_cut_off():
+    store = Store(history=10, watch_buffer=2)
+    key = ("", "configmaps")
+    watcher, _ = store.watch(key, namespace=None, matcher=None, since_rv=0)
+    for name in ("a", "b", "c", "d"):
+        store.put(key, obj(name), None)
+    drained = [watcher.queue.get_nowait() for _ in range(watcher.queue.qsize())]
+    assert [e.obj["metadata"]["name"] if e else None for e in drained] == ["a", "b", None]
