@@ -255,7 +255,8 @@ def serve_help(stack: Stack) -> str:
     return "\n".join(lines)
 
 
-async def run(*, serve: bool, timeout: float, settle: float, work_dir: pathlib.Path) -> int:
+async def run(*, serve: bool, timeout: float, settle: float, work_dir: pathlib.Path,
+              manifests_dir: pathlib.Path = MANIFESTS) -> int:
     say = _Say()
     async with Stack(StackOptions(work_dir=work_dir)) as stack:
         say(f"Kubernetes API emulator  {stack.kube_url}  (kubeconfig {stack.kubeconfig})")
@@ -263,7 +264,7 @@ async def run(*, serve: bool, timeout: float, settle: float, work_dir: pathlib.P
         operator = await stack.start_operator(OperatorOptions(logs_format="console"))
         say(f"operator                 pid {operator.process.pid}, ready "
             f"(metrics {operator.metrics_url}/metrics)")
-        manifests = load_manifests(stack.apim_url)
+        manifests = load_manifests(stack.apim_url, manifests_dir)
         async with KubeClient(stack.kube_url) as kube:
             watchers = {
                 kind: ConditionWatcher(kube, kind, None, predicate=is_reconciled)
@@ -278,7 +279,7 @@ async def run(*, serve: bool, timeout: float, settle: float, work_dir: pathlib.P
                     except KubeError as error:
                         say(f"could not apply {obj['kind']} {key_of(obj)}: {error}")
                         return 1
-                say(f"applied {len(manifests)} objects from {MANIFESTS.relative_to(_ROOT)}/; "
+                say(f"applied {len(manifests)} objects from {_shown(manifests_dir)}/; "
                     f"waiting up to {timeout:.0f} s for the operator")
                 tracked = [o for o in manifests if o["kind"] in watchers]
                 await wait_settled(watchers, tracked, timeout=timeout, settle=settle)
@@ -320,6 +321,13 @@ async def run(*, serve: bool, timeout: float, settle: float, work_dir: pathlib.P
 _ROOT = MANIFESTS.parents[1]
 
 
+def _shown(path: pathlib.Path) -> str:
+    try:
+        return str(path.resolve().relative_to(_ROOT))
+    except ValueError:
+        return str(path)
+
+
 class _Say:
     """Progress lines with the time since start, flushed at once (the demo may be piped)."""
 
@@ -341,7 +349,7 @@ async def _main(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="gko-demo-") as tmp:
         try:
             return await run(serve=args.serve, timeout=args.timeout, settle=args.settle,
-                             work_dir=pathlib.Path(tmp))
+                             work_dir=pathlib.Path(tmp), manifests_dir=args.manifests)
         except StackError as error:
             print(f"demo failed to start: {error}", file=sys.stderr)
             return 2
@@ -353,6 +361,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="keep everything running after the table, until Ctrl-C")
     parser.add_argument("--timeout", type=float, default=60.0,
                         help="seconds to wait for the operator to reconcile (default 60)")
+    parser.add_argument("--manifests", type=pathlib.Path, default=MANIFESTS,
+                        help="directory of *.yaml to apply instead of examples/manifests "
+                             "(${APIM_URL} is replaced by the simulator's URL)")
     parser.add_argument("--settle", type=float, default=15.0,
                         help="extra seconds for objects not yet in their expected state once "
                              "all were reconciled (retries; default 15)")

@@ -180,3 +180,29 @@ async def test_children_die_with_a_killed_driver(tmp_path):
         if driver.returncode is None:
             driver.kill()
             await driver.wait()
+
+
+@pytest.mark.timeout(240)
+async def test_demo_exits_non_zero_and_says_why_when_an_object_is_not_accepted(tmp_path):
+    """The broken API without its "expected to fail" annotation must fail the demo."""
+    manifests = ROOT / "examples" / "manifests"
+    for source in manifests.glob("*.yaml"):
+        text = source.read_text()
+        if source.name == "90-broken.yaml":
+            text = text.replace("demo.gravitee.io/expect: CompileTemplateError",
+                                "demo.gravitee.io/note: no expectation")
+        (tmp_path / source.name).write_text(text)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "examples.demo", "--manifests", str(tmp_path), "--settle", "1",
+        cwd=str(ROOT), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )
+    out, _ = await asyncio.wait_for(process.communicate(), 200)
+    text = out.decode()
+    assert process.returncode == 1, text
+    assert re.search(r"^!!\s+ApiV4Definition\s+default/broken-template\s+False\s+"
+                     r"CompileTemplateError", text, re.MULTILINE)
+    assert ("FAILED: ApiV4Definition default/broken-template should be Accepted=True, is "
+            "False/CompileTemplateError: key [missing-target] not found in configmap") in text
+    assert "operator log (last lines):" in text
+    assert "demo OK" not in text
+    assert re.search(r"^ok\s+ApiV4Definition\s+default/echo-v4\s+True", text, re.MULTILINE)
