@@ -156,6 +156,8 @@ def test_the_required_views_are_there(dashboard: dict[str, Any]) -> None:
         "workqueue_depth",
         "workqueue_queue_duration_seconds_bucket",
         "rest_client_requests_total",
+        "apim_client_requests_total",
+        "apim_client_request_duration_seconds_bucket",
         "leader_election_master_status",
         "process_resident_memory_bytes",
         "process_cpu_seconds_total",
@@ -169,13 +171,14 @@ def test_the_required_views_are_there(dashboard: dict[str, Any]) -> None:
             ), (quantile, series)
     reconcile_rate = [e for e in exprs if "controller_runtime_reconcile_total" in e]
     assert any("by (controller, result)" in e for e in reconcile_rate)
-    placeholder = [
-        panel for panel in _panels(dashboard)
-        if any("rest_client_requests_total" in t["expr"] for t in panel.get("targets", []))
-    ]
-    assert len(placeholder) == 1
-    assert "APIM" in placeholder[0]["title"]
-    assert "placeholder" in placeholder[0]["title"].lower()
+    for quantile in ("0.50", "0.99"):
+        assert any(
+            expr.startswith(f"histogram_quantile({quantile},")
+            and "apim_client_request_duration_seconds_bucket" in expr
+            for expr in exprs
+        ), quantile
+    apim = [e for e in exprs if "apim_client_requests_total" in e]
+    assert any("by (host, code)" in e for e in apim)
 
 
 def test_every_panel_uses_the_datasource_variable(dashboard: dict[str, Any]) -> None:
