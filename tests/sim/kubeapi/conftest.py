@@ -153,7 +153,9 @@ async def target(tmp_path: pathlib.Path) -> AsyncIterator[Target]:
     namespace = f"contract-{uuid.uuid4().hex[:8]}"
     emulator: RunningEmulator | None = None
     if REAL:
-        kubeconfig = pathlib.Path(os.environ["KUBECONFIG"])
+        if not os.environ.get("KUBECONFIG"):
+            pytest.fail("KUBEAPI_TARGET=real needs KUBECONFIG pointing at a real cluster")
+        kubeconfig = pathlib.Path(os.environ["KUBECONFIG"].split(os.pathsep)[0])
         configuration = k8s.Configuration()
         await k8s_config.load_kube_config(
             config_file=str(kubeconfig), client_configuration=configuration
