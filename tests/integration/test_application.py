@@ -394,7 +394,9 @@ async def test_encoded_certificate_from_a_secret(env: Env):
     assert (sent["name"], sent["content"]) == ("app-0", pem)
 
 
-@pytest.mark.xfail(strict=True, reason="bug /tmp/bugs/context-app-templating-3.md")
+# Not strict: the bug shows only when the contexts happen to be listed before the applications
+# at start-up (most runs, not all), see the bug file.
+@pytest.mark.xfail(strict=False, reason="bug /tmp/bugs/context-app-templating-3.md")
 async def test_context_edited_while_operator_down_re_sends(kubeapi, apim):
     async with operator_env(kubeapi, apim) as env:
         await env.create(context("apim", apim))
