@@ -7,9 +7,7 @@ APIM stored and was asked (the simulator's state and request log).
 
 from __future__ import annotations
 
-import io
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +35,6 @@ from tests.integration.harness import (
 from tests.integration.v4_helpers import (
     RESOURCE_EXAMPLES,
     V4_EXAMPLES,
-    captured_logs,
     conditions_by_type,
     get_configmap,
     last_upsert,
@@ -56,11 +53,6 @@ TWO_PLANS = {
     "keyed": {"name": "Keyed", "security": {"type": "API_KEY"}},
 }
 
-
-@pytest.fixture(autouse=True)
-def _json_logs() -> Iterator[io.StringIO]:
-    with captured_logs() as buffer:
-        yield buffer
 
 
 async def accepted_api(env: Env, name: str, **spec: Any) -> dict[str, Any]:

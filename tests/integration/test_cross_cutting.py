@@ -7,10 +7,8 @@ isolation of bad objects, and credentials never leaking into status, Events or l
 
 from __future__ import annotations
 
-import io
 import json
 import socket
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -57,11 +55,6 @@ from tests.integration.v4_helpers import (
 
 LOCAL: dict[str, Any] = {"definitionContext": {"origin": "KUBERNETES", "syncFrom": "KUBERNETES"}}
 
-
-@pytest.fixture(autouse=True)
-def operator_logs() -> Iterator[io.StringIO]:
-    with captured_logs() as buffer:
-        yield buffer
 
 
 def v2(name: str, **spec: Any) -> dict[str, Any]:
@@ -385,43 +378,41 @@ WRONG_PASSWORD = "Wr0ng-S3cret-Pa55"
 TOKEN = "T0ken-S3cret-XYZ"
 
 
-async def test_credentials_never_reach_status_events_or_logs(
-    kubeapi: RunningEmulator, operator_logs: io.StringIO
-):
+async def test_credentials_never_reach_status_events_or_logs(kubeapi: RunningEmulator):
     sim = await start_simulator(users={"gko": PASSWORD}, tokens=[TOKEN])
+    settings = Settings(probes_port=0, metrics_port=0, max_concurrent_reconciles=4)
     try:
-        async with operator_env(kubeapi, sim, settings=Settings(
-            probes_port=0, metrics_port=0, max_concurrent_reconciles=4
-        )) as env:
-            await env.create(secret("apim-creds", {"username": "gko", "password": PASSWORD}))
-            await env.create(context("inline", sim, auth={
-                "credentials": {"username": "gko", "password": PASSWORD}}))
-            await env.create(context("by-secret", sim, auth={
-                "secretRef": {"name": "apim-creds"}}))
-            await env.create(context("bearer", sim, auth={"bearerToken": TOKEN}))
-            await env.create(context("wrong", sim, auth={
-                "credentials": {"username": "gko", "password": WRONG_PASSWORD}}))
-            for ctx in ("inline", "by-secret", "bearer", "wrong"):
-                await env.create(v4_api(f"api-{ctx}", context_ref=ctx))
-            for ctx in ("inline", "by-secret", "bearer"):
-                await env.wait_condition(API_V4_DEFINITIONS, f"api-{ctx}")
-            refused = await env.wait_condition(API_V4_DEFINITIONS, "api-wrong", "False")
-            assert refused["reason"] == "ControlPlaneError"
-            assert "401" in refused["message"]
-            await wait_events(env, "api-wrong", ["UpdateFailed"])
-            await wait_idle(env)
+        async with operator_env(kubeapi, sim, settings=settings) as env:
+            with captured_logs() as buffer:
+                await env.create(secret("apim-creds", {"username": "gko", "password": PASSWORD}))
+                await env.create(context("inline", sim, auth={
+                    "credentials": {"username": "gko", "password": PASSWORD}}))
+                await env.create(context("by-secret", sim, auth={
+                    "secretRef": {"name": "apim-creds"}}))
+                await env.create(context("bearer", sim, auth={"bearerToken": TOKEN}))
+                await env.create(context("wrong", sim, auth={
+                    "credentials": {"username": "gko", "password": WRONG_PASSWORD}}))
+                for ctx in ("inline", "by-secret", "bearer", "wrong"):
+                    await env.create(v4_api(f"api-{ctx}", context_ref=ctx))
+                for ctx in ("inline", "by-secret", "bearer"):
+                    await env.wait_condition(API_V4_DEFINITIONS, f"api-{ctx}")
+                refused = await env.wait_condition(API_V4_DEFINITIONS, "api-wrong", "False")
+                assert refused["reason"] == "ControlPlaneError"
+                assert "401" in refused["message"]
+                await wait_events(env, "api-wrong", ["UpdateFailed"])
+                await wait_idle(env)
 
-            seen: list[str] = []
-            for kind in (MANAGEMENT_CONTEXTS, API_V4_DEFINITIONS):
-                listing = await request_json(env.api, "GET", kind.collection_path("team"))
-                seen.extend(json.dumps(item.get("status")) for item in listing["items"])
-            events = await request_json(env.api, "GET", EVENTS.collection_path("team"))
-            seen.extend(json.dumps(e) for e in events["items"])
-            logs = operator_logs.getvalue()
-            assert "apim_request" in logs  # the buffer did capture the operator's lines
-            assert len(events["items"]) > 0
-            for text in [*seen, logs]:
-                for credential in (PASSWORD, WRONG_PASSWORD, TOKEN):
-                    assert credential not in text
+                seen: list[str] = []
+                for kind in (MANAGEMENT_CONTEXTS, API_V4_DEFINITIONS):
+                    listing = await request_json(env.api, "GET", kind.collection_path("team"))
+                    seen.extend(json.dumps(item.get("status")) for item in listing["items"])
+                events = await request_json(env.api, "GET", EVENTS.collection_path("team"))
+                seen.extend(json.dumps(e) for e in events["items"])
+                logs = buffer.getvalue()
+                assert "apim_request" in logs  # the buffer did capture the operator's lines
+                assert len(events["items"]) > 0
+                for text in [*seen, logs]:
+                    for credential in (PASSWORD, WRONG_PASSWORD, TOKEN):
+                        assert credential not in text
     finally:
         await sim.close()

@@ -8,11 +8,7 @@ is one API in APIM, because both operators derive the same HRID (spec/README.md 
 
 from __future__ import annotations
 
-import io
 import pathlib
-from collections.abc import Iterator
-
-import pytest
 
 from controller.config import Settings
 from controller.reconcilers.kinds import API_V4_DEFINITIONS, MANAGEMENT_CONTEXTS
@@ -21,18 +17,11 @@ from sim.kubeapi.testing import RunningEmulator, start_emulator
 from tests.integration.harness import context, operator_env, v4_api
 from tests.integration.v4_helpers import (
     automation_puts,
-    captured_logs,
     conditions_by_type,
     last_upsert,
     upserts_of,
     wait_idle,
 )
-
-
-@pytest.fixture(autouse=True)
-def operator_logs() -> Iterator[io.StringIO]:
-    with captured_logs() as buffer:
-        yield buffer
 
 
 def scoped(*namespaces: str, strategy: str = "onSpecChange") -> Settings:
