@@ -1,9 +1,11 @@
 """What APIM's import validation reports, as ``severe`` and ``warning`` message lists.
 
 Owns the rules the simulator applies to import bodies (v1 ``import-crd`` and the Automation API):
-unknown categories, groups and members are warnings (the import goes on, the unknown reference is
-dropped); an unusable resource is severe (the import is refused unless it is a dry run). Messages
-are APIM's strings. Pure functions over the body and :class:`SimulatorState`; never mutates it.
+unknown categories, groups and members are warnings (the import goes on); a resource that cannot
+be checked against any resource plugin (no type, or a configuration that is not an object) is
+severe (the import is refused unless it is a dry run). Messages are APIM's strings; which inputs
+trigger them is the simulator's simplification. Pure functions over the body and
+:class:`SimulatorState`; never mutates it.
 """
 
 from __future__ import annotations
