@@ -42,7 +42,14 @@ from tests.integration.api_v2_helpers import (
     with_namespace,
     xxh_uuid,
 )
-from tests.integration.harness import Env, api_resource, context, operator_env, wait_for
+from tests.integration.harness import (
+    Env,
+    api_resource,
+    context,
+    operator_env,
+    secret,
+    wait_for,
+)
 from tests.integration.harness import configmap as configmap_manifest
 
 FINALIZER = "finalizers.gravitee.io/apidefinitiondeletion"
@@ -138,6 +145,24 @@ async def test_import_crd_with_upstream_ids_and_status(env: Env):
     ]
     # No ConfigMap for a non-local API.
     assert await configmap(env, "petstore") is None
+
+
+async def test_context_in_another_namespace_with_secret_credentials(env: Env):
+    creds = with_namespace(secret("apim-creds", {"username": "admin", "password": "admin"}),
+                           "default")
+    await env.create(creds)
+    shared = with_namespace(
+        context("shared-ctx", env.apim, auth={"secretRef": {"name": "apim-creds"}}), "default"
+    )
+    await env.create(shared)
+    await env.create(
+        v2("far", context_ref=None, contextRef={"name": "shared-ctx", "namespace": "default"})
+    )
+    await env.wait_condition(API_DEFINITIONS, "far")
+    [call] = imports(env)
+    assert call.auth_scheme == "basic"
+    assert call.user == "admin"
+    assert env.apim.state.api_by_cross_id(xxh_uuid("team/far")) is not None
 
 
 async def test_user_ids_are_kept(env: Env):
