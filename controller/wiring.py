@@ -18,7 +18,7 @@ from kubernetes_asyncio.client import ApiClient
 
 from controller.apim import ApimClientPool, ClientOptions
 from controller.config import Settings
-from controller.informers.events import Event
+from controller.informers.events import Event, EventType
 from controller.informers.factory import SharedInformers
 from controller.informers.handlers import enqueue_dependents, enqueue_mapped, enqueue_object
 from controller.informers.store import KubeObject, Store
@@ -251,6 +251,39 @@ def wire(context: WiringContext) -> Wired:
                 replay=False,
             )
 
+    # Start-up: dependencies edited while the operator was down (see _at_start_up_if).
+    context_secret_stale = _stale_secrets(context_secret_refs, secrets.store)
+    used_context_secret_stale = _through(context_refs, contexts.store, context_secret_stale)
+    start_up_checks: dict[str, list[ObjectCheck]] = {
+        "managementcontext": [context_secret_stale],
+        "apidefinition": [
+            _unconverged(context_refs, contexts.store),
+            used_context_secret_stale,
+            _unconverged(resource_refs, resources.store),
+        ],
+        "apiv4definition": [
+            _unconverged(context_refs, contexts.store),
+            used_context_secret_stale,
+            _unconverged(resource_refs, resources.store),
+        ],
+        "application": [
+            _unconverged(context_refs, contexts.store),
+            used_context_secret_stale,
+        ],
+        "apiresource": [],
+    }
+    source_indexes = {"application": application_sources}
+    for name, checks in start_up_checks.items():
+        checks.append(
+            _stale_sources(
+                source_indexes.get(name, template_sources), secrets.store, configmaps.store
+            )
+        )
+        informer_of[name].add_handler(
+            enqueue_object(controllers[name].queue, when=_at_start_up_if(*checks)),
+            replay=False,
+        )
+
     return Wired(list(controllers.values()), pool)
 
 
@@ -285,6 +318,72 @@ def _template_users(store: Store, kind: str) -> KeysFor:
         return store.keys_by_index(TEMPLATE_SOURCE_INDEX, source_index_value(kind, event.key))
 
     return keys_for
+
+
+ObjectCheck = Callable[[KubeObject], bool]
+
+
+def _at_start_up_if(*checks: ObjectCheck) -> predicates.EventFilter:
+    """Start-up list events of a converged object whose dependency changed while the operator
+    was down. The dependency's own start-up event fans out through an index too, but only if
+    its informer lists after the dependant's: checking from both sides makes order irrelevant.
+    """
+
+    def when(event: Event) -> bool:
+        if event.type is not EventType.ADDED or not event.initial or event.new is None:
+            return False
+        return any(check(event.new) for check in checks)
+
+    return when
+
+
+def _unconverged(refs: Callable[[KubeObject], Iterable[str]], store: Store) -> ObjectCheck:
+    def check(obj: KubeObject) -> bool:
+        for key in refs(obj):
+            dependency = store.get(key)
+            if dependency is not None and not predicates.converged(
+                dependency, processing_status=False
+            ):
+                return True
+        return False
+
+    return check
+
+
+def _stale_sources(
+    sources: Callable[[KubeObject], Iterable[str]], secrets: Store, configmaps: Store
+) -> ObjectCheck:
+    def check(obj: KubeObject) -> bool:
+        for value in sources(obj):
+            kind, _, key = value.partition(":")
+            source = (secrets if kind == "secret" else configmaps).get(key)
+            if source is not None and predicates.source_stale(source):
+                return True
+        return False
+
+    return check
+
+
+def _stale_secrets(refs: Callable[[KubeObject], Iterable[str]], secrets: Store) -> ObjectCheck:
+    def check(obj: KubeObject) -> bool:
+        for key in refs(obj):
+            secret = secrets.get(key)
+            if secret is not None and predicates.source_stale(secret):
+                return True
+        return False
+
+    return check
+
+
+def _through(
+    refs: Callable[[KubeObject], Iterable[str]], store: Store, check: ObjectCheck
+) -> ObjectCheck:
+    """``check`` applied to the objects ``refs`` points at (e.g. an API's context)."""
+
+    def through(obj: KubeObject) -> bool:
+        return any(check(target) for key in refs(obj) if (target := store.get(key)) is not None)
+
+    return through
 
 
 def build_controllers(context: WiringContext) -> list[Controller]:

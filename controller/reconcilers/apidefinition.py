@@ -15,20 +15,32 @@ from typing import Any
 
 from controller.apim.apis_v2 import delete_api, import_api
 from controller.informers.store import Store
+from controller.kube.objects import get_object
+from controller.kube.resources import ResourceKind
 from controller.models.api_v2 import ApiDefinitionSpec
 from controller.models.convert import ModelError, structure
 from controller.models.validation import severe, validate_api_v2
+from controller.reconcilers import conditions as cond
 from controller.reconcilers import vocabulary as v
 from controller.reconcilers.apiresource import resolve_resources
 from controller.reconcilers.base import Attempt, KindReconciler, SkeletonDeps
 from controller.reconcilers.configmaps import LocalConfigMaps
 from controller.reconcilers.contexts import ContextResolver
-from controller.reconcilers.errors import IllegalStateError
+from controller.reconcilers.errors import IllegalStateError, ReconcileError
 from controller.reconcilers.identity import populate_v2_ids, v2_definition_context
 from controller.reconcilers.kinds import API_DEFINITIONS
 from controller.reconcilers.local_configmap import api_configmap
+from controller.reconcilers.refs import ref_key
 
 NO_CONTEXT = "a context is required when setting local to false"
+REASON_GROUP_NOT_FOUND = "GroupNotFound"
+
+# Read directly (no informer yet): only APIs that use them pay for the reads, and a change to
+# a Group or Notification reaches its APIs at their next reconcile.
+GROUPS = ResourceKind(group=v.GROUP, version=v.VERSION, plural="groups", kind="Group")
+NOTIFICATIONS = ResourceKind(
+    group=v.GROUP, version=v.VERSION, plural="notifications", kind="Notification"
+)
 
 
 def errors_status(severe: Any, warning: Any) -> dict[str, list[str]]:
@@ -84,6 +96,8 @@ class ApiDefinitionReconciler(KindReconciler):
         )
         if resources is not None:
             spec["resources"] = resources
+        await self._resolve_group_refs(attempt, spec)
+        await self._console_notification(attempt, spec)
         metadata = attempt.obj["metadata"]
         populated = populate_v2_ids(
             spec,
@@ -123,6 +137,73 @@ class ApiDefinitionReconciler(KindReconciler):
             )
         else:
             await self.configmaps.remove(attempt.namespace, attempt.name)
+
+    async def _group_names(self, refs: Any, namespace: str) -> tuple[list[str], list[str]]:
+        """Names of the referenced Group objects, and the ``ns/name`` of the missing ones."""
+        names: list[str] = []
+        missing: list[str] = []
+        for ref in refs or []:
+            key = ref_key(ref, namespace)
+            if key is None:
+                continue
+            group_namespace, _, group_name = key.partition("/")
+            group = await get_object(self.api, GROUPS, group_namespace, group_name)
+            name = ((group or {}).get("spec") or {}).get("name")
+            if group is None or not name:
+                missing.append(key)
+            elif name not in names:
+                names.append(str(name))
+        return names, missing
+
+    async def _resolve_group_refs(self, attempt: Attempt, spec: dict[str, Any]) -> None:
+        """``groupRefs`` add their Group's ``spec.name`` (upstream sends names, not ids) to
+        ``groups``; a missing Group is a soft failure: ResolvedRefs=False, still Accepted."""
+        if not spec.get("groupRefs"):
+            return
+        names, missing = await self._group_names(spec["groupRefs"], attempt.namespace)
+        groups = list(spec.get("groups") or [])
+        spec["groups"] = groups + [name for name in names if name not in groups]
+        if missing:
+            # One condition per type: upstream overwrites it per missing group, the last wins.
+            attempt.unresolved = [
+                cond.Condition(
+                    cond.RESOLVED_REFS,
+                    "False",
+                    REASON_GROUP_NOT_FOUND,
+                    f"Group {missing[-1]} could not be found",
+                    attempt.generation,
+                )
+            ]
+
+    async def _console_notification(self, attempt: Attempt, spec: dict[str, Any]) -> None:
+        """The first console API Notification referenced becomes the API's console
+        notification settings (gko-behavior.md 6.4 step 5)."""
+        spec.pop("consoleNotificationConfiguration", None)
+        configuration: dict[str, Any] | None = None
+        for ref in spec.get("notificationsRefs") or []:
+            key = ref_key(ref, attempt.namespace)
+            if key is None:
+                continue
+            namespace, _, name = key.partition("/")
+            notification = await get_object(self.api, NOTIFICATIONS, namespace, name)
+            if notification is None:
+                raise ReconcileError(f'notifications.gravitee.io "{name}" not found')
+            target = notification.get("spec") or {}
+            if configuration is not None or (target.get("eventType") or "api") != "api":
+                continue
+            if (target.get("target") or "console") != "console":
+                continue
+            console = target.get("console") or {}
+            group_names, _ = await self._group_names(console.get("groupRefs"), namespace)
+            groups = list(console.get("groups") or [])
+            configuration = {
+                "hooks": list(console.get("apiEvents") or []),
+                "groups": groups + [g for g in group_names if g not in groups],
+                "config_type": "PORTAL",
+                "origin": "KUBERNETES",
+            }
+        if configuration is not None:
+            spec["consoleNotificationConfiguration"] = configuration
 
     async def _sync_configmap(
         self, attempt: Attempt, definition: dict[str, Any], org: str | None, env: str | None

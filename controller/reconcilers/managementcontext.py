@@ -24,6 +24,7 @@ from controller.reconcilers.base import Attempt, KindReconciler, SkeletonDeps
 from controller.reconcilers.contexts import ContextResolver
 from controller.reconcilers.errors import ControlPlaneError, ReconcileError, ResolveRefError
 from controller.reconcilers.kinds import MANAGEMENT_CONTEXTS, SECRETS
+from controller.reconcilers.predicates import source_data_hash
 from controller.reconcilers.refs import CONTEXT_INDEX, SECRET_REF_INDEX, ref_key
 
 # APIM answers to the environment probe that mean the context itself is wrong.
@@ -123,11 +124,16 @@ class ManagementContextReconciler(KindReconciler):
         return await get_object(self.api, SECRETS, namespace, name)
 
     async def _hold_secret(self, key: str) -> None:
+        """Finalizer on the auth Secret, and the hash of what was read from it (so credentials
+        rotated while the operator is down re-check the context at start-up)."""
         secret = await self._secret(key)
         if secret is None:
             raise ResolveRefError(f'secrets "{key.partition("/")[2]}" not found')
         finalizers = list(secret["metadata"].get("finalizers") or [])
-        if v.FINALIZER_CONTEXT_SECRET in finalizers:
+        annotations = secret["metadata"].get("annotations") or {}
+        data_hash = source_data_hash(secret)
+        add_finalizer = v.FINALIZER_CONTEXT_SECRET not in finalizers
+        if not add_finalizer and annotations.get(v.ANNOTATION_LAST_SPEC_HASH) == data_hash:
             return
         namespace, _, name = key.partition("/")
         await patch_metadata(
@@ -135,7 +141,8 @@ class ManagementContextReconciler(KindReconciler):
             SECRETS,
             namespace,
             name,
-            finalizers=[*finalizers, v.FINALIZER_CONTEXT_SECRET],
+            finalizers=[*finalizers, v.FINALIZER_CONTEXT_SECRET] if add_finalizer else None,
+            annotations={v.ANNOTATION_LAST_SPEC_HASH: data_hash},
             resource_version=str(secret["metadata"].get("resourceVersion") or "") or None,
         )
 

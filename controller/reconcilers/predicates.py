@@ -92,11 +92,25 @@ def dependency_changed(*, processing_status: bool = False) -> EventFilter:
     return when
 
 
+def source_data_hash(obj: Mapping[str, Any]) -> str:
+    """Hash of a Secret's or ConfigMap's content, kept in its ``gravitee.io/last-spec-hash``
+    annotation by the operator once it reads the object (upstream does the same for Secrets)."""
+    return v.spec_hash({"data": obj.get("data") or {}, "binaryData": obj.get("binaryData") or {}})
+
+
+def source_stale(obj: Mapping[str, Any]) -> bool:
+    """A source the operator read before whose content changed since (e.g. while it was down).
+    Sources it never read carry no hash and are never stale."""
+    recorded = (_metadata(obj).get("annotations") or {}).get(v.ANNOTATION_LAST_SPEC_HASH)
+    return recorded is not None and recorded != source_data_hash(obj)
+
+
 def source_changed(event: Event) -> bool:
-    """Secret/ConfigMap events: a source appearing after start-up, or its data changing. The
-    start-up list never triggers (upstream reconciled every Secret at start, #10284)."""
+    """Secret/ConfigMap events: a source appearing after start-up, its data changing, or, at
+    start-up, a source whose data changed since its users last read it. Unchanged sources
+    listed at start-up never trigger (upstream reconciled every Secret at start, #10284)."""
     if event.type is EventType.ADDED:
-        return not event.initial
+        return not event.initial or source_stale(event.new or {})
     if event.type is EventType.DELETED:
         return False
     return data_changed(event.old, event.new)

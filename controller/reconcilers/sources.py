@@ -18,6 +18,7 @@ from controller.informers.store import Store
 from controller.kube.objects import patch_metadata
 from controller.kube.resources import CONFIG_MAPS, SECRETS
 from controller.kube.rest import KubeApiError
+from controller.reconcilers.predicates import source_data_hash
 from controller.reconcilers.templating import (
     SourceMetadata,
     SourceRef,
@@ -25,6 +26,7 @@ from controller.reconcilers.templating import (
     release_reference,
     users_annotation,
 )
+from controller.reconcilers.vocabulary import ANNOTATION_LAST_SPEC_HASH
 
 
 def decode_secret_data(data: Mapping[str, str] | None) -> dict[str, str]:
@@ -87,10 +89,18 @@ class SourceBookkeeping:
             dict(metadata.get("annotations") or {}), tuple(metadata.get("finalizers") or ())
         )
         change = (add_reference if add else release_reference)(current, plural=plural, user=user)
+        updated = change or current
+        annotations: dict[str, str | None] = dict(updated.annotations)
+        if add:
+            # What the users were last given, so an edit made while the operator is down is
+            # noticed at start-up (predicates.source_stale).
+            data_hash = source_data_hash(obj)
+            if annotations.get(ANNOTATION_LAST_SPEC_HASH) != data_hash:
+                annotations[ANNOTATION_LAST_SPEC_HASH] = data_hash
+                change = updated
         if change is None:
             return
         kind = SECRETS if source.kind == "secret" else CONFIG_MAPS
-        annotations: dict[str, str | None] = dict(change.annotations)
         try:
             await patch_metadata(
                 self._api,
@@ -98,7 +108,7 @@ class SourceBookkeeping:
                 source.namespace,
                 source.name,
                 annotations=annotations,
-                finalizers=list(change.finalizers),
+                finalizers=list(updated.finalizers),
                 resource_version=str(metadata.get("resourceVersion") or "") or None,
             )
         except KubeApiError as error:

@@ -22,7 +22,7 @@ from controller.config import LogSettings, Settings
 from controller.kube.client import connect
 from controller.kube.resources import CONFIG_MAPS, EVENTS, SECRETS, ResourceKind
 from controller.kube.rest import MERGE_PATCH, KubeApiError, request_json
-from controller.logging import configure_logging
+from controller.logging import ensure_logging_configured
 from controller.manager import Manager, ManagerOptions
 from controller.reconcilers import conditions as cond
 from controller.reconcilers.kinds import (
@@ -330,8 +330,9 @@ async def operator_env(
     namespace: str = NAMESPACE,
 ) -> AsyncIterator[Env]:
     await kube.apply_crd_files(CRDS)
-    # Console lines in test output; never structlog's default renderer (traceback locals).
-    configure_logging(LogSettings(format="console", level="info"))
+    # Console lines in test output unless a test captures logs itself; never structlog's
+    # default renderer (it prints traceback locals).
+    ensure_logging_configured(LogSettings(format="console", level="info"))
     api = await connect(kubeconfig=str(kube.kubeconfig))
     try:
         with contextlib.suppress(KubeApiError):
