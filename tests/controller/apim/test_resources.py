@@ -170,7 +170,18 @@ async def test_applications_and_subscriptions(apim):
     app_hrid = ids.hrid("default", "my-app")
     sub_hrid = ids.hrid("default", "my-sub")
     async with client_for(apim.url) as client:
-        await apis_v4.upsert_api(client, v4_api(api_hrid))
+        # Subscriptions need a plan with security: APIM refuses KEY_LESS ones.
+        keyed_plan = {
+            "hrid": "api-key",
+            "name": "keyed",
+            "security": {"type": "API_KEY"},
+            "status": "PUBLISHED",
+            "type": "API",
+            "validation": "AUTO",
+        }
+        api = v4_api(api_hrid)
+        api["plans"] = [*api["plans"], keyed_plan]
+        await apis_v4.upsert_api(client, api)
         app = await applications.upsert_application(client, _app(app_hrid))
         assert app.id == ids.apim_id("DEFAULT", "DEFAULT", app_hrid)
         assert (await applications.get_application(client, app_hrid)).id == app.id
@@ -181,7 +192,7 @@ async def test_applications_and_subscriptions(apim):
             {
                 "hrid": sub_hrid,
                 "applicationHrid": app_hrid,
-                "planHrid": "key-less",
+                "planHrid": "api-key",
                 "apiHrid": api_hrid,
                 "status": "",
                 "startingAt": "",
