@@ -8,10 +8,12 @@ APIM stored and was asked (the simulator's state and request log).
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import pytest_asyncio
 
 from controller.kube.rest import request_json
 from controller.reconcilers.kinds import (
@@ -20,8 +22,8 @@ from controller.reconcilers.kinds import (
     CONFIG_MAPS,
     MANAGEMENT_CONTEXTS,
 )
-from sim.apim.testing import RunningSimulator
-from sim.kubeapi.testing import RunningEmulator
+from sim.apim.testing import RunningSimulator, start_simulator
+from sim.kubeapi.testing import RunningEmulator, start_emulator
 from tests.integration.harness import (
     Env,
     api_resource,
@@ -634,33 +636,52 @@ def _example_files() -> list[Path]:
     return sorted(V4_EXAMPLES.glob("*.yml")) if V4_EXAMPLES.is_dir() else []
 
 
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def examples_env(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Env]:
+    """One operator for all examples (namespace ``default``, as their resource refs say), with
+    what they reference: the ``dev-ctx`` context and the reusable ApiResources."""
+    kube = await start_emulator(
+        kubeconfig_path=tmp_path_factory.mktemp("v4-examples") / "kubeconfig"
+    )
+    sim = await start_simulator()
+    try:
+        async with operator_env(kube, sim, namespace="default") as env:
+            await env.create(context("dev-ctx", sim))
+            for resource_file in sorted(RESOURCE_EXAMPLES.glob("*.yml")):
+                await env.create(load_yaml(resource_file))
+            yield env
+    finally:
+        await sim.close()
+        await kube.close()
+
+
 @pytest.mark.skipif(not V4_EXAMPLES.is_dir(), reason=f"upstream examples absent: {V4_EXAMPLES}")
+@pytest.mark.asyncio(loop_scope="module")
 @pytest.mark.parametrize("path", _example_files(), ids=lambda p: p.stem)
-async def test_upstream_example_is_accepted(
-    kubeapi: RunningEmulator, apim: RunningSimulator, path: Path
-):
+async def test_upstream_example_is_accepted(examples_env: Env, path: Path):
+    env = examples_env
     manifest = load_yaml(path)
     name = manifest["metadata"]["name"]
-    async with operator_env(kubeapi, apim, namespace="default") as env:
-        # What the examples reference: the "dev-ctx" context and the reusable ApiResources.
-        await env.create(context("dev-ctx", apim))
-        for resource_file in sorted(RESOURCE_EXAMPLES.glob("*.yml")):
-            await env.create(load_yaml(resource_file))
-        await env.create(manifest)
-        await env.wait_condition(API_V4_DEFINITIONS, name, timeout=15)
-        obj = await env.get(API_V4_DEFINITIONS, name)
-        assert obj["status"]["processingStatus"] == "Completed"
-        record = apim.state.api_by_hrid(f"default-{name}")
-        assert record is not None
-        assert obj["status"]["id"] == record.id
-        assert record.name == manifest["spec"]["name"]
-        assert record.state == manifest["spec"].get("state", "STARTED")
-        assert sorted(obj["status"]["plans"]) == sorted(
-            key.replace(" ", "-").replace(".", "-") for key in manifest["spec"].get("plans", {})
-        )
-        for ref in manifest["spec"].get("resources") or []:
-            if "ref" in ref:
-                assert await env.get(API_RESOURCES, ref["ref"]["name"], "default") is not None
+    await env.create(manifest)
+    await env.wait_condition(API_V4_DEFINITIONS, name, timeout=15)
+    obj = await env.get(API_V4_DEFINITIONS, name)
+    assert obj["status"]["processingStatus"] == "Completed"
+    record = env.apim.state.api_by_hrid(f"default-{name}")
+    assert record is not None
+    assert obj["status"]["id"] == record.id
+    assert record.name == manifest["spec"]["name"]
+    assert record.state == manifest["spec"].get("state", "STARTED")
+    assert sorted(obj["status"]["plans"]) == sorted(
+        key.replace(" ", "-").replace(".", "-") for key in manifest["spec"].get("plans", {})
+    )
+    for ref in manifest["spec"].get("resources") or []:
+        if "ref" in ref:
+            sent = last_upsert(env, f"default-{name}").body["resources"]
+            assert ref["ref"]["name"] not in json.dumps(sent)
+            assert all("ref" not in resource for resource in sent)
+    await env.delete(API_V4_DEFINITIONS, name)
+    await env.wait_gone(API_V4_DEFINITIONS, name)
+    assert env.apim.state.api_by_hrid(f"default-{name}") is None
 
 
 # -- what APIM reports, transient failures --------------------------------------------------------
