@@ -80,6 +80,9 @@ class ApiV4DefinitionReconciler(KindReconciler):
         to_kubernetes = definition_context["syncFrom"] == "KUBERNETES"
         context = await self.resolver.client_for(attempt.obj)
         if context is None and not to_kubernetes:
+            # A local API switched to MANAGEMENT without a context must still leave the
+            # gateway: otherwise its stale ConfigMap keeps serving it while it says it failed.
+            await self.configmaps.remove(attempt.namespace, attempt.name)
             raise IllegalStateError(NOWHERE)
         identity = populate_v4_ids(
             spec,

@@ -945,3 +945,55 @@ async def test_missing_template_key_is_a_compile_error(env: Env):
     assert failed["reason"] == "CompileTemplateError"
     assert failed["message"] == "key [nokey] not found in secret [team/creds]"
     assert upserts_of(env, "team-keyless-template") == []
+
+
+async def test_portal_navigation_round_trips_in_list_order(env: Env):
+    navigation = [
+        {"path": "/zeta", "displayName": "Zeta", "order": 2},
+        {"path": "/alpha", "displayName": "Alpha", "order": 1},
+    ]
+    await accepted_api(env, "navigable", portalNavigation=navigation)
+    record = env.apim.state.api_by_hrid("team-navigable")
+    assert record is not None
+    assert record.spec["portalNavigation"] == navigation
+
+
+async def test_local_listener_path_change_rewrites_the_configmap(env: Env):
+    await env.create(v4_api("mover", context_ref=None, path="/before", **local()))
+    await env.wait_condition(API_V4_DEFINITIONS, "mover")
+    before = await wait_configmap(env, "mover")
+    assert json.loads(before["data"]["definition"])["listeners"][0]["paths"] == [
+        {"path": "/before"}
+    ]
+    listener = (await env.get(API_V4_DEFINITIONS, "mover"))["spec"]["listeners"][0]
+    await env.patch(
+        API_V4_DEFINITIONS,
+        "mover",
+        {"spec": {"listeners": [{**listener, "paths": [{"path": "/after"}]}]}},
+    )
+    await env.wait_condition(API_V4_DEFINITIONS, "mover")
+
+    async def moved() -> bool:
+        live = await get_configmap(env, "mover")
+        paths = json.loads(live["data"]["definition"])["listeners"][0]["paths"]
+        return bool(paths == [{"path": "/after"}])
+
+    await wait_for(moved, what="ConfigMap definition on the new path")
+    # Repeated Events are aggregated, as client-go's recorder does: one Event, count 2.
+    (succeeded,) = [e for e in await env.events("mover") if e["reason"] == "UpdateSucceeded"]
+    assert succeeded["count"] == 2
+
+
+async def test_switching_a_context_less_api_to_management_still_deletes_its_configmap(env: Env):
+    await env.create(v4_api("stranded", context_ref=None, **local()))
+    await env.wait_condition(API_V4_DEFINITIONS, "stranded")
+    await wait_configmap(env, "stranded")
+    await env.patch(
+        API_V4_DEFINITIONS,
+        "stranded",
+        {"spec": {"definitionContext": {"origin": "KUBERNETES", "syncFrom": "MANAGEMENT"}}},
+    )
+    failed = await env.wait_condition(API_V4_DEFINITIONS, "stranded", "False")
+    assert failed["reason"] == "IllegalStateError"
+    # The API left the gateway (spec/README.md decision 5): no stale ConfigMap keeps serving it.
+    await env.wait_gone(CONFIG_MAPS, "stranded")
