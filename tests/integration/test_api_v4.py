@@ -235,8 +235,12 @@ async def test_spec_id_selects_uuid_mode(env: Env):
 async def test_automation_api_managed_is_sticky_across_a_failure(env: Env):
     await accepted_api(env, "sticky")
     env.apim.faults.fail_next(1, method="PUT", path_prefix="/automation/", status=400)
+    before = env.apim.requests.mark()
     await env.patch(API_V4_DEFINITIONS, "sticky", {"spec": {"description": "boom"}})
     failed = await env.wait_condition(API_V4_DEFINITIONS, "sticky", "False")
+    # A 400 is not retried (3.8): one attempt, nothing parked for later.
+    await wait_idle(env)
+    assert [r.status for r in upserts_of(env, "team-sticky", since=before)] == [400]
     assert failed["reason"] == "ControlPlaneError"
     url = env.apim.automation_url() + "/apis"
     assert failed["message"].startswith(f"request [PUT] {url}?")
@@ -251,7 +255,7 @@ async def test_automation_api_managed_is_sticky_across_a_failure(env: Env):
     assert warning["type"] == "Warning"
     assert warning["message"] == failed["message"]
 
-    # A 400 is not retried; the next spec change goes out in HRID mode again.
+    # The next spec change goes out in HRID mode again.
     mark = env.apim.requests.mark()
     await env.patch(API_V4_DEFINITIONS, "sticky", {"spec": {"description": "fixed"}})
     await env.wait_condition(API_V4_DEFINITIONS, "sticky")

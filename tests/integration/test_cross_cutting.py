@@ -416,3 +416,22 @@ async def test_credentials_never_reach_status_events_or_logs(kubeapi: RunningEmu
                         assert credential not in text
     finally:
         await sim.close()
+
+
+async def test_deletion_requested_while_the_operator_was_down_completes_at_start(
+    kubeapi: RunningEmulator, apim: RunningSimulator
+):
+    async with operator_env(kubeapi, apim) as env:
+        await env.create(context("apim", apim))
+        await env.create(v4_api("leaving"))
+        await env.wait_condition(API_V4_DEFINITIONS, "leaving")
+        await wait_idle(env)
+    async with kube_client(kubeapi) as api:
+        await request_json(api, "DELETE", API_V4_DEFINITIONS.object_path("team", "leaving"))
+        held = await request_json(api, "GET", API_V4_DEFINITIONS.object_path("team", "leaving"))
+        assert held["metadata"]["deletionTimestamp"]
+    assert apim.state.api_by_hrid("team-leaving") is not None
+    async with operator_env(kubeapi, apim) as env:
+        await env.wait_gone(API_V4_DEFINITIONS, "leaving")
+        assert apim.state.api_by_hrid("team-leaving") is None
+        assert "DeleteSucceeded" in await env.event_reasons("leaving")
