@@ -57,6 +57,7 @@ WRITE_METHODS: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 ALL_SCENARIOS: Final = ("a", "b", "c", "d", "e")
 TITLES: Final = {
     "floor": "floor: bare calls only",
+    "floor_kube_trust_env": "floor, client env lookups on",
     "a": "a: create with context, operator up",
     "b": "b: start with N unreconciled",
     "c": "c: restart, N converged",
@@ -88,6 +89,9 @@ class BenchOptions:
     """A scenario ends when the operator made no call for this long after the last Accepted."""
     work_dir: pathlib.Path | None = None
     """Where logs go; a temporary directory (deleted afterwards) when None."""
+    profile_dir: pathlib.Path | None = None
+    """When set, every operator process runs under cProfile and leaves
+    ``<dir>/<stack>-<n>.pstats`` behind (slower: for finding hot spots, not for figures)."""
 
 
 # ---------------------------------------------------------------------------- objects
@@ -348,14 +352,20 @@ class Bench:
         self.options = options
         self.work_dir = work_dir
         self.results: dict[str, dict[str, Any]] = {}
+        self._profiles = 0
 
     def _stack(self, name: str, objects: int) -> Stack:
         return Stack(StackOptions(work_dir=self.work_dir / name,
                                   watch_history=max(10_000, objects * 10)))
 
     def _operator_options(self) -> OperatorOptions:
+        profile: tuple[str, ...] = ()
+        if self.options.profile_dir is not None:
+            self._profiles += 1
+            path = self.options.profile_dir / f"operator-{self._profiles}.pstats"
+            profile = ("-m", "cProfile", "-o", str(path))
         return OperatorOptions(max_concurrent_reconciles=self.options.concurrency,
-                               ready_timeout=300.0)
+                               ready_timeout=300.0, interpreter_args=profile)
 
     async def _measure_creation(
         self, stack: Stack, kube: KubeClient, session: aiohttp.ClientSession, *,
@@ -388,24 +398,32 @@ class Bench:
             await setup_context(kube, stack.apim_url)
             await write_all((v4_api(i) for i in range(objects)), kube.create,
                             writers=self.options.writers)
-            cpu_before = stack_cpu(stack)
-            process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "benchmarks.floor", "--kubeconfig", str(stack.kubeconfig),
-                "--apim", stack.apim_url, "--namespace", NAMESPACE,
-                "--concurrency", str(self.options.concurrency),
-                cwd=str(ROOT),
-                stdout=asyncio.subprocess.PIPE,
-            )
-            out, _ = await asyncio.wait_for(process.communicate(), phase_timeout(objects))
-            if process.returncode != 0:
-                raise RuntimeError(f"floor failed with exit code {process.returncode}")
-            result: dict[str, Any] = json.loads(out.decode().strip().splitlines()[-1])
-            cpu_after = stack_cpu(stack)
-            cpu: dict[str, float] = {"floor": float(result.pop("cpu_seconds"))}
-            for name in ("kubeapi", "apim"):
-                cpu[name] = round(cpu_after.get(name, 0.0) - cpu_before.get(name, 0.0), 2)
-            result["cpu_seconds"] = cpu
-            self.results["floor"] = result
+            self.results["floor"] = await self._floor_process(stack, objects, [])
+            # The same calls again with kubernetes-asyncio's default per-request environment
+            # lookups (see benchmarks.floor): how much of the gap is the client's configuration.
+            self.results["floor_kube_trust_env"] = await self._floor_process(
+                stack, objects, ["--kube-trust-env"])
+
+    async def _floor_process(self, stack: Stack, objects: int, extra: list[str]
+                             ) -> dict[str, Any]:
+        cpu_before = stack_cpu(stack)
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "benchmarks.floor", "--kubeconfig", str(stack.kubeconfig),
+            "--apim", stack.apim_url, "--namespace", NAMESPACE,
+            "--concurrency", str(self.options.concurrency), *extra,
+            cwd=str(ROOT),
+            stdout=asyncio.subprocess.PIPE,
+        )
+        out, _ = await asyncio.wait_for(process.communicate(), phase_timeout(objects))
+        if process.returncode != 0:
+            raise RuntimeError(f"floor failed with exit code {process.returncode}")
+        result: dict[str, Any] = json.loads(out.decode().strip().splitlines()[-1])
+        cpu_after = stack_cpu(stack)
+        cpu: dict[str, float] = {"floor": float(result.pop("cpu_seconds"))}
+        for name in ("kubeapi", "apim"):
+            cpu[name] = round(cpu_after.get(name, 0.0) - cpu_before.get(name, 0.0), 2)
+        result["cpu_seconds"] = cpu
+        return result
 
     async def run_a_c_d(self, scenarios: Sequence[str]) -> None:
         n = self.options.objects
@@ -549,7 +567,7 @@ def render_table(results: dict[str, dict[str, Any]]) -> str:
     header = ("scenario", "objects", "seconds", "obj/s", "p50 ms", "p99 ms", "k8s w/obj",
               "APIM/obj", "RSS MiB", "x floor")
     rows = [header]
-    for name in ("floor", *ALL_SCENARIOS, "rss_10k"):
+    for name in ("floor", "floor_kube_trust_env", *ALL_SCENARIOS, "rss_10k"):
         r = results.get(name)
         if r is None:
             continue
@@ -631,13 +649,18 @@ def main(argv: list[str] | None = None) -> int:
                         help="JSON report path (default benchmarks/results/operator_bench.json)")
     parser.add_argument("--keep-logs", type=pathlib.Path,
                         help="write the processes' logs here instead of a temporary directory")
+    parser.add_argument("--profile-operator", type=pathlib.Path, metavar="DIR",
+                        help="run each operator under cProfile, pstats files in DIR")
     args = parser.parse_args(argv)
+    if args.profile_operator is not None:
+        args.profile_operator.mkdir(parents=True, exist_ok=True)
     scenarios = tuple(s.strip() for s in args.scenarios.split(",") if s.strip())
     unknown = set(scenarios) - set(ALL_SCENARIOS)
     if unknown:
         parser.error(f"unknown scenarios: {', '.join(sorted(unknown))}")
     options = BenchOptions(objects=args.objects, scenarios=scenarios, rss_10k=args.rss_10k,
-                           concurrency=args.concurrency, work_dir=args.keep_logs)
+                           concurrency=args.concurrency, work_dir=args.keep_logs,
+                           profile_dir=args.profile_operator)
     report = asyncio.run(bench(options))
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(report, indent=2) + "\n")

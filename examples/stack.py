@@ -182,6 +182,9 @@ class OperatorOptions:
     """Any other environment variables, e.g. ``{"NAMESPACE": "bench"}``."""
     ready_timeout: float = 120.0
     """Seconds to wait for ``/readyz`` (caches synced). Defaults to 120."""
+    interpreter_args: tuple[str, ...] = ()
+    """Put between the interpreter and ``-m examples.run_operator``, e.g.
+    ``("-m", "cProfile", "-o", "operator.pstats")`` to profile. Defaults to none."""
 
 
 @attrs.define
@@ -285,8 +288,9 @@ class Stack:
         self._operator_runs += 1
         name = "operator" if self._operator_runs == 1 else f"operator-{self._operator_runs}"
         spawned_at = time.monotonic()
-        process = await spawn(name, [sys.executable, "-m", "examples.run_operator"],
-                              log_dir=self.options.work_dir, env=env)
+        process = await spawn(
+            name, [sys.executable, *opts.interpreter_args, "-m", "examples.run_operator"],
+            log_dir=self.options.work_dir, env=env)
         running = RunningOperator(
             process=process,
             probes_url=f"http://{LOOPBACK}:{probes}",

@@ -45,7 +45,10 @@ async def test_smoke_run_reports_a_and_a_free_restart(tmp_path):
     assert report["date"][:4].isdigit()
     assert report["error"] is None
     results = report["results"]
-    assert set(results) == {"floor", "a", "c"}
+    assert set(results) == {"floor", "floor_kube_trust_env", "a", "c"}
+    assert results["floor"]["kube_client_trust_env"] is False
+    assert results["floor_kube_trust_env"]["kube_client_trust_env"] is True
+    assert results["floor_kube_trust_env"]["kube_writes_per_object"] == 4
 
     floor = results["floor"]
     assert floor["objects"] == 20
