@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 import pytest_asyncio
 
@@ -173,33 +174,59 @@ async def test_legacy_uuid_mode_for_objects_with_status_id_and_no_condition(
     kubeapi: RunningEmulator, apim: RunningSimulator
 ):
     legacy_id = "5d1f1b6e-7a42-4c1e-9d7b-00000000beef"
+    legacy_plan_id = "9a0c3e55-1f2b-4c3d-8e9f-00000000cafe"
     manifest = v4_api("legacy")
-    # Upgrade path: a pre-4.12 operator left a UUID in status and no AutomationAPIManaged.
+    # Upgrade path: a pre-4.12 operator left a UUID in status and no AutomationAPIManaged, and
+    # the API it created in APIM (with its plan) is known by that UUID only.
+    basic = {"Authorization": aiohttp.encode_basic_auth("admin", "admin")}
+    async with aiohttp.ClientSession(headers=basic) as http:
+        body = {
+            "hrid": legacy_id,
+            "name": "legacy",
+            "version": "1.0",
+            "type": "PROXY",
+            "crossId": upstream_uuid("team/legacy"),
+            "plans": [{"hrid": "key-less", "id": legacy_plan_id, "name": "Free",
+                       "security": {"type": "KEY_LESS"}}],
+        }
+        async with http.put(
+            apim.automation_url() + "/apis",
+            params={"dryRun": "false", "hridContainsUUID": "true"},
+            json=body,
+        ) as response:
+            assert response.status == 200
     await seed(kubeapi, context("apim", apim), namespace=NS)
     await seed(
         kubeapi,
         manifest,
         namespace=NS,
-        status={"id": legacy_id, "processingStatus": "Completed", "plans": {}},
+        status={
+            "id": legacy_id,
+            "processingStatus": "Completed",
+            "plans": {"key-less": legacy_plan_id},
+        },
     )
+    mark = apim.requests.mark()
     async with operator_env(kubeapi, apim) as env:
         await env.wait_condition(API_V4_DEFINITIONS, "legacy")
         obj = await env.get(API_V4_DEFINITIONS, "legacy")
-        put = last_upsert(env, legacy_id)
+        put = last_upsert(env, legacy_id, since=mark)
         assert put.query["hridContainsUUID"] == "true"
         assert put.query["dryRun"] == "false"
         assert put.body["id"] == legacy_id
-        # Legacy ids: crossId = uuid("<ns>/<name>"), plan id = uuid(apiId + key) (7.3).
+        # Legacy ids: crossId = uuid("<ns>/<name>"), plan ids from status.plans (7.3).
         assert put.body["crossId"] == upstream_uuid("team/legacy")
         (plan,) = put.body["plans"]
         assert plan["hrid"] == "key-less"
-        assert plan["id"] == upstream_uuid(legacy_id, "key-less")
-        record = env.apim.state.api(legacy_id)
-        assert record is not None
+        assert plan["id"] == legacy_plan_id
+        # The same record was updated: no duplicate API, no closed-and-recreated plan.
+        (record,) = env.apim.state.apis_in()
+        assert record.id == legacy_id
         assert record.hrid is None
+        assert [p.id for p in env.apim.state.plans_of(record)] == [legacy_plan_id]
         assert env.apim.state.api_by_hrid("team-legacy") is None
         assert obj["status"]["id"] == legacy_id
-        assert obj["status"]["plans"] == {"key-less": upstream_uuid(legacy_id, "key-less")}
+        assert obj["status"]["plans"] == {"key-less": legacy_plan_id}
         assert "AutomationAPIManaged" not in conditions_by_type(obj)
 
         # Still UUID-addressed on the next change, and deleted by UUID.
