@@ -24,6 +24,7 @@ import yaml
 
 from controller.config import LogSettings
 from controller.kube.resources import CONFIG_MAPS
+from controller.kube.rest import request_json
 from controller.logging import configure_logging
 from controller.loop import Controller
 from sim.apim.requestlog import LoggedRequest
@@ -151,3 +152,25 @@ def production_logging() -> Iterator[io.StringIO]:
         yield buffer
     finally:
         structlog.configure(**saved)
+
+
+GROUPS_PATH = "/apis/gravitee.io/v1alpha1/namespaces/{namespace}/groups"
+NOTIFICATIONS_PATH = "/apis/gravitee.io/v1alpha1/namespaces/{namespace}/notifications"
+
+
+async def create_group(env: Env, name: str, group_name: str) -> None:
+    """A Group object (the harness has no builder for the kind) named ``group_name`` in APIM."""
+    body = {
+        "apiVersion": "gravitee.io/v1alpha1",
+        "kind": "Group",
+        "metadata": {"name": name, "namespace": env.namespace},
+        "spec": {"name": group_name, "members": []},
+    }
+    await request_json(env.api, "POST", GROUPS_PATH.format(namespace=env.namespace), body=body)
+
+
+async def create_notification(env: Env, manifest: dict[str, Any]) -> None:
+    body = with_namespace(manifest, env.namespace)
+    await request_json(
+        env.api, "POST", NOTIFICATIONS_PATH.format(namespace=env.namespace), body=body
+    )

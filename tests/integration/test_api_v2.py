@@ -31,6 +31,8 @@ from tests.integration.api_v2_helpers import (
     V2_EXAMPLES,
     apim_delete_api,
     configmap,
+    create_group,
+    create_notification,
     definition_of,
     event_messages,
     imports,
@@ -319,6 +321,70 @@ async def test_ingress_template_api_is_never_pushed_anywhere(env: Env):
     assert not (live.get("status") or {}).get("conditions")
     assert [r.body["name"] for r in imports(env)] == ["after-template"]
     assert await configmap(env, "ingress-template") is None
+
+
+# -- group and notification references ----------------------------------------------------------
+
+
+async def test_group_refs_add_the_group_names(env: Env):
+    await create_group(env, "devs", "developers")
+    api = await accepted_api(
+        env, v2("grouped", groups=["product"], groupRefs=[{"name": "devs"}])
+    )
+    assert conditions_by_type(api)["ResolvedRefs"]["status"] == "True"
+    assert imports(env)[-1].body["groups"] == ["product", "developers"]
+
+
+async def test_missing_group_is_a_soft_failure(env: Env):
+    api = await accepted_api(env, v2("lonely", groupRefs=[{"name": "ghost"}]))
+    refs = conditions_by_type(api)["ResolvedRefs"]
+    assert refs["status"] == "False"
+    assert refs["reason"] == "GroupNotFound"
+    assert refs["message"] == "Group team/ghost could not be found"
+    assert conditions_by_type(api)["Accepted"]["reason"] == "Accepted"
+    assert len(imports(env)) == 1
+
+
+async def test_console_notification_from_upstream_example(env: Env):
+    manifest = (
+        _example_named("notification", "api-notification-groups")
+        if V2_EXAMPLES.is_dir()
+        else None
+    )
+    if manifest is None:
+        pytest.skip("upstream notification example not found")
+    await create_group(env, "developers", "Developers")
+    await create_notification(env, manifest)
+    await accepted_api(
+        env, v2("notified", notificationsRefs=[{"name": "api-notification-groups"}])
+    )
+    assert imports(env)[-1].body["consoleNotificationConfiguration"] == {
+        "hooks": ["API_STARTED", "API_STOPPED"],
+        "groups": ["product", "Developers"],
+        "config_type": "PORTAL",
+        "origin": "KUBERNETES",
+    }
+    [record] = env.apim.state.apis_in()
+    assert record.spec["consoleNotificationConfiguration"]["hooks"] == [
+        "API_STARTED",
+        "API_STOPPED",
+    ]
+
+    mark = env.apim.requests.mark()
+    await env.patch(API_DEFINITIONS, "notified", {"spec": {"notificationsRefs": None}})
+    call = await env.apim.requests.wait_for(
+        lambda r: r.method == "PUT" and IMPORT_CRD in r.path, since=mark
+    )
+    assert "consoleNotificationConfiguration" not in call.body
+
+
+async def test_missing_notification_fails_the_reconcile(env: Env):
+    await env.create(context("apim", env.apim))
+    await env.create(v2("unheard", notificationsRefs=[{"name": "nobody"}]))
+    failed = await env.wait_condition(API_DEFINITIONS, "unheard", "False")
+    assert failed["reason"] == "ReconcileFailed"
+    assert failed["message"] == 'notifications.gravitee.io "nobody" not found'
+    assert imports(env) == []
 
 
 # -- local mode: the gateway ConfigMap ----------------------------------------------------------
