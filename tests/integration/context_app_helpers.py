@@ -18,43 +18,24 @@ import socket
 from collections.abc import Iterable
 from typing import Any
 
-import pytest
-import structlog
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from controller.config import LogSettings
 from controller.kube.client import connect
 from controller.kube.resources import ResourceKind
 from controller.kube.rest import KubeApiError, request_json
-from controller.logging import configure_logging
 from controller.reconcilers import conditions as cond
 from sim.apim.requestlog import LoggedRequest
 from sim.kubeapi.testing import RunningEmulator
-from tests.integration.harness import CRDS, NAMESPACE, Env, kind_of, v2_api, wait_for
+from tests.integration.harness import CRDS, NAMESPACE, Env, kind_of, wait_for
 
 AUTOMATION = "/automation/organizations/DEFAULT/environments/DEFAULT"
 APPLICATIONS_PATH = f"{AUTOMATION}/applications"
 APIS_V4_PATH = f"{AUTOMATION}/apis"
 IMPORT_CRD_PATH = "/management/organizations/DEFAULT/environments/DEFAULT/apis/import-crd"
 V2_ENV_PATH = "/management/v2/organizations/DEFAULT/environments/DEFAULT"
-
-
-# -- logging -----------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def operator_logging() -> Iterable[None]:
-    """The operator's own log pipeline (redaction, plain stack traces) instead of structlog's
-    defaults, which render every failed reconcile's traceback with its local variables: slow
-    (~1-2 s each) and showing credentials (reported in /tmp/bugs/context-app-templating-2.md)."""
-    configure_logging(LogSettings(format="console", level="info"))
-    try:
-        yield
-    finally:
-        structlog.reset_defaults()
 
 
 # -- the operator's caches and queues --------------------------------------------------------
@@ -312,12 +293,3 @@ def client_certificate_pem(common_name: str) -> str:
         .sign(key, hashes.SHA256())
     )
     return certificate.public_bytes(serialization.Encoding.PEM).decode()
-
-
-def v2_api_valid(name: str, **spec: Any) -> dict[str, Any]:
-    """``harness.v2_api`` with what the CRD requires of a plan (``description``), which the
-    harness builder leaves out (reported in /tmp/bugs/context-app-templating-1.md)."""
-    manifest = v2_api(name, **spec)
-    for plan in manifest["spec"].get("plans") or []:
-        plan.setdefault("description", f"{plan.get('name', 'plan')} plan")
-    return manifest

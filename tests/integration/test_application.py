@@ -7,18 +7,15 @@ The operator runs in-process against the Kubernetes API emulator and the APIM si
 import base64
 from typing import Any
 
-import pytest
-
 from controller.reconcilers.kinds import APPLICATIONS, MANAGEMENT_CONTEXTS, SECRETS
 from sim.apim.state import ApplicationRecord, utcnow
-from tests.integration.context_app_helpers import (  # noqa: F401 - fixture
+from tests.integration.context_app_helpers import (
     APPLICATIONS_PATH,
     V2_ENV_PATH,
     app_puts,
     client_certificate_pem,
     condition,
     finalizers,
-    operator_logging,
     patch_offline,
     seed,
     settle,
@@ -32,8 +29,6 @@ from tests.integration.harness import (
     operator_env,
     secret,
 )
-
-pytestmark = pytest.mark.usefixtures("operator_logging")
 
 APP_FINALIZER = "finalizers.gravitee.io/applicationdeletion"
 LEGACY_ID = "1f0c9a52-6b3e-4d7a-9c1e-2a4b6c8d0e1f"
@@ -394,9 +389,6 @@ async def test_encoded_certificate_from_a_secret(env: Env):
     assert (sent["name"], sent["content"]) == ("app-0", pem)
 
 
-# Not strict: the bug shows only when the contexts happen to be listed before the applications
-# at start-up (most runs, not all), see the bug file.
-@pytest.mark.xfail(strict=False, reason="bug /tmp/bugs/context-app-templating-3.md")
 async def test_context_edited_while_operator_down_re_sends(kubeapi, apim):
     async with operator_env(kubeapi, apim) as env:
         await env.create(context("apim", apim))
@@ -435,3 +427,21 @@ async def test_context_path_replaces_both_prefixes(env: Env):
     )
     probe = "/gateway-api/v2/organizations/DEFAULT/environments/DEFAULT"
     assert env.apim.requests.find(method="GET", path=probe)
+
+
+async def test_failed_delete_is_retried_until_done(env: Env):
+    await env.create(context("apim", env.apim))
+    await env.create(application("app"))
+    await env.wait_condition(APPLICATIONS, "app")
+    env.apim.faults.fail_next(2, method="DELETE", path_prefix=APPLICATIONS_PATH, status=503)
+
+    await env.delete(APPLICATIONS, "app")
+    await env.wait_gone(APPLICATIONS, "app")
+    deletes = env.apim.requests.find(method="DELETE", path=f"{APPLICATIONS_PATH}/team-app")
+    assert [d.status for d in deletes] == [503, 503, 204]
+    events = await env.events("app")
+    failed = [e for e in events if e["reason"] == "DeleteFailed"]
+    assert failed
+    assert failed[0]["type"] == "Warning"
+    assert "failed with status 503" in failed[0]["message"]
+    assert events[-1]["reason"] == "DeleteSucceeded"

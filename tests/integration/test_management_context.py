@@ -15,7 +15,7 @@ from controller.reconcilers.kinds import (
     MANAGEMENT_CONTEXTS,
     SECRETS,
 )
-from tests.integration.context_app_helpers import (  # noqa: F401 - fixture
+from tests.integration.context_app_helpers import (
     APIS_V4_PATH,
     APPLICATIONS_PATH,
     IMPORT_CRD_PATH,
@@ -26,9 +26,7 @@ from tests.integration.context_app_helpers import (  # noqa: F401 - fixture
     create_namespace,
     finalizers,
     leaks,
-    operator_logging,
     settle,
-    v2_api_valid,
     wait_object,
     wait_request,
 )
@@ -37,11 +35,10 @@ from tests.integration.harness import (
     application,
     context,
     secret,
+    v2_api,
     v4_api,
     wait_for,
 )
-
-pytestmark = pytest.mark.usefixtures("operator_logging")
 
 CONTEXT_FINALIZER = "finalizers.gravitee.io/managementcontextdeletion"
 SECRET_FINALIZER = "finalizers.gravitee.io/managementcontextSecret"
@@ -296,7 +293,7 @@ async def test_shared_secret_stays_held_while_another_context_uses_it(env: Env):
 async def test_context_change_re_sends_every_dependant(env: Env):
     await env.create(context("apim", env.apim))
     await env.create(v4_api("petstore"))
-    await env.create(v2_api_valid("legacy"))
+    await env.create(v2_api("legacy"))
     await env.create(application("app"))
     for kind, name in (
         (API_V4_DEFINITIONS, "petstore"),
@@ -370,7 +367,7 @@ async def test_unrelated_secret_change_sends_nothing(env: Env):
 
 DEPENDANTS = [
     pytest.param(
-        v2_api_valid("legacy"),
+        v2_api("legacy"),
         API_DEFINITIONS,
         "APIs",
         "apidefinitions.gravitee.io",
@@ -506,3 +503,44 @@ async def test_cross_namespace_references(env: Env):
         what="secret released",
         namespace="shared",
     )
+
+
+async def test_blocked_deletion_completes_when_the_dependant_moves_away(env: Env):
+    await env.create(context("old", env.apim))
+    await env.create(context("new", env.apim))
+    await env.create(application("app", context_ref="old"))
+    await env.wait_condition(APPLICATIONS, "app")
+
+    await env.delete(MANAGEMENT_CONTEXTS, "old")
+    await wait_object(
+        env,
+        MANAGEMENT_CONTEXTS,
+        "old",
+        lambda o: (condition(o, "Accepted") or {}).get("status") == "False",
+        what="deletion blocked",
+    )
+    await env.patch(APPLICATIONS, "app", {"spec": {"contextRef": {"name": "new"}}})
+    await env.wait_gone(MANAGEMENT_CONTEXTS, "old")
+    await env.wait_condition(APPLICATIONS, "app")
+
+
+async def test_bad_credentials_from_a_secret_are_never_leaked(env: Env):
+    wrong = "S3cret-From-Secret"
+    await env.create(secret("apim-creds", {"username": "admin", "password": wrong}))
+    await env.create(context("apim", env.apim, auth=_secret_auth("apim-creds")))
+    await env.create(application("app"))
+
+    rejected = await env.wait_condition(MANAGEMENT_CONTEXTS, "apim", "False")
+    assert rejected["message"] == "bad credentials for context [apim]"
+    app_failed = await env.wait_condition(APPLICATIONS, "app", "False")
+    assert "failed with status 401" in app_failed["message"]
+    for kind, name in ((MANAGEMENT_CONTEXTS, "apim"), (APPLICATIONS, "app")):
+        obj = await env.get(kind, name)
+        assert leaks(obj["status"], wrong) == []
+        assert leaks(obj["metadata"], wrong) == []
+        assert leaks(await env.events(name), wrong) == []
+
+    # Fixing the Secret heals the context and its dependants (401 is not retried by itself).
+    await env.patch(SECRETS, "apim-creds", {"data": secret("x", {"password": "admin"})["data"]})
+    await env.wait_condition(MANAGEMENT_CONTEXTS, "apim")
+    await env.wait_condition(APPLICATIONS, "app")

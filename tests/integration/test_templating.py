@@ -20,7 +20,7 @@ from controller.reconcilers.kinds import (
     SECRETS,
 )
 from sim.apim.requestlog import LoggedRequest
-from tests.integration.context_app_helpers import (  # noqa: F401 - fixture
+from tests.integration.context_app_helpers import (
     APIS_V4_PATH,
     APPLICATIONS_PATH,
     IMPORT_CRD_PATH,
@@ -29,10 +29,8 @@ from tests.integration.context_app_helpers import (  # noqa: F401 - fixture
     app_puts,
     finalizers,
     leaks,
-    operator_logging,
     patch_offline,
     settle,
-    v2_api_valid,
     wait_object,
     wait_request,
 )
@@ -43,10 +41,9 @@ from tests.integration.harness import (
     context,
     operator_env,
     secret,
+    v2_api,
     v4_api,
 )
-
-pytestmark = pytest.mark.usefixtures("operator_logging")
 
 TEMPLATING_FINALIZER = "finalizers.gravitee.io/templating"
 REFERENCES = "gravitee.io/references"
@@ -97,7 +94,7 @@ async def test_v2_api_receives_resolved_values(env: Env):
     await env.create(context("apim", env.apim))
     await env.create(secret(SOURCE, {"description": "v2 from a secret"}))
     mark = env.apim.requests.mark()
-    await env.create(v2_api_valid("legacy", description=f"[[ secret `{SOURCE}/description` ]]"))
+    await env.create(v2_api("legacy", description=f"[[ secret `{SOURCE}/description` ]]"))
 
     await env.wait_condition(API_DEFINITIONS, "legacy")
     put = await wait_request(env, method="PUT", path=IMPORT_CRD_PATH, since=mark)
@@ -410,7 +407,6 @@ async def test_context_token_rotation_through_a_template(env: Env):
     assert put.status == 200
 
 
-@pytest.mark.xfail(strict=True, reason="bug /tmp/bugs/context-app-templating-4.md")
 async def test_source_edited_while_operator_down_re_sends(kubeapi, apim):
     async with operator_env(kubeapi, apim) as env:
         await env.create(context("apim", apim))
