@@ -21,7 +21,7 @@ from typing import Any
 
 import attrs
 
-from sim.kubeapi import crds, patching, schema
+from sim.kubeapi import crds, metadata, patching, schema
 from sim.kubeapi.errors import (
     STALE_OBJECT,
     ApiError,
@@ -56,8 +56,6 @@ _SERVER_OWNED = (
 )
 _NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"
 _SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-# kube-apiserver caps the total size of an object's annotations (keys plus values).
-_ANNOTATIONS_LIMIT = 256 * 1024
 _CONFIG_KEY_NAME = re.compile(r"^[-._a-zA-Z0-9]+$")
 
 
@@ -696,20 +694,9 @@ class Operations:
     ) -> tuple[str, ...]:
         """Kind-specific defaulting and validation before storage; returns warnings."""
         warnings: tuple[str, ...] = ()
-        annotations = obj["metadata"].get("annotations") or {}
-        if sum(len(k) + len(str(v)) for k, v in annotations.items()) > _ANNOTATIONS_LIMIT:
-            raise invalid(
-                rt.kind,
-                rt.group,
-                obj["metadata"].get("name", ""),
-                [
-                    FieldError(
-                        "metadata.annotations",
-                        "FieldValueTooLong",
-                        f"Too long: must have at most {_ANNOTATIONS_LIMIT} bytes",
-                    )
-                ],
-            )
+        meta_errors = metadata.validate(obj["metadata"])
+        if meta_errors:
+            raise invalid(rt.kind, rt.group, obj["metadata"].get("name", ""), meta_errors)
         if rt.custom:
             dropped: list[str] = []
             schema.prune(obj, rt.schema, root=True, dropped=dropped)

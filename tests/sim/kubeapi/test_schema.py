@@ -85,3 +85,42 @@ async def test_invalid_patch_is_rejected_and_object_unchanged(target: Target):
         )
     assert info.value.status == 422
     assert (await target.get_widget("w"))["spec"]["color"] == "red"
+
+
+async def test_metadata_validation(target: Target):
+    body = target.widget("w")
+    body["metadata"]["labels"] = {"team": "x" * 64}
+    with pytest.raises(ApiException) as info:
+        await target.custom.create_namespaced_custom_object(
+            GROUP, VERSION, target.namespace, "widgets", body
+        )
+    assert info.value.status == 422
+    status = json.loads(info.value.body or b"{}")
+    assert status["details"]["causes"][0]["field"] == "metadata.labels"
+    assert "must be no more than 63 characters" in status["message"]
+
+    body = target.widget("w")
+    body["metadata"]["finalizers"] = ["unqualified"]
+    with pytest.raises(ApiException) as info:
+        await target.custom.create_namespaced_custom_object(
+            GROUP, VERSION, target.namespace, "widgets", body
+        )
+    assert info.value.status == 422
+    assert "fully qualified" in json.loads(info.value.body or b"{}")["message"]
+
+    body = target.widget("w")
+    body["metadata"]["labels"] = {"example.com/team": "a-b_c.d", "empty": ""}
+    body["metadata"]["finalizers"] = ["example.com/cleanup"]
+    created = await target.custom.create_namespaced_custom_object(
+        GROUP, VERSION, target.namespace, "widgets", body
+    )
+    assert created["metadata"]["labels"]["empty"] == ""
+    await target.custom.patch_namespaced_custom_object(
+        GROUP,
+        VERSION,
+        target.namespace,
+        "widgets",
+        "w",
+        {"metadata": {"finalizers": None}},
+        _content_type=MERGE,
+    )
