@@ -28,6 +28,7 @@ from sim.kubeapi.testing import RunningEmulator
 from tests.integration.api_v2_helpers import (
     EXAMPLES,
     IMPORT_CRD,
+    NOTIFICATIONS_PATH,
     V2_EXAMPLES,
     apim_delete_api,
     configmap,
@@ -376,6 +377,34 @@ async def test_console_notification_from_upstream_example(env: Env):
         lambda r: r.method == "PUT" and IMPORT_CRD in r.path, since=mark
     )
     assert "consoleNotificationConfiguration" not in call.body
+
+
+@pytest.mark.xfail(strict=True, reason="bug /tmp/bugs/apiv2-3.md")
+async def test_editing_a_notification_reimports_the_apis_using_it(env: Env):
+    manifest = {
+        "apiVersion": "gravitee.io/v1alpha1",
+        "kind": "Notification",
+        "metadata": {"name": "watchers"},
+        "spec": {
+            "target": "console",
+            "eventType": "api",
+            "console": {"apiEvents": ["API_STARTED"]},
+        },
+    }
+    await create_notification(env, manifest)
+    await accepted_api(env, v2("watched", notificationsRefs=[{"name": "watchers"}]))
+    mark = env.apim.requests.mark()
+    await request_json(
+        env.api,
+        "PATCH",
+        NOTIFICATIONS_PATH.format(namespace="team") + "/watchers",
+        body={"spec": {"console": {"apiEvents": ["API_STARTED", "API_STOPPED"]}}},
+        content_type=MERGE_PATCH,
+    )
+    call = await env.apim.requests.wait_for(
+        lambda r: r.method == "PUT" and IMPORT_CRD in r.path, since=mark, timeout=5
+    )
+    assert call.body["consoleNotificationConfiguration"]["hooks"] == ["API_STARTED", "API_STOPPED"]
 
 
 async def test_missing_notification_fails_the_reconcile(env: Env):
