@@ -402,7 +402,7 @@ async def test_editing_a_notification_reimports_the_apis_using_it(env: Env):
         content_type=MERGE_PATCH,
     )
     call = await env.apim.requests.wait_for(
-        lambda r: r.method == "PUT" and IMPORT_CRD in r.path, since=mark, timeout=5
+        lambda r: r.method == "PUT" and IMPORT_CRD in r.path, since=mark, timeout=2
     )
     assert call.body["consoleNotificationConfiguration"]["hooks"] == ["API_STARTED", "API_STOPPED"]
 
