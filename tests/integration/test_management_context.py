@@ -544,3 +544,38 @@ async def test_bad_credentials_from_a_secret_are_never_leaked(env: Env):
     await env.patch(SECRETS, "apim-creds", {"data": secret("x", {"password": "admin"})["data"]})
     await env.wait_condition(MANAGEMENT_CONTEXTS, "apim")
     await env.wait_condition(APPLICATIONS, "app")
+
+
+async def test_switch_to_a_missing_secret_keeps_the_old_one_until_the_new_one_exists(env: Env):
+    await env.create(secret("creds-a", {"username": "admin", "password": "admin"}))
+    await env.create(context("apim", env.apim, auth=_secret_auth("creds-a")))
+    await env.wait_condition(MANAGEMENT_CONTEXTS, "apim")
+
+    await env.patch(MANAGEMENT_CONTEXTS, "apim", {"spec": {"auth": _secret_auth("creds-b")}})
+    unresolved = await env.wait_condition(
+        MANAGEMENT_CONTEXTS, "apim", "False", type_="ResolvedRefs"
+    )
+    assert unresolved["message"] == 'secrets "creds-b" not found'
+    obj = await env.get(MANAGEMENT_CONTEXTS, "apim")
+    assert annotations_of(obj)[LAST_SECRET_REF] == "team/creds-a"
+    assert SECRET_FINALIZER in finalizers(await env.get(SECRETS, "creds-a"))
+
+    await env.create(secret("creds-b", {"username": "admin", "password": "admin"}))
+    await env.wait_condition(MANAGEMENT_CONTEXTS, "apim")
+    await wait_object(
+        env,
+        SECRETS,
+        "creds-a",
+        lambda o: SECRET_FINALIZER not in finalizers(o),
+        what="old secret released",
+    )
+    obj = await env.get(MANAGEMENT_CONTEXTS, "apim")
+    assert annotations_of(obj)[LAST_SECRET_REF] == "team/creds-b"
+    assert SECRET_FINALIZER in finalizers(await env.get(SECRETS, "creds-b"))
+
+
+async def test_context_with_a_missing_secret_can_be_deleted(env: Env):
+    await env.create(context("apim", env.apim, auth=_secret_auth("never-created")))
+    await env.wait_condition(MANAGEMENT_CONTEXTS, "apim", "False", type_="ResolvedRefs")
+    await env.delete(MANAGEMENT_CONTEXTS, "apim")
+    await env.wait_gone(MANAGEMENT_CONTEXTS, "apim")

@@ -111,6 +111,7 @@ async def test_application_receives_resolved_values(env: Env):
             "app",
             domain=f'[[ configmap "{SOURCE}/domain" ]]',
             description="[[ secret `app-texts/description` ]]",
+            metadata=[{"name": "owner", "value": "[[ secret `app-texts/description` ]]"}],
         )
     )
 
@@ -118,6 +119,8 @@ async def test_application_receives_resolved_values(env: Env):
     [put] = app_puts(env, since=mark)
     assert put.body["domain"] == "apps.example.com"
     assert put.body["description"] == "resolved description"
+    # Strings nested in lists are templated too.
+    assert put.body["metadata"] == [{"name": "owner", "value": "resolved description"}]
 
 
 async def test_context_credentials_from_templates(env: Env):
@@ -421,3 +424,55 @@ async def test_source_edited_while_operator_down_re_sends(kubeapi, apim):
         await settle(env)
         puts = app_puts(env, since=mark)
         assert [p.body["domain"] for p in puts] == ["after.example.com"]
+
+
+async def test_concurrent_users_of_one_source_are_all_recorded(env: Env):
+    await env.create(context("apim", env.apim))
+    await env.create(secret(SOURCE, {"domain": "shared.example.com"}))
+    names = [f"app-{i}" for i in range(4)]
+    for name in names:
+        await env.create(application(name, domain=f"[[ secret `{SOURCE}/domain` ]]"))
+    for name in names:
+        await env.wait_condition(APPLICATIONS, name)
+
+    held = await wait_object(
+        env,
+        SECRETS,
+        SOURCE,
+        lambda o: annotations_of(o).get(REFERENCES) == "4",
+        what="four references recorded",
+    )
+    users = json.loads(annotations_of(held)["gravitee.io/applications"])
+    assert sorted(users) == [f"team/{name}" for name in names]
+    assert finalizers(held) == [TEMPLATING_FINALIZER]
+
+
+async def test_source_also_held_by_a_context_keeps_both_finalizers(env: Env):
+    await env.create(
+        secret("apim-creds", {"username": "admin", "password": "admin", "domain": "a.example"})
+    )
+    await env.create(context("apim", env.apim, auth={"secretRef": {"name": "apim-creds"}}))
+    await env.create(application("app", domain="[[ secret `apim-creds/domain` ]]"))
+    await env.wait_condition(APPLICATIONS, "app")
+    both = await wait_object(
+        env,
+        SECRETS,
+        "apim-creds",
+        lambda o: len(finalizers(o)) == 2,
+        what="context and templating finalizers",
+    )
+    assert set(finalizers(both)) == {
+        TEMPLATING_FINALIZER,
+        "finalizers.gravitee.io/managementcontextSecret",
+    }
+
+    await env.delete(APPLICATIONS, "app")
+    await env.wait_gone(APPLICATIONS, "app")
+    context_only = await wait_object(
+        env,
+        SECRETS,
+        "apim-creds",
+        lambda o: TEMPLATING_FINALIZER not in finalizers(o),
+        what="templating finalizer released",
+    )
+    assert finalizers(context_only) == ["finalizers.gravitee.io/managementcontextSecret"]
