@@ -579,3 +579,22 @@ async def test_context_with_a_missing_secret_can_be_deleted(env: Env):
     await env.wait_condition(MANAGEMENT_CONTEXTS, "apim", "False", type_="ResolvedRefs")
     await env.delete(MANAGEMENT_CONTEXTS, "apim")
     await env.wait_gone(MANAGEMENT_CONTEXTS, "apim")
+
+
+async def test_removing_auth_releases_the_secret(env: Env):
+    """Upstream scenario delete_withContext_for_secret: drop ``auth`` altogether, then the
+    Secret and the context both delete cleanly."""
+    await env.create(secret("apim-creds", {"username": "admin", "password": "admin"}))
+    await env.create(context("apim", env.apim, auth=_secret_auth("apim-creds")))
+    await env.wait_condition(MANAGEMENT_CONTEXTS, "apim")
+
+    await env.patch(MANAGEMENT_CONTEXTS, "apim", {"spec": {"auth": None}})
+    await wait_object(
+        env, SECRETS, "apim-creds", lambda o: not finalizers(o), what="secret released"
+    )
+    obj = await env.get(MANAGEMENT_CONTEXTS, "apim")
+    assert annotations_of(obj)[LAST_SECRET_REF] == ""
+    await env.delete(SECRETS, "apim-creds")
+    await env.wait_gone(SECRETS, "apim-creds")
+    await env.delete(MANAGEMENT_CONTEXTS, "apim")
+    await env.wait_gone(MANAGEMENT_CONTEXTS, "apim")
