@@ -1028,3 +1028,20 @@ async def test_switching_a_context_less_api_to_management_still_deletes_its_conf
     assert failed["reason"] == "IllegalStateError"
     # The API left the gateway (spec/README.md decision 5): no stale ConfigMap keeps serving it.
     await env.wait_gone(CONFIG_MAPS, "stranded")
+
+
+async def test_missing_api_resource_is_resolved_once_created(env: Env):
+    await env.create(context("apim", env.apim))
+    await env.create(v4_api("needy", resources=[{"ref": {"name": "later-cache"}}]))
+    failed = await env.wait_condition(API_V4_DEFINITIONS, "needy", "False")
+    assert failed["reason"] == "ReconcileFailed"
+    resolved = await env.condition(API_V4_DEFINITIONS, "needy", "ResolvedRefs")
+    assert resolved is not None
+    assert resolved["status"] == "False"
+    assert resolved["message"] == 'apiresources.gravitee.io "later-cache" not found'
+    assert upserts_of(env, "team-needy") == []
+
+    await env.create(api_resource("later-cache"))
+    await env.wait_condition(API_V4_DEFINITIONS, "needy", timeout=20)
+    (resource,) = last_upsert(env, "team-needy").body["resources"]
+    assert resource["name"] == "later-cache"
