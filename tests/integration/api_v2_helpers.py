@@ -28,6 +28,7 @@ from controller.kube.rest import request_json
 from controller.logging import configure_logging
 from controller.loop import Controller
 from sim.apim.requestlog import LoggedRequest
+from sim.apim.state import ApiRecord, PlanRecord
 from tests.integration.harness import Env, v2_api, wait_for
 
 EXAMPLES = Path("/work/shared/reference/gko/examples/apim")
@@ -84,16 +85,17 @@ def automation_api_puts(env: Env, *, since: int = 0) -> list[LoggedRequest]:
     ]
 
 
-async def configmap(env: Env, name: str, namespace: str | None = None) -> dict[str, Any] | None:
-    found: dict[str, Any] | None = await env.get(CONFIG_MAPS, name, namespace)
-    return found
+async def configmap(env: Env, name: str, namespace: str | None = None) -> Any:
+    """The ConfigMap as the API server has it, or None."""
+    return await env.get(CONFIG_MAPS, name, namespace)
 
 
 async def wait_configmap(
     env: Env, name: str, *, namespace: str | None = None, timeout: float = 10.0
 ) -> dict[str, Any]:
     async def probe() -> dict[str, Any] | None:
-        return await configmap(env, name, namespace)
+        found: dict[str, Any] | None = await configmap(env, name, namespace)
+        return found
 
     return await wait_for(probe, timeout=timeout, what=f"ConfigMap {name}")
 
@@ -174,3 +176,25 @@ async def create_notification(env: Env, manifest: dict[str, Any]) -> None:
     await request_json(
         env.api, "POST", NOTIFICATIONS_PATH.format(namespace=env.namespace), body=body
     )
+
+
+def stored_api(
+    env: Env, *, api_id: str | None = None, cross_id: str | None = None, hrid: str | None = None
+) -> ApiRecord:
+    """The API APIM holds under one of these keys; fails the test when there is none."""
+    state = env.apim.state
+    if api_id is not None:
+        record = state.api(api_id)
+    elif cross_id is not None:
+        record = state.api_by_cross_id(cross_id)
+    else:
+        assert hrid is not None
+        record = state.api_by_hrid(hrid)
+    assert record is not None, f"APIM has no API {api_id or cross_id or hrid}"
+    return record
+
+
+def stored_plan(env: Env, plan_id: str) -> PlanRecord:
+    record = env.apim.state.plan(plan_id)
+    assert record is not None, f"APIM has no plan {plan_id}"
+    return record

@@ -6,6 +6,8 @@ gko-scenarios.md section 4.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from controller.reconcilers.kinds import API_DEFINITIONS, API_RESOURCES, API_V4_DEFINITIONS
@@ -15,6 +17,7 @@ from tests.integration.api_v2_helpers import (
     event_messages,
     imports,
     production_logging,
+    stored_api,
     v2,
     wait_configmap,
     wait_idle,
@@ -45,14 +48,14 @@ def _fast_logs():
         yield buffer
 
 
-def ref(name: str, namespace: str | None = "team") -> dict:
+def ref(name: str, namespace: str | None = "team") -> dict[str, Any]:
     target = {"name": name}
     if namespace:
         target["namespace"] = namespace
     return {"ref": target}
 
 
-async def reconciled_resource(env: Env, name: str = "cache", **spec) -> dict:
+async def reconciled_resource(env: Env, name: str = "cache", **spec) -> dict[str, Any]:
     manifest = api_resource(name)
     # The resource's own ``name`` cannot go through the builder's keyword arguments.
     manifest["spec"] = {**CACHE, **spec}
@@ -134,6 +137,7 @@ async def test_missing_resource_fails_refs_until_it_is_created(env: Env):
     assert failed["reason"] == "ReconcileFailed"
     assert failed["message"] == "ReconcileFailed"
     refs = await env.condition(API_DEFINITIONS, "early", "ResolvedRefs")
+    assert refs is not None
     assert refs["status"] == "False"
     assert refs["reason"] == "ResolvedRefs"
     assert refs["message"] == 'apiresources.gravitee.io "later" not found'
@@ -170,9 +174,9 @@ async def test_editing_a_resource_reimports_every_api_using_it(env: Env):
     assert v2_calls[-1].body["resources"] == [disabled]
     assert v4_calls[-1].body["resources"] == [disabled]
     await wait_idle(env)
-    v2_record = env.apim.state.api(v2_before["status"]["id"])
+    v2_record = stored_api(env, api_id=v2_before["status"]["id"])
     assert v2_record.spec["resources"] == [disabled]
-    v4_record = env.apim.state.api_by_hrid("team-user-v4")
+    v4_record = stored_api(env, hrid="team-user-v4")
     assert v4_record.spec["resources"] == [disabled]
     # Only the APIs that use the resource were touched, and their CRs were not edited.
     assert [c.body["name"] for c in imports(env, since=mark)] == ["user-v2"]

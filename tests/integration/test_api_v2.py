@@ -11,6 +11,7 @@ import base64
 import contextlib
 import hashlib
 import json
+from typing import Any
 
 import aiohttp
 import pytest
@@ -39,6 +40,8 @@ from tests.integration.api_v2_helpers import (
     imports,
     load_manifests,
     production_logging,
+    stored_api,
+    stored_plan,
     v2,
     wait_configmap,
     wait_idle,
@@ -66,16 +69,18 @@ def _fast_logs():
         yield buffer
 
 
-async def accepted_api(env: Env, manifest: dict, *, with_context: bool = True) -> dict:
+async def accepted_api(
+    env: Env, manifest: dict[str, Any], *, with_context: bool = True
+) -> dict[str, Any]:
     if with_context:
         await env.create(context("apim", env.apim))
     await env.create(manifest)
     await env.wait_condition(API_DEFINITIONS, manifest["metadata"]["name"])
-    api: dict = await env.get(API_DEFINITIONS, manifest["metadata"]["name"])
+    api: dict[str, Any] = await env.get(API_DEFINITIONS, manifest["metadata"]["name"])
     return api
 
 
-def conditions_by_type(obj: dict) -> dict[str, dict]:
+def conditions_by_type(obj: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {c["type"]: c for c in obj["status"]["conditions"]}
 
 
@@ -136,7 +141,7 @@ async def test_import_crd_with_upstream_ids_and_status(env: Env):
         ("free", plan_cross_id, plan_id)
     ]
 
-    record = env.apim.state.api_by_cross_id(cross_id)
+    record = stored_api(env, cross_id=cross_id)
     assert record is not None
     assert record.id == uid
     assert record.definition_version == "V2"
@@ -182,7 +187,7 @@ async def test_user_ids_are_kept(env: Env):
     assert api["status"]["id"] == given_id
     assert api["status"]["crossId"] == given_cross
     assert api["status"]["plans"] == {plan_cross: xxh_uuid(plan_cross, "/", "KEY_LESS")}
-    assert env.apim.state.api(given_id).cross_id == given_cross
+    assert stored_api(env, api_id=given_id).cross_id == given_cross
 
 
 async def test_reimport_after_recreation_keeps_cross_id(env: Env):
@@ -203,7 +208,7 @@ async def test_reimport_after_recreation_keeps_cross_id(env: Env):
 async def test_stopped_state_is_recorded_in_apim_and_can_be_started(env: Env):
     api = await accepted_api(env, v2("paused", state="STOPPED"))
     assert api["status"]["state"] == "STOPPED"
-    record = env.apim.state.api_by_cross_id(api["status"]["crossId"])
+    record = stored_api(env, cross_id=api["status"]["crossId"])
     assert record.state == "STOPPED"
     assert imports(env)[-1].body["state"] == "STOPPED"
 
@@ -215,7 +220,7 @@ async def test_stopped_state_is_recorded_in_apim_and_can_be_started(env: Env):
 
     await wait_for(started, what="status.state STARTED")
     await env.wait_condition(API_DEFINITIONS, "paused")
-    assert env.apim.state.api_by_cross_id(api["status"]["crossId"]).state == "STARTED"
+    assert stored_api(env, cross_id=api["status"]["crossId"]).state == "STARTED"
 
 
 async def test_path_and_target_updates_reach_apim(env: Env):
@@ -273,7 +278,7 @@ async def test_removed_plan_is_closed_and_dropped_from_status(env: Env):
 
     updated = await wait_for(one_plan, what="status.plans without the removed plan")
     assert keyed_cross not in updated["status"]["plans"]
-    assert env.apim.state.plan(keyed_id).status == "CLOSED"
+    assert stored_plan(env, keyed_id).status == "CLOSED"
 
 
 async def test_apim_warnings_are_reported_in_status_and_the_api_is_accepted(env: Env):
@@ -456,7 +461,7 @@ async def test_local_without_context_writes_the_gateway_configmap(env: Env):
 async def test_local_with_context_imports_and_writes_configmap(env: Env):
     api = await accepted_api(env, v2("both", local=True))
     status = api["status"]
-    record = env.apim.state.api_by_cross_id(status["crossId"])
+    record = stored_api(env, cross_id=status["crossId"])
     assert record is not None
     assert record.id == status["id"]
     # A local API is loaded by gateways from the ConfigMap: APIM must not deploy it.
@@ -495,7 +500,7 @@ async def test_local_configmap_carries_the_id_apim_knows(env: Env):
     definition = definition_of(cm)
     assert definition["id"] == existing_id
     assert {p["api"] for p in definition["plans"]} == {existing_id}
-    assert [p.id for p in env.apim.state.plans_of(env.apim.state.api(existing_id))] == [
+    assert [p.id for p in env.apim.state.plans_of(stored_api(env, api_id=existing_id))] == [
         p["id"] for p in definition["plans"]
     ]
 
@@ -523,7 +528,7 @@ async def test_stopping_a_local_api_with_context_removes_its_configmap(env: Env)
     await env.wait_gone(CONFIG_MAPS_KIND, "halt")
 
     async def stopped_in_apim():
-        record = env.apim.state.api(api["status"]["id"])
+        record = stored_api(env, api_id=api["status"]["id"])
         return record.state == "STOPPED"
 
     await wait_for(stopped_in_apim, what="API STOPPED in APIM")
@@ -536,7 +541,7 @@ async def test_switching_local_off_deletes_the_configmap(env: Env):
     await env.patch(API_DEFINITIONS, "switch", {"spec": {"local": False}})
     await env.wait_gone(CONFIG_MAPS_KIND, "switch")
     await env.wait_condition(API_DEFINITIONS, "switch")
-    record = env.apim.state.api_by_cross_id(api["status"]["crossId"])
+    record = stored_api(env, cross_id=api["status"]["crossId"])
     assert record.sync_from == "MANAGEMENT"
     assert record.deployed
 
@@ -608,7 +613,7 @@ async def test_delete_removes_api_from_apim_and_configmap(env: Env):
     await env.delete(API_DEFINITIONS, "doomed")
     await env.wait_gone(API_DEFINITIONS, "doomed")
     assert env.apim.state.api(api_id) is None
-    assert all(env.apim.state.plan(p).status == "CLOSED" for p in plan_ids)
+    assert all(stored_plan(env, p).status == "CLOSED" for p in plan_ids)
     [call] = env.apim.requests.find(method="DELETE", path_contains="/apis/")
     assert call.path.endswith(f"/apis/{api_id}")
     assert call.query == {"closePlans": "true"}
@@ -758,7 +763,7 @@ async def test_static_admission_rules_refuse_before_anything_is_sent(env: Env, s
 async def test_stopped_api_without_plans_is_accepted(env: Env):
     api = await accepted_api(env, v2("planless", state="STOPPED", plans=[]))
     assert api["status"]["plans"] == {}
-    assert env.apim.state.api(api["status"]["id"]).state == "STOPPED"
+    assert stored_api(env, api_id=api["status"]["id"]).state == "STOPPED"
 
 
 async def test_missing_context_is_a_reference_error_until_created(env: Env):
@@ -766,6 +771,7 @@ async def test_missing_context_is_a_reference_error_until_created(env: Env):
     failed = await env.wait_condition(API_DEFINITIONS, "orphan", "False")
     assert failed["reason"] == "ReconcileFailed"
     refs = await env.condition(API_DEFINITIONS, "orphan", "ResolvedRefs")
+    assert refs is not None
     assert refs["status"] == "False"
     assert refs["message"] == 'managementcontexts.gravitee.io "later" not found'
     await env.create(context("later", env.apim))
@@ -790,7 +796,7 @@ async def test_page_ids_follow_upstream_formulas(env: Env):
         assert sent[key]["id"] == xxh_uuid(api_id, "/", key)
         assert sent[key]["crossId"] == xxh_uuid("team/documented", "/", key)
     assert sent["readme"]["parentId"] == xxh_uuid(api_id, "/", "docs")
-    record = env.apim.state.api(api_id)
+    record = stored_api(env, api_id=api_id)
     assert sorted(p.id for p in env.apim.state.pages_of(record)) == sorted(
         xxh_uuid(api_id, "/", key) for key in ("docs", "readme")
     )
@@ -802,8 +808,8 @@ async def test_page_ids_follow_upstream_formulas(env: Env):
 async def test_templated_api_with_upstream_example_sources(env: Env):
     if not V2_EXAMPLES.is_dir():
         pytest.skip(f"upstream examples not found at {V2_EXAMPLES}")
-    for source in ("api-with-templating-secret.yml", "api-with-templating-config-map.yml"):
-        for doc in load_manifests(V2_EXAMPLES / source):
+    for example in ("api-with-templating-secret.yml", "api-with-templating-config-map.yml"):
+        for doc in load_manifests(V2_EXAMPLES / example):
             await env.create(doc)
     plans = [{"name": "templated", "security": '[[ secret "graviteeio-templating/security" ]]'}]
     proxy = {
@@ -835,11 +841,10 @@ async def test_templated_api_with_upstream_example_sources(env: Env):
     await env.delete(API_DEFINITIONS, "templated")
     await env.wait_gone(API_DEFINITIONS, "templated")
 
-    async def released():
-        source = await env.get(SECRETS_KIND, "graviteeio-templating")
-        return "finalizers.gravitee.io/templating" not in (
-            source["metadata"].get("finalizers") or []
-        ) and source
+    async def released() -> dict[str, Any] | None:
+        source: dict[str, Any] = await env.get(SECRETS_KIND, "graviteeio-templating")
+        finalizers = source["metadata"].get("finalizers") or []
+        return None if "finalizers.gravitee.io/templating" in finalizers else source
 
     source = await wait_for(released, what="template source released")
     assert source["metadata"]["annotations"]["gravitee.io/references"] == "0"
@@ -848,7 +853,7 @@ async def test_templated_api_with_upstream_example_sources(env: Env):
 # -- upstream examples ---------------------------------------------------------------------------
 
 
-def _api_examples() -> list:
+def _api_examples() -> list[Any]:
     if not V2_EXAMPLES.is_dir():
         return [pytest.param(None, marks=pytest.mark.skip(reason=f"{V2_EXAMPLES} is absent"))]
     # Files holding only a template source (Secret/ConfigMap) are used by the templating test.
@@ -859,7 +864,7 @@ def _api_examples() -> list:
     ]
 
 
-def _example_named(folder: str, name: str) -> dict | None:
+def _example_named(folder: str, name: str) -> dict[str, Any] | None:
     for path in sorted((EXAMPLES / folder).glob("*.yml")):
         for doc in load_manifests(path):
             if doc.get("metadata", {}).get("name") == name:
@@ -903,7 +908,7 @@ async def test_upstream_v2_example_is_accepted_and_deleted(env: Env, path):
         if spec.get("contextRef"):
             assert status["crossId"] == spec.get("crossId", xxh_uuid(f"team/{name}"))
             assert status["errors"]["severe"] == []
-            record = env.apim.state.api_by_cross_id(status["crossId"])
+            record = stored_api(env, cross_id=status["crossId"])
             assert record is not None
             assert record.id == status["id"] == spec.get("id", live["metadata"]["uid"])
             assert record.state == expected_state
