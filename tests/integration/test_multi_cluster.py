@@ -11,6 +11,7 @@ from __future__ import annotations
 import pathlib
 
 from controller.config import Settings
+from controller.kube.rest import request_json
 from controller.reconcilers.kinds import API_V4_DEFINITIONS, MANAGEMENT_CONTEXTS
 from sim.apim.testing import RunningSimulator, start_simulator
 from sim.kubeapi.testing import RunningEmulator, start_emulator
@@ -173,3 +174,23 @@ async def test_same_object_in_two_clusters_is_one_api(
             assert record.id == east_status["id"]
     finally:
         await second.close()
+
+
+async def test_scoped_operator_uses_a_context_from_an_unwatched_namespace(
+    kubeapi: RunningEmulator, apim: RunningSimulator
+):
+    async with operator_env(kubeapi, apim, settings=scoped("team-a"), namespace="team-a") as env:
+        await request_json(
+            env.api, "POST", "/api/v1/namespaces", body={"metadata": {"name": "platform"}}
+        )
+        shared = context("shared", apim)
+        shared["metadata"]["namespace"] = "platform"
+        await env.create(shared)
+        ref = {"name": "shared", "namespace": "platform"}
+        await env.create(v4_api("petstore", context_ref=None, contextRef=ref))
+        await env.wait_condition(API_V4_DEFINITIONS, "petstore")
+        assert apim.state.api_by_hrid("team-a-petstore") is not None
+        # The context itself is outside the scope: nobody reconciles it.
+        await wait_idle(env)
+        live = await env.get(MANAGEMENT_CONTEXTS, "shared", "platform")
+        assert "status" not in live or not live["status"]
