@@ -3,7 +3,9 @@
 Identity follows the v4 rules: HRID mode for new objects (and those already marked
 ``AutomationAPIManaged``), UUID mode (``hridContainsUUID=true``) for applications an older
 operator created. TLS client certificates may come inline or from Secrets/ConfigMaps; those
-sources are indexed so that changing one re-reconciles the applications using it.
+sources are indexed so that changing one re-reconciles the applications using it, and carry the
+hash of the data last sent (``gravitee.io/last-spec-hash``) so that an edit made while the
+operator was down is noticed at start-up.
 """
 
 from __future__ import annotations
@@ -16,13 +18,16 @@ from typing import Any
 from controller.apim.applications import delete_application, upsert_application
 from controller.apim.ids import hrid
 from controller.informers.store import Store
+from controller.kube.objects import patch_metadata
+from controller.kube.rest import KubeApiError
 from controller.reconcilers import conditions as cond
 from controller.reconcilers import vocabulary as v
 from controller.reconcilers.apidefinition import errors_status
 from controller.reconcilers.base import Attempt, KindReconciler, SkeletonDeps
 from controller.reconcilers.contexts import ContextResolver
 from controller.reconcilers.errors import IllegalStateError, ResolveRefError
-from controller.reconcilers.kinds import APPLICATIONS
+from controller.reconcilers.kinds import APPLICATIONS, CONFIG_MAPS, SECRETS
+from controller.reconcilers.predicates import source_data_hash
 from controller.reconcilers.refs import source_index_value, template_sources
 
 DEFAULT_CERT_KEY = "tls.crt"
@@ -71,8 +76,10 @@ class ApplicationReconciler(KindReconciler):
         # Without a context an application has nowhere to go; the CRD requires one anyway.
         return not ((obj.get("spec") or {}).get("contextRef") or {}).get("name")
 
-    def _resolve_certificates(self, attempt: Attempt) -> None:
+    def _resolve_certificates(self, attempt: Attempt) -> list[tuple[str, str, str]]:
+        """Inline every certificate ``ref``; returns the (kind, namespace, name) sources read."""
         spec = attempt.spec
+        read: list[tuple[str, str, str]] = []
         for index, certificate in enumerate(_certificates(spec)):
             if not isinstance(certificate, dict):
                 continue
@@ -96,6 +103,7 @@ class ApplicationReconciler(KindReconciler):
                         f"key [{key}] not found"
                     )
                 certificate["content"] = data[key]
+                read.append((kind, namespace, name))
             if certificate.pop("encoded", False):
                 try:
                     certificate["content"] = base64.b64decode(
@@ -107,13 +115,40 @@ class ApplicationReconciler(KindReconciler):
                     ) from error
             if not certificate.get("name"):
                 certificate["name"] = f"{spec.get('name', '')}-{index}"
+        return read
+
+    async def _remember_certificate_sources(self, sources: Iterable[tuple[str, str, str]]) -> None:
+        """Record on each certificate source the hash of the data APIM was given, so that a
+        certificate rotated while the operator is down is noticed at start-up (the wiring's
+        stale-source check); template sources get the same from the skeleton's bookkeeping.
+        No finalizer: upstream never blocks the deletion of a certificate Secret/ConfigMap."""
+        for kind, namespace, name in dict.fromkeys(sources):
+            store = self.deps.secrets if kind == "secret" else self.deps.configmaps
+            source = store.get(f"{namespace}/{name}")
+            if source is None:
+                continue
+            data_hash = source_data_hash(source)
+            annotations = (source.get("metadata") or {}).get("annotations") or {}
+            if annotations.get(v.ANNOTATION_LAST_SPEC_HASH) == data_hash:
+                continue
+            try:
+                await patch_metadata(
+                    self.api,
+                    SECRETS if kind == "secret" else CONFIG_MAPS,
+                    namespace,
+                    name,
+                    annotations={v.ANNOTATION_LAST_SPEC_HASH: data_hash},
+                )
+            except KubeApiError as error:
+                if not error.not_found:
+                    raise
 
     async def apply(self, attempt: Attempt) -> None:
         spec = attempt.spec
         context = await self.resolver.client_for(attempt.obj)
         if context is None:
             return
-        self._resolve_certificates(attempt)
+        certificate_sources = self._resolve_certificates(attempt)
         status_id = attempt.live_status.get("id")
         hrid_mode = not status_id or attempt.automation_managed
         if hrid_mode:
@@ -130,6 +165,7 @@ class ApplicationReconciler(KindReconciler):
         )
         if hrid_mode:
             attempt.extra_conditions.append(cond.automation_api_managed(attempt.generation))
+        await self._remember_certificate_sources(certificate_sources)
 
     async def cleanup(self, attempt: Attempt) -> None:
         context = await self.resolver.client_for(attempt.obj)

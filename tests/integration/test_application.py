@@ -452,3 +452,24 @@ async def test_failed_delete_is_retried_until_done(env: Env):
     assert failed[0]["type"] == "Warning"
     assert "failed with status 503" in failed[0]["message"]
     assert events[-1]["reason"] == "DeleteSucceeded"
+
+
+async def test_certificate_rotated_while_operator_down_is_re_sent(kubeapi, apim):
+    async with operator_env(kubeapi, apim) as env:
+        await env.create(context("apim", apim))
+        await env.create(secret("client-tls", {"tls.crt": client_certificate_pem("before")}))
+        await env.create(with_certificates("app", [{"ref": {"name": "client-tls"}}]))
+        await env.wait_condition(APPLICATIONS, "app")
+        await settle(env)
+
+    rotated = client_certificate_pem("after")
+    mark = apim.requests.mark()
+    await patch_offline(
+        kubeapi, SECRETS, "client-tls", {"data": secret("x", {"tls.crt": rotated})["data"]}
+    )
+    async with operator_env(kubeapi, apim) as env:
+        await settle(env)
+        puts = app_puts(env, since=mark)
+        assert [p.body["settings"]["tls"]["clientCertificates"][0]["content"] for p in puts] == [
+            rotated
+        ]
