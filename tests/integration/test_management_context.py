@@ -26,6 +26,7 @@ from tests.integration.context_app_helpers import (
     create_namespace,
     finalizers,
     leaks,
+    patch_offline,
     settle,
     wait_object,
     wait_request,
@@ -34,6 +35,7 @@ from tests.integration.harness import (
     Env,
     application,
     context,
+    operator_env,
     secret,
     v2_api,
     v4_api,
@@ -598,3 +600,27 @@ async def test_removing_auth_releases_the_secret(env: Env):
     await env.wait_gone(SECRETS, "apim-creds")
     await env.delete(MANAGEMENT_CONTEXTS, "apim")
     await env.wait_gone(MANAGEMENT_CONTEXTS, "apim")
+
+
+async def test_auth_secret_rotated_while_operator_down(kubeapi, apim):
+    apim.faults.set_credentials(users={"admin": "admin", "ops": "rotated"})
+    async with operator_env(kubeapi, apim) as env:
+        await env.create(secret("apim-creds", {"username": "admin", "password": "admin"}))
+        await env.create(context("apim", apim, auth=_secret_auth("apim-creds")))
+        await env.create(application("app"))
+        await env.wait_condition(APPLICATIONS, "app")
+        await settle(env)
+
+    mark = apim.requests.mark()
+    await patch_offline(
+        kubeapi,
+        SECRETS,
+        "apim-creds",
+        {"data": secret("x", {"username": "ops", "password": "rotated"})["data"]},
+    )
+    async with operator_env(kubeapi, apim) as env:
+        await settle(env)
+        sent = [(e.method, e.path, e.user) for e in apim.requests.since(mark)]
+        assert ("GET", V2_ENV_PATH, "ops") in sent
+        assert ("PUT", APPLICATIONS_PATH, "ops") in sent
+        assert all(user == "ops" for _, _, user in sent)
