@@ -20,6 +20,7 @@ from controller.reconcilers.kinds import (
     SECRETS,
 )
 from sim.apim.requestlog import LoggedRequest
+from sim.apim.testing import start_simulator
 from tests.integration.context_app_helpers import (
     APIS_V4_PATH,
     APPLICATIONS_PATH,
@@ -476,3 +477,28 @@ async def test_source_also_held_by_a_context_keeps_both_finalizers(env: Env):
         what="templating finalizer released",
     )
     assert finalizers(context_only) == ["finalizers.gravitee.io/managementcontextSecret"]
+
+
+@pytest.mark.xfail(strict=True, reason="bug /tmp/bugs/context-app-templating-6.md")
+async def test_templated_context_url_change_moves_dependants(env: Env):
+    """The context's ``baseUrl`` comes from a ConfigMap; pointing it at another APIM re-sends the
+    context's dependants there, as a direct ``baseUrl`` edit does."""
+    other = await start_simulator(tokens=["apim-sim-token"])
+    try:
+        await env.create(configmap("apim-settings", {"url": env.apim.url}))
+        manifest = context("apim", env.apim)
+        manifest["spec"]["baseUrl"] = "[[ configmap `apim-settings/url` ]]"
+        await env.create(manifest)
+        await env.create(application("app"))
+        await env.wait_condition(APPLICATIONS, "app")
+
+        await env.patch(CONFIG_MAPS, "apim-settings", {"data": {"url": other.url}})
+        # The context itself follows (it reads the ConfigMap through its template)...
+        await other.requests.wait_for(lambda e: e.method == "GET" and e.path == V2_ENV_PATH)
+        await env.wait_condition(MANAGEMENT_CONTEXTS, "apim")
+        await settle(env)
+        # ... and so must its dependants.
+        puts = other.requests.find(method="PUT", path=APPLICATIONS_PATH)
+        assert [p.body["hrid"] for p in puts] == ["team-app"]
+    finally:
+        await other.close()
