@@ -11,21 +11,24 @@ import base64
 import contextlib
 import hashlib
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
+import attrs
 import pytest
+import pytest_asyncio
 
 from controller.informers.store import Store
-from controller.kube.rest import MERGE_PATCH, request_json
+from controller.kube.rest import MERGE_PATCH, KubeApiError, request_json
 from controller.reconcilers.configmaps import LocalConfigMaps
 from controller.reconcilers.errors import IllegalStateError
 from controller.reconcilers.kinds import API_DEFINITIONS, API_RESOURCES, MANAGEMENT_CONTEXTS
 from controller.reconcilers.kinds import CONFIG_MAPS as CONFIG_MAPS_KIND
 from controller.reconcilers.kinds import SECRETS as SECRETS_KIND
 from controller.reconcilers.local_configmap import api_configmap
-from sim.apim.testing import RunningSimulator
-from sim.kubeapi.testing import RunningEmulator
+from sim.apim.testing import RunningSimulator, start_simulator
+from sim.kubeapi.testing import RunningEmulator, start_emulator
 from tests.integration.api_v2_helpers import (
     EXAMPLES,
     IMPORT_CRD,
@@ -872,8 +875,35 @@ def _example_named(folder: str, name: str) -> dict[str, Any] | None:
     return None
 
 
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def examples_operator(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Env]:
+    """One emulator, simulator and operator for all the examples: they are independent (one
+    namespace each), and a fresh operator per example would triple the time they take."""
+    kube = await start_emulator(kubeconfig_path=tmp_path_factory.mktemp("v2-examples") / "kc")
+    apim = await start_simulator()
+    try:
+        with production_logging():
+            async with operator_env(kube, apim) as env:
+                yield env
+    finally:
+        await apim.close()
+        await kube.close()
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def example_env(examples_operator: Env, request: pytest.FixtureRequest) -> Env:
+    namespace = f"ex-{request.node.callspec.id}"[:63]
+    await request_json(
+        examples_operator.api, "POST", "/api/v1/namespaces", body={"metadata": {"name": namespace}}
+    )
+    return attrs.evolve(examples_operator, namespace=namespace)
+
+
+@pytest.mark.asyncio(loop_scope="module")
 @pytest.mark.parametrize("path", _api_examples())
-async def test_upstream_v2_example_is_accepted_and_deleted(env: Env, path):
+async def test_upstream_v2_example_is_accepted_and_deleted(example_env: Env, path):
+    env = example_env
+    namespace = env.namespace
     await env.create(context("dev-ctx", env.apim))
     apis = [doc for doc in load_manifests(path) if doc.get("kind") == "ApiDefinition"]
     for api in apis:
@@ -883,14 +913,13 @@ async def test_upstream_v2_example_is_accepted_and_deleted(env: Env, path):
             if target:
                 resource = _example_named("api_resource", target["name"])
                 assert resource is not None, f"no upstream ApiResource example {target['name']}"
-                await env.create(with_namespace(resource, target.get("namespace") or "team"))
+                # Several examples share one resource (namespace "default"): create it once.
+                with contextlib.suppress(KubeApiError):
+                    await env.create(with_namespace(resource, target.get("namespace") or namespace))
         for target in spec.get("notificationsRefs") or []:
             notification = _example_named("notification", target["name"])
             assert notification is not None
-            await request_json(
-                env.api, "POST", "/apis/gravitee.io/v1alpha1/namespaces/team/notifications",
-                body=with_namespace(notification, "team"),
-            )
+            await create_notification(env, notification)
         await env.create(api)
 
     for api in apis:
@@ -906,10 +935,9 @@ async def test_upstream_v2_example_is_accepted_and_deleted(env: Env, path):
         expected_state = spec.get("state", "STARTED")
         assert status["state"] == expected_state
         if spec.get("contextRef"):
-            assert status["crossId"] == spec.get("crossId", xxh_uuid(f"team/{name}"))
+            assert status["crossId"] == spec.get("crossId", xxh_uuid(f"{namespace}/{name}"))
             assert status["errors"]["severe"] == []
             record = stored_api(env, cross_id=status["crossId"])
-            assert record is not None
             assert record.id == status["id"] == spec.get("id", live["metadata"]["uid"])
             assert record.state == expected_state
         local_configmap = await configmap(env, name)
