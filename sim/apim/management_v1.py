@@ -14,7 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
-from sim.apim.errors import SimHttpError, json_response
+from sim.apim.errors import INVALID_ORG_OR_ENV, SimHttpError, json_response
 from sim.apim.export import v2_api_manifest
 from sim.apim.http_common import epoch_ms, flag, json_object, resolve_org_env, sim_of, upper
 from sim.apim.state import (
@@ -323,8 +323,30 @@ async def create_group(request: web.Request) -> web.Response:
     return json_response({"id": group.id, "name": name}, status=201)
 
 
+async def create_user(request: web.Request) -> web.Response:
+    """``POST {ORG}/users``: a user members can then refer to by id or email."""
+    state = sim_of(request).state
+    org = request.match_info["org"]
+    if org not in state.environments:
+        raise SimHttpError(400, INVALID_ORG_OR_ENV)
+    body = json_object(request)
+    email = body.get("email")
+    if not isinstance(email, str) or not email:
+        raise SimHttpError(400, "email is required")
+    user_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{org}/{email}"))
+    state.add_user(user_id, org=org)
+    state.add_user(email, org=org)
+    return json_response(
+        {"id": user_id, "email": email, "firstname": body.get("firstname"),
+         "lastname": body.get("lastname"), "source": "gravitee", "sourceId": email,
+         "service": bool(body.get("service", False))},
+        status=201,
+    )
+
+
 def add_routes(app: web.Application) -> None:
     r = app.router
+    r.add_post("/management/organizations/{org}/users", create_user)
     r.add_put(V1 + "/apis/import-crd", import_crd)
     r.add_get(V1 + "/apis", list_apis)
     r.add_get(V1 + "/apis/{api}", get_api)

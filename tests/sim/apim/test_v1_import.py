@@ -165,3 +165,25 @@ async def test_console_setup_calls_make_references_known(apim, http):
         assert r.status == 201
     _, result = await import_crd(http, apim, bodies.v2_api(categories=["cat"], groups=["devs"]))
     assert result["errors"]["warning"] == []
+
+
+async def test_created_users_are_known_members(apim, http):
+    member = {"source": "gravitee", "sourceId": "jane@example.com", "role": "USER"}
+    _, result = await import_crd(http, apim, bodies.v2_api(members=[member]))
+    assert result["errors"]["warning"] == [
+        "member [jane@example.com] of source [gravitee] could not be found in "
+        "organization [DEFAULT]"
+    ]
+    async with http.post(apim.url + "/management/organizations/DEFAULT/users",
+                         json={"firstname": "Jane", "lastname": "Doe",
+                               "email": "jane@example.com", "service": False}) as r:
+        assert r.status == 201
+        user = await r.json()
+    _, result = await import_crd(http, apim, bodies.v2_api(members=[member]))
+    assert result["errors"]["warning"] == []
+    by_id = dict(member, sourceId=user["id"])
+    _, result = await import_crd(http, apim, bodies.v2_api(members=[by_id]))
+    assert result["errors"]["warning"] == []
+    async with http.post(apim.url + "/management/organizations/NOPE/users",
+                         json={"email": "x@example.com"}) as r:
+        assert r.status == 400
