@@ -149,3 +149,24 @@ async def test_control_plane_over_http_is_not_logged_nor_faulted(apim, http):
         assert r.status == 204
     assert apim.state.apis == {}
     assert len(apim.requests) == 0
+
+
+async def test_control_plane_latency_fraction_and_setup_helpers(apim, http):
+    fraction = {"fraction": 1.0, "status": 502, "pathPrefix": "/automation/"}
+    async with http.post(apim.url + "/_sim/faults",
+                         json={"latency": 0.01, "failFraction": fraction}) as r:
+        assert r.status == 204
+    assert apim.faults.latency_s == 0.01
+    async with http.get(apim.automation_url() + "/apis/x") as r:
+        assert r.status == 502
+    async with http.delete(apim.url + "/_sim/faults") as r:
+        assert r.status == 204
+    assert not apim.faults.active
+    async with http.post(apim.url + "/_sim/faults", json={"failNext": {"status": "teapot"}}) as r:
+        assert r.status == 400
+    async with http.post(apim.url + "/_sim/categories", json={"name": "Cats"}) as r:
+        assert r.status == 204
+    async with http.post(apim.url + "/_sim/users", json={"sourceId": "bob"}) as r:
+        assert r.status == 204
+    assert apim.state.category_exists("DEFAULT", "DEFAULT", "Cats")
+    assert apim.state.user_exists("DEFAULT", "bob")
