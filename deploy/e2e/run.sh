@@ -129,22 +129,33 @@ free_port() {
     "$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# Starts `kubectl port-forward` to SERVICE:PORT on a random 127.0.0.1 port and stores that
-# port in the variable named VAR (not through $(...): the forward's pid must reach cleanup).
+# Forwards 127.0.0.1:<free port> to SERVICE:PORT and stores the local port in the variable
+# named VAR (not through $(...): the forward's pid must reach cleanup). A forward follows one
+# pod and ends with it, so it is restarted on the same local port for as long as the script
+# runs: the suite restarts the operator and then scrapes its metrics again.
 forward() {
-    local service=$1 port=$2 var=$3 log=$WORK/port-forward-$1.log
-    kubectl -n "$NAMESPACE" port-forward --address 127.0.0.1 "service/$service" ":$port" \
-        >"$log" 2>&1 &
+    local service=$1 port=$2 var=$3 log=$WORK/port-forward-$1.log local_port
+    local_port=$(free_port)
+    (
+        child=""
+        trap '[[ -z $child ]] || kill "$child" 2>/dev/null; exit 0' TERM
+        while true; do
+            kubectl -n "$NAMESPACE" port-forward --address 127.0.0.1 "service/$service" \
+                "$local_port:$port" >>"$log" 2>&1 &
+            child=$!
+            wait "$child" || true
+            sleep 1
+        done
+    ) &
     forward_pids+=("$!")
-    local deadline=$((SECONDS + 30)) local_port=""
-    while [[ -z $local_port ]]; do
-        local_port=$(sed -n 's/^Forwarding from 127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$log" | head -n 1)
-        if [[ -z $local_port ]] && ((SECONDS > deadline)); then
+    local deadline=$((SECONDS + 30))
+    until grep -q "^Forwarding from 127\.0\.0\.1:$local_port " "$log" 2>/dev/null; do
+        if ((SECONDS > deadline)); then
             say "port-forward to $service did not start:"
             cat "$log" >&2
             return 1
         fi
-        [[ -n $local_port ]] || sleep 0.2
+        sleep 0.2
     done
     printf -v "$var" '%s' "$local_port"
 }

@@ -2,8 +2,9 @@
 
 Owns the handful of GETs the journeys check after the operator has acted (the v1 API entity
 for v2 APIs, the Automation API state for v4 APIs and applications) and the simulator's
-``/_sim/state`` summary. Reads only: the journeys change APIM through custom resources, never
-directly. Credentials are the simulator's defaults (``admin``/``admin``) and are never logged.
+request log (``/_sim/requests``), which says what the operator sent. Reads only: the journeys
+change APIM through custom resources, never directly. Credentials are the simulator's
+defaults (``admin``/``admin``) and are never logged.
 """
 
 from __future__ import annotations
@@ -63,8 +64,16 @@ class Apim:
         """An application's Automation API state, or None."""
         return await self._get(f"{AUTOMATION}/applications/{hrid}")
 
-    async def sim_state(self) -> Obj:
-        """The simulator's summary (object counts, APIs); only the simulator has it."""
-        found = await self._get("/_sim/state")
-        assert found is not None, "the APIM under test has no /_sim/state: not the simulator"
-        return found
+    async def request_mark(self) -> int:
+        """The simulator's request-log position now (see :meth:`writes_since`)."""
+        found = await self._get("/_sim/requests?since=999999999999")
+        assert found is not None, "the APIM under test has no /_sim/requests: not the simulator"
+        mark: int = found["mark"]
+        return mark
+
+    async def writes_since(self, mark: int) -> list[str]:
+        """``METHOD path`` of every request other than a GET that APIM received after
+        ``mark``; the suite itself only reads, so these all come from the operator."""
+        found = await self._get(f"/_sim/requests?since={mark}")
+        assert found is not None, "the APIM under test has no /_sim/requests: not the simulator"
+        return [f"{r['method']} {r['path']}" for r in found["requests"] if r["method"] != "GET"]

@@ -1,13 +1,15 @@
-"""Fixtures of the e2e suite: the system under test (once per session) and a namespace per test.
+"""Fixtures of the e2e suite: the system under test, and a namespace per test.
 
 With ``E2E_TARGET=cluster`` the suite runs against the cluster and URLs the environment names
 (``deploy/e2e/run.sh`` on k3d); otherwise it starts the emulator, the APIM simulator and the
-operator as local subprocesses, once for the whole session. Every test gets its own namespace,
-emptied at the end through the operator (so deletions are part of what is checked). When a
-test fails against the local stack, the tail of every process's log is attached to its report.
+operator as local subprocesses, once for the whole package (and stops them after its last
+test, so the rest of ``make test`` does not share the machine with them). Every test gets its
+own namespace, emptied at the end through the operator (so deletions are part of what is
+checked). When a test fails against the local stack, the tail of every process's log is
+attached to its report.
 
-Tests using these fixtures run on the session's event loop: their module sets
-``pytestmark = pytest.mark.asyncio(loop_scope="session")``.
+Tests using these fixtures run on the package's event loop: their module sets
+``pytestmark = pytest.mark.asyncio(loop_scope="package")``.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import attrs
 import pytest
 import pytest_asyncio
 
+from tests.e2e import cluster_operator
 from tests.e2e.apim import Apim
 from tests.e2e.kube import Cluster, wait_for
 from tests.e2e.local_stack import LocalStack, local_stack
@@ -41,12 +44,29 @@ class E2e:
     apim: Apim
     local: LocalStack | None = None
 
+    async def restart_operator(self) -> None:
+        """Restart the operator and wait until the new one is ready (caches synced).
+
+        Locally the old process must exit 0 after SIGTERM (graceful shutdown); on a cluster
+        this is ``kubectl rollout restart`` (skipped without kubectl), after which run.sh's
+        port-forward to the metrics Service reconnects to the new pod by itself.
+        """
+        if self.local is not None:
+            exit_code, metrics_url = await self.local.restart_operator()
+            assert exit_code == 0, f"the operator exited with {exit_code} on SIGTERM"
+            self.target = attrs.evolve(self.target, metrics_url=metrics_url)
+            return
+        if cluster_operator.KUBECTL is None:
+            pytest.skip("restarting the operator of a cluster needs kubectl on the PATH")
+        await cluster_operator.restart_operator(self.target.kubeconfig,
+                                                timeout=max(self.target.timeout, 120.0))
+
 
 _running: list[LocalStack] = []
-"""The local stack of this session, if any, for failure reports."""
+"""The running local stack, if any, for failure reports."""
 
 
-@pytest_asyncio.fixture(scope="session", loop_scope="session")
+@pytest_asyncio.fixture(scope="package", loop_scope="package")
 async def e2e(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[E2e]:
     if wanted_cluster():
         target = cluster_target()
@@ -72,7 +92,7 @@ async def _connected(target: Target, local: LocalStack | None) -> AsyncIterator[
         await kube.close()
 
 
-@pytest_asyncio.fixture(loop_scope="session")
+@pytest_asyncio.fixture(loop_scope="package")
 async def ns(e2e: E2e) -> AsyncIterator[str]:
     """A fresh namespace; what the test left in it is deleted through the operator."""
     name = f"e2e-{uuid.uuid4().hex[:8]}"

@@ -24,6 +24,14 @@ class LocalStack:
 
     stack: Stack
     target: Target
+    operator_options: OperatorOptions
+
+    async def restart_operator(self) -> tuple[int | None, str]:
+        """Stop the operator (SIGTERM, graceful) and start a new one; its exit code and the
+        new process's metrics URL (ports are picked afresh)."""
+        exit_code = await self.stack.stop_operator()
+        running = await self.stack.start_operator(self.operator_options)
+        return exit_code, running.metrics_url
 
     def log_tails(self, lines: int = 60) -> str:
         """The last lines of every process's log, operator first, for a failure report."""
@@ -40,11 +48,12 @@ async def local_stack(work_dir: pathlib.Path) -> AsyncIterator[LocalStack]:
     options = StackOptions(work_dir=work_dir, start_timeout=60.0)
     async with Stack(options) as stack:
         # Console logs make a failure report readable; debug shows every reconcile decision.
-        running = await stack.start_operator(
-            OperatorOptions(logs_format="console", logs_level="debug", ready_timeout=60.0,
-                            # Unbuffered, so a failure report shows the very last lines.
-                            extra_env={"PYTHONUNBUFFERED": "1"})
+        operator_options = OperatorOptions(
+            logs_format="console", logs_level="debug", ready_timeout=60.0,
+            # Unbuffered, so a failure report shows the very last lines.
+            extra_env={"PYTHONUNBUFFERED": "1"},
         )
+        running = await stack.start_operator(operator_options)
         target = Target(
             kubeconfig=str(stack.kubeconfig),
             apim_url=stack.apim_url,
@@ -53,4 +62,4 @@ async def local_stack(work_dir: pathlib.Path) -> AsyncIterator[LocalStack]:
             timeout=timeout_from(default=20.0),
             external=False,
         )
-        yield LocalStack(stack=stack, target=target)
+        yield LocalStack(stack=stack, target=target, operator_options=operator_options)

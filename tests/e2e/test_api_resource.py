@@ -15,7 +15,7 @@ from tests.e2e import manifests
 from tests.e2e.conftest import E2e
 from tests.e2e.kube import wait_for
 
-pytestmark = pytest.mark.asyncio(loop_scope="session")
+pytestmark = pytest.mark.asyncio(loop_scope="package")
 
 FINALIZER = "finalizers.gravitee.io/apiresource"
 

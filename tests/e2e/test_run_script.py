@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "deploy" / "e2e" / "run.sh"
 BASH = shutil.which("bash") or "/bin/bash"
 # What the script needs besides docker, k3d, kubectl and Python.
-BASE_TOOLS = ("bash", "env", "date", "mktemp", "rm", "mkdir", "chmod", "sed", "head", "cat",
+BASE_TOOLS = ("bash", "env", "date", "mktemp", "rm", "mkdir", "chmod", "grep", "cat",
               "cp", "sleep")
 
 
