@@ -67,7 +67,7 @@ NO_CONTEXT = "a context is required when setting local to false"
 
 
 @pytest.fixture(autouse=True)
-def _fast_logs():
+def operator_logs():
     with production_logging() as buffer:
         yield buffer
 
