@@ -132,3 +132,14 @@ async def test_simulator_as_async_context_manager_stops_listening():
     async with aiohttp.ClientSession() as s:
         with pytest.raises(aiohttp.ClientConnectionError):
             await s.get(sim.url + "/_sim/health")
+
+
+async def test_dropped_connection_over_tls(apim_tls):
+    apim_tls.faults.fail_next(2, status="drop")  # 2: aiohttp retries an idempotent call once
+    headers = {"Authorization": f"Bearer {FIXTURE_TOKEN}"}
+    async with aiohttp.ClientSession() as s:
+        with pytest.raises(aiohttp.ClientError):
+            await s.get(apim_tls.v2_url(), headers=headers, ssl=apim_tls.client_ssl_context())
+        async with s.get(apim_tls.v2_url(), headers=headers,
+                         ssl=apim_tls.client_ssl_context()) as r:
+            assert r.status == 200
