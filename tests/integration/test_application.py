@@ -87,8 +87,11 @@ async def test_application_is_created_in_hrid_mode(env: Env):
     assert put.body["hrid"] == "team-app"
     assert "id" not in put.body
     assert put.body["contextRef"] == {"name": "apim"}
-    reasons = await env.event_reasons("app")
-    assert reasons[:2] == ["UpdateStarted", "UpdateSucceeded"]
+    events = await env.events("app")
+    assert [e["reason"] for e in events][:2] == ["UpdateStarted", "UpdateSucceeded"]
+    assert [e["message"] for e in events][:2] == ["Update started", "Update succeeded"]
+    assert {e["source"]["component"] for e in events} == {"application-controller"}
+    assert {e["involvedObject"]["kind"] for e in events} == {"Application"}
 
 
 async def test_update_is_reflected_in_apim(env: Env):

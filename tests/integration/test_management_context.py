@@ -75,8 +75,10 @@ async def test_context_is_probed_and_accepted_with_finalizer_and_events(env: Env
     assert probes[0].user == "admin"
     # A context reconcile never writes to APIM.
     assert env.apim.requests.writes(since=mark) == []
-    reasons = await env.event_reasons("apim")
-    assert reasons[:2] == ["UpdateStarted", "UpdateSucceeded"]
+    events = await env.events("apim")
+    assert [e["reason"] for e in events][:2] == ["UpdateStarted", "UpdateSucceeded"]
+    assert {e["type"] for e in events} == {"Normal"}
+    assert {e["source"]["component"] for e in events} == {"managementcontext-controller"}
 
 
 async def test_bearer_token_is_sent_as_bearer(env: Env):
