@@ -11,12 +11,15 @@ from typing import Any
 
 import pytest
 
+from controller.kube.rest import MERGE_PATCH, request_json
 from controller.reconcilers.kinds import (
     API_DEFINITIONS,
     API_RESOURCES,
     API_V4_DEFINITIONS,
     SECRETS,
 )
+from sim.apim.testing import RunningSimulator
+from sim.kubeapi.testing import RunningEmulator
 from tests.integration.api_v2_helpers import (
     automation_api_puts,
     definition_of,
@@ -32,6 +35,7 @@ from tests.integration.harness import (
     Env,
     api_resource,
     context,
+    operator_env,
     secret,
     v4_api,
     wait_for,
@@ -288,3 +292,28 @@ async def test_editing_a_resource_rewrites_the_local_configmap(env: Env):
         return resources[0]["configuration"] == expected and resources
 
     await wait_for(rewritten, what="ConfigMap with the edited resource")
+
+
+async def test_resource_edited_while_the_operator_was_down_reaches_its_apis_at_start(
+    kubeapi: RunningEmulator, apim: RunningSimulator, kube_client
+):
+    async with operator_env(kubeapi, apim) as env:
+        await reconciled_resource(env)
+        await env.create(context("apim", env.apim))
+        await env.create(v2("after-restart", resources=[ref("cache")]))
+        await env.wait_condition(API_DEFINITIONS, "after-restart")
+        await wait_idle(env)
+    await request_json(
+        kube_client,
+        "PATCH",
+        API_RESOURCES.object_path("team", "cache"),
+        body={"spec": {"enabled": False}},
+        content_type=MERGE_PATCH,
+    )
+    mark = apim.requests.mark()
+    async with operator_env(kubeapi, apim) as env:
+        call = await apim.requests.wait_for(
+            lambda r: r.method == "PUT" and "import-crd" in r.path, since=mark
+        )
+        assert call.body["resources"] == [{**CACHE, "enabled": False}]
+        await env.wait_condition(API_DEFINITIONS, "after-restart")
