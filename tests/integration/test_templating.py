@@ -502,3 +502,19 @@ async def test_templated_context_url_change_moves_dependants(env: Env):
         assert [p.body["hrid"] for p in puts] == ["team-app"]
     finally:
         await other.close()
+
+
+async def test_secret_written_with_string_data(env: Env):
+    """Users often write ``stringData``; the API server turns it into ``data``."""
+    await env.create(context("apim", env.apim))
+    await env.create(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": SOURCE},
+            "stringData": {"domain": "plain.example.com"},
+        }
+    )
+    await env.create(application("app", domain=f"[[ secret `{SOURCE}/domain` ]]"))
+    await env.wait_condition(APPLICATIONS, "app")
+    assert app_puts(env)[-1].body["domain"] == "plain.example.com"
