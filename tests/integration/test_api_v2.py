@@ -248,6 +248,22 @@ async def test_path_and_target_updates_reach_apim(env: Env):
     assert reasons.count("UpdateSucceeded") >= 1
 
 
+async def test_metadata_only_changes_do_not_reimport(env: Env):
+    await accepted_api(env, v2("labelled"))
+    await env.create(v2("witness"))
+    await env.wait_condition(API_DEFINITIONS, "witness")
+    await wait_idle(env, "apidefinition")
+    mark = env.apim.requests.mark()
+    await env.patch(API_DEFINITIONS, "labelled", {"metadata": {"labels": {"team": "a"}}})
+    # Positive signal: a later spec change of another API, from the same watch, is processed.
+    await env.patch(API_DEFINITIONS, "witness", {"spec": {"description": "touched"}})
+    await env.apim.requests.wait_for(
+        lambda r: r.method == "PUT" and IMPORT_CRD in r.path, since=mark
+    )
+    await wait_idle(env, "apidefinition")
+    assert [r.body["name"] for r in imports(env, since=mark)] == ["witness"]
+
+
 async def test_converged_api_costs_no_apim_write_after_restart(
     kubeapi: RunningEmulator, apim: RunningSimulator
 ):
