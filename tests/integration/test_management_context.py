@@ -81,9 +81,21 @@ async def test_context_is_probed_and_accepted_with_finalizer_and_events(env: Env
     assert {e["source"]["component"] for e in events} == {"managementcontext-controller"}
 
 
-async def test_bearer_token_is_sent_as_bearer(env: Env):
+@pytest.mark.parametrize(
+    "auth",
+    [
+        {"bearerToken": "apim-sim-token"},
+        # Both given: the token wins (gko-behavior.md 3.9).
+        {
+            "bearerToken": "apim-sim-token",
+            "credentials": {"username": "admin", "password": "wrong"},
+        },
+    ],
+    ids=["token", "token-and-credentials"],
+)
+async def test_bearer_token_is_sent_as_bearer(env: Env, auth: dict[str, Any]):
     mark = env.apim.requests.mark()
-    await env.create(context("apim", env.apim, auth={"bearerToken": "apim-sim-token"}))
+    await env.create(context("apim", env.apim, auth=auth))
     await env.wait_condition(MANAGEMENT_CONTEXTS, "apim")
     probe = env.apim.requests.find(method="GET", path=V2_ENV_PATH, since=mark)[0]
     assert probe.auth_scheme == "bearer"
