@@ -11,6 +11,7 @@ It must never make API calls of its own or hold global clients.
 from __future__ import annotations
 
 import os
+import urllib.request
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -51,7 +52,38 @@ async def connect(
     else:
         kube_config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
     configuration.connection_pool_maxsize = max_connections
-    return instrument(ApiClient(configuration))
+    return instrument(without_env_lookups(ApiClient(configuration)))
+
+
+def without_env_lookups(api_client: ApiClient) -> ApiClient:
+    """Stop the per-request proxy/netrc environment lookups of kubernetes-asyncio's session.
+
+    Its aiohttp session is created with ``trust_env=True``, which costs two thread-pool round
+    trips on every request (about half the client CPU per reconcile). The environment cannot
+    change under a running process, so a proxy it names for the API server is resolved once
+    here instead; netrc is never used for the Kubernetes API.
+    """
+    rest = api_client.rest_client
+    session = rest.pool_manager
+    if not getattr(session, "_trust_env", False):
+        return api_client
+    host = api_client.configuration.host or ""
+    if not rest.proxy:
+        proxy = environment_proxy(host)
+        if proxy:
+            rest.proxy = proxy
+    # aiohttp has no public setter; the attribute is read per request.
+    session._trust_env = False
+    return api_client
+
+
+def environment_proxy(url: str) -> str | None:
+    """The proxy the ``*_PROXY``/``NO_PROXY`` variables name for ``url``, if any."""
+    parts = urlsplit(url)
+    if not parts.hostname or urllib.request.proxy_bypass(parts.hostname):
+        return None
+    proxies = urllib.request.getproxies()
+    return proxies.get(parts.scheme) or proxies.get("all") or None
 
 
 def instrument(api_client: ApiClient) -> ApiClient:

@@ -116,3 +116,26 @@ async def test_embedded_crds_are_server_side_applied_idempotently(api):
     await apply_crds(api, crds)  # second time: no conflict, no error
     listed = await request_json(api, "GET", CUSTOM_RESOURCE_DEFINITIONS.collection_path())
     assert names <= {item["metadata"]["name"] for item in listed["items"]}
+
+
+async def test_connect_turns_off_per_request_env_lookups_and_resolves_the_proxy_once(
+    kubeapi, monkeypatch
+):
+    """kubernetes-asyncio's session trusts the environment on every request (two thread hops
+    each); ours resolves a proxy once and turns the lookups off."""
+    from controller.kube.client import connect, environment_proxy
+
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    assert environment_proxy("https://k8s.example:6443") == "http://proxy.example:3128"
+    assert environment_proxy("https://127.0.0.1:6443") is None
+    client = await connect(kubeconfig=str(kubeapi.kubeconfig))
+    try:
+        assert client.rest_client.pool_manager._trust_env is False
+        # The emulator is on loopback, which NO_PROXY exempts: no proxy was configured.
+        assert not client.rest_client.proxy
+        from controller.kube.rest import request_json
+
+        assert (await request_json(client, "GET", "/version"))["major"]
+    finally:
+        await client.close()
