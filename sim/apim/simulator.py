@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 
 import attrs
@@ -32,6 +33,8 @@ from sim.apim.requestlog import DROPPED, RequestLog
 from sim.apim.state import SimulatorState
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+_log = logging.getLogger(__name__)
 
 DEFAULT_USERS: Mapping[str, str] = {"admin": "admin"}
 DEFAULT_ORGS_ENVS: Mapping[str, Iterable[str]] = {"DEFAULT": ["DEFAULT"]}
@@ -174,6 +177,10 @@ async def pipeline(request: web.Request, handler: Handler) -> web.StreamResponse
             if error.status < 400:
                 raise
             response = error_response(family, SimHttpError(error.status, error.reason))
+        except Exception:
+            # A simulator bug: answer like APIM's generic handler, keep the trace for the tester.
+            _log.exception("simulator handler failed for %s %s", method, path)
+            response = error_response(family, SimHttpError(500, "Internal Server Error"))
     entry = sim.requests.append(method=method, path=path, query=query, raw_body=raw,
                                 status=response.status, auth_scheme=auth.scheme, user=auth.user)
     if sim.options.record_responses and isinstance(response, web.Response):

@@ -170,3 +170,17 @@ async def test_control_plane_latency_fraction_and_setup_helpers(apim, http):
         assert r.status == 204
     assert apim.state.category_exists("DEFAULT", "DEFAULT", "Cats")
     assert apim.state.user_exists("DEFAULT", "bob")
+
+
+async def test_a_handler_bug_is_a_logged_500_not_a_lost_request(apim, http, monkeypatch, caplog):
+    import sim.apim.automation_apis as apis
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(apis, "validate_api", boom)
+    async with http.put(apim.automation_url() + "/apis", json=bodies.v4_api()) as r:
+        assert r.status == 500
+        assert (await r.json())["httpStatus"] == 500
+    assert apim.requests.entries[-1].status == 500
+    assert "simulator handler failed" in caplog.text
