@@ -289,6 +289,9 @@ async def export_crd(request: web.Request) -> web.Response:
     org, env = resolve_org_env(request)
     state = sim_of(request).state
     api = _find(request, org, env)
+    if api.definition_version != "V2":
+        raise SimHttpError(400, f"Api [{api.id}] is not a V2 API: export it with the v2 API",
+                           technical_code="api.definition.version.notSupported")
     text = v2_api_manifest(
         state,
         api,

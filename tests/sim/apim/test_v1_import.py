@@ -187,3 +187,15 @@ async def test_created_users_are_known_members(apim, http):
     async with http.post(apim.url + "/management/organizations/NOPE/users",
                          json={"email": "x@example.com"}) as r:
         assert r.status == 400
+
+
+async def test_each_export_endpoint_only_exports_its_definition_version(apim, http):
+    await import_crd(http, apim, bodies.v2_api())
+    async with http.put(apim.automation_url() + "/apis", json=bodies.v4_api()) as r:
+        v4_id = (await r.json())["id"]
+    async with http.get(apim.v1_url() + f"/apis/{v4_id}/crd") as r:
+        assert r.status == 400
+        assert (await r.json())["http_status"] == 400
+    async with http.get(apim.v2_url() + f"/apis/{API_ID}/_export/crd") as r:
+        assert r.status == 400
+        assert (await r.json())["httpStatus"] == 400
