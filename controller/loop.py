@@ -293,7 +293,9 @@ class Controller:
                 self._observe(started)
                 self._terminal_errors.inc()
                 self._count_error()
-                self._log.error("Reconciler error", exc_info=error, terminal=True)
+                # Like controller-runtime: the error's text, no stack trace (these are
+                # expected outcomes such as a bad spec, not bugs).
+                self._log.error("Reconciler error", error=str(error), terminal=True)
                 return
             except (KeyboardInterrupt, SystemExit):
                 raise
@@ -339,7 +341,10 @@ class Controller:
         if panic:
             self._log.error("Observed a panic in reconciler", exc_info=error, panic=True)
         else:
-            self._log.error("Reconciler error", exc_info=error)
+            self._log.error(
+                "Reconciler error", error=str(error) or type(error).__name__,
+                error_type=type(error).__name__,
+            )
 
     def __repr__(self) -> str:
         return (
