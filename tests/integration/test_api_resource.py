@@ -78,7 +78,7 @@ async def reconciled_resource(env: Env, name: str = "cache", **spec) -> dict[str
     return await wait_for(probe, what=f"ApiResource {name} finalizer")
 
 
-async def test_resource_gets_finalizer_hash_and_events_but_no_status(env: Env):
+async def test_resource_gets_finalizer_hash_events_and_accepted(env: Env):
     resource = await reconciled_resource(env)
     assert "gravitee.io/last-spec-hash" in resource["metadata"]["annotations"]
 
