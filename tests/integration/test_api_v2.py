@@ -619,6 +619,10 @@ async def test_no_context_and_not_local_is_an_illegal_state(env: Env):
     assert event_messages(await env.events("lost"), "UpdateFailed") == [NO_CONTEXT]
     assert len(env.apim.requests) == 0
     assert await configmap(env, "lost") is None
+    # A failed object can still be deleted (the finalizer was added before the failure).
+    assert FINALIZER in (await env.get(API_DEFINITIONS, "lost"))["metadata"]["finalizers"]
+    await env.delete(API_DEFINITIONS, "lost")
+    await env.wait_gone(API_DEFINITIONS, "lost")
 
 
 # -- deletion ------------------------------------------------------------------------------------
