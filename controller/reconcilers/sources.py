@@ -11,13 +11,15 @@ import base64
 import binascii
 import json
 from collections.abc import Iterable, Mapping
+from typing import Any, Final
 
 from kubernetes_asyncio.client import ApiClient
 
 from controller.informers.store import Store
-from controller.kube.objects import patch_metadata
-from controller.kube.resources import CONFIG_MAPS, SECRETS
+from controller.kube.objects import get_object, patch_metadata
+from controller.kube.resources import CONFIG_MAPS, SECRETS, ResourceKind
 from controller.kube.rest import KubeApiError
+from controller.reconcilers.errors import ReconcileError
 from controller.reconcilers.predicates import source_data_hash
 from controller.reconcilers.templating import (
     SourceMetadata,
@@ -38,6 +40,9 @@ def decode_secret_data(data: Mapping[str, str] | None) -> dict[str, str]:
         except (binascii.Error, UnicodeDecodeError, ValueError):
             continue
     return decoded
+
+
+_CONFLICT_ATTEMPTS: Final = 5
 
 
 class CachedSources:
@@ -81,9 +86,36 @@ class SourceBookkeeping:
                     await self._update(source, plural=plural, user=user, add=False)
 
     async def _update(self, source: SourceRef, *, plural: str, user: str, add: bool) -> None:
+        kind = SECRETS if source.kind == "secret" else CONFIG_MAPS
         obj = self._stores[source.kind].get(source.key)
-        if obj is None:
-            return
+        for _ in range(_CONFLICT_ATTEMPTS):
+            if obj is None:
+                return
+            try:
+                await self._patch(kind, source, obj, plural=plural, user=user, add=add)
+                return
+            except KubeApiError as error:
+                if error.not_found:
+                    return
+                if not error.conflict:
+                    raise
+            # Several users of one source record themselves concurrently, and the cache may
+            # not show our own last write yet: start again from the live object.
+            obj = await get_object(self._api, kind, source.namespace, source.name)
+        raise ReconcileError(
+            f"{source.kind} [{source.key}] kept changing while recording its users"
+        )
+
+    async def _patch(
+        self,
+        kind: ResourceKind,
+        source: SourceRef,
+        obj: Mapping[str, Any],
+        *,
+        plural: str,
+        user: str,
+        add: bool,
+    ) -> None:
         metadata = obj.get("metadata") or {}
         current = SourceMetadata(
             dict(metadata.get("annotations") or {}), tuple(metadata.get("finalizers") or ())
@@ -100,17 +132,12 @@ class SourceBookkeeping:
                 change = updated
         if change is None:
             return
-        kind = SECRETS if source.kind == "secret" else CONFIG_MAPS
-        try:
-            await patch_metadata(
-                self._api,
-                kind,
-                source.namespace,
-                source.name,
-                annotations=annotations,
-                finalizers=list(updated.finalizers),
-                resource_version=str(metadata.get("resourceVersion") or "") or None,
-            )
-        except KubeApiError as error:
-            if not error.not_found:
-                raise
+        await patch_metadata(
+            self._api,
+            kind,
+            source.namespace,
+            source.name,
+            annotations=annotations,
+            finalizers=list(updated.finalizers),
+            resource_version=str(metadata.get("resourceVersion") or "") or None,
+        )
