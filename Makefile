@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv test lint typecheck layers pytest demo demo-serve bench bench-queue \
+.PHONY: help venv test lint typecheck layers pytest demo demo-serve bench bench-smoke bench-queue \
         manifests check-manifests test-contract-real clean
 
 help:
@@ -47,6 +47,11 @@ demo-serve: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run_all
+
+# A quick end-to-end check of the operator benchmark (20 objects, scenarios a and c).
+bench-smoke: $(STAMP)
+	$(BIN)/python -m benchmarks.operator_bench --objects 20 --scenarios a,c \
+		--output $${TMPDIR:-/tmp}/operator_bench_smoke.json
 
 bench-queue: $(STAMP)
 	$(BIN)/python -m benchmarks.queue_throughput
