@@ -43,8 +43,8 @@ NOTIFICATIONS = ResourceKind(
 )
 
 
-def errors_status(severe: Any, warning: Any) -> dict[str, list[str]]:
-    return {"severe": list(severe), "warning": list(warning)}
+def errors_status(severe_errors: Any, warnings: Any) -> dict[str, list[str]]:
+    return {"severe": list(severe_errors), "warning": list(warnings)}
 
 
 def validate(spec: Mapping[str, Any], name: str) -> None:
