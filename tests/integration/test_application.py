@@ -55,6 +55,7 @@ def with_certificates(name: str, certificates: list[dict[str, Any]]) -> dict[str
 
 async def test_application_is_created_in_hrid_mode(env: Env):
     await env.create(context("apim", env.apim))
+    await env.wait_condition(MANAGEMENT_CONTEXTS, "apim")
     mark = env.apim.requests.mark()
     metadata = [{"name": "team", "value": "payments", "format": "STRING"}]
     await env.create(application("app", metadata=metadata))
@@ -96,6 +97,7 @@ async def test_application_is_created_in_hrid_mode(env: Env):
 
 async def test_update_is_reflected_in_apim(env: Env):
     await env.create(context("apim", env.apim))
+    await env.wait_condition(MANAGEMENT_CONTEXTS, "apim")
     await env.create(application("app", metadata=[{"name": "tier", "value": "gold"}]))
     await env.wait_condition(APPLICATIONS, "app")
     first = app_record(env, "team-app")
@@ -129,6 +131,7 @@ async def test_update_is_reflected_in_apim(env: Env):
 
 async def test_delete_archives_the_application_in_apim(env: Env):
     await env.create(context("apim", env.apim))
+    await env.wait_condition(MANAGEMENT_CONTEXTS, "apim")
     await env.create(application("app"))
     await env.wait_condition(APPLICATIONS, "app")
     mark = env.apim.requests.mark()
@@ -149,6 +152,7 @@ async def test_delete_archives_the_application_in_apim(env: Env):
 
 async def test_delete_succeeds_when_apim_already_lost_it(env: Env):
     await env.create(context("apim", env.apim))
+    await env.wait_condition(MANAGEMENT_CONTEXTS, "apim")
     await env.create(application("app"))
     await env.wait_condition(APPLICATIONS, "app")
     record = app_record(env, "team-app")
@@ -207,6 +211,7 @@ async def test_legacy_application_keeps_its_uuid(kubeapi, apim):
 
 async def test_automation_api_managed_survives_a_failure(env: Env):
     await env.create(context("apim", env.apim))
+    await env.wait_condition(MANAGEMENT_CONTEXTS, "apim")
     await env.create(application("app"))
     await env.wait_condition(APPLICATIONS, "app")
 
@@ -236,6 +241,7 @@ async def test_automation_api_managed_survives_a_failure(env: Env):
 
 async def test_apim_errors_are_retried_until_accepted(env: Env):
     await env.create(context("apim", env.apim))
+    await env.wait_condition(MANAGEMENT_CONTEXTS, "apim")
     env.apim.faults.fail_next(2, method="PUT", path_prefix=APPLICATIONS_PATH, status=503)
     await env.create(application("app"))
 
@@ -254,6 +260,7 @@ async def test_missing_context_then_created(env: Env):
     assert app_puts(env) == []
 
     await env.create(context("apim", env.apim))
+    await env.wait_condition(MANAGEMENT_CONTEXTS, "apim")
     await env.wait_condition(APPLICATIONS, "app")
     assert app_record(env, "team-app") is not None
 
@@ -264,6 +271,7 @@ async def test_client_certificates_from_every_source(env: Env):
     from_configmap = client_certificate_pem("from-configmap")
     encoded = client_certificate_pem("encoded")
     await env.create(context("apim", env.apim))
+    await env.wait_condition(MANAGEMENT_CONTEXTS, "apim")
     await env.create(secret("client-tls", {"tls.crt": from_secret}))
     await env.create(configmap("client-pem", {"cert.pem": from_configmap}))
     mark = env.apim.requests.mark()
@@ -295,6 +303,7 @@ async def test_client_certificates_from_every_source(env: Env):
 
 async def test_missing_certificate_secret_then_created(env: Env):
     await env.create(context("apim", env.apim))
+    await env.wait_condition(MANAGEMENT_CONTEXTS, "apim")
     await env.create(with_certificates("app", [{"name": "c", "ref": {"name": "client-tls"}}]))
 
     unresolved = await env.wait_condition(APPLICATIONS, "app", "False", type_="ResolvedRefs")
@@ -311,6 +320,7 @@ async def test_missing_certificate_secret_then_created(env: Env):
 
 async def test_missing_certificate_key_is_reported(env: Env):
     await env.create(context("apim", env.apim))
+    await env.wait_condition(MANAGEMENT_CONTEXTS, "apim")
     await env.create(configmap("client-pem", {"other.pem": "x"}))
     await env.create(
         with_certificates(
@@ -328,6 +338,7 @@ async def test_missing_certificate_key_is_reported(env: Env):
 async def test_certificate_secret_change_re_sends(env: Env):
     first = client_certificate_pem("first")
     await env.create(context("apim", env.apim))
+    await env.wait_condition(MANAGEMENT_CONTEXTS, "apim")
     await env.create(secret("client-tls", {"tls.crt": first}))
     await env.create(with_certificates("app", [{"name": "c", "ref": {"name": "client-tls"}}]))
     await env.wait_condition(APPLICATIONS, "app")
@@ -344,6 +355,7 @@ async def test_certificate_secret_change_re_sends(env: Env):
 
 async def test_undecodable_encoded_certificate_is_an_illegal_state(env: Env):
     await env.create(context("apim", env.apim))
+    await env.wait_condition(MANAGEMENT_CONTEXTS, "apim")
     await env.create(
         with_certificates("app", [{"name": "c", "content": "not base64!", "encoded": True}])
     )
@@ -380,6 +392,7 @@ async def test_converged_objects_are_not_resent_after_restart(kubeapi, apim):
 
 async def test_apim_warnings_are_kept_in_status(env: Env):
     await env.create(context("apim", env.apim))
+    await env.wait_condition(MANAGEMENT_CONTEXTS, "apim")
     await env.create(application("app", groups=["ghost"]))
     await env.wait_condition(APPLICATIONS, "app")
     obj = await env.get(APPLICATIONS, "app")
@@ -392,6 +405,7 @@ async def test_apim_warnings_are_kept_in_status(env: Env):
 async def test_encoded_certificate_from_a_secret(env: Env):
     pem = client_certificate_pem("encoded-ref")
     await env.create(context("apim", env.apim))
+    await env.wait_condition(MANAGEMENT_CONTEXTS, "apim")
     await env.create(secret("client-tls", {"tls.crt": base64.b64encode(pem.encode()).decode()}))
     await env.create(with_certificates("app", [{"ref": {"name": "client-tls"}, "encoded": True}]))
     await env.wait_condition(APPLICATIONS, "app")
@@ -402,6 +416,7 @@ async def test_encoded_certificate_from_a_secret(env: Env):
 async def test_context_edited_while_operator_down_re_sends(kubeapi, apim):
     async with operator_env(kubeapi, apim) as env:
         await env.create(context("apim", apim))
+        await env.wait_condition(MANAGEMENT_CONTEXTS, "apim")
         await env.create(application("app"))
         await env.wait_condition(APPLICATIONS, "app")
         await env.wait_condition(MANAGEMENT_CONTEXTS, "apim")
@@ -441,6 +456,7 @@ async def test_context_path_replaces_both_prefixes(env: Env):
 
 async def test_failed_delete_is_retried_until_done(env: Env):
     await env.create(context("apim", env.apim))
+    await env.wait_condition(MANAGEMENT_CONTEXTS, "apim")
     await env.create(application("app"))
     await env.wait_condition(APPLICATIONS, "app")
     env.apim.faults.fail_next(2, method="DELETE", path_prefix=APPLICATIONS_PATH, status=503)
@@ -460,6 +476,7 @@ async def test_failed_delete_is_retried_until_done(env: Env):
 async def test_certificate_rotated_while_operator_down_is_re_sent(kubeapi, apim):
     async with operator_env(kubeapi, apim) as env:
         await env.create(context("apim", apim))
+        await env.wait_condition(MANAGEMENT_CONTEXTS, "apim")
         await env.create(secret("client-tls", {"tls.crt": client_certificate_pem("before")}))
         await env.create(with_certificates("app", [{"ref": {"name": "client-tls"}}]))
         await env.wait_condition(APPLICATIONS, "app")

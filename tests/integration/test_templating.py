@@ -69,6 +69,7 @@ def templated_v4(name: str, *, target: str, description: str) -> dict[str, Any]:
 
 async def test_v4_api_receives_resolved_values(env: Env):
     await env.create(context("apim", env.apim))
+    await env.wait_condition(MANAGEMENT_CONTEXTS, "apim")
     await env.create(secret("backend", {"url": "https://backend.internal/echo"}))
     await env.create(configmap("api-texts", {"description": "Pets, resolved"}))
     mark = env.apim.requests.mark()
@@ -93,6 +94,7 @@ async def test_v4_api_receives_resolved_values(env: Env):
 
 async def test_v2_api_receives_resolved_values(env: Env):
     await env.create(context("apim", env.apim))
+    await env.wait_condition(MANAGEMENT_CONTEXTS, "apim")
     await env.create(secret(SOURCE, {"description": "v2 from a secret"}))
     mark = env.apim.requests.mark()
     await env.create(v2_api("legacy", description=f"[[ secret `{SOURCE}/description` ]]"))
@@ -104,6 +106,7 @@ async def test_v2_api_receives_resolved_values(env: Env):
 
 async def test_application_receives_resolved_values(env: Env):
     await env.create(context("apim", env.apim))
+    await env.wait_condition(MANAGEMENT_CONTEXTS, "apim")
     await env.create(configmap(SOURCE, {"domain": "apps.example.com"}))
     await env.create(secret("app-texts", {"description": "resolved description"}))
     mark = env.apim.requests.mark()
@@ -138,7 +141,7 @@ async def test_context_credentials_from_templates(env: Env):
     probe = env.apim.requests.find(method="GET", path=V2_ENV_PATH, since=mark)[0]
     assert probe.auth_scheme == "bearer"
     # A dependant resolves the context's templates too.
-    [put] = app_puts(env, since=mark)
+    put = app_puts(env, since=mark)[-1]
     assert put.auth_scheme == "bearer"
     token = await env.get(SECRETS, "apim-token")
     assert json.loads(annotations_of(token)["gravitee.io/managementcontexts"]) == ["team/apim"]
@@ -150,6 +153,7 @@ async def test_missing_key_is_a_compile_error_and_nothing_is_sent(env: Env, kind
     source = secret if kind == "secret" else configmap
     source_kind = SECRETS if kind == "secret" else CONFIG_MAPS
     await env.create(context("apim", env.apim))
+    await env.wait_condition(MANAGEMENT_CONTEXTS, "apim")
     await env.create(source(SOURCE, {"known": "value"}))
     await env.wait_condition(MANAGEMENT_CONTEXTS, "apim")
     mark = env.apim.requests.mark()
@@ -180,6 +184,7 @@ async def test_missing_key_is_a_compile_error_and_nothing_is_sent(env: Env, kind
 
 async def test_empty_value_is_a_compile_error(env: Env):
     await env.create(context("apim", env.apim))
+    await env.wait_condition(MANAGEMENT_CONTEXTS, "apim")
     await env.create(configmap(SOURCE, {"empty": ""}))
     await env.create(application("app", domain=f"[[ configmap `{SOURCE}/empty` ]]"))
     failed = await env.wait_condition(APPLICATIONS, "app", "False")
@@ -198,6 +203,7 @@ async def test_empty_value_is_a_compile_error(env: Env):
 )
 async def test_malformed_reference_is_a_compile_error(env: Env, template: str, message: str):
     await env.create(context("apim", env.apim))
+    await env.wait_condition(MANAGEMENT_CONTEXTS, "apim")
     await env.create(application("app", domain=template))
     failed = await env.wait_condition(APPLICATIONS, "app", "False")
     assert failed["reason"] == "CompileTemplateError"
@@ -209,6 +215,7 @@ async def test_malformed_reference_is_a_compile_error(env: Env, template: str, m
 async def test_missing_source_then_created(env: Env, kind: str):
     source = secret if kind == "secret" else configmap
     await env.create(context("apim", env.apim))
+    await env.wait_condition(MANAGEMENT_CONTEXTS, "apim")
     await env.create(application("app", domain=f"[[ {kind} `missing-{kind}/domain` ]]"))
 
     unresolved = await env.wait_condition(APPLICATIONS, "app", "False", type_="ResolvedRefs")
@@ -226,6 +233,7 @@ async def test_missing_source_then_created(env: Env, kind: str):
 
 async def test_source_data_change_re_sends_the_new_value(env: Env):
     await env.create(context("apim", env.apim))
+    await env.wait_condition(MANAGEMENT_CONTEXTS, "apim")
     await env.create(secret("backend", {"url": "https://one.internal"}))
     await env.create(
         templated_v4("petstore", target="[[ secret `backend/url` ]]", description="pets")
@@ -247,6 +255,7 @@ async def test_source_data_change_re_sends_the_new_value(env: Env):
 
 async def test_unchanged_source_metadata_sends_nothing(env: Env):
     await env.create(context("apim", env.apim))
+    await env.wait_condition(MANAGEMENT_CONTEXTS, "apim")
     await env.create(configmap(SOURCE, {"domain": "apps.example.com"}))
     await env.create(application("app", domain=f"[[ configmap `{SOURCE}/domain` ]]"))
     await env.wait_condition(APPLICATIONS, "app")
@@ -261,6 +270,7 @@ async def test_unchanged_source_metadata_sends_nothing(env: Env):
 
 async def test_bookkeeping_on_sources_and_release_on_delete(env: Env):
     await env.create(context("apim", env.apim))
+    await env.wait_condition(MANAGEMENT_CONTEXTS, "apim")
     await env.create(secret(SOURCE, {"url": "https://backend.internal", "domain": "x.example"}))
     await env.create(
         templated_v4("petstore", target=f"[[ secret `{SOURCE}/url` ]]", description="pets")
@@ -374,6 +384,7 @@ async def test_templating_disabled_sends_strings_verbatim(kubeapi, apim):
     )
     async with operator_env(kubeapi, apim, settings=settings) as env:
         await env.create(context("apim", apim))
+        await env.wait_condition(MANAGEMENT_CONTEXTS, "apim")
         await env.create(application("app", domain="[[ secret `absent/domain` ]]"))
         await env.wait_condition(APPLICATIONS, "app")
         [put] = app_puts(env)
@@ -414,6 +425,7 @@ async def test_context_token_rotation_through_a_template(env: Env):
 async def test_source_edited_while_operator_down_re_sends(kubeapi, apim):
     async with operator_env(kubeapi, apim) as env:
         await env.create(context("apim", apim))
+        await env.wait_condition(MANAGEMENT_CONTEXTS, "apim")
         await env.create(configmap(SOURCE, {"domain": "before.example.com"}))
         await env.create(application("app", domain=f"[[ configmap `{SOURCE}/domain` ]]"))
         await env.wait_condition(APPLICATIONS, "app")
@@ -429,6 +441,7 @@ async def test_source_edited_while_operator_down_re_sends(kubeapi, apim):
 
 async def test_concurrent_users_of_one_source_are_all_recorded(env: Env):
     await env.create(context("apim", env.apim))
+    await env.wait_condition(MANAGEMENT_CONTEXTS, "apim")
     await env.create(secret(SOURCE, {"domain": "shared.example.com"}))
     names = [f"app-{i}" for i in range(4)]
     for name in names:
@@ -507,6 +520,7 @@ async def test_templated_context_url_change_moves_dependants(env: Env):
 async def test_secret_written_with_string_data(env: Env):
     """Users often write ``stringData``; the API server turns it into ``data``."""
     await env.create(context("apim", env.apim))
+    await env.wait_condition(MANAGEMENT_CONTEXTS, "apim")
     await env.create(
         {
             "apiVersion": "v1",
