@@ -167,7 +167,6 @@ api_port=$(free_port)
 cluster_created=true
 k3d cluster create "$CLUSTER" \
     --api-port "127.0.0.1:$api_port" \
-    --no-lb \
     --k3s-arg '--disable=traefik@server:0' \
     --kubeconfig-update-default=false \
     --kubeconfig-switch-context=false \
