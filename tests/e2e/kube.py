@@ -160,6 +160,17 @@ class Cluster:
             if error.status != 404:
                 raise
 
+    async def secret_metadata(self, name: str, namespace: str) -> Obj | None:
+        """A Secret's metadata only (its data never leaves this method), or None."""
+        try:
+            found = await self._core.read_namespaced_secret(name, namespace)
+        except ApiException as error:
+            if error.status == 404:
+                return None
+            raise
+        metadata: Obj = self._plain(found.metadata)
+        return metadata
+
     async def names(self, kind: str, namespace: str) -> list[str]:
         listing = await self._custom.list_namespaced_custom_object(
             GROUP, VERSION, namespace, PLURALS[kind])

@@ -1,8 +1,9 @@
-"""Journey: a local v2 API lands in a ConfigMap for the gateway, follows edits, and goes away.
+"""Journeys: APIs the gateway loads from ConfigMaps (v2 ``local``, v4 ``syncFrom: KUBERNETES``).
 
-No context at all: ``local: true`` means the gateway loads the definition from the cluster.
+A local v2 API needs no context at all: the gateway loads its definition from the cluster.
 The ConfigMap is owned by the API, labelled for the gateway, rewritten on change, removed when
-the API is STOPPED (a stopped local API has nothing to serve) and when the API is deleted.
+the API is STOPPED (a stopped local API has nothing to serve) and when the API is deleted. A
+v4 API synced from Kubernetes gets its ConfigMap and is also known to APIM (for the console).
 """
 
 from __future__ import annotations
@@ -75,3 +76,35 @@ async def test_local_api_written_to_a_configmap(e2e: E2e, ns: str):
     await kube.delete("ApiDefinition", "gateway-api", ns)
     await kube.wait_gone("ApiDefinition", "gateway-api", ns)
     await kube.wait_gone("ConfigMap", "gateway-api", ns)
+
+
+async def test_v4_api_synced_from_kubernetes_lands_in_a_configmap_and_in_apim(e2e: E2e, ns: str):
+    kube = e2e.kube
+    await kube.create(manifests.management_context(
+        "apim", base_url=e2e.target.apim_url_for_operator), ns)
+    await kube.create(manifests.v4_api(
+        "edge", context="apim", path=f"/{ns}/edge",
+        definitionContext={"origin": "KUBERNETES", "syncFrom": "KUBERNETES"}), ns)
+    api = await kube.wait_condition("ApiV4Definition", "edge", ns)
+
+    async def configmap() -> dict[str, Any] | None:
+        return await kube.get("ConfigMap", "edge", ns)
+
+    found = await wait_for(configmap, timeout=e2e.target.timeout, what="the API's ConfigMap")
+    assert found["metadata"]["labels"]["managed-by"] == "gravitee.io"
+    [owner] = found["metadata"]["ownerReferences"]
+    assert (owner["kind"], owner["uid"]) == ("ApiV4Definition", api["metadata"]["uid"])
+    data = found["data"]
+    assert data["apiDefinitionVersion"] == "4.0.0"
+    assert (data["organizationId"], data["environmentId"]) == ("DEFAULT", "DEFAULT")
+    definition = _definition(found)
+    assert definition["id"] == api["status"]["id"]
+    assert definition["listeners"][0]["paths"][0]["path"] == f"/{ns}/edge"
+    # APIM knows the API too (for the console), synchronised from Kubernetes.
+    remote = await e2e.apim.v4_api(f"{ns}-edge")
+    assert remote is not None
+    assert remote["definitionContext"]["syncFrom"] == "KUBERNETES"
+
+    await kube.delete("ApiV4Definition", "edge", ns)
+    await kube.wait_gone("ConfigMap", "edge", ns)
+    assert await e2e.apim.v4_api(f"{ns}-edge") is None
