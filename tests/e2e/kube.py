@@ -140,6 +140,12 @@ class Cluster:
 
     async def patch(self, kind: str, name: str, namespace: str, body: Obj) -> Obj:
         """A JSON merge patch (``null`` removes a field)."""
+        if kind == "Secret":
+            return self._plain(await self._core.patch_namespaced_secret(
+                name, namespace, body, _content_type=MERGE_PATCH))
+        if kind == "ConfigMap":
+            return self._plain(await self._core.patch_namespaced_config_map(
+                name, namespace, body, _content_type=MERGE_PATCH))
         patched: Obj = await self._custom.patch_namespaced_custom_object(
             GROUP, VERSION, namespace, PLURALS[kind], name, body, _content_type=MERGE_PATCH)
         return patched

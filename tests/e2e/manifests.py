@@ -1,12 +1,14 @@
-"""Custom resources the journeys apply, as plain dicts (what a user would write in YAML).
+"""Objects the journeys apply, as plain dicts (what a user would write in YAML).
 
-Owns minimal valid manifests for each kind the journeys use; keyword arguments replace or add
-top-level ``spec`` fields. Never sets a namespace (the suite's ``Cluster.create`` does) and
-never holds real credentials (the simulator accepts ``admin``/``admin``).
+Owns minimal valid manifests for each custom resource kind the journeys use, plus Secrets and
+ConfigMaps; keyword arguments replace or add top-level ``spec`` fields. Never sets a
+namespace (the suite's ``Cluster.create`` does) and never holds real credentials (the
+simulator accepts ``admin``/``admin``).
 """
 
 from __future__ import annotations
 
+import base64
 from typing import Any, Final
 
 Obj = dict[str, Any]
@@ -17,6 +19,20 @@ ECHO: Final = "https://api.gravitee.io/echo"
 
 def _cr(kind: str, name: str, spec: Obj) -> Obj:
     return {"apiVersion": API_VERSION, "kind": kind, "metadata": {"name": name}, "spec": spec}
+
+
+def secret(name: str, **data: str) -> Obj:
+    return {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name},
+            "data": encoded(**data)}
+
+
+def encoded(**data: str) -> dict[str, str]:
+    """Secret ``data``: every value base64-encoded."""
+    return {key: base64.b64encode(value.encode()).decode() for key, value in data.items()}
+
+
+def config_map(name: str, **data: str) -> Obj:
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}, "data": data}
 
 
 def management_context(name: str, *, base_url: str, **spec: Any) -> Obj:

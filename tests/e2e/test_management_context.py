@@ -7,8 +7,6 @@ why, and completes by itself once the API is gone, releasing the Secret.
 
 from __future__ import annotations
 
-import base64
-
 import pytest
 
 from tests.e2e import manifests
@@ -18,11 +16,6 @@ from tests.e2e.kube import Obj, condition_of, wait_for
 pytestmark = pytest.mark.asyncio(loop_scope="package")
 
 SECRET_FINALIZER = "finalizers.gravitee.io/managementcontextSecret"
-
-
-def _secret(name: str, **data: str) -> Obj:
-    return {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name},
-            "data": {k: base64.b64encode(v.encode()).decode() for k, v in data.items()}}
 
 
 async def test_unknown_environment_is_reported(e2e: E2e, ns: str):
@@ -36,7 +29,7 @@ async def test_unknown_environment_is_reported(e2e: E2e, ns: str):
 
 async def test_secret_credentials_and_a_deletion_that_waits_for_its_api(e2e: E2e, ns: str):
     kube = e2e.kube
-    await kube.create(_secret("apim-login", username="admin", password="admin"), ns)
+    await kube.create(manifests.secret("apim-login", username="admin", password="admin"), ns)
     await kube.create(manifests.management_context(
         "apim", base_url=e2e.target.apim_url_for_operator,
         auth={"secretRef": {"name": "apim-login"}}), ns)
