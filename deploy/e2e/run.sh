@@ -96,7 +96,8 @@ cleanup() {
     local status=$?
     trap - EXIT INT TERM
     local pid
-    for pid in "${forward_pids[@]}"; do
+    # The ${a[@]+...} form: bash 3.2 (macOS) treats an empty array as unset under `set -u`.
+    for pid in ${forward_pids[@]+"${forward_pids[@]}"}; do
         kill "$pid" 2>/dev/null || true
     done
     if [[ $cluster_created == true ]]; then
