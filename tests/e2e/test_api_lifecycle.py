@@ -140,3 +140,26 @@ async def test_api_synced_stopped_started_moved_and_deleted(e2e: E2e, ns: str, k
     await wait_for(gone_from_apim, timeout=e2e.target.timeout, what="API deleted in APIM")
     reasons = [e["reason"] for e in await kube.events("petstore", ns)]
     assert "DeleteSucceeded" in reasons
+
+
+async def test_api_re_created_after_deletion_is_synced_again(e2e: E2e, ns: str):
+    """Upstream's recovery/re-apply scenario: the same manifest applied again after a delete
+    reaches ``Accepted=True`` and one API is back in APIM under the same HRID and crossId."""
+    kube, apim = e2e.kube, e2e.apim
+    await kube.create(manifests.management_context(
+        "apim", base_url=e2e.target.apim_url_for_operator), ns)
+    manifest = manifests.v4_api("phoenix", context="apim", path=f"/{ns}/phoenix")
+    await kube.create(manifest, ns)
+    first = await kube.wait_condition("ApiV4Definition", "phoenix", ns)
+    await kube.delete("ApiV4Definition", "phoenix", ns)
+    await kube.wait_gone("ApiV4Definition", "phoenix", ns)
+    assert await apim.v4_api(f"{ns}-phoenix") is None
+
+    await kube.create(manifest, ns)
+    second = await kube.wait_condition("ApiV4Definition", "phoenix", ns)
+    assert second["metadata"]["uid"] != first["metadata"]["uid"]
+    assert second["status"]["id"] == first["status"]["id"]
+    assert second["status"]["crossId"] == first["status"]["crossId"]
+    remote = await apim.v4_api(f"{ns}-phoenix")
+    assert remote is not None
+    assert (remote["id"], remote["state"]) == (first["status"]["id"], "STARTED")
