@@ -17,14 +17,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Generator
 
-import attrs
 import pytest
 import pytest_asyncio
 
-from tests.e2e import cluster_operator
 from tests.e2e.apim import Apim
 from tests.e2e.kube import Cluster, wait_for
 from tests.e2e.local_stack import LocalStack, local_stack
+from tests.e2e.system import E2e
 from tests.e2e.target import Target, cluster_target, wanted_cluster
 
 # Dependants first: a context or resource deletion waits for the objects that use it.
@@ -33,33 +32,6 @@ CLEANUP_ORDER = (
     ("ApiResource",),
     ("ManagementContext",),
 )
-
-
-@attrs.define
-class E2e:
-    """What a journey talks to."""
-
-    target: Target
-    kube: Cluster
-    apim: Apim
-    local: LocalStack | None = None
-
-    async def restart_operator(self) -> None:
-        """Restart the operator and wait until the new one is ready (caches synced).
-
-        Locally the old process must exit 0 after SIGTERM (graceful shutdown); on a cluster
-        this is ``kubectl rollout restart`` (skipped without kubectl), after which run.sh's
-        port-forward to the metrics Service reconnects to the new pod by itself.
-        """
-        if self.local is not None:
-            exit_code, metrics_url = await self.local.restart_operator()
-            assert exit_code == 0, f"the operator exited with {exit_code} on SIGTERM"
-            self.target = attrs.evolve(self.target, metrics_url=metrics_url)
-            return
-        if cluster_operator.KUBECTL is None:
-            pytest.skip("restarting the operator of a cluster needs kubectl on the PATH")
-        await cluster_operator.restart_operator(self.target.kubeconfig,
-                                                timeout=max(self.target.timeout, 120.0))
 
 
 _running: list[LocalStack] = []

@@ -14,8 +14,8 @@ import attrs
 import pytest
 
 from tests.e2e import manifests
-from tests.e2e.conftest import E2e
 from tests.e2e.kube import wait_for
+from tests.e2e.system import E2e
 
 pytestmark = pytest.mark.asyncio(loop_scope="package")
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import pytest
 
 from tests.e2e import manifests
-from tests.e2e.conftest import E2e
 from tests.e2e.kube import Obj, condition_of, wait_for
+from tests.e2e.system import E2e
 
 pytestmark = pytest.mark.asyncio(loop_scope="package")
 
