@@ -38,17 +38,25 @@ from controller.reconcilers.kinds import (
     API_V4_DEFINITIONS,
     APPLICATIONS,
     CONFIG_MAPS,
+    GROUPS,
     MANAGEMENT_CONTEXTS,
+    NOTIFICATIONS,
     SECRETS,
 )
 from controller.reconcilers.managementcontext import Dependants, ManagementContextReconciler
 from controller.reconcilers.refs import (
     CONTEXT_INDEX,
+    GROUP_INDEX,
+    NOTIFICATION_GROUP_INDEX,
+    NOTIFICATION_INDEX,
     RESOURCE_INDEX,
     SECRET_REF_INDEX,
     TEMPLATE_SOURCE_INDEX,
     context_refs,
     context_secret_refs,
+    group_refs,
+    notification_group_refs,
+    notification_refs,
     resource_refs,
     source_index_value,
     template_sources,
@@ -89,12 +97,17 @@ def wire(context: WiringContext) -> Wired:
     apis_v4 = informers.informer_for(API_V4_DEFINITIONS)
     resources = informers.informer_for(API_RESOURCES)
     applications = informers.informer_for(APPLICATIONS)
+    groups = informers.informer_for(GROUPS)
+    notifications = informers.informer_for(NOTIFICATIONS)
 
     for dependant in (apis_v2, apis_v4, applications):
         dependant.add_index(CONTEXT_INDEX, context_refs)
     for api in (apis_v2, apis_v4):
         api.add_index(RESOURCE_INDEX, resource_refs)
         api.add_index(TEMPLATE_SOURCE_INDEX, template_sources)
+        api.add_index(GROUP_INDEX, group_refs)
+        api.add_index(NOTIFICATION_INDEX, notification_refs)
+    notifications.add_index(NOTIFICATION_GROUP_INDEX, notification_group_refs)
     applications.add_index(TEMPLATE_SOURCE_INDEX, application_sources)
     contexts.add_index(SECRET_REF_INDEX, context_secret_refs)
     contexts.add_index(TEMPLATE_SOURCE_INDEX, template_sources)
@@ -195,10 +208,28 @@ def wire(context: WiringContext) -> Wired:
         # A rotated credentials Secret reaches the context's dependants too.
         secrets.add_handler(
             enqueue_mapped(
-                queue, _through_contexts(contexts.store, store), when=predicates.source_changed
+                queue,
+                _two_hops(contexts.store, SECRET_REF_INDEX, store, CONTEXT_INDEX),
+                when=predicates.source_changed,
             ),
             replay=False,
         )
+        # So does a value templated into the context (e.g. its baseUrl from a ConfigMap).
+        for kind, informer in (("secret", secrets), ("configmap", configmaps)):
+            informer.add_handler(
+                enqueue_mapped(
+                    queue,
+                    _two_hops(
+                        contexts.store,
+                        TEMPLATE_SOURCE_INDEX,
+                        store,
+                        CONTEXT_INDEX,
+                        value=_source_value(kind),
+                    ),
+                    when=predicates.source_changed,
+                ),
+                replay=False,
+            )
         # A deleted dependant may be what a context deletion waits for.
         informer_of[name].add_handler(
             enqueue_mapped(
@@ -219,6 +250,7 @@ def wire(context: WiringContext) -> Wired:
     )
 
     resource_changed = predicates.dependency_changed()
+    unreconciled_changed = predicates.dependency_changed(reconciled=False)
     for name, api in (("apidefinition", apis_v2), ("apiv4definition", apis_v4)):
         resources.add_handler(
             enqueue_dependents(
@@ -229,6 +261,45 @@ def wire(context: WiringContext) -> Wired:
         api.add_handler(
             enqueue_mapped(
                 controllers["apiresource"].queue, _refs_of(resource_refs), when=predicates.deleted
+            ),
+            replay=False,
+        )
+        # A Secret/ConfigMap templated into a resource is part of every API inlining it.
+        for kind, informer in (("secret", secrets), ("configmap", configmaps)):
+            informer.add_handler(
+                enqueue_mapped(
+                    controllers[name].queue,
+                    _two_hops(
+                        resources.store,
+                        TEMPLATE_SOURCE_INDEX,
+                        api.store,
+                        RESOURCE_INDEX,
+                        value=_source_value(kind),
+                    ),
+                    when=predicates.source_changed,
+                ),
+                replay=False,
+            )
+        # Groups and Notifications are read by the API reconcile (names, console settings).
+        groups.add_handler(
+            enqueue_dependents(
+                controllers[name].queue, api.store, GROUP_INDEX, when=unreconciled_changed
+            ),
+            replay=False,
+        )
+        groups.add_handler(
+            enqueue_mapped(
+                controllers[name].queue,
+                _two_hops(
+                    notifications.store, NOTIFICATION_GROUP_INDEX, api.store, NOTIFICATION_INDEX
+                ),
+                when=unreconciled_changed,
+            ),
+            replay=False,
+        )
+        notifications.add_handler(
+            enqueue_dependents(
+                controllers[name].queue, api.store, NOTIFICATION_INDEX, when=unreconciled_changed
             ),
             replay=False,
         )
@@ -254,21 +325,29 @@ def wire(context: WiringContext) -> Wired:
     # Start-up: dependencies edited while the operator was down (see _at_start_up_if).
     context_secret_stale = _stale_secrets(context_secret_refs, secrets.store)
     used_context_secret_stale = _through(context_refs, contexts.store, context_secret_stale)
+    sources_stale = _stale_sources(template_sources, secrets.store, configmaps.store)
+    used_context_sources_stale = _through(context_refs, contexts.store, sources_stale)
+    used_resource_sources_stale = _through(resource_refs, resources.store, sources_stale)
     start_up_checks: dict[str, list[ObjectCheck]] = {
         "managementcontext": [context_secret_stale],
         "apidefinition": [
             _unconverged(context_refs, contexts.store),
             used_context_secret_stale,
+            used_context_sources_stale,
             _unconverged(resource_refs, resources.store),
+            used_resource_sources_stale,
         ],
         "apiv4definition": [
             _unconverged(context_refs, contexts.store),
             used_context_secret_stale,
+            used_context_sources_stale,
             _unconverged(resource_refs, resources.store),
+            used_resource_sources_stale,
         ],
         "application": [
             _unconverged(context_refs, contexts.store),
             used_context_secret_stale,
+            used_context_sources_stale,
         ],
         "apiresource": [],
     }
@@ -299,16 +378,28 @@ def _refs_of(refs: Callable[[KubeObject], Iterable[str]]) -> KeysFor:
     return keys_for
 
 
-def _through_contexts(contexts: Store, dependants: Store) -> KeysFor:
-    """Secret event -> contexts reading it -> objects using those contexts."""
+def _two_hops(
+    middle: Store,
+    middle_index: str,
+    dependants: Store,
+    dependants_index: str,
+    *,
+    value: Callable[[Event], str] = lambda event: event.key,
+) -> KeysFor:
+    """Event -> the ``middle`` objects filed under ``value(event)`` -> the dependants filed
+    under those, e.g. a Secret -> the contexts reading it -> the APIs using those contexts."""
 
     def keys_for(event: Event) -> Iterable[str]:
         keys: list[str] = []
-        for context_key in contexts.keys_by_index(SECRET_REF_INDEX, event.key):
-            keys.extend(dependants.keys_by_index(CONTEXT_INDEX, context_key))
+        for middle_key in middle.keys_by_index(middle_index, value(event)):
+            keys.extend(dependants.keys_by_index(dependants_index, middle_key))
         return keys
 
     return keys_for
+
+
+def _source_value(kind: str) -> Callable[[Event], str]:
+    return lambda event: source_index_value(kind, event.key)
 
 
 def _template_users(store: Store, kind: str) -> KeysFor:

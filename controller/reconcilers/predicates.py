@@ -76,17 +76,18 @@ def primary(*, strategy: str, processing_status: bool) -> EventFilter:
     return when
 
 
-def dependency_changed(*, processing_status: bool = False) -> EventFilter:
-    """Events of a kind others depend on (contexts, resources): new, changed spec, or unconverged
-    at start-up (a dependency edited while the operator was down)."""
+def dependency_changed(*, reconciled: bool = True) -> EventFilter:
+    """Events of a kind others depend on (contexts, resources, groups...): new, changed spec,
+    or, for kinds the operator reconciles, unconverged at start-up (edited while it was down).
+    Kinds it does not reconcile carry no hash, so their start-up list triggers nothing."""
 
     def when(event: Event) -> bool:
         if event.type is EventType.DELETED:
             return False
         if event.type is EventType.ADDED:
-            return not event.initial or not converged(
-                event.new or {}, processing_status=processing_status
-            )
+            if not event.initial:
+                return True
+            return reconciled and not converged(event.new or {}, processing_status=False)
         return spec_changed(event.old, event.new)
 
     return when

@@ -18,6 +18,9 @@ CONTEXT_INDEX: Final = "context"
 RESOURCE_INDEX: Final = "resource"
 SECRET_REF_INDEX: Final = "secretRef"
 TEMPLATE_SOURCE_INDEX: Final = "template-source"
+GROUP_INDEX: Final = "group"
+NOTIFICATION_INDEX: Final = "notification"
+NOTIFICATION_GROUP_INDEX: Final = "notification-group"
 
 
 def _metadata(obj: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -56,6 +59,30 @@ def resource_refs(obj: Mapping[str, Any]) -> Iterable[str]:
             if key:
                 keys.append(key)
     return keys
+
+
+def _refs_list(refs: Any, namespace: str) -> list[str]:
+    keys = []
+    for ref in refs if isinstance(refs, list) else []:
+        key = ref_key(ref, namespace)
+        if key and key not in keys:
+            keys.append(key)
+    return keys
+
+
+def group_refs(obj: Mapping[str, Any]) -> Iterable[str]:
+    """Group objects an API's ``groupRefs`` name."""
+    return _refs_list(_spec(obj).get("groupRefs"), _namespace(obj))
+
+
+def notification_refs(obj: Mapping[str, Any]) -> Iterable[str]:
+    """Notification objects an API's ``notificationsRefs`` name."""
+    return _refs_list(_spec(obj).get("notificationsRefs"), _namespace(obj))
+
+
+def notification_group_refs(obj: Mapping[str, Any]) -> Iterable[str]:
+    """Group objects a Notification's ``console.groupRefs`` name."""
+    return _refs_list((_spec(obj).get("console") or {}).get("groupRefs"), _namespace(obj))
 
 
 def context_secret_refs(obj: Mapping[str, Any]) -> Iterable[str]:
