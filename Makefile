@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
 .PHONY: help venv test lint typecheck layers pytest demo demo-serve bench bench-smoke bench-queue \
-        manifests check-manifests test-contract-real clean
+        manifests check-manifests test-contract-real e2e e2e-local clean
 
 help:
 	@echo "make demo                run the operator against the embedded emulator and simulator"
@@ -15,6 +15,8 @@ help:
 	@echo "make manifests           regenerate manifests/crds (and controller/crds) from the models"
 	@echo "make check-manifests     fail when the committed CRDs differ from the models"
 	@echo "make test-contract-real  emulator contract tests against the cluster in KUBECONFIG"
+	@echo "make e2e-local           e2e suite against emulator + APIM simulator + operator as local processes"
+	@echo "make e2e                 e2e suite against a throwaway k3d cluster (needs Docker, k3d, kubectl)"
 
 $(STAMP): setup.cfg pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is required")'
@@ -66,6 +68,13 @@ check-manifests: $(STAMP)
 test-contract-real: $(STAMP)
 	@test -n "$$KUBECONFIG" || { echo "KUBECONFIG must point at a real cluster"; exit 2; }
 	KUBEAPI_TARGET=real $(BIN)/pytest -q tests/sim/kubeapi
+
+e2e-local: $(STAMP)
+	E2E_TARGET=local $(BIN)/pytest -q tests/e2e $(PYTEST_ARGS)
+
+# Fails fast (exit 2) naming whatever is missing among docker (and a running engine), k3d, kubectl.
+e2e: $(STAMP)
+	PYTHON=$(BIN)/python deploy/e2e/run.sh $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache
