@@ -28,19 +28,13 @@ from controller.reconcilers.configmaps import LocalConfigMaps
 from controller.reconcilers.contexts import ContextResolver
 from controller.reconcilers.errors import IllegalStateError, ReconcileError
 from controller.reconcilers.identity import populate_v2_ids, v2_definition_context
-from controller.reconcilers.kinds import API_DEFINITIONS
+from controller.reconcilers.kinds import API_DEFINITIONS, GROUPS, NOTIFICATIONS
 from controller.reconcilers.local_configmap import api_configmap
 from controller.reconcilers.refs import ref_key
 
 NO_CONTEXT = "a context is required when setting local to false"
 REASON_GROUP_NOT_FOUND = "GroupNotFound"
 
-# Read directly (no informer yet): only APIs that use them pay for the reads, and a change to
-# a Group or Notification reaches its APIs at their next reconcile.
-GROUPS = ResourceKind(group=v.GROUP, version=v.VERSION, plural="groups", kind="Group")
-NOTIFICATIONS = ResourceKind(
-    group=v.GROUP, version=v.VERSION, plural="notifications", kind="Notification"
-)
 
 
 def errors_status(severe_errors: Any, warnings: Any) -> dict[str, list[str]]:
@@ -72,11 +66,24 @@ class ApiDefinitionReconciler(KindReconciler):
         resolver: ContextResolver,
         resources: Store,
         configmaps: LocalConfigMaps,
+        groups: Store | None = None,
+        notifications: Store | None = None,
     ) -> None:
+        """``groups``/``notifications``: informer caches of those kinds; without them (None,
+        the default) the few APIs that reference Groups or Notifications read them directly."""
         super().__init__(deps, store)
         self.resolver = resolver
         self.resources = resources
         self.configmaps = configmaps
+        self.groups = groups
+        self.notifications = notifications
+
+    async def _read(
+        self, kind: ResourceKind, cache: Store | None, namespace: str, name: str
+    ) -> dict[str, Any] | None:
+        if cache is not None:
+            return cache.get(f"{namespace}/{name}")
+        return await get_object(self.api, kind, namespace, name)
 
     def skip_update(self, obj: Mapping[str, Any]) -> bool:
         # Ingress API templates are never pushed anywhere (the Ingress controller reads them).
@@ -147,7 +154,7 @@ class ApiDefinitionReconciler(KindReconciler):
             if key is None:
                 continue
             group_namespace, _, group_name = key.partition("/")
-            group = await get_object(self.api, GROUPS, group_namespace, group_name)
+            group = await self._read(GROUPS, self.groups, group_namespace, group_name)
             name = ((group or {}).get("spec") or {}).get("name")
             if group is None or not name:
                 missing.append(key)
@@ -185,7 +192,9 @@ class ApiDefinitionReconciler(KindReconciler):
             if key is None:
                 continue
             namespace, _, name = key.partition("/")
-            notification = await get_object(self.api, NOTIFICATIONS, namespace, name)
+            notification = await self._read(
+                NOTIFICATIONS, self.notifications, namespace, name
+            )
             if notification is None:
                 raise ReconcileError(f'notifications.gravitee.io "{name}" not found')
             target = notification.get("spec") or {}

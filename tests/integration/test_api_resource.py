@@ -145,7 +145,6 @@ async def test_resource_templates_are_compiled_when_inlined(env: Env, operator_l
     assert "s3cr3t" not in str((await env.get(API_DEFINITIONS, "templated-cache"))["status"])
 
 
-@pytest.mark.xfail(strict=True, reason="bug /tmp/bugs/apiv2-4.md")
 async def test_rotated_secret_of_a_resource_reaches_its_apis(env: Env):
     await env.create(secret("redis", {"password": "before"}))
     templated = {"host": "redis", "password": '[[ secret "redis/password" ]]'}

@@ -403,7 +403,6 @@ async def test_console_notification_from_upstream_example(env: Env):
     assert "consoleNotificationConfiguration" not in call.body
 
 
-@pytest.mark.xfail(strict=True, reason="bug /tmp/bugs/apiv2-3.md")
 async def test_editing_a_notification_reimports_the_apis_using_it(env: Env):
     manifest = {
         "apiVersion": "gravitee.io/v1alpha1",
