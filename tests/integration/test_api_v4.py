@@ -646,7 +646,10 @@ async def test_delete_retries_until_apim_answers(env: Env):
     await env.delete(API_V4_DEFINITIONS, "stubborn")
     await env.wait_gone(API_V4_DEFINITIONS, "stubborn", timeout=15)
     statuses = [r.status for r in env.apim.requests.find(method="DELETE")]
-    assert statuses == [503, 503, 204]
+    assert statuses[:3] == [503, 503, 204]
+    # A retry already queued may repeat the DELETE before the cache sees the finalizer gone;
+    # APIM's 404 then counts as success (spec/README.md decision 5).
+    assert set(statuses[3:]) <= {404}
     assert env.apim.state.api_by_hrid("team-stubborn") is None
 
 
