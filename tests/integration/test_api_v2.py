@@ -353,11 +353,18 @@ async def test_ingress_template_api_is_never_pushed_anywhere(env: Env):
 
 async def test_group_refs_add_the_group_names(env: Env):
     await create_group(env, "devs", "developers")
-    api = await accepted_api(
-        env, v2("grouped", groups=["product"], groupRefs=[{"name": "devs"}])
+    await accepted_api(env, v2("grouped", groups=["product"], groupRefs=[{"name": "devs"}]))
+    # The operator may see the API before the Group (two watches); the Group's arrival then
+    # re-imports the API, so wait for the settled outcome rather than the first import.
+    refs = await env.wait_condition(API_DEFINITIONS, "grouped", type_="ResolvedRefs")
+    assert refs["reason"] == "ResolvedRefs"
+    await env.apim.requests.wait_for(
+        lambda r: IMPORT_CRD in r.path and r.body["groups"] == ["product", "developers"]
     )
-    assert conditions_by_type(api)["ResolvedRefs"]["status"] == "True"
-    assert imports(env)[-1].body["groups"] == ["product", "developers"]
+    assert stored_api(env, cross_id=xxh_uuid("team/grouped")).spec["groups"] == [
+        "product",
+        "developers",
+    ]
 
 
 async def test_missing_group_is_a_soft_failure(env: Env):
@@ -383,13 +390,20 @@ async def test_console_notification_from_upstream_example(env: Env):
     await accepted_api(
         env, v2("notified", notificationsRefs=[{"name": "api-notification-groups"}])
     )
-    assert imports(env)[-1].body["consoleNotificationConfiguration"] == {
+    expected = {
         "hooks": ["API_STARTED", "API_STOPPED"],
         "groups": ["product", "Developers"],
         "config_type": "PORTAL",
         "origin": "KUBERNETES",
     }
+    # Settled outcome: the Group may reach the operator's cache after the API (two watches).
+    await env.apim.requests.wait_for(
+        lambda r: IMPORT_CRD in r.path
+        and r.body.get("consoleNotificationConfiguration") == expected
+    )
+    await wait_idle(env, "apidefinition")
     [record] = env.apim.state.apis_in()
+    assert record.spec["consoleNotificationConfiguration"] == expected
     assert record.spec["consoleNotificationConfiguration"]["hooks"] == [
         "API_STARTED",
         "API_STOPPED",
