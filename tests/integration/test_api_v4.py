@@ -242,7 +242,8 @@ async def test_legacy_uuid_mode_for_objects_with_status_id_and_no_condition(
         mark = env.apim.requests.mark()
         await env.delete(API_V4_DEFINITIONS, "legacy")
         await env.wait_gone(API_V4_DEFINITIONS, "legacy")
-        (delete,) = env.apim.requests.find(method="DELETE", since=mark)
+        delete, *repeats = env.apim.requests.find(method="DELETE", since=mark)
+        assert {r.status for r in repeats} <= {404}
         assert delete.path.endswith(f"/apis/{legacy_id}")
         assert delete.query["hridContainsUUID"] == "true"
         assert delete.status == 204
@@ -614,7 +615,8 @@ async def test_delete_in_hrid_mode_removes_api_and_configmap(env: Env):
     mark = env.apim.requests.mark()
     await env.delete(API_V4_DEFINITIONS, "doomed")
     await env.wait_gone(API_V4_DEFINITIONS, "doomed")
-    (delete,) = env.apim.requests.find(method="DELETE", since=mark)
+    delete, *repeats = env.apim.requests.find(method="DELETE", since=mark)
+    assert {r.status for r in repeats} <= {404}
     assert delete.path == (
         "/automation/organizations/DEFAULT/environments/DEFAULT/apis/team-doomed"
     )
@@ -635,8 +637,9 @@ async def test_delete_when_apim_already_forgot_the_api_succeeds(env: Env):
     env.apim.state.delete_api(record)
     await env.delete(API_V4_DEFINITIONS, "ghost")
     await env.wait_gone(API_V4_DEFINITIONS, "ghost")
-    (delete,) = env.apim.requests.find(method="DELETE")
-    assert delete.status == 404
+    deletes = env.apim.requests.find(method="DELETE")
+    assert deletes
+    assert {r.status for r in deletes} == {404}
     assert "DeleteFailed" not in await env.event_reasons("ghost")
 
 
