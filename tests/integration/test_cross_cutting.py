@@ -24,6 +24,7 @@ from controller.reconcilers.kinds import (
     API_V4_DEFINITIONS,
     APPLICATIONS,
     MANAGEMENT_CONTEXTS,
+    SECRETS,
 )
 from sim.apim.testing import RunningSimulator, start_simulator
 from sim.kubeapi.testing import RunningEmulator
@@ -435,3 +436,16 @@ async def test_deletion_requested_while_the_operator_was_down_completes_at_start
         await env.wait_gone(API_V4_DEFINITIONS, "leaving")
         assert apim.state.api_by_hrid("team-leaving") is None
         assert "DeleteSucceeded" in await env.event_reasons("leaving")
+
+
+async def test_fixing_the_context_secret_reaches_a_failed_api(env: Env):
+    await env.create(secret("apim-creds", {"username": "admin", "password": "stale"}))
+    await env.create(context("apim", env.apim, auth={"secretRef": {"name": "apim-creds"}}))
+    await env.create(v4_api("patient"))
+    refused = await env.wait_condition(API_V4_DEFINITIONS, "patient", "False")
+    assert refused["reason"] == "ControlPlaneError"
+    assert "failed with status 401" in refused["message"]
+    # 401 is terminal: only a change of the object or of a dependency brings it back.
+    await env.patch(SECRETS, "apim-creds", {"stringData": {"password": "admin"}})
+    await env.wait_condition(API_V4_DEFINITIONS, "patient", timeout=15)
+    assert env.apim.state.api_by_hrid("team-patient") is not None
