@@ -492,7 +492,6 @@ async def test_source_also_held_by_a_context_keeps_both_finalizers(env: Env):
     assert finalizers(context_only) == ["finalizers.gravitee.io/managementcontextSecret"]
 
 
-@pytest.mark.xfail(strict=True, reason="bug /tmp/bugs/context-app-templating-6.md")
 async def test_templated_context_url_change_moves_dependants(env: Env):
     """The context's ``baseUrl`` comes from a ConfigMap; pointing it at another APIM re-sends the
     context's dependants there, as a direct ``baseUrl`` edit does."""
