@@ -638,3 +638,34 @@ async def test_auth_secret_rotated_while_operator_down(kubeapi, apim):
         assert ("GET", V2_ENV_PATH, "ops") in sent
         assert ("PUT", APPLICATIONS_PATH, "ops") in sent
         assert all(user == "ops" for _, _, user in sent)
+
+
+async def test_deletion_message_counts_the_dependants(env: Env):
+    await env.create(context("apim", env.apim))
+    await env.wait_condition(MANAGEMENT_CONTEXTS, "apim")
+    for name in ("app-1", "app-2"):
+        await env.create(application(name))
+        await env.wait_condition(APPLICATIONS, name)
+
+    await env.delete(MANAGEMENT_CONTEXTS, "apim")
+    blocked = await wait_object(
+        env,
+        MANAGEMENT_CONTEXTS,
+        "apim",
+        lambda o: (condition(o, "Accepted") or {}).get("status") == "False",
+        what="deletion blocked",
+    )
+    message = (condition(blocked, "Accepted") or {}).get("message", "")
+    assert message.startswith("[apim] cannot be deleted because 2 applications are relying")
+
+    await env.delete(APPLICATIONS, "app-1")
+    await env.wait_gone(APPLICATIONS, "app-1")
+    await wait_object(
+        env,
+        MANAGEMENT_CONTEXTS,
+        "apim",
+        lambda o: "because 1 applications" in (condition(o, "Accepted") or {}).get("message", ""),
+        what="count follows the remaining dependants",
+    )
+    await env.delete(APPLICATIONS, "app-2")
+    await env.wait_gone(MANAGEMENT_CONTEXTS, "apim")
