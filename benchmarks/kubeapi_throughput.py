@@ -1,16 +1,18 @@
 """Throughput and memory of the Kubernetes API emulator over real HTTP.
 
 The emulator runs in its own process (``python -m sim.kubeapi --port 0``, 127.0.0.1) with the
-test CRD registered. This process opens ``--watches`` watch streams on the written resource
-(all namespaces, like informers) and then an aiohttp client with ``--concurrency`` requests in
-flight performs ``--writes`` writes: creates of ConfigMaps and custom resources followed by
-merge patches of them (every write changes the object, so every write is an event).
+test CRD registered. This process opens ``--watches`` watch streams on ConfigMaps in all
+namespaces (like informers) and counts every event; ``--clients`` writer processes (so the
+Python client is not the bottleneck) each keep ``--concurrency`` requests in flight and share
+``--writes`` writes: creates of ConfigMaps and custom resources (schema pruning, defaulting and
+validation on every write), then one merge patch of each. Every write changes its object, so
+every ConfigMap write must reach every watch.
 
-A run passes when every write answers 2xx and every watch received every event. Reports:
-writes/s (target >= 1,000 with 3 watches), per-write latency p50/p99, events/s delivered,
-and the emulator's resident memory after storing ``--objects`` objects at several sizes to
-show memory is linear in the number of objects (bytes per object). Writes
-``benchmarks/results/kubeapi_throughput.json``.
+A run passes when every write answers 2xx, every watch received every event, and the best of
+``--repeat`` runs reaches 1,000 writes/s. Also reported: latency p50/p99, the emulator's CPU
+per write (a load-independent figure: the machine is shared), and its resident memory after
+storing ``--objects`` ConfigMaps at three sizes, to show memory is linear in the number of
+objects (bytes per object). Writes ``benchmarks/results/kubeapi_throughput.json``.
 
 Run: ``.venv/bin/python -m benchmarks.kubeapi_throughput``.
 """
@@ -38,6 +40,8 @@ CRD = ROOT / "tests" / "sim" / "kubeapi" / "data" / "widgets.yaml"
 TARGET_PER_SECOND = 1_000
 GROUP = "contract.kubeapi.test"
 MERGE = {"Content-Type": "application/merge-patch+json"}
+JSON = {"Content-Type": "application/json"}
+Op = tuple[str, str, dict[str, Any]]
 
 
 async def start_server(kubeconfig: Path, history: int) -> tuple[asyncio.subprocess.Process, str]:
@@ -108,68 +112,127 @@ def widget(name: str) -> dict[str, Any]:
     }
 
 
+def plan(namespace: str, url: str, writes: int, slice_index: int, slices: int) -> list[Op]:
+    """This writer's operations: creates of its objects, then one merge patch of each."""
+    cm_base = f"{url}/api/v1/namespaces/{namespace}/configmaps"
+    wd_base = f"{url}/apis/{GROUP}/v1/namespaces/{namespace}/widgets"
+    objects = [i for i in range(writes // 2) if i % slices == slice_index]
+    creates: list[Op] = [
+        ("POST", cm_base, configmap(f"cm-{i}"))
+        if i % 2 == 0
+        else ("POST", wd_base, widget(f"w-{i}"))
+        for i in objects
+    ]
+    patches: list[Op] = [
+        ("PATCH", f"{cm_base}/cm-{i}", {"data": {"k": f"v{i}"}})
+        if i % 2 == 0
+        else ("PATCH", f"{wd_base}/w-{i}", {"spec": {"size": i}})
+        for i in objects
+    ]
+    return creates + patches
+
+
+async def run_writer(url: str, ops: list[Op], concurrency: int) -> dict[str, Any]:
+    """Send ``ops`` with ``concurrency`` requests in flight (creates strictly before patches)."""
+    latencies: list[float] = []
+    failures = 0
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        for phase in ("POST", "PATCH"):
+            queue = [op for op in ops if op[0] == phase]
+            cursor = 0
+
+            async def worker(queue: list[Op] = queue) -> None:
+                nonlocal cursor, failures
+                while cursor < len(queue):
+                    method, target, body = queue[cursor]
+                    cursor += 1
+                    headers = MERGE if method == "PATCH" else JSON
+                    started = time.perf_counter()
+                    async with session.request(
+                        method, target, data=json.dumps(body), headers=headers
+                    ) as r:
+                        await r.read()
+                        if r.status >= 300:
+                            failures += 1
+                    latencies.append(time.perf_counter() - started)
+
+            await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return {"latencies": latencies, "failures": failures}
+
+
+async def worker_main(args: argparse.Namespace) -> int:
+    """A writer process: plan, wait for "go" on stdin, write, print a JSON summary."""
+    ops = plan(args.namespace, args.url, args.writes, args.slice, args.slices)
+    loop = asyncio.get_running_loop()
+    print("ready", flush=True)
+    await loop.run_in_executor(None, sys.stdin.readline)
+    result = await run_writer(args.url, ops, args.concurrency)
+    print(json.dumps(result), flush=True)
+    return 0
+
+
 async def throughput(
     url: str,
     *,
     writes: int,
     concurrency: int,
     watches: int,
+    clients: int,
     namespace: str,
-    server_pid: int | None = None,
+    server_pid: int,
 ) -> dict[str, Any]:
-    connector = aiohttp.TCPConnector(limit=concurrency + watches + 2)
-    async with aiohttp.ClientSession(connector=connector) as session:
+    async with aiohttp.ClientSession() as session:
         await session.post(f"{url}/api/v1/namespaces", json={"metadata": {"name": namespace}})
-        cm_base = f"{url}/api/v1/namespaces/{namespace}/configmaps"
-        wd_base = f"{url}/apis/{GROUP}/v1/namespaces/{namespace}/widgets"
         async with session.get(f"{url}/api/v1/configmaps") as r:
             rv = (await r.json())["metadata"]["resourceVersion"]
         counters = [WatchCounter(session, f"{url}/api/v1/configmaps") for _ in range(watches)]
         for counter in counters:
             counter.task = asyncio.create_task(counter.run(rv))
         await asyncio.gather(*(c.ready.wait() for c in counters))
+        configmap_writes = 2 * len(range(0, writes // 2, 2))
 
-        # Half the writes are creates, half patches; the custom resources exercise schema work.
-        ops: list[tuple[str, str, dict[str, Any], dict[str, str] | None]] = []
-        objects = writes // 2
-        for i in range(objects):
-            if i % 2 == 0:
-                ops.append(("POST", cm_base, configmap(f"cm-{i}"), None))
-            else:
-                ops.append(("POST", wd_base, widget(f"w-{i}"), None))
-        for i in range(objects):
-            if i % 2 == 0:
-                ops.append(("PATCH", f"{cm_base}/cm-{i}", {"data": {"k": f"v{i}"}}, MERGE))
-            else:
-                ops.append(("PATCH", f"{wd_base}/w-{i}", {"spec": {"size": i}}, MERGE))
-        configmap_writes = sum(1 for _m, u, _b, _h in ops if "/configmaps" in u)
-
-        latencies: list[float] = []
-        failures = 0
-        cursor = 0
-
-        async def worker() -> None:
-            nonlocal cursor, failures
-            while cursor < len(ops):
-                method, target, body, headers = ops[cursor]
-                cursor += 1
-                started = time.perf_counter()
-                async with session.request(
-                    method,
-                    target,
-                    data=json.dumps(body),
-                    headers=headers or {"Content-Type": "application/json"},
-                ) as r:
-                    await r.read()
-                    if r.status >= 300:
-                        failures += 1
-                latencies.append(time.perf_counter() - started)
-
-        cpu_before = cpu_seconds(server_pid) if server_pid else 0.0
+        # Writers run in their own processes so the client side is not the bottleneck.
+        writers = [
+            await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "benchmarks.kubeapi_throughput",
+                "--worker",
+                "--url",
+                url,
+                "--namespace",
+                namespace,
+                "--writes",
+                str(writes),
+                "--slice",
+                str(k),
+                "--slices",
+                str(clients),
+                "--concurrency",
+                str(concurrency),
+                cwd=ROOT,
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                limit=2**24,
+            )
+            for k in range(clients)
+        ]
+        for writer in writers:
+            assert writer.stdout is not None
+            assert (await writer.stdout.readline()).strip() == b"ready"
+        cpu_before = cpu_seconds(server_pid)
         started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        for writer in writers:
+            assert writer.stdin is not None
+            writer.stdin.write(b"go\n")
+            await writer.stdin.drain()
+        outputs = [await w.stdout.readline() for w in writers if w.stdout is not None]
         elapsed = time.perf_counter() - started
-        server_cpu = (cpu_seconds(server_pid) - cpu_before) if server_pid else 0.0
+        server_cpu = cpu_seconds(server_pid) - cpu_before
+        for writer in writers:
+            await writer.wait()
+        results = [json.loads(line) for line in outputs]
         deadline = time.perf_counter() + 30
         while any(c.events < configmap_writes for c in counters) and time.perf_counter() < deadline:
             await asyncio.sleep(0.01)
@@ -177,23 +240,26 @@ async def throughput(
         for counter in counters:
             assert counter.task is not None
             counter.task.cancel()
-        latencies.sort()
-        return {
-            "writes": len(ops),
-            "failures": failures,
-            "seconds": round(elapsed, 3),
-            "writes_per_second": round(len(ops) / elapsed, 1),
-            "latency_p50_ms": round(latencies[len(latencies) // 2] * 1000, 2),
-            "latency_p99_ms": round(latencies[int(len(latencies) * 0.99)] * 1000, 2),
-            "watches": watches,
-            "events_expected_per_watch": configmap_writes,
-            "events_received_per_watch": [c.events for c in counters],
-            "all_events_delivered_seconds": round(delivered_elapsed, 3),
-            # Load-independent view: server CPU per write, and the write rate one core sustains.
-            "server_cpu_ms_per_write": round(server_cpu * 1000 / len(ops), 3),
-            "writes_per_server_cpu_second": round(len(ops) / server_cpu, 1) if server_cpu else None,
-            "load_average_1m": os.getloadavg()[0],
-        }
+    latencies = sorted(x for r in results for x in r["latencies"])
+    total = len(latencies)
+    return {
+        "writes": total,
+        "clients": clients,
+        "concurrency_per_client": concurrency,
+        "failures": sum(r["failures"] for r in results),
+        "seconds": round(elapsed, 3),
+        "writes_per_second": round(total / elapsed, 1),
+        "latency_p50_ms": round(latencies[total // 2] * 1000, 2),
+        "latency_p99_ms": round(latencies[int(total * 0.99)] * 1000, 2),
+        "watches": watches,
+        "events_expected_per_watch": configmap_writes,
+        "events_received_per_watch": [c.events for c in counters],
+        "all_events_delivered_seconds": round(delivered_elapsed, 3),
+        # Load-independent view: server CPU per write, and the write rate one core sustains.
+        "server_cpu_ms_per_write": round(server_cpu * 1000 / total, 3),
+        "writes_per_server_cpu_second": round(total / server_cpu, 1) if server_cpu else None,
+        "load_average_1m": os.getloadavg()[0],
+    }
 
 
 async def memory_curve(url: str, pid: int, sizes: list[int]) -> list[dict[str, int]]:
@@ -231,6 +297,7 @@ async def main(args: argparse.Namespace) -> int:
                         writes=args.writes,
                         concurrency=args.concurrency,
                         watches=args.watches,
+                        clients=args.clients,
                         namespace="bench",
                         server_pid=process.pid,
                     )
@@ -294,13 +361,21 @@ async def main(args: argparse.Namespace) -> int:
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--writes", type=int, default=6000)
-    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--concurrency", type=int, default=8, help="requests in flight per writer")
     parser.add_argument("--watches", type=int, default=3)
     parser.add_argument("--history", type=int, default=1000)
     parser.add_argument("--objects", type=int, default=20000)
     parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--clients", type=int, default=2, help="writer processes")
+    # Internal: the writer-process mode used by the benchmark itself.
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    parser.add_argument("--namespace", default="bench", help=argparse.SUPPRESS)
+    parser.add_argument("--slice", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--slices", type=int, default=1, help=argparse.SUPPRESS)
     return parser.parse_args()
 
 
 if __name__ == "__main__":
-    sys.exit(asyncio.run(main(parse_args())))
+    arguments = parse_args()
+    sys.exit(asyncio.run(worker_main(arguments) if arguments.worker else main(arguments)))
