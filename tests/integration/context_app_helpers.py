@@ -12,16 +12,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import datetime
 import json
 import socket
 from collections.abc import Iterable
 from typing import Any
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+import trustme
 
 from controller.kube.client import connect
 from controller.kube.resources import ResourceKind
@@ -277,19 +273,8 @@ def leaks(value: Any, secret: str) -> list[str]:
 
 
 def client_certificate_pem(common_name: str) -> str:
-    """A fresh self-signed (non-CA) client certificate, PEM-encoded."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    now = datetime.datetime.now(datetime.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=30))
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    return certificate.public_bytes(serialization.Encoding.PEM).decode()
+    """A fresh (non-CA) client certificate issued by a throw-away test CA, PEM-encoded."""
+    authority = trustme.CA(key_type=trustme.KeyType.ECDSA)
+    issued = authority.issue_cert(common_name, key_type=trustme.KeyType.ECDSA)
+    pem: str = issued.cert_chain_pems[0].bytes().decode()
+    return pem
