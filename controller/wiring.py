@@ -150,6 +150,8 @@ def wire(context: WiringContext) -> Wired:
         resolver=resolver,
         resources=resources.store,
         configmaps=local_configmaps,
+        groups=groups.store,
+        notifications=notifications.store,
     )
     v4_reconciler = ApiV4DefinitionReconciler(
         deps,
