@@ -2,13 +2,14 @@
 
 Owns which handler answers which Automation path; the handlers live in ``automation_apis``
 (v4 APIs), ``automation_consumers`` (applications, subscriptions) and ``automation_catalog``
-(groups, shared policy groups, dictionaries).
+(groups, shared policy groups, dictionaries) and ``automation_portal`` (next-gen portal objects).
 """
 
 from __future__ import annotations
 
 from aiohttp import web
 
+from sim.apim import automation_portal
 from sim.apim.automation_apis import delete_api, get_api, put_api
 from sim.apim.automation_catalog import (
     delete_dictionary,
@@ -52,3 +53,4 @@ def add_routes(app: web.Application) -> None:
     r.add_put(AUTO + "/dictionaries", put_dictionary)
     r.add_get(AUTO + "/dictionaries/{hrid}", get_dictionary)
     r.add_delete(AUTO + "/dictionaries/{hrid}", delete_dictionary)
+    automation_portal.add_routes(app, AUTO)

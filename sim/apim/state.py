@@ -163,6 +163,21 @@ class DictionaryRecord:
     errors: dict[str, list[str]] = attrs.field(factory=dict)
 
 
+@attrs.define
+class PortalObjectRecord:
+    """A next-gen portal object: a portal, or a listing / documentation / link under a portal,
+    or a documentation page under an API (``parent_kind`` says which)."""
+
+    kind: str  # "portal", "listing", "documentation", "link" or "api-documentation"
+    org: str
+    env: str
+    id: str
+    hrid: str
+    parent_hrid: str | None
+    spec: dict[str, Any]
+    errors: dict[str, list[str]] = attrs.field(factory=dict)
+
+
 class SimulatorState:
     """All stored objects, plus the environment/user/category catalogue used for validation."""
 
@@ -187,6 +202,8 @@ class SimulatorState:
         self.groups: dict[Key, GroupRecord] = {}
         self.shared_policy_groups: dict[Key, SharedPolicyGroupRecord] = {}
         self.dictionaries: dict[Key, DictionaryRecord] = {}
+        # Next-gen portal objects, keyed by (org, env, kind, id).
+        self.portal_objects: dict[tuple[str, str, str, str], PortalObjectRecord] = {}
 
     # -- org / env -----------------------------------------------------------------------------
 
@@ -295,6 +312,11 @@ class SimulatorState:
     ) -> DictionaryRecord | None:
         return self.dictionaries.get((org, env, dict_id))
 
+    def portal_object(
+        self, kind: str, object_id: str, *, org: str = "DEFAULT", env: str = "DEFAULT"
+    ) -> PortalObjectRecord | None:
+        return self.portal_objects.get((org, env, kind, object_id))
+
     def counts(self) -> dict[str, int]:
         return {
             "apis": len(self.apis),
@@ -305,6 +327,7 @@ class SimulatorState:
             "groups": len(self.groups),
             "sharedPolicyGroups": len(self.shared_policy_groups),
             "dictionaries": len(self.dictionaries),
+            "portalObjects": len(self.portal_objects),
         }
 
     # -- mutations used by the handlers --------------------------------------------------------
@@ -347,3 +370,8 @@ class SimulatorState:
         self.api_ids_by_cross_id.pop((api.org, api.env, api.cross_id), None)
         if api.hrid:
             self.api_ids_by_hrid.pop((api.org, api.env, api.hrid), None)
+            # APIM cleans up the API's next-gen documentation pages with it.
+            for key, obj in list(self.portal_objects.items()):
+                if (obj.kind == "api-documentation" and obj.parent_hrid == api.hrid
+                        and obj.org == api.org and obj.env == api.env):
+                    del self.portal_objects[key]

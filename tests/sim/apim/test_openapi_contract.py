@@ -328,6 +328,22 @@ async def _tour(http, sim) -> None:
                                               "deployed": False,
                                               "manual": {"properties": {"a": "b"}}})
     await http.get(a + "/dictionaries/default-d")
+    await http.put(a + "/portals", json={"hrid": "default-portal", "name": "Portal"})
+    await http.put(a + "/portals/default-portal/listings",
+                   json={"hrid": "lst", "apis": [{"apiHrid": "default-my-api", "location": "/"}]})
+    await http.put(a + "/portals/default-portal/documentations",
+                   json={"hrid": "doc", "name": "D", "type": "GRAVITEE_MARKDOWN", "content": "x"})
+    await http.put(a + "/portals/default-portal/links",
+                   json={"hrid": "lnk", "name": "K", "href": "https://example.com"})
+    await http.put(a + "/apis/default-my-api/documentations",
+                   json={"hrid": "doc", "name": "D", "type": "OPENAPI", "content": "{}"})
+    for path in ("/portals/default-portal/listings/lst",
+                 "/portals/default-portal/documentations/doc",
+                 "/portals/default-portal/links/lnk", "/apis/default-my-api/documentations/doc",
+                 "/portals/default-portal"):
+        await http.get(a + path)
+        await http.delete(a + path)
+        await http.delete(a + path)  # the second one is a 404
     sim.faults.fail_next(1, method="PUT", status=503)
     await http.put(a + "/apis", json=bodies.v4_api())
     plan = bodies.v4_api()["plans"][0]
