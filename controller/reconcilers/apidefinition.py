@@ -11,6 +11,7 @@ context and ``local: false`` has nowhere to go and says so.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 from controller.apim.apis_v2 import delete_api, import_api
@@ -18,10 +19,10 @@ from controller.informers.store import Store
 from controller.kube.objects import get_object
 from controller.kube.resources import ResourceKind
 from controller.models.api_v2 import ApiDefinitionSpec
-from controller.models.convert import ModelError, structure
-from controller.models.validation import severe, validate_api_v2
+from controller.models.validation import validate_api_v2
 from controller.reconcilers import conditions as cond
 from controller.reconcilers import vocabulary as v
+from controller.reconcilers.admission import enforce
 from controller.reconcilers.apiresource import resolve_resources
 from controller.reconcilers.base import Attempt, KindReconciler, SkeletonDeps
 from controller.reconcilers.configmaps import LocalConfigMaps
@@ -36,21 +37,12 @@ NO_CONTEXT = "a context is required when setting local to false"
 REASON_GROUP_NOT_FOUND = "GroupNotFound"
 
 
-
 def errors_status(severe_errors: Any, warnings: Any) -> dict[str, list[str]]:
     return {"severe": list(severe_errors), "warning": list(warnings)}
 
 
 def validate(spec: Mapping[str, Any], name: str) -> None:
-    """Upstream's static admission rules, at reconcile time: there is no webhook to stop an
-    invalid API before it reaches APIM or a gateway ConfigMap."""
-    try:
-        model = structure(dict(spec), ApiDefinitionSpec)
-    except ModelError as error:
-        raise IllegalStateError(f"invalid spec: {error}") from error
-    problems = severe(validate_api_v2(model, api_name=name))
-    if problems:
-        raise IllegalStateError(problems[0].message)
+    enforce(spec, ApiDefinitionSpec, partial(validate_api_v2, api_name=name))
 
 
 class ApiDefinitionReconciler(KindReconciler):
@@ -192,9 +184,7 @@ class ApiDefinitionReconciler(KindReconciler):
             if key is None:
                 continue
             namespace, _, name = key.partition("/")
-            notification = await self._read(
-                NOTIFICATIONS, self.notifications, namespace, name
-            )
+            notification = await self._read(NOTIFICATIONS, self.notifications, namespace, name)
             if notification is None:
                 raise ReconcileError(f'notifications.gravitee.io "{name}" not found')
             target = notification.get("spec") or {}

@@ -9,16 +9,18 @@ nor ``syncFrom: KUBERNETES`` has nowhere to go and says so (upstream silently ac
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 from controller.apim.apis_v4 import delete_api, upsert_api
 from controller.apim.ids import hrid
 from controller.informers.store import Store
 from controller.models.api_v4 import ApiV4DefinitionSpec
-from controller.models.convert import ModelError, structure
-from controller.models.validation import severe, validate_api_v4
+from controller.models.validation import validate_api_v4
 from controller.reconcilers import conditions as cond
 from controller.reconcilers import vocabulary as v
+from controller.reconcilers.admission import enforce
 from controller.reconcilers.apidefinition import errors_status
 from controller.reconcilers.apiresource import resolve_resources
 from controller.reconcilers.base import Attempt, KindReconciler, SkeletonDeps
@@ -35,14 +37,8 @@ NOWHERE = (
 )
 
 
-def validate(spec: dict[str, Any], name: str) -> None:
-    try:
-        model = structure(spec, ApiV4DefinitionSpec)
-    except ModelError as error:
-        raise IllegalStateError(f"invalid spec: {error}") from error
-    problems = severe(validate_api_v4(model, api_name=name))
-    if problems:
-        raise IllegalStateError(problems[0].message)
+def validate(spec: Mapping[str, Any], name: str) -> None:
+    enforce(spec, ApiV4DefinitionSpec, partial(validate_api_v4, api_name=name))
 
 
 class ApiV4DefinitionReconciler(KindReconciler):
