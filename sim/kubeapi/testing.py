@@ -6,6 +6,8 @@ bind anything but the requested host (127.0.0.1 by default).
 
 from __future__ import annotations
 
+import copy
+import functools
 import pathlib
 import shutil
 import tempfile
@@ -24,6 +26,19 @@ from sim.kubeapi.faults import Faults
 JsonObj = dict[str, Any]
 # libyaml when present: upstream CRDs are large and the pure-Python parser is slow.
 _LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@functools.lru_cache(maxsize=128)
+def _crd_documents(path: str, mtime_ns: int) -> tuple[JsonObj, ...]:
+    """The CRDs of one YAML file, parsed once per process and version of the file: most tests
+    start an emulator with the same CRDs, and parsing them dominated their set-up time."""
+    del mtime_ns  # part of the cache key only
+    text = pathlib.Path(path).read_text()
+    return tuple(
+        doc
+        for doc in yaml.load_all(text, Loader=_LOADER)
+        if isinstance(doc, dict) and doc.get("kind") == "CustomResourceDefinition"
+    )
 
 
 def _yaml_files(paths: Iterable[pathlib.Path]) -> list[pathlib.Path]:
@@ -59,9 +74,9 @@ class RunningEmulator:
         rt = self.emulator.registry.get("apiextensions.k8s.io", "v1", "customresourcedefinitions")
         assert rt is not None
         for file in _yaml_files(paths):
-            for doc in yaml.load_all(file.read_text(), Loader=_LOADER):
-                if not isinstance(doc, dict) or doc.get("kind") != "CustomResourceDefinition":
-                    continue
+            for parsed in _crd_documents(str(file), file.stat().st_mtime_ns):
+                # The cache is shared by every emulator of the process: hand out copies.
+                doc = copy.deepcopy(parsed)
                 name = doc["metadata"]["name"]
                 existing = ops.store.get(rt.key, "", name)
                 if existing is None:
