@@ -50,24 +50,6 @@ def controller(env: Env, name: str) -> Controller:
     raise KeyError(name)
 
 
-async def wait_idle(env: Env, *names: str, timeout: float = 10.0) -> None:
-    """Wait until the named controllers have nothing queued, parked (retry) or in progress.
-
-    Only meaningful after a positive signal that the operator saw the change (an informer event
-    arrives asynchronously); then "idle" means no retry is pending either.
-    """
-    names = names or tuple(c.name for c in env.manager.controllers)
-
-    async def probe() -> bool:
-        for name in names:
-            queue = controller(env, name).queue
-            if len(queue) or queue.processing or queue.waiting:
-                return False
-        return True
-
-    await wait_for(probe, timeout=timeout, what=f"controllers {names} idle")
-
-
 def imports(env: Env, *, since: int = 0) -> list[LoggedRequest]:
     """Real (non dry-run) ``PUT {V1}/apis/import-crd`` calls."""
     return [

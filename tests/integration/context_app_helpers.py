@@ -9,7 +9,6 @@ It never edits the harness or talks to anything but the loopback emulator and si
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import contextlib
 import json
@@ -25,7 +24,7 @@ from controller.kube.rest import KubeApiError, request_json
 from controller.reconcilers import conditions as cond
 from sim.apim.requestlog import LoggedRequest
 from sim.kubeapi.testing import RunningEmulator
-from tests.integration.harness import CRDS, NAMESPACE, Env, kind_of, wait_for
+from tests.integration.harness import CRDS, NAMESPACE, Env, kind_of, wait_for, wait_idle
 
 AUTOMATION = "/automation/organizations/DEFAULT/environments/DEFAULT"
 APPLICATIONS_PATH = f"{AUTOMATION}/applications"
@@ -66,24 +65,6 @@ def _idle(env: Env) -> bool:
         len(c.queue) == 0 and c.queue.processing == 0 and c.queue.waiting == 0
         for c in env.manager.controllers
     )
-
-
-async def wait_idle(env: Env, *, timeout: float = 5.0) -> None:
-    """Wait until no controller has anything queued, running or parked for a retry.
-
-    Two consecutive idle observations, so a reconcile that just finished and whose own writes
-    come back as events has had the chance to enqueue follow-ups.
-    """
-
-    async def probe() -> bool:
-        if not _idle(env):
-            return False
-        # Let watch events already on the wire be dispatched before the second look.
-        for _ in range(5):
-            await asyncio.sleep(0)
-        return _idle(env)
-
-    await wait_for(probe, timeout=timeout, what="all controller queues idle")
 
 
 async def settle(env: Env, *writes: dict[str, Any], timeout: float = 5.0) -> None:

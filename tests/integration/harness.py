@@ -69,6 +69,25 @@ async def wait_for(
         await asyncio.sleep(0.02)
 
 
+async def wait_idle(env: Env, *names: str, timeout: float = 10.0, settle_polls: int = 5) -> None:
+    """Wait until the named controllers (default: all) have nothing queued, in progress or
+    parked for a retry, for ``settle_polls`` consecutive polls: a watch event caused by the last
+    write may still be on its way to a predicate when the queues first look empty. Only
+    meaningful after a positive signal that the operator saw the change.
+    """
+    wanted = set(names)
+    controllers = [c for c in env.manager.controllers if not wanted or c.name in wanted]
+    calm = 0
+
+    async def probe() -> bool:
+        nonlocal calm
+        busy = any(len(c.queue) or c.queue.processing or c.queue.waiting for c in controllers)
+        calm = 0 if busy else calm + 1
+        return calm >= settle_polls
+
+    await wait_for(probe, timeout=timeout, what=f"controllers {sorted(wanted) or 'all'} idle")
+
+
 def kind_of(obj: dict[str, Any]) -> ResourceKind:
     return KINDS[obj["kind"]]
 

@@ -29,7 +29,6 @@ from tests.integration.api_v2_helpers import (
     stored_api,
     v2,
     wait_configmap,
-    wait_idle,
 )
 from tests.integration.harness import (
     Env,
@@ -39,6 +38,7 @@ from tests.integration.harness import (
     secret,
     v4_api,
     wait_for,
+    wait_idle,
 )
 
 FINALIZER = "finalizers.gravitee.io/apiresource"

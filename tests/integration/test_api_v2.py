@@ -47,7 +47,6 @@ from tests.integration.api_v2_helpers import (
     stored_plan,
     v2,
     wait_configmap,
-    wait_idle,
     with_namespace,
     xxh_uuid,
 )
@@ -58,6 +57,7 @@ from tests.integration.harness import (
     operator_env,
     secret,
     wait_for,
+    wait_idle,
 )
 from tests.integration.harness import configmap as configmap_manifest
 
@@ -118,9 +118,10 @@ async def test_import_crd_with_upstream_ids_and_status(env: Env):
     }
     assert FINALIZER in api["metadata"]["finalizers"]
     spec_json = json.dumps(api["spec"], sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    assert api["metadata"]["annotations"][HASH_ANNOTATION] == hashlib.sha256(
-        spec_json.encode()
-    ).hexdigest()
+    assert (
+        api["metadata"]["annotations"][HASH_ANNOTATION]
+        == hashlib.sha256(spec_json.encode()).hexdigest()
+    )
     events = await env.events("petstore")
     reasons = [e["reason"] for e in events]
     assert "UpdateStarted" in reasons
@@ -159,8 +160,9 @@ async def test_import_crd_with_upstream_ids_and_status(env: Env):
 
 
 async def test_context_in_another_namespace_with_secret_credentials(env: Env):
-    creds = with_namespace(secret("apim-creds", {"username": "admin", "password": "admin"}),
-                           "default")
+    creds = with_namespace(
+        secret("apim-creds", {"username": "admin", "password": "admin"}), "default"
+    )
     await env.create(creds)
     shared = with_namespace(
         context("shared-ctx", env.apim, auth={"secretRef": {"name": "apim-creds"}}), "default"
@@ -379,17 +381,13 @@ async def test_missing_group_is_a_soft_failure(env: Env):
 
 async def test_console_notification_from_upstream_example(env: Env):
     manifest = (
-        _example_named("notification", "api-notification-groups")
-        if V2_EXAMPLES.is_dir()
-        else None
+        _example_named("notification", "api-notification-groups") if V2_EXAMPLES.is_dir() else None
     )
     if manifest is None:
         pytest.skip("upstream notification example not found")
     await create_group(env, "developers", "Developers")
     await create_notification(env, manifest)
-    await accepted_api(
-        env, v2("notified", notificationsRefs=[{"name": "api-notification-groups"}])
-    )
+    await accepted_api(env, v2("notified", notificationsRefs=[{"name": "api-notification-groups"}]))
     expected = {
         "hooks": ["API_STARTED", "API_STOPPED"],
         "groups": ["product", "Developers"],
@@ -398,8 +396,9 @@ async def test_console_notification_from_upstream_example(env: Env):
     }
     # Settled outcome: the Group may reach the operator's cache after the API (two watches).
     await env.apim.requests.wait_for(
-        lambda r: IMPORT_CRD in r.path
-        and r.body.get("consoleNotificationConfiguration") == expected
+        lambda r: (
+            IMPORT_CRD in r.path and r.body.get("consoleNotificationConfiguration") == expected
+        )
     )
     await wait_idle(env, "apidefinition")
     [record] = env.apim.state.apis_in()
@@ -472,8 +471,12 @@ async def test_local_without_context_writes_the_gateway_configmap(env: Env):
         "gio-type": "apidefinitions.gravitee.io",
     }
     assert cm["metadata"]["ownerReferences"] == [
-        {"apiVersion": "gravitee.io/v1alpha1", "kind": "ApiDefinition", "name": "local-only",
-         "uid": uid}
+        {
+            "apiVersion": "gravitee.io/v1alpha1",
+            "kind": "ApiDefinition",
+            "name": "local-only",
+            "uid": uid,
+        }
     ]
     assert set(cm["data"]) == {"definition", "organizationId", "environmentId"}
     assert cm["data"]["organizationId"] == "DEFAULT"
@@ -602,8 +605,13 @@ async def test_configmap_writer_with_a_stale_cache_never_takes_over_a_user_confi
     await env.create(configmap_manifest("users", {"keep": "me"}))
     writer = LocalConfigMaps(env.api, Store())
     desired = api_configmap(
-        kind="ApiDefinition", name="users", namespace="team", uid="u-1",
-        definition={"id": "x"}, organization_id=None, environment_id=None,
+        kind="ApiDefinition",
+        name="users",
+        namespace="team",
+        uid="u-1",
+        definition={"id": "x"},
+        organization_id=None,
+        environment_id=None,
     )
     with contextlib.suppress(IllegalStateError):
         await writer.write(desired)
@@ -705,17 +713,16 @@ async def test_delete_of_local_api_without_context_never_calls_apim(env: Env):
 
 
 async def test_recoverable_apim_failure_is_retried_until_accepted(env: Env):
-    env.apim.faults.fail_next(2, method="PUT", path_prefix=env.apim.v1_url()[len(env.apim.url):]
-                              + IMPORT_CRD, status=503)
+    env.apim.faults.fail_next(
+        2, method="PUT", path_prefix=env.apim.v1_url()[len(env.apim.url) :] + IMPORT_CRD, status=503
+    )
     await env.create(context("apim", env.apim))
     await env.create(v2("flaky"))
     await env.wait_condition(API_DEFINITIONS, "flaky")
     assert [r.status for r in imports(env)] == [503, 503, 200]
     failures = event_messages(await env.events("flaky"), "UpdateFailed")
     assert failures
-    assert all(
-        m.startswith("request [PUT] ") and "failed with status 503" in m for m in failures
-    )
+    assert all(m.startswith("request [PUT] ") and "failed with status 503" in m for m in failures)
     assert env.apim.state.api_by_cross_id(xxh_uuid("team/flaky")) is not None
 
 
@@ -750,9 +757,7 @@ async def test_severe_import_error_is_not_retried_until_the_spec_changes(env: En
 
 async def test_unauthorized_import_is_not_retried(env: Env):
     await env.create(context("apim", env.apim))
-    await wait_for(
-        lambda: env.condition(MANAGEMENT_CONTEXTS, "apim"), what="context reconciled"
-    )
+    await wait_for(lambda: env.condition(MANAGEMENT_CONTEXTS, "apim"), what="context reconciled")
     env.apim.faults.fail_next(1, method="PUT", status=401)
     await env.create(v2("denied"))
     failed = await env.wait_condition(API_DEFINITIONS, "denied", "False")

@@ -34,6 +34,7 @@ from tests.integration.harness import (
     secret,
     v4_api,
     wait_for,
+    wait_idle,
 )
 from tests.integration.v4_helpers import (
     RESOURCE_EXAMPLES,
@@ -47,7 +48,6 @@ from tests.integration.v4_helpers import (
     upstream_uuid,
     wait_configmap,
     wait_events,
-    wait_idle,
 )
 
 NS = "team"
@@ -55,7 +55,6 @@ TWO_PLANS = {
     "free": {"name": "Free", "security": {"type": "KEY_LESS"}},
     "keyed": {"name": "Keyed", "security": {"type": "API_KEY"}},
 }
-
 
 
 async def accepted_api(env: Env, name: str, **spec: Any) -> dict[str, Any]:
@@ -186,8 +185,14 @@ async def test_legacy_uuid_mode_for_objects_with_status_id_and_no_condition(
             "version": "1.0",
             "type": "PROXY",
             "crossId": upstream_uuid("team/legacy"),
-            "plans": [{"hrid": "key-less", "id": legacy_plan_id, "name": "Free",
-                       "security": {"type": "KEY_LESS"}}],
+            "plans": [
+                {
+                    "hrid": "key-less",
+                    "id": legacy_plan_id,
+                    "name": "Free",
+                    "security": {"type": "KEY_LESS"},
+                }
+            ],
         }
         async with http.put(
             apim.automation_url() + "/apis",
@@ -500,9 +505,7 @@ async def test_started_without_plans_is_illegal_and_nothing_is_sent(env: Env, sy
     await env.create(context("apim", env.apim))
     await env.wait_condition(MANAGEMENT_CONTEXTS, "apim")
     mark = env.apim.requests.mark()
-    manifest = v4_api(
-        "planless", definitionContext={"origin": "KUBERNETES", "syncFrom": sync_from}
-    )
+    manifest = v4_api("planless", definitionContext={"origin": "KUBERNETES", "syncFrom": sync_from})
     del manifest["spec"]["plans"]
     await env.create(manifest)
     failed = await env.wait_condition(API_V4_DEFINITIONS, "planless", "False")
@@ -948,8 +951,9 @@ async def test_context_in_another_namespace(env: Env):
     shared = context("shared", env.apim)
     shared["metadata"]["namespace"] = "ops"
     await env.create(shared)
-    await env.create(v4_api("remote", context_ref=None, contextRef={"name": "shared",
-                                                                     "namespace": "ops"}))
+    await env.create(
+        v4_api("remote", context_ref=None, contextRef={"name": "shared", "namespace": "ops"})
+    )
     await env.wait_condition(API_V4_DEFINITIONS, "remote")
     assert env.apim.state.api_by_hrid("team-remote") is not None
 

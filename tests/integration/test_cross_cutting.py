@@ -38,6 +38,7 @@ from tests.integration.harness import (
     v2_api,
     v4_api,
     wait_for,
+    wait_idle,
 )
 from tests.integration.v4_helpers import (
     annotations_of,
@@ -51,11 +52,9 @@ from tests.integration.v4_helpers import (
     upserts_of,
     wait_configmap,
     wait_events,
-    wait_idle,
 )
 
 LOCAL: dict[str, Any] = {"definitionContext": {"origin": "KUBERNETES", "syncFrom": "KUBERNETES"}}
-
 
 
 def v2(name: str, **spec: Any) -> dict[str, Any]:
@@ -347,8 +346,13 @@ async def test_bad_objects_never_stop_the_others(env: Env):
     dead = context("dead", env.apim)
     dead["spec"]["baseUrl"] = f"http://127.0.0.1:{_closed_port()}"
     await env.create(dead)
-    await env.create(context("wrong", env.apim, auth={"credentials": {
-        "username": "admin", "password": "not-the-password"}}))
+    await env.create(
+        context(
+            "wrong",
+            env.apim,
+            auth={"credentials": {"username": "admin", "password": "not-the-password"}},
+        )
+    )
     await env.create(v4_api("orphan", context_ref="missing"))
     await env.create(v4_api("unreachable", context_ref="dead"))
     await env.create(v4_api("rejected", context_ref="wrong"))
@@ -386,13 +390,24 @@ async def test_credentials_never_reach_status_events_or_logs(kubeapi: RunningEmu
         async with operator_env(kubeapi, sim, settings=settings) as env:
             with captured_logs() as buffer:
                 await env.create(secret("apim-creds", {"username": "gko", "password": PASSWORD}))
-                await env.create(context("inline", sim, auth={
-                    "credentials": {"username": "gko", "password": PASSWORD}}))
-                await env.create(context("by-secret", sim, auth={
-                    "secretRef": {"name": "apim-creds"}}))
+                await env.create(
+                    context(
+                        "inline",
+                        sim,
+                        auth={"credentials": {"username": "gko", "password": PASSWORD}},
+                    )
+                )
+                await env.create(
+                    context("by-secret", sim, auth={"secretRef": {"name": "apim-creds"}})
+                )
                 await env.create(context("bearer", sim, auth={"bearerToken": TOKEN}))
-                await env.create(context("wrong", sim, auth={
-                    "credentials": {"username": "gko", "password": WRONG_PASSWORD}}))
+                await env.create(
+                    context(
+                        "wrong",
+                        sim,
+                        auth={"credentials": {"username": "gko", "password": WRONG_PASSWORD}},
+                    )
+                )
                 for ctx in ("inline", "by-secret", "bearer", "wrong"):
                     await env.create(v4_api(f"api-{ctx}", context_ref=ctx))
                 for ctx in ("inline", "by-secret", "bearer"):

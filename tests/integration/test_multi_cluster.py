@@ -15,13 +15,12 @@ from controller.kube.rest import request_json
 from controller.reconcilers.kinds import API_V4_DEFINITIONS, MANAGEMENT_CONTEXTS
 from sim.apim.testing import RunningSimulator, start_simulator
 from sim.kubeapi.testing import RunningEmulator, start_emulator
-from tests.integration.harness import context, operator_env, v4_api
+from tests.integration.harness import context, operator_env, v4_api, wait_idle
 from tests.integration.v4_helpers import (
     automation_puts,
     conditions_by_type,
     last_upsert,
     upserts_of,
-    wait_idle,
 )
 
 
@@ -58,9 +57,7 @@ async def test_each_api_lands_in_the_environment_of_its_context(kubeapi: Running
             }
             state = sim.state
             assert [a.hrid for a in state.apis_in(org="ACME", env="PROD")] == ["team-checkout"]
-            assert [a.hrid for a in state.apis_in(org="ACME", env="TEST")] == [
-                "team-checkout-test"
-            ]
+            assert [a.hrid for a in state.apis_in(org="ACME", env="TEST")] == ["team-checkout-test"]
             assert [a.hrid for a in state.apis_in()] == ["team-legacy-app"]
             put = last_upsert(env, "team-checkout-test")
             assert put.path == "/automation/organizations/ACME/environments/test/apis"

@@ -37,25 +37,6 @@ V4_EXAMPLES = EXAMPLES / "apim" / "api_definition" / "v4"
 RESOURCE_EXAMPLES = EXAMPLES / "apim" / "api_resource"
 
 
-async def wait_idle(env: Env, *, timeout: float = 10.0, settle_polls: int = 5) -> None:
-    """Wait until every controller queue is empty, with no key in flight or parked for retry.
-
-    Idle must hold for ``settle_polls`` consecutive polls: a watch event caused by the last
-    write may still be on its way to a predicate when a queue first looks empty.
-    """
-    calm = 0
-
-    async def probe() -> bool:
-        nonlocal calm
-        busy = any(
-            len(c.queue) or c.queue.processing or c.queue.waiting for c in env.manager.controllers
-        )
-        calm = 0 if busy else calm + 1
-        return calm >= settle_polls
-
-    await wait_for(probe, timeout=timeout, what="all controller queues idle")
-
-
 def expected_spec_hash(spec: Any) -> str:
     """sha256 of the canonical JSON (sorted keys, compact) of a spec, computed independently."""
     text = json.dumps(spec, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -122,7 +103,6 @@ def upserts_of(env: Env, api_hrid_or_id: str, *, since: int = 0) -> list[LoggedR
 def load_yaml(path: Path) -> dict[str, Any]:
     loaded: dict[str, Any] = yaml.safe_load(path.read_text())
     return loaded
-
 
 
 async def seed(
