@@ -15,7 +15,6 @@ its dependencies changes).
 from __future__ import annotations
 
 import abc
-import copy
 from collections.abc import Mapping
 from typing import Any, ClassVar, NoReturn
 
@@ -187,7 +186,7 @@ class KindReconciler(abc.ABC):
     def _compile(self, obj: dict[str, Any], spec: Mapping[str, Any]) -> Attempt:
         namespace = str(obj["metadata"].get("namespace") or "")
         if not self.deps.templating:
-            return Attempt(obj, copy.deepcopy(dict(spec)))
+            return Attempt(obj, v.json_copy(dict(spec)))
         compiled = compile_spec(dict(spec), namespace=namespace, reader=self.sources)
         return Attempt(obj, compiled.spec, compiled.sources)
 
@@ -195,7 +194,7 @@ class KindReconciler(abc.ABC):
         finalizers = list(obj["metadata"].get("finalizers") or [])
         if self.finalizer not in finalizers:
             return Result()
-        attempt = Attempt(obj, copy.deepcopy(dict(obj.get("spec") or {})))
+        attempt = Attempt(obj, v.json_copy(dict(obj.get("spec") or {})))
         await self.events.record(obj, NORMAL, *v.EVENT_DELETE_STARTED[1:])
         try:
             await self.cleanup(attempt)

@@ -8,7 +8,6 @@ converged API costs no ConfigMap write.
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Mapping
 from typing import Any, Literal
@@ -99,7 +98,7 @@ def gateway_definition(spec: Mapping[str, Any], *, api_id: str) -> dict[str, Any
     would rewrite the ConfigMap on every reconcile; a name derived from the API id and position
     is just as unique and keeps a converged API write-free.
     """
-    definition = copy.deepcopy(dict(spec))
+    definition: dict[str, Any] = v.json_copy(dict(spec))
     definition["definitionVersion"] = V4_DEFINITION_VERSION
     if "version" in definition:
         definition["apiVersion"] = definition["version"]
