@@ -22,6 +22,7 @@ from controller.informers.events import Event, EventType
 from controller.informers.factory import SharedInformers
 from controller.informers.handlers import enqueue_dependents, enqueue_mapped, enqueue_object
 from controller.informers.store import KubeObject, Store
+from controller.kube.events import EventRecorder
 from controller.loop import Controller, ControllerOptions
 from controller.metrics import apim_request_observer
 from controller.reconcilers import predicates
@@ -81,8 +82,11 @@ class Wired:
 
     controllers: list[Controller]
     apim_pool: ApimClientPool
+    recorders: list[EventRecorder] = attrs.field(factory=list)
 
     async def close(self) -> None:
+        for recorder in self.recorders:
+            await recorder.close()
         await self.apim_pool.close()
 
 
@@ -365,7 +369,9 @@ def wire(context: WiringContext) -> Wired:
             replay=False,
         )
 
-    return Wired(list(controllers.values()), pool)
+    return Wired(
+        list(controllers.values()), pool, [reconciler.events for reconciler, _ in reconcilers]
+    )
 
 
 KeysFor = Callable[[Event], Iterable[str]]

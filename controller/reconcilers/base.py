@@ -15,6 +15,7 @@ its dependencies changes).
 from __future__ import annotations
 
 import abc
+import asyncio
 from collections.abc import Mapping
 from typing import Any, ClassVar, NoReturn
 
@@ -51,6 +52,12 @@ class Attempt:
     extra_conditions: list[cond.Condition] = attrs.field(factory=list)
     unresolved: list[cond.Condition] = attrs.field(factory=list)
     """Soft reference failures (``ResolvedRefs=False``) that do not fail the reconcile."""
+    events: list[asyncio.Future[None]] = attrs.field(factory=list)
+    """Events emitted so far, sent in the background."""
+
+    async def events_sent(self) -> None:
+        if self.events:
+            await asyncio.gather(*self.events)
 
     @property
     def namespace(self) -> str:
@@ -163,7 +170,8 @@ class KindReconciler(abc.ABC):
             # Upstream compiles templates before the event pair: no Events for these.
             await self._write_status(Attempt(obj, {}), error)
             self._give_up_or_retry(error)
-        await self.events.record(obj, NORMAL, *v.EVENT_UPDATE_STARTED[1:])
+        # Sent in the background while the remote calls run (see _write_status).
+        attempt.events.append(self.events.emit(obj, NORMAL, *v.EVENT_UPDATE_STARTED[1:]))
         try:
             if attempt.sources:
                 await self.bookkeeping.record(
@@ -174,12 +182,14 @@ class KindReconciler(abc.ABC):
             await self._update_failed(attempt, control_plane_error(error))
         except (ReconcileError, KubeApiError) as error:
             await self._update_failed(attempt, error)
-        await self.events.record(obj, NORMAL, *v.EVENT_UPDATE_SUCCEEDED[1:])
+        attempt.events.append(self.events.emit(obj, NORMAL, *v.EVENT_UPDATE_SUCCEEDED[1:]))
         await self._write_status(attempt, None)
         return Result()
 
     async def _update_failed(self, attempt: Attempt, error: Exception) -> NoReturn:
-        await self.events.record(attempt.obj, WARNING, v.EVENT_UPDATE_FAILED, str(error))
+        attempt.events.append(
+            self.events.emit(attempt.obj, WARNING, v.EVENT_UPDATE_FAILED, str(error))
+        )
         await self._write_status(attempt, error)
         self._give_up_or_retry(error)
 
@@ -195,7 +205,7 @@ class KindReconciler(abc.ABC):
         if self.finalizer not in finalizers:
             return Result()
         attempt = Attempt(obj, v.json_copy(dict(obj.get("spec") or {})))
-        await self.events.record(obj, NORMAL, *v.EVENT_DELETE_STARTED[1:])
+        attempt.events.append(self.events.emit(obj, NORMAL, *v.EVENT_DELETE_STARTED[1:]))
         try:
             await self.cleanup(attempt)
             await self.bookkeeping.release_all(
@@ -203,12 +213,17 @@ class KindReconciler(abc.ABC):
             )
         except (ApimError, ReconcileError, KubeApiError) as error:
             failure = control_plane_error(error) if isinstance(error, ApimError) else error
-            await self.events.record(obj, WARNING, v.EVENT_DELETE_FAILED, str(failure))
+            attempt.events.append(
+                self.events.emit(obj, WARNING, v.EVENT_DELETE_FAILED, str(failure))
+            )
             if self.status_while_deleting:
                 await self._write_status(attempt, failure)
+            else:
+                await attempt.events_sent()
             # A deletion must complete by itself once what blocks it goes away: always retry.
             raise failure from error
         remaining = [f for f in finalizers if f != self.finalizer]
+        await attempt.events_sent()
         try:
             await patch_metadata(
                 self.api,
@@ -221,7 +236,7 @@ class KindReconciler(abc.ABC):
         except KubeApiError as error:
             if not error.not_found:
                 raise
-        await self.events.record(obj, NORMAL, *v.EVENT_DELETE_SUCCEEDED[1:])
+        await self.events.emit(obj, NORMAL, *v.EVENT_DELETE_SUCCEEDED[1:])
         return Result()
 
     async def _ensure_metadata(self, obj: dict[str, Any], spec: Any) -> dict[str, Any]:
@@ -268,6 +283,8 @@ class KindReconciler(abc.ABC):
         return desired
 
     async def _write_status(self, attempt: Attempt, error: Exception | None) -> None:
+        # Whoever sees this status must also be able to see the Events that led to it.
+        await attempt.events_sent()
         if not self.has_status:
             return
         desired = self.desired_status(attempt, error)

@@ -7,6 +7,7 @@ the templating finalizer on the sources, only when they change.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import json
@@ -43,6 +44,7 @@ def decode_secret_data(data: Mapping[str, str] | None) -> dict[str, str]:
 
 
 _CONFLICT_ATTEMPTS: Final = 5
+_LOCK_STRIPES: Final = 64
 
 
 class CachedSources:
@@ -67,6 +69,9 @@ class SourceBookkeeping:
     def __init__(self, api_client: ApiClient, secrets: Store, configmaps: Store) -> None:
         self._api = api_client
         self._stores = {"secret": secrets, "configmap": configmaps}
+        # Users of one source are reconciled concurrently by our own workers: serialize their
+        # writes here (striped, so memory stays bounded) instead of racing on resourceVersions.
+        self._locks = [asyncio.Lock() for _ in range(_LOCK_STRIPES)]
 
     async def record(self, sources: Iterable[SourceRef], *, plural: str, user: str) -> None:
         for source in sources:
@@ -86,6 +91,10 @@ class SourceBookkeeping:
                     await self._update(source, plural=plural, user=user, add=False)
 
     async def _update(self, source: SourceRef, *, plural: str, user: str, add: bool) -> None:
+        async with self._locks[hash(source) % _LOCK_STRIPES]:
+            await self._update_locked(source, plural=plural, user=user, add=add)
+
+    async def _update_locked(self, source: SourceRef, *, plural: str, user: str, add: bool) -> None:
         kind = SECRETS if source.kind == "secret" else CONFIG_MAPS
         obj = self._stores[source.kind].get(source.key)
         for _ in range(_CONFLICT_ATTEMPTS):

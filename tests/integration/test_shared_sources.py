@@ -24,7 +24,8 @@ async def test_apis_sharing_a_template_configmap_all_converge_without_failures(e
 
     for name in names:
         reasons = await env.event_reasons(name)
-        assert "UpdateFailed" not in reasons, (name, reasons)
+        failed = [e["message"] for e in await env.events(name) if e["reason"] == "UpdateFailed"]
+        assert "UpdateFailed" not in reasons, (name, reasons, failed)
         record = env.apim.state.api_by_hrid(f"team-{name}")
         assert record is not None
     source = await env.get(CONFIG_MAPS, "backends")

@@ -63,23 +63,29 @@ async def test_get_object_returns_none_when_missing(api):
 async def test_metadata_patch_sets_finalizers_and_removes_annotations(api):
     await create(api, CONFIG_MAPS, "default", "meta", data={})
     patched = await patch_metadata(
-        api, CONFIG_MAPS, "default", "meta",
-        finalizers=["finalizers.gravitee.io/test"], annotations={"a": "1", "b": "2"},
+        api,
+        CONFIG_MAPS,
+        "default",
+        "meta",
+        finalizers=["finalizers.gravitee.io/test"],
+        annotations={"a": "1", "b": "2"},
     )
     assert patched["metadata"]["finalizers"] == ["finalizers.gravitee.io/test"]
     patched = await patch_metadata(api, CONFIG_MAPS, "default", "meta", annotations={"a": None})
     assert patched["metadata"]["annotations"] == {"b": "2"}
     with pytest.raises(KubeApiError) as info:
-        await patch_metadata(api, CONFIG_MAPS, "default", "meta", finalizers=[],
-                             resource_version="1")
+        await patch_metadata(
+            api, CONFIG_MAPS, "default", "meta", finalizers=[], resource_version="1"
+        )
     assert info.value.conflict
 
 
 async def test_status_patch_goes_to_the_status_subresource(kubeapi, api):
     await kubeapi.apply_crd_files(WIDGETS_CRD)
     await create(api, WIDGETS, "default", "w", spec={"size": 1})
-    patched = await patch_status(api, WIDGETS, "default", "w",
-                                 {"conditions": [{"type": "Accepted", "status": "True"}]})
+    patched = await patch_status(
+        api, WIDGETS, "default", "w", {"conditions": [{"type": "Accepted", "status": "True"}]}
+    )
     assert patched["status"]["conditions"][0]["type"] == "Accepted"
     assert patched["spec"] == {"size": 1}
 
@@ -137,5 +143,42 @@ async def test_connect_turns_off_per_request_env_lookups_and_resolves_the_proxy_
         from controller.kube.rest import request_json
 
         assert (await request_json(client, "GET", "/version"))["major"]
+    finally:
+        await client.close()
+
+
+async def test_emitted_events_are_sent_in_the_background_in_order_and_flushed_on_close(kubeapi):
+    """emit() never waits for the API server (like client-go's broadcaster); Events of one object
+    keep their order, and close() sends whatever is still pending."""
+    from controller.kube.client import connect
+    from controller.kube.events import EventRecorder
+    from controller.kube.rest import request_json
+
+    client = await connect(kubeconfig=str(kubeapi.kubeconfig))
+    try:
+        await request_json(client, "POST", "/api/v1/namespaces", body={"metadata": {"name": "ev"}})
+        recorder = EventRecorder(client, "test-controller", senders=2)
+        objects = [
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"name": f"cm-{i}", "namespace": "ev", "uid": f"uid-{i}"},
+            }
+            for i in range(5)
+        ]
+        kubeapi.faults.set_latency(0.05)
+        for obj in objects:
+            for step in range(3):
+                recorder.emit(obj, "Normal", f"Step{step}", f"step {step}")
+        # Nothing was awaited: the senders have not had a chance to send anything yet.
+        listing = await request_json(client, "GET", "/api/v1/namespaces/ev/events")
+        assert listing["items"] == []
+        await recorder.close()
+        kubeapi.faults.set_latency(0)
+        listing = await request_json(client, "GET", "/api/v1/namespaces/ev/events")
+        by_object: dict[str, list[str]] = {}
+        for event in sorted(listing["items"], key=lambda e: int(e["metadata"]["resourceVersion"])):
+            by_object.setdefault(event["involvedObject"]["name"], []).append(event["reason"])
+        assert by_object == {f"cm-{i}": ["Step0", "Step1", "Step2"] for i in range(5)}
     finally:
         await client.close()
