@@ -31,7 +31,14 @@ from sim.apim.requestlog import LoggedRequest
 from sim.apim.state import ApiRecord, PlanRecord
 from tests.integration.harness import Env, v2_api, wait_for
 
-EXAMPLES = Path("/work/shared/reference/gko/examples/apim")
+EXAMPLES = (
+    Path(__file__).resolve().parents[2].parent
+    / "shared"
+    / "reference"
+    / "gko"
+    / "examples"
+    / "apim"
+)
 V2_EXAMPLES = EXAMPLES / "api_definition" / "v2"
 RESOURCE_EXAMPLES = EXAMPLES / "api_resource"
 

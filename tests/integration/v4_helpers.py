@@ -32,7 +32,7 @@ from sim.apim.requestlog import LoggedRequest
 from sim.kubeapi.testing import RunningEmulator
 from tests.integration.harness import CRDS, Env, kind_of, wait_for
 
-EXAMPLES = Path("/work/shared/reference/gko/examples")
+EXAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "gko" / "examples"
 V4_EXAMPLES = EXAMPLES / "apim" / "api_definition" / "v4"
 RESOURCE_EXAMPLES = EXAMPLES / "apim" / "api_resource"
 

@@ -18,11 +18,24 @@ import yaml
 
 from sim.apim.requestlog import DROPPED, LoggedRequest
 
+# ``shared/`` sits beside the checkout (here and in CI); APIM_OPENAPI_DIR overrides it.
 REFERENCE = pathlib.Path(
-    os.environ.get("APIM_OPENAPI_DIR", "/work/shared/reference/apim-openapi")
+    os.environ.get(
+        "APIM_OPENAPI_DIR",
+        str(
+            pathlib.Path(__file__).resolve().parents[3].parent
+            / "shared"
+            / "reference"
+            / "apim-openapi"
+        ),
+    )
 )
-FILES = ("open-api.yaml", "openapi-installation.yaml", "openapi-apis.yaml",
-         "openapi-environments.yaml")
+FILES = (
+    "open-api.yaml",
+    "openapi-installation.yaml",
+    "openapi-apis.yaml",
+    "openapi-environments.yaml",
+)
 HOST = "http://127.0.0.1"
 
 
@@ -76,7 +89,7 @@ def spec_for(path: str) -> Any | None:
         return automation_spec()
     if path.startswith("/management/v2/"):
         parts = path.strip("/").split("/")
-        tail = parts[parts.index("environments") + 2:] if "environments" in parts else None
+        tail = parts[parts.index("environments") + 2 :] if "environments" in parts else None
         if tail == []:
             return installation_spec()
         if tail is not None and tail[0] == "apis" and "_export" not in tail:
@@ -89,14 +102,12 @@ def _api_tail(path: str) -> list[str]:
     parts = path.strip("/").split("/")
     if "environments" not in parts:
         return []
-    tail = parts[parts.index("environments") + 2:]
+    tail = parts[parts.index("environments") + 2 :]
     return tail[:1] + ["*" for _ in tail[1:2]] + tail[2:]
 
 
 def _has_empty_date(body: Any) -> bool:
-    return isinstance(body, dict) and any(
-        body.get(key) == "" for key in ("endingAt", "startingAt")
-    )
+    return isinstance(body, dict) and any(body.get(key) == "" for key in ("endingAt", "startingAt"))
 
 
 def check_entry(entry: LoggedRequest) -> str | None:
@@ -127,10 +138,19 @@ def check_entry(entry: LoggedRequest) -> str | None:
     headers = {"Authorization": "Basic c2ltOnNpbQ=="} if entry.auth_scheme else {}
     if entry.auth_scheme == "bearer":
         headers = {"Authorization": "Bearer token"}
-    request = MockRequest(HOST, entry.method, entry.path, args=entry.query, headers=headers,
-                          data=entry.raw_body or None)
-    response = MockResponse(entry.response_body or b"", status_code=entry.status,
-                            content_type=entry.response_content_type or "application/json")
+    request = MockRequest(
+        HOST,
+        entry.method,
+        entry.path,
+        args=entry.query,
+        headers=headers,
+        data=entry.raw_body or None,
+    )
+    response = MockResponse(
+        entry.response_body or b"",
+        status_code=entry.status,
+        content_type=entry.response_content_type or "application/json",
+    )
     legacy = entry.query.get("hridContainsUUID", "").lower() == "true"
     if legacy and 200 <= entry.status < 300 and _api_tail(entry.path) in (["apis"], ["apis", "*"]):
         return "UUID mode clears the hrid"
