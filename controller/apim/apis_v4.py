@@ -13,7 +13,7 @@ from typing import Any
 
 import attrs
 
-from controller.apim.automation import delete_params, get_params, upsert_params
+from controller.apim.automation import AutomationCollection
 from controller.apim.client import ApimClient
 from controller.apim.results import ImportErrors, as_object, text_field
 from controller.apim.urls import join_path, segment
@@ -59,6 +59,9 @@ class ApiV4State:
         )
 
 
+APIS = AutomationCollection("apis")
+
+
 async def upsert_api(
     client: ApimClient,
     spec: Mapping[str, Any],
@@ -67,30 +70,18 @@ async def upsert_api(
     hrid_contains_uuid: bool = False,
 ) -> ApiV4State:
     """``PUT {AUTO}/apis?dryRun=[&hridContainsUUID=true]``."""
-    body = await client.put_json(
-        join_path(client.urls.automation, "apis"),
-        dict(spec),
-        params=upsert_params(dry_run=dry_run, hrid_contains_uuid=hrid_contains_uuid),
-    )
+    body = await APIS.upsert(client, spec, dry_run=dry_run, hrid_contains_uuid=hrid_contains_uuid)
     return ApiV4State.from_json(body)
 
 
 async def delete_api(client: ApimClient, ref: str, *, hrid_contains_uuid: bool = False) -> bool:
-    """``DELETE {AUTO}/apis/{ref}?hridContainsUUID=``; False when it was already gone."""
-    return await client.delete(
-        join_path(client.urls.automation, "apis", segment(ref)),
-        params=delete_params(hrid_contains_uuid=hrid_contains_uuid),
-        missing_ok=True,
-    )
+    """``DELETE {AUTO}/apis/{ref}?hridContainsUUID=``; False when already gone."""
+    return await APIS.delete(client, ref, hrid_contains_uuid=hrid_contains_uuid)
 
 
 async def get_api(client: ApimClient, ref: str, *, hrid_contains_uuid: bool = False) -> ApiV4State:
     """``GET {AUTO}/apis/{ref}`` (read-back)."""
-    body = await client.get_json(
-        join_path(client.urls.automation, "apis", segment(ref)),
-        params=get_params(hrid_contains_uuid=hrid_contains_uuid),
-    )
-    return ApiV4State.from_json(body)
+    return ApiV4State.from_json(await APIS.get(client, ref, hrid_contains_uuid=hrid_contains_uuid))
 
 
 async def get_api_by_id(client: ApimClient, api_id: str) -> dict[str, Any]:

@@ -11,10 +11,9 @@ from typing import Any
 
 import attrs
 
-from controller.apim.automation import delete_params, get_params, upsert_params
+from controller.apim.automation import AutomationCollection
 from controller.apim.client import ApimClient
 from controller.apim.results import ImportErrors, as_object, text_field
-from controller.apim.urls import join_path, segment
 
 
 @attrs.frozen
@@ -39,6 +38,9 @@ class ApplicationState:
         )
 
 
+APPLICATIONS = AutomationCollection("applications")
+
+
 async def upsert_application(
     client: ApimClient,
     spec: Mapping[str, Any],
@@ -47,10 +49,8 @@ async def upsert_application(
     hrid_contains_uuid: bool = False,
 ) -> ApplicationState:
     """``PUT {AUTO}/applications?dryRun=[&hridContainsUUID=true]``."""
-    body = await client.put_json(
-        join_path(client.urls.automation, "applications"),
-        dict(spec),
-        params=upsert_params(dry_run=dry_run, hrid_contains_uuid=hrid_contains_uuid),
+    body = await APPLICATIONS.upsert(
+        client, spec, dry_run=dry_run, hrid_contains_uuid=hrid_contains_uuid
     )
     return ApplicationState.from_json(body)
 
@@ -59,19 +59,13 @@ async def delete_application(
     client: ApimClient, ref: str, *, hrid_contains_uuid: bool = False
 ) -> bool:
     """``DELETE {AUTO}/applications/{ref}?hridContainsUUID=``; False when already gone."""
-    return await client.delete(
-        join_path(client.urls.automation, "applications", segment(ref)),
-        params=delete_params(hrid_contains_uuid=hrid_contains_uuid),
-        missing_ok=True,
-    )
+    return await APPLICATIONS.delete(client, ref, hrid_contains_uuid=hrid_contains_uuid)
 
 
 async def get_application(
     client: ApimClient, ref: str, *, hrid_contains_uuid: bool = False
 ) -> ApplicationState:
     """``GET {AUTO}/applications/{ref}`` (read-back)."""
-    body = await client.get_json(
-        join_path(client.urls.automation, "applications", segment(ref)),
-        params=get_params(hrid_contains_uuid=hrid_contains_uuid),
+    return ApplicationState.from_json(
+        await APPLICATIONS.get(client, ref, hrid_contains_uuid=hrid_contains_uuid)
     )
-    return ApplicationState.from_json(body)

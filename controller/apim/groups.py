@@ -11,10 +11,9 @@ from typing import Any
 
 import attrs
 
-from controller.apim.automation import delete_params, get_params, upsert_params
+from controller.apim.automation import AutomationCollection
 from controller.apim.client import ApimClient
 from controller.apim.results import ImportErrors, as_object, int_field, text_field
-from controller.apim.urls import join_path, segment
 
 
 @attrs.frozen
@@ -39,6 +38,9 @@ class GroupState:
         )
 
 
+GROUPS = AutomationCollection("groups")
+
+
 async def upsert_group(
     client: ApimClient,
     spec: Mapping[str, Any],
@@ -47,29 +49,19 @@ async def upsert_group(
     hrid_contains_uuid: bool = False,
 ) -> GroupState:
     """``PUT {AUTO}/groups?dryRun=[&hridContainsUUID=true]``."""
-    body = await client.put_json(
-        join_path(client.urls.automation, "groups"),
-        dict(spec),
-        params=upsert_params(dry_run=dry_run, hrid_contains_uuid=hrid_contains_uuid),
-    )
+    body = await GROUPS.upsert(client, spec, dry_run=dry_run, hrid_contains_uuid=hrid_contains_uuid)
     return GroupState.from_json(body)
 
 
 async def delete_group(client: ApimClient, ref: str, *, hrid_contains_uuid: bool = False) -> bool:
     """``DELETE {AUTO}/groups/{ref}?hridContainsUUID=``; False when already gone."""
-    return await client.delete(
-        join_path(client.urls.automation, "groups", segment(ref)),
-        params=delete_params(hrid_contains_uuid=hrid_contains_uuid),
-        missing_ok=True,
-    )
+    return await GROUPS.delete(client, ref, hrid_contains_uuid=hrid_contains_uuid)
 
 
 async def get_group(
     client: ApimClient, ref: str, *, hrid_contains_uuid: bool = False
 ) -> GroupState:
     """``GET {AUTO}/groups/{ref}`` (read-back)."""
-    body = await client.get_json(
-        join_path(client.urls.automation, "groups", segment(ref)),
-        params=get_params(hrid_contains_uuid=hrid_contains_uuid),
+    return GroupState.from_json(
+        await GROUPS.get(client, ref, hrid_contains_uuid=hrid_contains_uuid)
     )
-    return GroupState.from_json(body)

@@ -12,10 +12,9 @@ from typing import Any
 
 import attrs
 
-from controller.apim.automation import delete_params, get_params, upsert_params
+from controller.apim.automation import AutomationCollection
 from controller.apim.client import ApimClient
 from controller.apim.results import ImportErrors, as_object, text_field
-from controller.apim.urls import join_path, segment
 
 
 @attrs.frozen
@@ -42,6 +41,9 @@ class SharedPolicyGroupState:
         )
 
 
+SHARED_POLICY_GROUPS = AutomationCollection("shared-policy-groups")
+
+
 async def upsert_shared_policy_group(
     client: ApimClient,
     spec: Mapping[str, Any],
@@ -50,10 +52,8 @@ async def upsert_shared_policy_group(
     hrid_contains_uuid: bool = False,
 ) -> SharedPolicyGroupState:
     """``PUT {AUTO}/shared-policy-groups?dryRun=[&hridContainsUUID=true]``."""
-    body = await client.put_json(
-        join_path(client.urls.automation, "shared-policy-groups"),
-        dict(spec),
-        params=upsert_params(dry_run=dry_run, hrid_contains_uuid=hrid_contains_uuid),
+    body = await SHARED_POLICY_GROUPS.upsert(
+        client, spec, dry_run=dry_run, hrid_contains_uuid=hrid_contains_uuid
     )
     return SharedPolicyGroupState.from_json(body)
 
@@ -61,20 +61,14 @@ async def upsert_shared_policy_group(
 async def delete_shared_policy_group(
     client: ApimClient, ref: str, *, hrid_contains_uuid: bool = False
 ) -> bool:
-    """``DELETE {AUTO}/shared-policy-groups/{ref}?hridContainsUUID=``; False when gone."""
-    return await client.delete(
-        join_path(client.urls.automation, "shared-policy-groups", segment(ref)),
-        params=delete_params(hrid_contains_uuid=hrid_contains_uuid),
-        missing_ok=True,
-    )
+    """``DELETE {AUTO}/shared-policy-groups/{ref}?hridContainsUUID=``; False when already gone."""
+    return await SHARED_POLICY_GROUPS.delete(client, ref, hrid_contains_uuid=hrid_contains_uuid)
 
 
 async def get_shared_policy_group(
     client: ApimClient, ref: str, *, hrid_contains_uuid: bool = False
 ) -> SharedPolicyGroupState:
     """``GET {AUTO}/shared-policy-groups/{ref}`` (read-back)."""
-    body = await client.get_json(
-        join_path(client.urls.automation, "shared-policy-groups", segment(ref)),
-        params=get_params(hrid_contains_uuid=hrid_contains_uuid),
+    return SharedPolicyGroupState.from_json(
+        await SHARED_POLICY_GROUPS.get(client, ref, hrid_contains_uuid=hrid_contains_uuid)
     )
-    return SharedPolicyGroupState.from_json(body)
