@@ -123,6 +123,11 @@ class Env:
                 return None
             raise
 
+    async def get_kind(self, obj: dict[str, Any]) -> Any:
+        """The live object named like ``obj`` (its kind, name and namespace), or None."""
+        metadata = obj.get("metadata") or {}
+        return await self.get(kind_of(obj), metadata["name"], metadata.get("namespace"))
+
     async def patch(
         self, kind: ResourceKind, name: str, body: dict[str, Any], namespace: str | None = None
     ) -> Any:
