@@ -14,7 +14,34 @@ from typing import Any
 import attrs
 
 from controller.apim.client import ApimClient, QueryParams
+from controller.apim.results import ImportErrors, as_object, text_field
 from controller.apim.urls import join_path, segment
+
+
+@attrs.frozen
+class AutomationState:
+    """What the Automation API answers for an application or a shared policy group."""
+
+    id: str
+    hrid: str
+    organization_id: str
+    environment_id: str
+    errors: ImportErrors
+    cross_id: str = ""
+    raw: Mapping[str, Any] = attrs.field(factory=dict, eq=False, repr=False)
+
+    @classmethod
+    def from_json(cls, body: Any) -> AutomationState:
+        data = as_object(body)
+        return cls(
+            id=text_field(data, "id"),
+            hrid=text_field(data, "hrid"),
+            organization_id=text_field(data, "organizationId"),
+            environment_id=text_field(data, "environmentId"),
+            errors=ImportErrors.from_json(data.get("errors")),
+            cross_id=text_field(data, "crossId"),
+            raw=data,
+        )
 
 
 @attrs.frozen

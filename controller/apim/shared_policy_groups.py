@@ -10,35 +10,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import attrs
-
-from controller.apim.automation import AutomationCollection
+from controller.apim.automation import AutomationCollection, AutomationState
 from controller.apim.client import ApimClient
-from controller.apim.results import ImportErrors, as_object, text_field
 
-
-@attrs.frozen
-class SharedPolicyGroupState:
-    id: str
-    cross_id: str
-    hrid: str
-    organization_id: str
-    environment_id: str
-    errors: ImportErrors
-    raw: Mapping[str, Any] = attrs.field(eq=False, repr=False)
-
-    @classmethod
-    def from_json(cls, body: Any) -> SharedPolicyGroupState:
-        data = as_object(body)
-        return cls(
-            id=text_field(data, "id"),
-            cross_id=text_field(data, "crossId"),
-            hrid=text_field(data, "hrid"),
-            organization_id=text_field(data, "organizationId"),
-            environment_id=text_field(data, "environmentId"),
-            errors=ImportErrors.from_json(data.get("errors")),
-            raw=data,
-        )
+SharedPolicyGroupState = AutomationState
+"""Kept as a name of its own for readers of this family's calls."""
 
 
 SHARED_POLICY_GROUPS = AutomationCollection("shared-policy-groups")
