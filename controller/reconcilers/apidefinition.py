@@ -23,8 +23,8 @@ from controller.models.validation import validate_api_v2
 from controller.reconcilers import conditions as cond
 from controller.reconcilers import vocabulary as v
 from controller.reconcilers.admission import enforce
-from controller.reconcilers.apiresource import resolve_resources
-from controller.reconcilers.base import Attempt, KindReconciler, SkeletonDeps
+from controller.reconcilers.apiresource import ApiReconciler
+from controller.reconcilers.base import Attempt, SkeletonDeps
 from controller.reconcilers.configmaps import LocalConfigMaps
 from controller.reconcilers.contexts import ContextResolver
 from controller.reconcilers.errors import IllegalStateError, ReconcileError
@@ -45,7 +45,7 @@ def validate(spec: Mapping[str, Any], name: str) -> None:
     enforce(spec, ApiDefinitionSpec, partial(validate_api_v2, api_name=name))
 
 
-class ApiDefinitionReconciler(KindReconciler):
+class ApiDefinitionReconciler(ApiReconciler):
     controller = "apidefinition"
     kind = API_DEFINITIONS
     finalizer = v.FINALIZER_API
@@ -63,10 +63,7 @@ class ApiDefinitionReconciler(KindReconciler):
     ) -> None:
         """``groups``/``notifications``: informer caches of those kinds; without them (None,
         the default) the few APIs that reference Groups or Notifications read them directly."""
-        super().__init__(deps, store)
-        self.resolver = resolver
-        self.resources = resources
-        self.configmaps = configmaps
+        super().__init__(deps, store, resolver=resolver, resources=resources, configmaps=configmaps)
         self.groups = groups
         self.notifications = notifications
 
@@ -87,14 +84,7 @@ class ApiDefinitionReconciler(KindReconciler):
         validate(spec, attempt.name)
         local = bool(spec.get("local", False))
         spec["definition_context"] = v2_definition_context(spec)
-        resources = resolve_resources(
-            spec,
-            namespace=attempt.namespace,
-            resources=self.resources,
-            reader=self.sources if self.deps.templating else None,
-        )
-        if resources is not None:
-            spec["resources"] = resources
+        self.inline_resources(attempt)
         await self._resolve_group_refs(attempt, spec)
         await self._console_notification(attempt, spec)
         metadata = attempt.obj["metadata"]

@@ -17,6 +17,8 @@ from controller.models.convert import ModelError, structure
 from controller.models.validation import severe, validate_api_resource
 from controller.reconcilers import vocabulary as v
 from controller.reconcilers.base import Attempt, KindReconciler, SkeletonDeps
+from controller.reconcilers.configmaps import LocalConfigMaps
+from controller.reconcilers.contexts import ContextResolver
 from controller.reconcilers.errors import IllegalStateError, ReconcileError, ResolveRefError
 from controller.reconcilers.kinds import API_RESOURCES
 from controller.reconcilers.refs import RESOURCE_INDEX, ref_key
@@ -49,6 +51,36 @@ class ApiResourceReconciler(KindReconciler):
     async def cleanup(self, attempt: Attempt) -> None:
         if any(store.keys_by_index(RESOURCE_INDEX, attempt.key) for store in self.api_stores):
             raise ReconcileError("resource is referenced and will remain")
+
+
+class ApiReconciler(KindReconciler):
+    """What the v2 and v4 API reconcilers share: a context resolver, the ApiResources they
+    inline, and the gateway ConfigMaps they write in local mode."""
+
+    def __init__(
+        self,
+        deps: SkeletonDeps,
+        store: Store,
+        *,
+        resolver: ContextResolver,
+        resources: Store,
+        configmaps: LocalConfigMaps,
+    ) -> None:
+        super().__init__(deps, store)
+        self.resolver = resolver
+        self.resources = resources
+        self.configmaps = configmaps
+
+    def inline_resources(self, attempt: Attempt) -> None:
+        """Replace every ``resources[].ref`` of ``attempt.spec`` by the resource's content."""
+        resources = resolve_resources(
+            attempt.spec,
+            namespace=attempt.namespace,
+            resources=self.resources,
+            reader=self.sources if self.deps.templating else None,
+        )
+        if resources is not None:
+            attempt.spec["resources"] = resources
 
 
 def resolve_resources(

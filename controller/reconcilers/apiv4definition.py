@@ -15,17 +15,14 @@ from typing import Any
 
 from controller.apim.apis_v4 import delete_api, upsert_api
 from controller.apim.ids import hrid
-from controller.informers.store import Store
 from controller.models.api_v4 import ApiV4DefinitionSpec
 from controller.models.validation import validate_api_v4
 from controller.reconcilers import conditions as cond
 from controller.reconcilers import vocabulary as v
 from controller.reconcilers.admission import enforce
 from controller.reconcilers.apidefinition import errors_status
-from controller.reconcilers.apiresource import resolve_resources
-from controller.reconcilers.base import Attempt, KindReconciler, SkeletonDeps
-from controller.reconcilers.configmaps import LocalConfigMaps
-from controller.reconcilers.contexts import ContextResolver
+from controller.reconcilers.apiresource import ApiReconciler
+from controller.reconcilers.base import Attempt
 from controller.reconcilers.errors import IllegalStateError
 from controller.reconcilers.identity import automation_body, populate_v4_ids, v4_definition_context
 from controller.reconcilers.kinds import API_V4_DEFINITIONS
@@ -41,36 +38,15 @@ def validate(spec: Mapping[str, Any], name: str) -> None:
     enforce(spec, ApiV4DefinitionSpec, partial(validate_api_v4, api_name=name))
 
 
-class ApiV4DefinitionReconciler(KindReconciler):
+class ApiV4DefinitionReconciler(ApiReconciler):
     controller = "apiv4definition"
     kind = API_V4_DEFINITIONS
     finalizer = v.FINALIZER_API
 
-    def __init__(
-        self,
-        deps: SkeletonDeps,
-        store: Store,
-        *,
-        resolver: ContextResolver,
-        resources: Store,
-        configmaps: LocalConfigMaps,
-    ) -> None:
-        super().__init__(deps, store)
-        self.resolver = resolver
-        self.resources = resources
-        self.configmaps = configmaps
-
     async def apply(self, attempt: Attempt) -> None:
         spec = attempt.spec
         validate(spec, attempt.name)
-        resources = resolve_resources(
-            spec,
-            namespace=attempt.namespace,
-            resources=self.resources,
-            reader=self.sources if self.deps.templating else None,
-        )
-        if resources is not None:
-            spec["resources"] = resources
+        self.inline_resources(attempt)
         definition_context = v4_definition_context(spec)
         spec["definitionContext"] = definition_context
         to_kubernetes = definition_context["syncFrom"] == "KUBERNETES"
