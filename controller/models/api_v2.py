@@ -9,16 +9,13 @@ import attrs
 from controller.models.base import Opt, Raw, prop
 from controller.models.common import (
     HTTP_METHODS,
-    ApiMetadata,
-    ApiResourceRef,
+    ApiBase,
     ApiStatus,
     HttpClientOptions,
     HttpHeader,
     HttpProxy,
-    Member,
-    ObjectRef,
     PageV2,
-    Property,
+    PlanBase,
     ResponseTemplates,
     SslOptions,
 )
@@ -112,33 +109,19 @@ class PathRule:
 
 
 @attrs.frozen(kw_only=True)
-class PlanV2:
+class PlanV2(PlanBase):
     """A v2 plan: how consumers may access the API."""
 
     api: Opt[str] = prop(doc="Owning API id (filled by the operator).")
-    characteristics: Opt[list[str]] = prop(doc="Free-form characteristics shown on the portal.")
-    comment_required: Opt[bool] = prop(json="comment_required", doc="Subscribers must comment.")
-    cross_id: Opt[str] = prop(doc="Id shared by every environment.")
     description: str = prop(required=True, doc="Plan description.")
     excluded_groups: Opt[list[str]] = prop(
         json="excluded_groups", default=[], doc="Groups that cannot see the plan."
     )
     flows: Opt[list[FlowV2]] = prop(default=[], doc="Plan flows.")
-    id: Opt[str] = prop(doc="Plan id in APIM.")
-    name: str = prop(required=True, doc="Plan name.")
-    order: Opt[int] = prop(doc="Position on the portal.")
     paths: Opt[dict[str, list[PathRule]]] = prop(doc="Legacy path rules.")
     security: str = prop(required=True, doc="KEY_LESS, API_KEY, JWT, OAUTH2...")
     security_definition: Opt[str] = prop(doc="Security plugin configuration as a JSON string.")
     selection_rule: Opt[str] = prop(json="selection_rule", doc="EL rule selecting the plan.")
-    status: Opt[str] = prop(
-        default="PUBLISHED", enum=("PUBLISHED", "DEPRECATED", "STAGING"), doc="Plan status."
-    )
-    tags: Opt[list[str]] = prop(default=[], doc="Sharding tags.")
-    type: Opt[str] = prop(default="API", enum=("API", "CATALOG"), doc="Plan type.")
-    validation: Opt[str] = prop(
-        default="AUTO", enum=("AUTO", "MANUAL"), doc="Subscription validation."
-    )
 
 
 @attrs.frozen(kw_only=True)
@@ -326,15 +309,12 @@ class Proxy:
 
 
 @attrs.frozen(kw_only=True)
-class ApiDefinitionSpec:
+class ApiDefinitionSpec(ApiBase):
     """Desired state of a v2 API."""
 
-    categories: Opt[list[str]] = prop(default=[], doc="Portal categories.")
     console_notification_configuration: Opt[ConsoleNotificationConfiguration] = prop(
         doc="Filled by the operator."
     )
-    context_ref: Opt[ObjectRef] = prop(doc="ManagementContext the API is pushed to.")
-    cross_id: Opt[str] = prop(doc="Id shared by every environment.")
     definition_context: Opt[DefinitionContextV2] = prop(
         json="definition_context", doc="Origin and source of truth."
     )
@@ -351,10 +331,6 @@ class ApiDefinitionSpec:
     )
     flows: Opt[list[FlowV2]] = prop(default=[], doc="API flows.")
     gravitee: Opt[str] = prop(default="2.0.0", doc="Definition version.")
-    group_refs: Opt[list[ObjectRef]] = prop(default=[], doc="Group objects given access.")
-    groups: Opt[list[str]] = prop(default=[], doc="APIM group names given access.")
-    id: Opt[str] = prop(doc="API id in APIM.")
-    labels: Opt[list[str]] = prop(default=[], doc="Portal labels.")
     lifecycle_state: Opt[str] = prop(
         json="lifecycle_state",
         default="CREATED",
@@ -362,24 +338,14 @@ class ApiDefinitionSpec:
         doc="Portal lifecycle.",
     )
     local: Opt[bool] = prop(default=False, doc="Deploy through a ConfigMap instead of APIM.")
-    members: Opt[list[Member]] = prop(doc="Users given a role on the API.")
-    metadata: Opt[list[ApiMetadata]] = prop(default=[], doc="API metadata.")
-    name: str = prop(required=True, doc="API name.")
-    notifications_refs: Opt[list[ObjectRef]] = prop(default=[], doc="Notification objects.")
-    notify_members: Opt[bool] = prop(default=True, doc="Notify members when added.")
     pages: Opt[dict[str, PageV2]] = prop(doc="Documentation pages by key.")
     path_mappings: Opt[list[str]] = prop(json="path_mappings", doc="Analytics path mappings.")
     plans: Opt[list[PlanV2]] = prop(default=[], doc="Plans.")
-    properties: Opt[list[Property]] = prop(default=[], doc="API properties.")
     proxy: Opt[Proxy] = prop(doc="Entrypoints and backends.")
-    resources: Opt[list[ApiResourceRef]] = prop(default=[], doc="Resources, inline or referenced.")
     response_templates: Opt[ResponseTemplates] = prop(
         json="response_templates", doc="Templates by error key and media type."
     )
     services: Opt[ServicesV2] = prop(doc="API services.")
-    state: Opt[str] = prop(default="STARTED", enum=("STARTED", "STOPPED"), doc="Deployment state.")
-    tags: Opt[list[str]] = prop(doc="Sharding tags.")
-    version: str = prop(required=True, doc="API version.")
     visibility: Opt[str] = prop(
         default="PRIVATE", enum=("PUBLIC", "PRIVATE"), doc="Portal visibility."
     )

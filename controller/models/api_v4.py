@@ -12,14 +12,12 @@ import attrs
 
 from controller.models.base import Opt, Raw, given, prop
 from controller.models.common import (
-    ApiMetadata,
-    ApiResourceRef,
+    ApiBase,
     ApiStatus,
     HttpClientOptions,
-    Member,
     ObjectRef,
     Page,
-    Property,
+    PlanBase,
     ResponseTemplates,
     SslOptions,
 )
@@ -146,15 +144,12 @@ class Security:
 
 
 @attrs.frozen(kw_only=True)
-class PlanV4:
+class PlanV4(PlanBase):
     """A v4 plan: how consumers may access the API."""
 
     bootstrap_port: Opt[int] = prop(doc="Native Kafka bootstrap port.")
     broker_range_end: Opt[int] = prop(doc="Native Kafka last broker port.")
     broker_range_start: Opt[int] = prop(doc="Native Kafka first broker port.")
-    characteristics: Opt[list[str]] = prop(doc="Free-form characteristics shown on the portal.")
-    comment_required: Opt[bool] = prop(json="comment_required", doc="Subscribers must comment.")
-    cross_id: Opt[str] = prop(doc="Id shared by every environment.")
     definition_version: Opt[str] = prop(default="V4", doc="Plan definition version.")
     description: Opt[str] = prop(doc="Plan description.")
     excluded_groups: Opt[list[str]] = prop(default=[], doc="Groups that cannot see the plan.")
@@ -162,20 +157,9 @@ class PlanV4:
     general_conditions: Opt[str] = prop(doc="Key of the page holding the terms.")
     general_conditions_hrid: Opt[str] = prop(doc="Terms page human readable id (operator).")
     hrid: Opt[str] = prop(doc="Human readable id (filled by the operator).")
-    id: Opt[str] = prop(doc="Plan id in APIM.")
     mode: Opt[str] = prop(default="STANDARD", doc="STANDARD or PUSH.")
-    name: str = prop(required=True, doc="Plan name.")
-    order: Opt[int] = prop(doc="Position on the portal.")
     security: Opt[Security] = prop(doc="Plan security.")
     selection_rule: Opt[str] = prop(doc="EL rule selecting the plan.")
-    status: Opt[str] = prop(
-        default="PUBLISHED", enum=("PUBLISHED", "DEPRECATED", "STAGING"), doc="Plan status."
-    )
-    tags: Opt[list[str]] = prop(default=[], doc="Sharding tags.")
-    type: Opt[str] = prop(default="API", enum=("API", "CATALOG"), doc="Plan type.")
-    validation: Opt[str] = prop(
-        default="AUTO", enum=("AUTO", "MANUAL"), doc="Subscription validation."
-    )
 
 
 @attrs.frozen(kw_only=True)
@@ -310,7 +294,7 @@ class ApiV4Services:
 
 
 @attrs.frozen(kw_only=True)
-class ApiV4DefinitionSpec:
+class ApiV4DefinitionSpec(ApiBase):
     """Desired state of a v4 API."""
 
     allow_multi_jwt_oauth2_subscriptions: Opt[bool] = prop(
@@ -318,10 +302,7 @@ class ApiV4DefinitionSpec:
     )
     allowed_in_api_products: Opt[bool] = prop(doc="May be part of API products.")
     analytics: Opt[Analytics] = prop(doc="Analytics, logging and tracing.")
-    categories: Opt[list[str]] = prop(default=[], doc="Portal categories.")
     console_notification: Opt[ConsoleNotification] = prop(doc="Filled by the operator.")
-    context_ref: Opt[ObjectRef] = prop(doc="ManagementContext the API is pushed to.")
-    cross_id: Opt[str] = prop(doc="Id shared by every environment.")
     definition_context: Opt[DefinitionContextV4] = prop(doc="Origin and source of truth.")
     definition_version: Opt[str] = prop(default="V4", enum=("V4",), doc="Definition version.")
     description: Opt[str] = prop(doc="API description.")
@@ -329,11 +310,7 @@ class ApiV4DefinitionSpec:
     failover: Opt[Failover] = prop(doc="Failover.")
     flow_execution: Opt[FlowExecution] = prop(doc="Flow selection.")
     flows: Opt[list[Flow]] = prop(default=[], doc="API flows.")
-    group_refs: Opt[list[ObjectRef]] = prop(default=[], doc="Group objects given access.")
-    groups: Opt[list[str]] = prop(default=[], doc="APIM group names given access.")
     hrid: Opt[str] = prop(doc="Human readable id (filled by the operator).")
-    id: Opt[str] = prop(doc="API id in APIM.")
-    labels: Opt[list[str]] = prop(default=[], doc="Portal labels.")
     lifecycle_state: Opt[str] = prop(
         default="UNPUBLISHED",
         enum=("PUBLISHED", "UNPUBLISHED", "DEPRECATED", "ARCHIVED"),
@@ -344,22 +321,12 @@ class ApiV4DefinitionSpec:
         min_items=1,
         doc="How clients reach the API (HTTP, SUBSCRIPTION, TCP, KAFKA).",
     )
-    members: Opt[list[Member]] = prop(doc="Users given a role on the API.")
-    metadata: Opt[list[ApiMetadata]] = prop(default=[], doc="API metadata.")
-    name: str = prop(required=True, doc="API name.")
-    notifications_refs: Opt[list[ObjectRef]] = prop(default=[], doc="Notification objects.")
-    notify_members: Opt[bool] = prop(default=True, doc="Notify members when added.")
     pages: Opt[dict[str, Page]] = prop(doc="Documentation pages by key.")
     plans: Opt[dict[str, PlanV4]] = prop(doc="Plans by key.")
     portal_navigation: Opt[list[PortalNavigationItem]] = prop(doc="New portal navigation.")
-    properties: Opt[list[Property]] = prop(default=[], doc="API properties.")
-    resources: Opt[list[ApiResourceRef]] = prop(default=[], doc="Resources, inline or referenced.")
     response_templates: Opt[ResponseTemplates] = prop(doc="Templates by error key and media type.")
     services: Opt[ApiV4Services] = prop(doc="API services.")
-    state: Opt[str] = prop(default="STARTED", enum=("STARTED", "STOPPED"), doc="Deployment state.")
-    tags: Opt[list[str]] = prop(doc="Sharding tags.")
     type: str = prop(required=True, enum=API_TYPES, doc="API type.")
-    version: str = prop(required=True, doc="API version.")
     visibility: Opt[str] = prop(
         default="PRIVATE", enum=("PUBLIC", "PRIVATE"), doc="Portal visibility."
     )

@@ -296,3 +296,46 @@ class ApiStatus:
     processing_status: Opt[str] = prop(doc="Outcome of the last reconcile (legacy).")
     state: Opt[str] = prop(enum=("STARTED", "STOPPED"), doc="Deployment state in APIM.")
     subscriptions: Opt[int] = prop(doc="Number of Subscription objects using the API.")
+
+
+@attrs.frozen(kw_only=True)
+class PlanBase:
+    """What v2 and v4 plans have in common (upstream embeds the same base in both)."""
+
+    characteristics: Opt[list[str]] = prop(doc="Free-form characteristics shown on the portal.")
+    comment_required: Opt[bool] = prop(json="comment_required", doc="Subscribers must comment.")
+    cross_id: Opt[str] = prop(doc="Id shared by every environment.")
+    id: Opt[str] = prop(doc="Plan id in APIM.")
+    name: str = prop(required=True, doc="Plan name.")
+    order: Opt[int] = prop(doc="Position on the portal.")
+    status: Opt[str] = prop(
+        default="PUBLISHED", enum=("PUBLISHED", "DEPRECATED", "STAGING"), doc="Plan status."
+    )
+    tags: Opt[list[str]] = prop(default=[], doc="Sharding tags.")
+    type: Opt[str] = prop(default="API", enum=("API", "CATALOG"), doc="Plan type.")
+    validation: Opt[str] = prop(
+        default="AUTO", enum=("AUTO", "MANUAL"), doc="Subscription validation."
+    )
+
+
+@attrs.frozen(kw_only=True)
+class ApiBase:
+    """What v2 and v4 API specs have in common (upstream's ``ApiBase``)."""
+
+    categories: Opt[list[str]] = prop(default=[], doc="Portal categories.")
+    context_ref: Opt[ObjectRef] = prop(doc="ManagementContext the API is pushed to.")
+    cross_id: Opt[str] = prop(doc="Id shared by every environment.")
+    group_refs: Opt[list[ObjectRef]] = prop(default=[], doc="Group objects given access.")
+    groups: Opt[list[str]] = prop(default=[], doc="APIM group names given access.")
+    id: Opt[str] = prop(doc="API id in APIM.")
+    labels: Opt[list[str]] = prop(default=[], doc="Portal labels.")
+    members: Opt[list[Member]] = prop(doc="Users given a role on the API.")
+    metadata: Opt[list[ApiMetadata]] = prop(default=[], doc="API metadata.")
+    name: str = prop(required=True, doc="API name.")
+    notifications_refs: Opt[list[ObjectRef]] = prop(default=[], doc="Notification objects.")
+    notify_members: Opt[bool] = prop(default=True, doc="Notify members when added.")
+    properties: Opt[list[Property]] = prop(default=[], doc="API properties.")
+    resources: Opt[list[ApiResourceRef]] = prop(default=[], doc="Resources, inline or referenced.")
+    state: Opt[str] = prop(default="STARTED", enum=("STARTED", "STOPPED"), doc="Deployment state.")
+    tags: Opt[list[str]] = prop(doc="Sharding tags.")
+    version: str = prop(required=True, doc="API version.")
