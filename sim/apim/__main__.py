@@ -20,11 +20,21 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=0, help="port to bind (default 0: any free)")
     parser.add_argument("--tls", action="store_true", help="serve HTTPS with a throwaway test CA")
-    parser.add_argument("--user", action="append", default=[], metavar="NAME:PASSWORD",
-                        help="Basic credentials to accept (default admin:admin)")
+    parser.add_argument(
+        "--user",
+        action="append",
+        default=[],
+        metavar="NAME:PASSWORD",
+        help="Basic credentials to accept (default admin:admin)",
+    )
     parser.add_argument("--token", action="append", default=[], help="bearer token to accept")
-    parser.add_argument("--env", action="append", default=[], metavar="ORG:ENV",
-                        help="organization and environment to serve (default DEFAULT:DEFAULT)")
+    parser.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="ORG:ENV",
+        help="organization and environment to serve (default DEFAULT:DEFAULT)",
+    )
     return parser.parse_args(argv)
 
 
@@ -34,8 +44,14 @@ async def _serve(args: argparse.Namespace) -> None:
     for pair in args.env or ["DEFAULT:DEFAULT"]:
         org, _, env = pair.partition(":")
         orgs_envs.setdefault(org, []).append(env or "DEFAULT")
-    running = await start_simulator(tls=args.tls, host=args.host, port=args.port, users=users,
-                                    tokens=args.token, orgs_envs=orgs_envs)
+    running = await start_simulator(
+        tls=args.tls,
+        host=args.host,
+        port=args.port,
+        users=users,
+        tokens=args.token,
+        orgs_envs=orgs_envs,
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -12,7 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from sim.apim import ids
-from sim.apim.automation_common import NOT_ECHOED_PLAIN, hrid_of, with_status
+from sim.apim.automation_common import NOT_ECHOED_PLAIN, hrid_of, top_level_id, with_status
 from sim.apim.errors import hrid_not_found, json_response
 from sim.apim.http_common import flag, json_object, resolve_org_env, sim_of
 from sim.apim.state import DictionaryRecord, GroupRecord, SharedPolicyGroupRecord
@@ -33,8 +33,7 @@ async def put_group(request: web.Request) -> web.Response:
     org, env = resolve_org_env(request)
     body = json_object(request)
     hrid = hrid_of(body)
-    legacy = flag(request, "hridContainsUUID")
-    group_id = hrid if legacy else ids.top_level_id(org, env, hrid)
+    group_id = top_level_id(request, org, env, hrid)
     findings = validate_group(state, org, body)
     members = [m for m in body.get("members") or [] if isinstance(m, dict)]
     group = GroupRecord(
@@ -54,7 +53,7 @@ async def put_group(request: web.Request) -> web.Response:
 
 def _find_group(request: web.Request, org: str, env: str) -> GroupRecord:
     ref = request.match_info["hrid"]
-    group_id = ref if flag(request, "hridContainsUUID") else ids.top_level_id(org, env, ref)
+    group_id = top_level_id(request, org, env, ref)
     group = sim_of(request).state.group(group_id, org=org, env=env)
     if group is None:
         raise hrid_not_found(ref)
@@ -118,13 +117,16 @@ async def put_shared_policy_group(request: web.Request) -> web.Response:
 def _find_spg(request: web.Request, org: str, env: str) -> SharedPolicyGroupRecord:
     state = sim_of(request).state
     ref = request.match_info["hrid"]
-    spg_id = ref if flag(request, "hridContainsUUID") else ids.top_level_id(org, env, ref)
+    spg_id = top_level_id(request, org, env, ref)
     spg = state.shared_policy_group(spg_id, org=org, env=env)
     if spg is None and not flag(request, "hridContainsUUID"):
         # HRID given but the SPG was created with a user crossId: fall back to a hrid scan.
         spg = next(
-            (s for s in state.shared_policy_groups.values()
-             if s.org == org and s.env == env and s.hrid == ref),
+            (
+                s
+                for s in state.shared_policy_groups.values()
+                if s.org == org and s.env == env and s.hrid == ref
+            ),
             None,
         )
     if spg is None:

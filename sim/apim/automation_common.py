@@ -9,8 +9,9 @@ from typing import Any
 
 from aiohttp import web
 
+from sim.apim import ids
 from sim.apim.errors import SimHttpError, hrid_not_found
-from sim.apim.http_common import sim_of
+from sim.apim.http_common import flag, sim_of
 from sim.apim.state import ApiRecord
 
 AUTO = "/automation/organizations/{org}/environments/{env}"
@@ -25,6 +26,12 @@ def hrid_of(body: dict[str, Any]) -> str:
     if not isinstance(hrid, str) or not hrid:
         raise SimHttpError(400, "hrid is required", technical_code="invalid")
     return hrid
+
+
+def top_level_id(request: web.Request, org: str, env: str, ref: str) -> str:
+    """The id APIM gives a top-level object (group, SPG, application): ``ref`` itself with
+    ``hridContainsUUID=true`` (objects from before HRIDs), else derived from the HRID."""
+    return ref if flag(request, "hridContainsUUID") else ids.top_level_id(org, env, ref)
 
 
 def with_status(obj: dict[str, Any], org: str, env: str, object_id: str) -> dict[str, Any]:

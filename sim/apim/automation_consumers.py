@@ -15,7 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from sim.apim import ids
-from sim.apim.automation_common import find_api, hrid_of, with_status
+from sim.apim.automation_common import find_api, hrid_of, top_level_id, with_status
 from sim.apim.errors import SimHttpError, hrid_not_found, invalid_import, json_response
 from sim.apim.http_common import flag, iso, json_object, resolve_org_env, sim_of
 from sim.apim.state import (
@@ -47,8 +47,7 @@ async def put_application(request: web.Request) -> web.Response:
     org, env = resolve_org_env(request)
     body = json_object(request)
     hrid = hrid_of(body)
-    legacy = flag(request, "hridContainsUUID")
-    app_id = hrid if legacy else ids.top_level_id(org, env, hrid)
+    app_id = top_level_id(request, org, env, hrid)
     findings = validate_application(state, org, env, body)
     if findings.severe and not flag(request, "dryRun"):
         raise invalid_import(findings.severe)
@@ -74,7 +73,7 @@ async def put_application(request: web.Request) -> web.Response:
 def _find_application(request: web.Request, org: str, env: str) -> ApplicationRecord:
     state = sim_of(request).state
     ref = request.match_info["hrid"]
-    app_id = ref if flag(request, "hridContainsUUID") else ids.top_level_id(org, env, ref)
+    app_id = top_level_id(request, org, env, ref)
     app = state.application(app_id, org=org, env=env)
     if app is None or app.status == "ARCHIVED":
         raise hrid_not_found(ref)
@@ -150,11 +149,17 @@ async def put_subscription(request: web.Request) -> web.Response:
     if existing is not None:
         # APIM refuses to move a subscription to another plan or application.
         if existing.plan_id != plan.id:
-            raise SimHttpError(400, f"Subscription [{sub_id}] cannot change its plan",
-                               technical_code="subscription.plan.immutable")
+            raise SimHttpError(
+                400,
+                f"Subscription [{sub_id}] cannot change its plan",
+                technical_code="subscription.plan.immutable",
+            )
         if existing.application_id != app.id:
-            raise SimHttpError(400, f"Subscription [{sub_id}] cannot change its application",
-                               technical_code="subscription.application.immutable")
+            raise SimHttpError(
+                400,
+                f"Subscription [{sub_id}] cannot change its application",
+                technical_code="subscription.application.immutable",
+            )
         if existing.status == "CLOSED":
             existing = None  # restored as a new acceptance: startingAt is now again
     ending_at = body.get("endingAt") if isinstance(body.get("endingAt"), str) else None

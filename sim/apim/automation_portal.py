@@ -36,8 +36,9 @@ def _state_of(record: PortalObjectRecord) -> dict[str, Any]:
 
 
 def _portal(state: SimulatorState, org: str, env: str, portal_hrid: str) -> PortalObjectRecord:
-    portal = state.portal_object("portal", ids.top_level_id(org, env, portal_hrid), org=org,
-                                 env=env)
+    portal = state.portal_object(
+        "portal", ids.top_level_id(org, env, portal_hrid), org=org, env=env
+    )
     if portal is None:
         raise hrid_not_found(portal_hrid)
     return portal
@@ -109,8 +110,12 @@ async def delete_object(request: web.Request) -> web.Response:
     del state.portal_objects[(record.org, record.env, record.kind, record.id)]
     if record.kind == "portal":
         for key, child in list(state.portal_objects.items()):
-            if (child.kind in PORTAL_CHILD_KINDS.values() and child.parent_hrid == record.hrid
-                    and child.org == record.org and child.env == record.env):
+            if (
+                child.kind in PORTAL_CHILD_KINDS.values()
+                and child.parent_hrid == record.hrid
+                and child.org == record.org
+                and child.env == record.env
+            ):
                 del state.portal_objects[key]
     return web.Response(status=204)
 

@@ -72,13 +72,15 @@ async def set_faults(request: web.Request) -> web.Response:
         if isinstance(body.get("failNext"), dict):
             spec = body["failNext"]
             method, prefix, status = _fail_args(spec)
-            faults.fail_next(int(spec.get("count", 1)), method=method, path_prefix=prefix,
-                             status=status)
+            faults.fail_next(
+                int(spec.get("count", 1)), method=method, path_prefix=prefix, status=status
+            )
         if isinstance(body.get("failFraction"), dict):
             spec = body["failFraction"]
             method, prefix, status = _fail_args(spec)
-            faults.fail_fraction(float(spec["fraction"]), method=method, path_prefix=prefix,
-                                 status=status)
+            faults.fail_fraction(
+                float(spec["fraction"]), method=method, path_prefix=prefix, status=status
+            )
     except (ValueError, KeyError) as error:
         raise web.HTTPBadRequest(text=str(error)) from error
     return web.Response(status=204)
@@ -109,11 +111,21 @@ async def get_state(request: web.Request) -> web.Response:
     state = request.app[SIM_KEY].state
     apis = [
         {
-            "org": a.org, "env": a.env, "id": a.id, "crossId": a.cross_id, "hrid": a.hrid,
-            "definitionVersion": a.definition_version, "name": a.name, "state": a.state,
-            "syncFrom": a.sync_from, "deployments": a.deployments, "imports": a.imports,
-            "plans": {p.hrid or p.cross_id or p.id: {"id": p.id, "status": p.status}
-                      for p in state.plans_of(a)},
+            "org": a.org,
+            "env": a.env,
+            "id": a.id,
+            "crossId": a.cross_id,
+            "hrid": a.hrid,
+            "definitionVersion": a.definition_version,
+            "name": a.name,
+            "state": a.state,
+            "syncFrom": a.sync_from,
+            "deployments": a.deployments,
+            "imports": a.imports,
+            "plans": {
+                p.hrid or p.cross_id or p.id: {"id": p.id, "status": p.status}
+                for p in state.plans_of(a)
+            },
         }
         for a in state.apis.values()
     ]

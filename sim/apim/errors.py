@@ -82,7 +82,9 @@ def error_response(family: ApiFamily, error: SimHttpError) -> web.Response:
 
 def hrid_not_found(hrid: str) -> SimHttpError:
     return SimHttpError(
-        404, f"HRID [{hrid}] cannot be found.", technical_code="hrid.notFound",
+        404,
+        f"HRID [{hrid}] cannot be found.",
+        technical_code="hrid.notFound",
         parameters={"hrid": hrid},
     )
 

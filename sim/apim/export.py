@@ -31,9 +31,7 @@ def v2_api_manifest(
     context_name: str | None = None,
     context_namespace: str = "default",
 ) -> str:
-    spec: dict[str, Any] = {
-        k: v for k, v in api.spec.items() if k not in ("contextRef", "local")
-    }
+    spec: dict[str, Any] = {k: v for k, v in api.spec.items() if k not in ("contextRef", "local")}
     spec["name"] = api.name
     spec["state"] = api.state
     plans = []
@@ -87,7 +85,8 @@ def v4_api_manifest(state: SimulatorState, api: ApiRecord) -> str:
     pages = {}
     for page in state.pages_of(api):
         pages[page.hrid or page.id] = {
-            **{k: v for k, v in page.spec.items() if k != "hrid"}, "id": page.id
+            **{k: v for k, v in page.spec.items() if k != "hrid"},
+            "id": page.id,
         }
     if pages:
         spec["pages"] = pages

@@ -20,9 +20,7 @@ if TYPE_CHECKING:
 SIM_KEY: web.AppKey[Simulator] = web.AppKey("apim_simulator")
 # aiohttp >= 3.14 wants typed request keys; older releases only know plain strings.
 BODY_KEY: Any = (
-    web.RequestKey("apim_json_body", object)
-    if hasattr(web, "RequestKey")
-    else "apim_json_body"
+    web.RequestKey("apim_json_body", object) if hasattr(web, "RequestKey") else "apim_json_body"
 )
 
 

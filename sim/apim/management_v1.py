@@ -34,7 +34,9 @@ _NOT_STORED_IN_SPEC = ("plans", "pages")
 
 def _not_found(api_id: str) -> SimHttpError:
     return SimHttpError(
-        404, f"Api [{api_id}] cannot be found.", technical_code="api.notFound",
+        404,
+        f"Api [{api_id}] cannot be found.",
+        technical_code="api.notFound",
         parameters={"api": api_id},
     )
 
@@ -184,7 +186,10 @@ def _definition_context(api: ApiRecord) -> dict[str, str]:
 def _plan_entity(plan: PlanRecord) -> dict[str, Any]:
     out = dict(plan.spec)
     out.update(
-        id=plan.id, name=plan.name, api=plan.api_id, status=plan.status,
+        id=plan.id,
+        name=plan.name,
+        api=plan.api_id,
+        status=plan.status,
     )
     if plan.cross_id:
         out["crossId"] = plan.cross_id
@@ -290,8 +295,11 @@ async def export_crd(request: web.Request) -> web.Response:
     state = sim_of(request).state
     api = _find(request, org, env)
     if api.definition_version != "V2":
-        raise SimHttpError(400, f"Api [{api.id}] is not a V2 API: export it with the v2 API",
-                           technical_code="api.definition.version.notSupported")
+        raise SimHttpError(
+            400,
+            f"Api [{api.id}] is not a V2 API: export it with the v2 API",
+            technical_code="api.definition.version.notSupported",
+        )
     text = v2_api_manifest(
         state,
         api,
@@ -309,8 +317,14 @@ async def create_category(request: web.Request) -> web.Response:
     if not isinstance(name, str) or not name:
         raise SimHttpError(400, "name is required")
     sim_of(request).state.add_category(name, org=org, env=env)
-    return json_response({"id": str(uuid.uuid5(uuid.NAMESPACE_URL, name)), "name": name,
-                          "key": name.lower().replace(" ", "-")}, status=201)
+    return json_response(
+        {
+            "id": str(uuid.uuid5(uuid.NAMESPACE_URL, name)),
+            "name": name,
+            "key": name.lower().replace(" ", "-"),
+        },
+        status=201,
+    )
 
 
 async def create_group(request: web.Request) -> web.Response:
@@ -320,8 +334,15 @@ async def create_group(request: web.Request) -> web.Response:
     name = body.get("name")
     if not isinstance(name, str) or not name:
         raise SimHttpError(400, "name is required")
-    group = GroupRecord(org=org, env=env, id=str(uuid.uuid4()), hrid=None, name=name,
-                        member_count=0, spec={"name": name})
+    group = GroupRecord(
+        org=org,
+        env=env,
+        id=str(uuid.uuid4()),
+        hrid=None,
+        name=name,
+        member_count=0,
+        spec={"name": name},
+    )
     state.groups[(org, env, group.id)] = group
     return json_response({"id": group.id, "name": name}, status=201)
 
@@ -340,9 +361,15 @@ async def create_user(request: web.Request) -> web.Response:
     state.add_user(user_id, org=org)
     state.add_user(email, org=org)
     return json_response(
-        {"id": user_id, "email": email, "firstname": body.get("firstname"),
-         "lastname": body.get("lastname"), "source": "gravitee", "sourceId": email,
-         "service": bool(body.get("service", False))},
+        {
+            "id": user_id,
+            "email": email,
+            "firstname": body.get("firstname"),
+            "lastname": body.get("lastname"),
+            "source": "gravitee",
+            "sourceId": email,
+            "service": bool(body.get("service", False)),
+        },
         status=201,
     )
 

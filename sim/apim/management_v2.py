@@ -21,9 +21,24 @@ V2_NO_ORG = "/management/v2/environments/{env}"
 
 # Fields of a v4 import body that the v2 ``ApiV4`` read model carries under the same name.
 _V4_PASSTHROUGH = (
-    "type", "listeners", "endpointGroups", "analytics", "failover", "flowExecution", "flows",
-    "services", "resources", "properties", "responseTemplates", "tags", "labels", "categories",
-    "groups", "allowedInApiProducts", "allowMultiJwtOauth2Subscriptions", "description",
+    "type",
+    "listeners",
+    "endpointGroups",
+    "analytics",
+    "failover",
+    "flowExecution",
+    "flows",
+    "services",
+    "resources",
+    "properties",
+    "responseTemplates",
+    "tags",
+    "labels",
+    "categories",
+    "groups",
+    "allowedInApiProducts",
+    "allowMultiJwtOauth2Subscriptions",
+    "description",
 )
 
 
@@ -31,16 +46,21 @@ async def get_environment(request: web.Request) -> web.Response:
     org, env_id = resolve_org_env(request)
     env = sim_of(request).state.resolve_env(org, env_id)
     assert env is not None  # resolve_org_env answered 400 otherwise
-    return json_response({"id": env.id, "name": env.name, "organizationId": org,
-                          "hrids": list(env.hrids)})
+    return json_response(
+        {"id": env.id, "name": env.name, "organizationId": org, "hrids": list(env.hrids)}
+    )
 
 
 def _find(request: web.Request, org: str, env: str) -> ApiRecord:
     api_id = request.match_info["api"]
     api = sim_of(request).state.api(api_id, org=org, env=env)
     if api is None:
-        raise SimHttpError(404, f"Api [{api_id}] cannot be found.", technical_code="api.notFound",
-                           parameters={"apiId": api_id})
+        raise SimHttpError(
+            404,
+            f"Api [{api_id}] cannot be found.",
+            technical_code="api.notFound",
+            parameters={"apiId": api_id},
+        )
     return api
 
 
@@ -87,17 +107,30 @@ async def export_crd(request: web.Request) -> web.Response:
     org, env = resolve_org_env(request)
     api = _find(request, org, env)
     if api.definition_version != "V4":
-        raise SimHttpError(400, "Only V4 APIs can be exported as a CRD",
-                           technical_code="api.invalid")
+        raise SimHttpError(
+            400, "Only V4 APIs can be exported as a CRD", technical_code="api.invalid"
+        )
     text = v4_api_manifest(sim_of(request).state, api)
     return web.Response(text=text, content_type="application/x-yaml")
 
 
 # Plan fields the v2 read model carries under the same name as the v4 import body.
 _V4_PLAN_PASSTHROUGH = (
-    "description", "characteristics", "excludedGroups", "selectionRule", "tags", "order",
-    "commentRequired", "commentMessage", "validation", "type", "mode", "flows", "bootstrapPort",
-    "brokerRangeStart", "brokerRangeEnd",
+    "description",
+    "characteristics",
+    "excludedGroups",
+    "selectionRule",
+    "tags",
+    "order",
+    "commentRequired",
+    "commentMessage",
+    "validation",
+    "type",
+    "mode",
+    "flows",
+    "bootstrapPort",
+    "brokerRangeStart",
+    "brokerRangeEnd",
 )
 
 
@@ -133,27 +166,42 @@ def plan_read_model(api: ApiRecord, plan: PlanRecord) -> dict[str, Any]:
 def _plans_of(request: web.Request, api: ApiRecord) -> list[PlanRecord]:
     # Closed plans stay listed (with statuses=CLOSED), as APIM keeps them.
     state = sim_of(request).state
-    return [p for p in state.plans.values()
-            if p.api_id == api.id and p.org == api.org and p.env == api.env]
+    return [
+        p
+        for p in state.plans.values()
+        if p.api_id == api.id and p.org == api.org and p.env == api.env
+    ]
 
 
 async def list_plans(request: web.Request) -> web.Response:
     org, env = resolve_org_env(request)
     api = _find(request, org, env)
-    wanted = {s.strip().upper() for s in request.query.get("statuses", "PUBLISHED").split(",")
-              if s.strip()}
-    securities = {s.strip().upper() for s in request.query.get("securities", "").split(",")
-                  if s.strip()}
+    wanted = {
+        s.strip().upper()
+        for s in request.query.get("statuses", "PUBLISHED").split(",")
+        if s.strip()
+    }
+    securities = {
+        s.strip().upper() for s in request.query.get("securities", "").split(",") if s.strip()
+    }
     plans = [
-        plan_read_model(api, p) for p in _plans_of(request, api)
+        plan_read_model(api, p)
+        for p in _plans_of(request, api)
         if p.status in wanted and (not securities or (p.security_type or "") in securities)
     ]
-    return json_response({
-        "data": plans,
-        "pagination": {"page": 1, "perPage": max(len(plans), 10), "pageCount": 1,
-                       "pageItemsCount": len(plans), "totalCount": len(plans)},
-        "links": {},
-    })
+    return json_response(
+        {
+            "data": plans,
+            "pagination": {
+                "page": 1,
+                "perPage": max(len(plans), 10),
+                "pageCount": 1,
+                "pageItemsCount": len(plans),
+                "totalCount": len(plans),
+            },
+            "links": {},
+        }
+    )
 
 
 async def get_plan(request: web.Request) -> web.Response:
@@ -162,8 +210,12 @@ async def get_plan(request: web.Request) -> web.Response:
     plan_id = request.match_info["plan"]
     plan = next((p for p in _plans_of(request, api) if p.id == plan_id), None)
     if plan is None:
-        raise SimHttpError(404, f"Plan [{plan_id}] cannot be found.",
-                           technical_code="plan.notFound", parameters={"plan": plan_id})
+        raise SimHttpError(
+            404,
+            f"Plan [{plan_id}] cannot be found.",
+            technical_code="plan.notFound",
+            parameters={"plan": plan_id},
+        )
     return json_response(plan_read_model(api, plan))
 
 

@@ -82,8 +82,10 @@ class SimulatorOptions:
 
     def __repr__(self) -> str:
         users = [name for name, _ in self.users]
-        return (f"SimulatorOptions(users={users}, tokens=<{len(self.tokens)} hidden>, "
-                f"orgs_envs={dict(self.orgs_envs)})")
+        return (
+            f"SimulatorOptions(users={users}, tokens=<{len(self.tokens)} hidden>, "
+            f"orgs_envs={dict(self.orgs_envs)})"
+        )
 
 
 class Simulator:
@@ -153,8 +155,15 @@ async def pipeline(request: web.Request, handler: Handler) -> web.StreamResponse
             await asyncio.sleep(sim.faults.latency_s)
         failure = sim.faults.pick_failure(method, path)
         if failure == "drop":
-            sim.requests.append(method=method, path=path, query=query, raw_body=raw,
-                                status=DROPPED, auth_scheme=auth.scheme, user=auth.user)
+            sim.requests.append(
+                method=method,
+                path=path,
+                query=query,
+                raw_body=raw,
+                status=DROPPED,
+                auth_scheme=auth.scheme,
+                user=auth.user,
+            )
             return _drop_connection(request)
         if failure is not None:
             response = error_response(family, SimHttpError(failure, "Simulated failure"))
@@ -165,8 +174,8 @@ async def pipeline(request: web.Request, handler: Handler) -> web.StreamResponse
         response = _unauthorized(family, auth)
     elif unparsable:
         response = error_response(
-            family, SimHttpError(400, "Unable to parse the request body as JSON",
-                                 technical_code="invalid")
+            family,
+            SimHttpError(400, "Unable to parse the request body as JSON", technical_code="invalid"),
         )
     else:
         try:
@@ -181,8 +190,15 @@ async def pipeline(request: web.Request, handler: Handler) -> web.StreamResponse
             # A simulator bug: answer like APIM's generic handler, keep the trace for the tester.
             _log.exception("simulator handler failed for %s %s", method, path)
             response = error_response(family, SimHttpError(500, "Internal Server Error"))
-    entry = sim.requests.append(method=method, path=path, query=query, raw_body=raw,
-                                status=response.status, auth_scheme=auth.scheme, user=auth.user)
+    entry = sim.requests.append(
+        method=method,
+        path=path,
+        query=query,
+        raw_body=raw,
+        status=response.status,
+        auth_scheme=auth.scheme,
+        user=auth.user,
+    )
     if sim.options.record_responses and isinstance(response, web.Response):
         sim.requests.attach_response(entry, body=response.body, content_type=response.content_type)
     return response

@@ -293,7 +293,8 @@ class SimulatorState:
 
     def subscriptions_of_api(self, api_id: str, *, org: str, env: str) -> list[SubscriptionRecord]:
         return [
-            s for s in self.subscriptions.values()
+            s
+            for s in self.subscriptions.values()
             if s.org == org and s.env == env and s.api_id == api_id
         ]
 
@@ -372,6 +373,10 @@ class SimulatorState:
             self.api_ids_by_hrid.pop((api.org, api.env, api.hrid), None)
             # APIM cleans up the API's next-gen documentation pages with it.
             for key, obj in list(self.portal_objects.items()):
-                if (obj.kind == "api-documentation" and obj.parent_hrid == api.hrid
-                        and obj.org == api.org and obj.env == api.env):
+                if (
+                    obj.kind == "api-documentation"
+                    and obj.parent_hrid == api.hrid
+                    and obj.org == api.org
+                    and obj.env == api.env
+                ):
                     del self.portal_objects[key]

@@ -108,13 +108,20 @@ async def start_simulator(
     lower-cased id as hrid); the other options are :class:`SimulatorOptions`'.
     ``shutdown_timeout_s`` bounds how long ``close`` waits for requests still in flight.
     """
-    sim = Simulator(SimulatorOptions(
-        users=users, tokens=tokens, orgs_envs=orgs_envs, request_log_limit=request_log_limit,
-        fault_seed=fault_seed, record_responses=record_responses,
-    ))
+    sim = Simulator(
+        SimulatorOptions(
+            users=users,
+            tokens=tokens,
+            orgs_envs=orgs_envs,
+            request_log_limit=request_log_limit,
+            fault_seed=fault_seed,
+            record_responses=record_responses,
+        )
+    )
     # A short shutdown grace: handlers held by injected latency must not stall test teardown.
-    runner = web.AppRunner(build_app(sim), access_log=None, handle_signals=False,
-                           shutdown_timeout=shutdown_timeout_s)
+    runner = web.AppRunner(
+        build_app(sim), access_log=None, handle_signals=False, shutdown_timeout=shutdown_timeout_s
+    )
     await runner.setup()
     tmpdir: pathlib.Path | None = None
     ssl_context = None

@@ -23,8 +23,9 @@ class ServerTls:
         return ssl.create_default_context(cafile=str(self.ca_path))
 
 
-def make_server_tls(directory: pathlib.Path, *, hosts: tuple[str, ...] = ("127.0.0.1", "localhost")
-                    ) -> ServerTls:
+def make_server_tls(
+    directory: pathlib.Path, *, hosts: tuple[str, ...] = ("127.0.0.1", "localhost")
+) -> ServerTls:
     ca = trustme.CA(organization_name="APIM simulator test CA")
     cert = ca.issue_cert(*hosts)
     server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)

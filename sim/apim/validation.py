@@ -33,15 +33,17 @@ def _strings(value: Any) -> list[str]:
     return [v for v in value if isinstance(v, str)]
 
 
-def check_categories(state: SimulatorState, org: str, env: str, body: dict[str, Any],
-                     out: Findings) -> None:
+def check_categories(
+    state: SimulatorState, org: str, env: str, body: dict[str, Any], out: Findings
+) -> None:
     for name in _strings(body.get("categories")):
         if not state.category_exists(org, env, name):
             out.warning.append(f"category [{name}] is not defined in environment [{env}]")
 
 
-def check_groups(state: SimulatorState, org: str, env: str, body: dict[str, Any],
-                 out: Findings) -> None:
+def check_groups(
+    state: SimulatorState, org: str, env: str, body: dict[str, Any], out: Findings
+) -> None:
     for ref in _strings(body.get("groups")):
         if not state.group_exists(org, env, ref):
             out.warning.append(f"Group [{ref}] could not be found in environment [{env}]")
@@ -66,8 +68,10 @@ def check_resources(body: dict[str, Any], out: Findings) -> None:
             continue
         name = resource.get("name", "")
         configuration = resource.get("configuration")
-        usable = isinstance(resource.get("type"), str) and resource.get("type") and (
-            configuration is None or isinstance(configuration, dict)
+        usable = (
+            isinstance(resource.get("type"), str)
+            and resource.get("type")
+            and (configuration is None or isinstance(configuration, dict))
         )
         if not usable:
             out.severe.append(f"Resource [{name}] configuration is not valid")
