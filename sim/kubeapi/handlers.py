@@ -486,6 +486,11 @@ class ResourceHandlers:
                 await response.write(bookmark())
                 next_bookmark = loop.time() + self._watch.bookmark_interval
                 continue
+            if queue.empty():
+                # Let writes already runnable in this loop turn land first, so they share
+                # one chunk (one send) instead of one each: kube-apiserver likewise flushes only
+                # when no further event is pending.
+                await asyncio.sleep(0)
             events = [first]
             while not queue.empty():
                 events.append(queue.get_nowait())
