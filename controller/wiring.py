@@ -60,6 +60,7 @@ from controller.reconcilers.refs import (
     notification_refs,
     resource_refs,
     source_index_value,
+    spec_of,
     template_sources,
 )
 from controller.reconcilers.sources import CachedSources
@@ -104,18 +105,19 @@ def wire(context: WiringContext) -> Wired:
     groups = informers.informer_for(GROUPS)
     notifications = informers.informer_for(NOTIFICATIONS)
 
+    # Every index reads only the spec (and the namespace, fixed by the key).
     for dependant in (apis_v2, apis_v4, applications):
-        dependant.add_index(CONTEXT_INDEX, context_refs)
+        dependant.add_index(CONTEXT_INDEX, context_refs, reads=spec_of)
     for api in (apis_v2, apis_v4):
-        api.add_index(RESOURCE_INDEX, resource_refs)
-        api.add_index(TEMPLATE_SOURCE_INDEX, template_sources)
-        api.add_index(GROUP_INDEX, group_refs)
-        api.add_index(NOTIFICATION_INDEX, notification_refs)
-    notifications.add_index(NOTIFICATION_GROUP_INDEX, notification_group_refs)
-    applications.add_index(TEMPLATE_SOURCE_INDEX, application_sources)
-    contexts.add_index(SECRET_REF_INDEX, context_secret_refs)
-    contexts.add_index(TEMPLATE_SOURCE_INDEX, template_sources)
-    resources.add_index(TEMPLATE_SOURCE_INDEX, template_sources)
+        api.add_index(RESOURCE_INDEX, resource_refs, reads=spec_of)
+        api.add_index(TEMPLATE_SOURCE_INDEX, template_sources, reads=spec_of)
+        api.add_index(GROUP_INDEX, group_refs, reads=spec_of)
+        api.add_index(NOTIFICATION_INDEX, notification_refs, reads=spec_of)
+    notifications.add_index(NOTIFICATION_GROUP_INDEX, notification_group_refs, reads=spec_of)
+    applications.add_index(TEMPLATE_SOURCE_INDEX, application_sources, reads=spec_of)
+    contexts.add_index(SECRET_REF_INDEX, context_secret_refs, reads=spec_of)
+    contexts.add_index(TEMPLATE_SOURCE_INDEX, template_sources, reads=spec_of)
+    resources.add_index(TEMPLATE_SOURCE_INDEX, template_sources, reads=spec_of)
 
     pool = ApimClientPool(
         options=ClientOptions.from_settings(settings.http_client),

@@ -20,6 +20,7 @@ from controller.informers.reflector import Reflector, ReflectorOptions
 from controller.informers.store import (
     NAMESPACE_INDEX,
     IndexFunc,
+    IndexInput,
     KubeObject,
     Store,
     object_key,
@@ -33,6 +34,7 @@ __all__ = [
     "EventHandler",
     "EventType",
     "IndexFunc",
+    "IndexInput",
     "Informer",
     "InformerOptions",
     "KeyQueue",

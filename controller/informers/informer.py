@@ -19,7 +19,7 @@ from kubernetes_asyncio.client import ApiClient
 
 from controller.informers.events import Event, EventHandler, EventType
 from controller.informers.reflector import Reflector, ReflectorOptions
-from controller.informers.store import IndexFunc, Store
+from controller.informers.store import IndexFunc, IndexInput, Store
 from controller.kube.resources import ResourceKind
 from controller.logging import get_logger
 
@@ -97,8 +97,9 @@ class Informer:
             for key, obj in self.store.items():
                 handler(Event(type=EventType.ADDED, key=key, old=None, new=obj, initial=True))
 
-    def add_index(self, name: str, func: IndexFunc) -> None:
-        self.store.add_index(name, func)
+    def add_index(self, name: str, func: IndexFunc, *, reads: IndexInput | None = None) -> None:
+        """See ``Store.add_index``."""
+        self.store.add_index(name, func, reads=reads)
 
     def start(self) -> None:
         """Start the reflectors (idempotent)."""

@@ -22,6 +22,10 @@ KubeObject = dict[str, Any]
 IndexFunc = Callable[[KubeObject], Iterable[str]]
 """Maps an object to the index values it is filed under (zero or more)."""
 
+IndexInput = Callable[[KubeObject], object]
+"""The part of an object an ``IndexFunc`` reads (e.g. its ``spec``). When an update leaves that
+part equal, the object's index values are kept instead of recomputed."""
+
 NAMESPACE_INDEX: Final = "namespace"
 
 
@@ -47,6 +51,11 @@ def _by_namespace(obj: KubeObject) -> Iterable[str]:
     return ((obj.get("metadata") or {}).get("namespace") or "",)
 
 
+def _nothing(obj: KubeObject) -> None:
+    # The namespace is part of the key, so an update at the same key never changes it.
+    return None
+
+
 class IndexConflictError(ValueError):
     """An index with that name is already registered."""
 
@@ -61,7 +70,8 @@ class Store:
         self._indexes: dict[str, dict[str, set[str]]] = {}
         # index name -> key -> the values that key is filed under (to unfile on update/delete)
         self._filed: dict[str, dict[str, tuple[str, ...]]] = {}
-        self.add_index(NAMESPACE_INDEX, _by_namespace)
+        self._index_inputs: dict[str, IndexInput | None] = {}
+        self.add_index(NAMESPACE_INDEX, _by_namespace, reads=_nothing)
 
     def __len__(self) -> int:
         return len(self._objects)
@@ -84,8 +94,12 @@ class Store:
     def index_names(self) -> list[str]:
         return list(self._index_funcs)
 
-    def add_index(self, name: str, func: IndexFunc) -> None:
+    def add_index(self, name: str, func: IndexFunc, *, reads: IndexInput | None = None) -> None:
         """Register an index and file every object already cached under it.
+
+        ``reads`` (optional) extracts what ``func`` depends on: updates that leave it equal
+        keep the filed values, which spares recomputing every index on status and metadata
+        writes (most informer events). Without it the values are recomputed on every update.
 
         Registering the same function under the same name twice is a no-op, so reconcilers
         sharing a store can each ask for the index they need.
@@ -96,6 +110,7 @@ class Store:
                 return
             raise IndexConflictError(f"index {name!r} is already registered")
         self._index_funcs[name] = func
+        self._index_inputs[name] = reads
         self._indexes[name] = {}
         self._filed[name] = {}
         for key, obj in self._objects.items():
@@ -120,10 +135,13 @@ class Store:
         """Store ``obj``; returns the object it replaced, if any."""
         key = object_key(obj)
         old = self._objects.get(key)
-        if old is not None:
-            self._unfile_all(key)
         self._objects[key] = obj
         for name, func in self._index_funcs.items():
+            if old is not None:
+                reads = self._index_inputs[name]
+                if reads is not None and reads(old) == reads(obj):
+                    continue
+                self._unfile(name, key)
             self._file(name, func, key, obj)
         return old
 
@@ -150,12 +168,15 @@ class Store:
         self._filed[name][key] = values
 
     def _unfile_all(self, key: str) -> None:
-        for name, filed in self._filed.items():
-            values = filed.pop(key, ())
-            index = self._indexes[name]
-            for value in values:
-                keys = index.get(value)
-                if keys is not None:
-                    keys.discard(key)
-                    if not keys:
-                        del index[value]
+        for name in self._filed:
+            self._unfile(name, key)
+
+    def _unfile(self, name: str, key: str) -> None:
+        values = self._filed[name].pop(key, ())
+        index = self._indexes[name]
+        for value in values:
+            keys = index.get(value)
+            if keys is not None:
+                keys.discard(key)
+                if not keys:
+                    del index[value]

@@ -36,6 +36,12 @@ def _spec(obj: Mapping[str, Any]) -> Mapping[str, Any]:
     return spec if isinstance(spec, Mapping) else {}
 
 
+def spec_of(obj: Mapping[str, Any]) -> object:
+    """What every index function here reads besides the namespace (which the key fixes): give
+    it as ``reads`` so status and metadata writes do not recompute the indexes."""
+    return obj.get("spec")
+
+
 def ref_key(ref: Any, default_namespace: str) -> str | None:
     """``ns/name`` of a ``{name, namespace?}`` reference, or None when it names nothing."""
     if not isinstance(ref, Mapping) or not ref.get("name"):

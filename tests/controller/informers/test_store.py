@@ -103,3 +103,45 @@ def test_multi_valued_index_files_each_value_once():
     assert store.keys_by_index("resources", "ns/r2") == ["ns/api"]
     store.delete("ns/api")
     assert store.keys_by_index("resources", "ns/r1") == []
+
+
+def test_index_with_reads_is_recomputed_only_when_what_it_reads_changes():
+    calls = []
+
+    def counting(o):
+        calls.append(o["metadata"]["resourceVersion"])
+        return by_context(o)
+
+    store = Store()
+    store.add_index("context", counting, reads=lambda o: o.get("spec"))
+    store.upsert(obj("ns", "api", rv="1", context={"name": "ctx1"}))
+    status_write = obj("ns", "api", rv="2", context={"name": "ctx1"})
+    status_write["status"] = {"conditions": []}
+    store.upsert(status_write)
+    assert calls == ["1"]
+    assert store.keys_by_index("context", "ns/ctx1") == ["ns/api"]
+
+    store.upsert(obj("ns", "api", rv="3", context={"name": "ctx2"}))
+    assert calls == ["1", "3"]
+    assert store.keys_by_index("context", "ns/ctx1") == []
+    assert store.keys_by_index("context", "ns/ctx2") == ["ns/api"]
+
+    store.upsert(obj("ns", "api", rv="4"))  # reference removed: unfiled, nothing refiled
+    assert calls == ["1", "3", "4"]
+    assert store.keys_by_index("context", "ns/ctx2") == []
+    store.delete("ns/api")
+    assert store.keys_in_scope("ns") == set()
+
+
+def test_index_without_reads_is_recomputed_on_every_update():
+    calls = []
+
+    def counting(o):
+        calls.append(o["metadata"]["resourceVersion"])
+        return by_context(o)
+
+    store = Store()
+    store.add_index("context", counting)
+    store.upsert(obj("ns", "api", rv="1", context={"name": "ctx"}))
+    store.upsert(obj("ns", "api", rv="2", context={"name": "ctx"}))
+    assert calls == ["1", "2"]
