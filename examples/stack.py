@@ -210,6 +210,9 @@ class StackOptions:
     """Emulator events kept for watch resumption. Raise it for bulk benchmarks."""
     start_timeout: float = 60.0
     """Seconds each simulator gets to print its URL. Defaults to 60."""
+    emulator_interpreter_args: tuple[str, ...] = ()
+    """Put between the interpreter and ``-m sim.kubeapi``, e.g. ``("-m", "cProfile", "-o",
+    "kubeapi.pstats")`` to profile the emulator. Defaults to none."""
 
 
 class Stack:
@@ -250,7 +253,8 @@ class Stack:
         work = self.options.work_dir
         self.emulator = await spawn(
             "kubeapi",
-            [sys.executable, "-m", "sim.kubeapi", "--host", LOOPBACK, "--port", "0",
+            [sys.executable, *self.options.emulator_interpreter_args, "-m", "sim.kubeapi",
+             "--host", LOOPBACK, "--port", "0",
              "--kubeconfig", str(self.kubeconfig), "--crds", str(self.options.crds_dir),
              "--history", str(self.options.watch_history)],
             log_dir=work,
