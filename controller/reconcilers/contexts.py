@@ -26,9 +26,9 @@ from controller.informers.store import Store
 from controller.kube.objects import get_object
 from controller.reconcilers.errors import IllegalStateError, ResolveRefError
 from controller.reconcilers.kinds import MANAGEMENT_CONTEXTS, SECRETS
-from controller.reconcilers.refs import ref_key
+from controller.reconcilers.refs import context_secret_refs, ref_key
 from controller.reconcilers.sources import CachedSources, decode_secret_data
-from controller.reconcilers.templating import compile_spec
+from controller.reconcilers.templating import compile_spec, contains_templates
 
 
 @attrs.frozen
@@ -37,6 +37,11 @@ class ContextClient:
     context: Mapping[str, Any]
     resolved: ResolvedContext
     client: ApimClient
+
+
+Fingerprint = tuple[str, tuple[tuple[str, str], ...]]
+"""What a resolved client was derived from: the context's resourceVersion and those of the
+Secrets it reads. Equal fingerprints give equal clients."""
 
 
 def _split(key: str) -> tuple[str, str]:
@@ -61,6 +66,9 @@ class ContextResolver:
         self._sources = sources
         self._pool = pool
         self._templating = templating
+        # Every API reconcile needs its context's client: reuse it while neither the context nor
+        # its Secrets changed, rather than re-reading, re-compiling and re-resolving each time.
+        self._resolved: dict[str, tuple[Fingerprint, ContextClient]] = {}
 
     async def _read(self, store: Store, kind_plural: str, key: str) -> dict[str, Any] | None:
         cached = store.get(key)
@@ -130,12 +138,44 @@ class ContextResolver:
         )
 
     async def client_for_context(self, key: str, context: Mapping[str, Any]) -> ContextClient:
+        fingerprint = self._fingerprint(context)
+        cached = self._resolved.get(key)
+        if (
+            fingerprint is not None
+            and cached is not None
+            and cached[0] == fingerprint
+            and not cached[1].client.closed
+        ):
+            return attrs.evolve(cached[1], context=context)
         context_spec = await self.context_spec(context)
         try:
             resolved = resolve_context(context_spec)
         except ValueError as error:
             raise IllegalStateError(f"invalid management context [{key}]: {error}") from error
-        return ContextClient(key, context, resolved, self._pool.get(key, resolved))
+        client = ContextClient(key, context, resolved, self._pool.get(key, resolved))
+        if fingerprint is not None and not self._has_templates(context):
+            self._resolved[key] = (fingerprint, client)
+        else:
+            self._resolved.pop(key, None)
+        return client
+
+    def _fingerprint(self, context: Mapping[str, Any]) -> Fingerprint | None:
+        """None when the inputs cannot be pinned (an uncached Secret or no resourceVersion)."""
+        version = str((context.get("metadata") or {}).get("resourceVersion") or "")
+        if not version:
+            return None
+        secrets = []
+        for secret_key in context_secret_refs(context):
+            secret = self._secrets.get(secret_key)
+            secret_version = (secret or {}).get("metadata", {}).get("resourceVersion")
+            if not secret_version:
+                return None
+            secrets.append((secret_key, str(secret_version)))
+        return version, tuple(secrets)
+
+    def _has_templates(self, context: Mapping[str, Any]) -> bool:
+        # Template sources are not part of the fingerprint: such contexts are never reused.
+        return self._templating and contains_templates(context.get("spec"))
 
     async def client_for(self, obj: Mapping[str, Any]) -> ContextClient | None:
         """The client for ``obj``'s ``spec.contextRef``, or None when it has none."""
@@ -146,4 +186,5 @@ class ContextResolver:
         return await self.client_for_context(key, await self.context_object(key))
 
     def forget(self, key: str) -> None:
+        self._resolved.pop(key, None)
         self._pool.discard(key)
