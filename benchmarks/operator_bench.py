@@ -58,6 +58,7 @@ ALL_SCENARIOS: Final = ("a", "b", "c", "d", "e")
 TITLES: Final = {
     "floor": "floor: bare calls only",
     "floor_kube_trust_env": "floor, client env lookups on",
+    "creation": "creation only, no operator",
     "a": "a: create with context, operator up",
     "b": "b: start with N unreconciled",
     "c": "c: restart, N converged",
@@ -404,13 +405,31 @@ class Bench:
     async def run_floor(self, objects: int) -> None:
         async with self._stack("floor", objects) as stack, KubeClient(stack.kube_url) as kube:
             await setup_context(kube, stack.apim_url)
-            await write_all((v4_api(i) for i in range(objects)), kube.create,
-                            writers=self.options.writers)
+            self.results["creation"] = await self._measure_creation_only(stack, kube, objects)
             self.results["floor"] = await self._floor_process(stack, objects, [])
             # The same calls again with kubernetes-asyncio's default per-request environment
             # lookups (see benchmarks.floor): how much of the gap is the client's configuration.
             self.results["floor_kube_trust_env"] = await self._floor_process(
                 stack, objects, ["--kube-trust-env"])
+
+    async def _measure_creation_only(self, stack: Stack, kube: KubeClient, objects: int
+                                     ) -> dict[str, Any]:
+        """The floor's objects are created the way (a) creates them (same writers, a watch
+        seeing each one), with no operator: what creating costs on these shared cores. Not a
+        target; it shows how much of (a) is creation rather than reconciling."""
+        cpu_before = stack_cpu(stack)
+        watcher = ConditionWatcher(kube, "ApiV4Definition", NAMESPACE,
+                                   predicate=lambda obj: True, keep_objects=False)
+        async with watcher:
+            t0 = await write_all((v4_api(i) for i in range(objects)), kube.create,
+                                 writers=self.options.writers)
+            await watcher.wait_for(keys=list(t0), timeout=phase_timeout(objects))
+        cpu_after = stack_cpu(stack)
+        result = {"objects": objects, **timing(t0, watcher.first_seen)}
+        result["seen"] = result.pop("accepted")
+        result["cpu_seconds"] = {name: round(cpu_after[name] - cpu_before.get(name, 0.0), 2)
+                                 for name in ("driver", "kubeapi")}
+        return result
 
     async def _floor_process(self, stack: Stack, objects: int, extra: list[str]
                              ) -> dict[str, Any]:
@@ -575,7 +594,7 @@ def render_table(results: dict[str, dict[str, Any]]) -> str:
     header = ("scenario", "objects", "seconds", "obj/s", "p50 ms", "p99 ms", "k8s w/obj",
               "APIM/obj", "RSS MiB", "x floor")
     rows = [header]
-    for name in ("floor", "floor_kube_trust_env", *ALL_SCENARIOS, "rss_10k"):
+    for name in ("floor", "floor_kube_trust_env", "creation", *ALL_SCENARIOS, "rss_10k"):
         r = results.get(name)
         if r is None:
             continue

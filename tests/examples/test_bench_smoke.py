@@ -45,7 +45,7 @@ async def test_smoke_run_reports_a_and_a_free_restart(tmp_path):
     assert report["date"][:4].isdigit()
     assert report["error"] is None
     results = report["results"]
-    assert set(results) == {"floor", "floor_kube_trust_env", "a", "c"}
+    assert set(results) == {"floor", "floor_kube_trust_env", "creation", "a", "c"}
     assert results["floor"]["kube_client_trust_env"] is False
     assert results["floor_kube_trust_env"]["kube_client_trust_env"] is True
     assert results["floor_kube_trust_env"]["kube_writes_per_object"] == 4
@@ -55,6 +55,11 @@ async def test_smoke_run_reports_a_and_a_free_restart(tmp_path):
     assert floor["kube_writes_per_object"] == 4  # metadata patch, 2 Events, status patch
     assert floor["apim_calls_per_object"] == 1
     assert floor["seconds"] > 0
+
+    creation = results["creation"]
+    assert creation["seen"] == 20
+    assert creation["seconds"] > 0
+    assert {"driver", "kubeapi"} <= set(creation["cpu_seconds"])
 
     created = results["a"]
     for field in TIMED_FIELDS:
@@ -76,7 +81,8 @@ async def test_smoke_run_reports_a_and_a_free_restart(tmp_path):
     assert report["checks"]["c_zero_kube_writes"] is True
     assert {"a_within_1.5x_floor", "a_at_least_100_per_second"} <= set(report["checks"])
     # The human-readable table names every scenario that ran.
-    for title in ("floor: bare calls only", "a: create with context", "c: restart"):
+    for title in ("floor: bare calls only", "creation only, no operator", "a: create with context",
+                  "c: restart"):
         assert title in text
 
 
