@@ -138,8 +138,12 @@ async def test_api_synced_stopped_started_moved_and_deleted(e2e: E2e, ns: str, k
         return await kind.read(e2e, api, ns) is None
 
     await wait_for(gone_from_apim, timeout=e2e.target.timeout, what="API deleted in APIM")
-    reasons = [e["reason"] for e in await kube.events("petstore", ns)]
-    assert "DeleteSucceeded" in reasons
+
+    # Posted after the finalizer goes (as upstream does), so it may trail the object's removal.
+    async def delete_succeeded() -> bool:
+        return "DeleteSucceeded" in [e["reason"] for e in await kube.events("petstore", ns)]
+
+    await wait_for(delete_succeeded, timeout=e2e.target.timeout, what="DeleteSucceeded Event")
 
 
 async def test_api_re_created_after_deletion_is_synced_again(e2e: E2e, ns: str):

@@ -207,6 +207,21 @@ class Env:
     async def event_reasons(self, name: str, namespace: str | None = None) -> list[str]:
         return [e["reason"] for e in await self.events(name, namespace)]
 
+    async def deletion_events(self, name: str, namespace: str | None = None
+                              ) -> list[dict[str, Any]]:
+        """Events of a deleted object once its ``DeleteSucceeded`` is recorded. The operator
+        posts that Event after removing its finalizer (as upstream does), so it can land just
+        after the object is gone: reading the Events at once would race with it."""
+
+        async def probe() -> list[dict[str, Any]] | None:
+            events = await self.events(name, namespace)
+            return events if any(e["reason"] == "DeleteSucceeded" for e in events) else None
+
+        return await wait_for(probe, what=f"the DeleteSucceeded Event of {name}")
+
+    async def deletion_reasons(self, name: str, namespace: str | None = None) -> list[str]:
+        return [e["reason"] for e in await self.deletion_events(name, namespace)]
+
 
 # -- manifests ---------------------------------------------------------------------------
 

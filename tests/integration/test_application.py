@@ -146,7 +146,7 @@ async def test_delete_archives_the_application_in_apim(env: Env):
     assert delete.path == f"{APPLICATIONS_PATH}/team-app"
     assert delete.query == {"hridContainsUUID": "false"}
     assert delete.status == 204
-    reasons = await env.event_reasons("app")
+    reasons = await env.deletion_reasons("app")
     assert reasons[-2:] == ["DeleteStarted", "DeleteSucceeded"]
 
 
@@ -465,7 +465,7 @@ async def test_failed_delete_is_retried_until_done(env: Env):
     await env.wait_gone(APPLICATIONS, "app")
     deletes = env.apim.requests.find(method="DELETE", path=f"{APPLICATIONS_PATH}/team-app")
     assert [d.status for d in deletes] == [503, 503, 204]
-    events = await env.events("app")
+    events = await env.deletion_events("app")
     failed = [e for e in events if e["reason"] == "DeleteFailed"]
     assert failed
     assert failed[0]["type"] == "Warning"

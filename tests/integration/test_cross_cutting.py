@@ -450,7 +450,7 @@ async def test_deletion_requested_while_the_operator_was_down_completes_at_start
     async with operator_env(kubeapi, apim) as env:
         await env.wait_gone(API_V4_DEFINITIONS, "leaving")
         assert apim.state.api_by_hrid("team-leaving") is None
-        assert "DeleteSucceeded" in await env.event_reasons("leaving")
+        assert "DeleteSucceeded" in await env.deletion_reasons("leaving")
 
 
 async def test_fixing_the_context_secret_reaches_a_failed_api(env: Env):
