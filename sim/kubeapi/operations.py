@@ -326,9 +326,15 @@ class Operations:
             new = patching.strategic_merge_patch(old, patch_doc)
         else:
             raise unsupported_media_type(content_type)
-        new = copy.deepcopy(new)
         if not isinstance(new.get("metadata"), dict):
             raise bad_request("patch removed metadata")
+        if rt.custom and content_type == patching.MERGE_PATCH:
+            # The merge result holds copies of everything the patch set and shares the rest
+            # with ``old``; custom-resource admission replaces changed containers instead of
+            # mutating them, so only the metadata dict (changed below) needs its own copy.
+            new["metadata"] = dict(new["metadata"])
+        else:
+            new = copy.deepcopy(new)
         return self._commit(rt, old, new, subresource=subresource, dry_run=dry_run, strict=strict)
 
     def _apply(
@@ -401,7 +407,11 @@ class Operations:
         if subresource == "status":
             status = new.get("status")
             new = {k: v for k, v in old.items() if k != "status"}
-            new["metadata"] = copy.deepcopy(old["metadata"])
+            # Custom-resource admission changes only top-level metadata fields; built-in kinds
+            # may change nested ones (namespace labels), so they get a deep copy.
+            new["metadata"] = (
+                dict(old["metadata"]) if rt.custom else copy.deepcopy(old["metadata"])
+            )
             if status is not None:
                 new["status"] = status
         else:
@@ -699,7 +709,7 @@ class Operations:
             raise invalid(rt.kind, rt.group, obj["metadata"].get("name", ""), meta_errors)
         if rt.custom:
             dropped: list[str] = []
-            schema.prune(obj, rt.schema, root=True, dropped=dropped)
+            schema.prune_and_default(obj, rt.schema, dropped=dropped)
             if dropped:
                 messages = [f'unknown field "{path}"' for path in dropped]
                 if strict:
@@ -708,8 +718,7 @@ class Operations:
                         "strict decoding error: " + ", ".join(messages)
                     )
                 warnings = tuple(messages)
-            schema.apply_defaults(obj, rt.schema)
-            errors = schema.validate(obj, rt.schema)
+            errors = schema.validate(obj, rt.schema, old=old)
             if errors:
                 raise invalid(rt.kind, rt.group, obj["metadata"].get("name", ""), errors)
         elif rt.key == CRDS:

@@ -5,7 +5,8 @@ Owns: where objects live, the etcd-like revision counter, the last N events (for
 from a resourceVersion and the 410 Gone path), and watcher registration. Must never decide
 API semantics (finalizers, generation, validation): :mod:`sim.kubeapi.operations` does that.
 Stored objects are treated as immutable: every write stores a fresh dict, so readers and the
-history may share references without copying.
+history may share references without copying, and successive versions of an object may share
+the nested dicts and lists a write did not change.
 """
 
 from __future__ import annotations
