@@ -11,7 +11,6 @@ Must never apply defaults, resolve references or log values (specs may carry sec
 from __future__ import annotations
 
 import copy
-import functools
 import types
 import typing
 from collections.abc import Callable
@@ -110,23 +109,29 @@ def _make_converter() -> cattrs.Converter:
     conv.register_unstructure_hook(Raw, unstructure_raw)
     conv.register_structure_hook(Any, lambda value, _: copy.deepcopy(value))
 
-    @functools.cache
-    def union_parts(tp: Any) -> tuple[bool, Any, Callable[[Any, Any], Any]]:
+    def union_hook(tp: Any) -> Callable[[Any, Any], Any]:
+        # Resolved once per union type, not per value: hashing typing unions is not cheap.
         members = [m for m in (_union_members(tp) or ()) if m is not UnsetType]
-        concrete = [m for m in members if m is not type(None)]
-        if len(concrete) != 1:
+        concrete_types = [m for m in members if m is not type(None)]
+        if len(concrete_types) != 1:
             raise TypeError(f"unsupported union {tp!r}")
-        return type(None) in members, concrete[0], conv.get_structure_hook(concrete[0])
+        nullable = type(None) in members
+        concrete = concrete_types[0]
+        resolved: list[Callable[[Any, Any], Any]] = []
 
-    def structure_union(value: Any, tp: Any) -> Any:
-        nullable, concrete, hook = union_parts(tp)
-        if value is None:
-            if nullable:
-                return None
-            raise ModelError("", "null is not allowed here")
-        return hook(value, concrete)
+        def structure_union(value: Any, _: Any) -> Any:
+            if value is None:
+                if nullable:
+                    return None
+                raise ModelError("", "null is not allowed here")
+            if not resolved:
+                # Looked up on first use, so models may refer to each other in any order.
+                resolved.append(conv.get_structure_hook(concrete))
+            return resolved[0](value, concrete)
 
-    conv.register_structure_hook_func(lambda tp: _union_members(tp) is not None, structure_union)
+        return structure_union
+
+    conv.register_structure_hook_factory(lambda tp: _union_members(tp) is not None, union_hook)
 
     def structure_list(value: Any, tp: Any) -> Any:
         if not isinstance(value, list):
