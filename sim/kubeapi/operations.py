@@ -121,6 +121,9 @@ class Operations:
         # Server-side apply memory: what each field manager last applied to each object.
         self._applied: dict[tuple[ResourceKey, str, str, str], JsonObj] = {}
         self._uids: dict[str, tuple[ResourceKey, str, str]] = {}
+        # Per custom object: the stored version and the schema that pruned and defaulted it,
+        # so a write can skip re-walking the top-level values it shares with that version.
+        self._admitted: dict[tuple[ResourceKey, str, str], tuple[JsonObj, JsonObj]] = {}
 
     # -- reads -----------------------------------------------------------------------------
 
@@ -240,6 +243,7 @@ class Operations:
             return WriteResult(obj, 201, warnings)
         stored = self.store.put(rt.key, obj, None)
         self._uids[meta["uid"]] = (rt.key, meta.get("namespace", ""), name)
+        self._remember_admitted(rt, stored)
         refs = meta.get("ownerReferences") or []
         if refs and self._on_dangling_owner is not None:
             for ref in refs:
@@ -409,9 +413,7 @@ class Operations:
             new = {k: v for k, v in old.items() if k != "status"}
             # Custom-resource admission changes only top-level metadata fields; built-in kinds
             # may change nested ones (namespace labels), so they get a deep copy.
-            new["metadata"] = (
-                dict(old["metadata"]) if rt.custom else copy.deepcopy(old["metadata"])
-            )
+            new["metadata"] = dict(old["metadata"]) if rt.custom else copy.deepcopy(old["metadata"])
             if status is not None:
                 new["status"] = status
         else:
@@ -452,6 +454,7 @@ class Operations:
         ):
             return WriteResult(self._remove(rt, new), 200, warnings)
         stored = self.store.put(rt.key, new, old)
+        self._remember_admitted(rt, stored)
         if rt.key == CRDS:
             self._register_crd(stored)
         return WriteResult(stored, 200, warnings)
@@ -580,6 +583,7 @@ class Operations:
         meta = obj["metadata"]
         self._uids.pop(meta.get("uid", ""), None)
         ns, name = meta.get("namespace", ""), meta["name"]
+        self._admitted.pop((rt.key, ns, name), None)
         for memory_key in [k for k in self._applied if k[:3] == (rt.key, ns, name)]:
             del self._applied[memory_key]
         if rt.key == CRDS:
@@ -709,7 +713,9 @@ class Operations:
             raise invalid(rt.kind, rt.group, obj["metadata"].get("name", ""), meta_errors)
         if rt.custom:
             dropped: list[str] = []
-            schema.prune_and_default(obj, rt.schema, dropped=dropped)
+            schema.prune_and_default(
+                obj, rt.schema, dropped=dropped, admitted=self._admitted_version(rt, old)
+            )
             if dropped:
                 messages = [f'unknown field "{path}"' for path in dropped]
                 if strict:
@@ -741,6 +747,21 @@ class Operations:
             obj.setdefault("type", "Opaque")
         return warnings
 
+    def _remember_admitted(self, rt: ResourceType, stored: JsonObj) -> None:
+        if rt.custom and rt.schema is not None:
+            meta = stored["metadata"]
+            self._admitted[(rt.key, meta.get("namespace", ""), meta["name"])] = (stored, rt.schema)
+
+    def _admitted_version(self, rt: ResourceType, old: JsonObj | None) -> JsonObj | None:
+        """``old`` when it is exactly the version this schema pruned and defaulted."""
+        if old is None:
+            return None
+        meta = old["metadata"]
+        entry = self._admitted.get((rt.key, meta.get("namespace", ""), meta["name"]))
+        if entry is None or entry[0] is not old or entry[1] is not rt.schema:
+            return None
+        return old
+
     def _register_crd(self, crd: JsonObj) -> None:
         types = crds.resource_types(crd)
         if not types:
@@ -757,7 +778,9 @@ class Operations:
         key = (spec.get("group", ""), (spec.get("names") or {}).get("plural", ""))
         removed = self.store.drop_collection(key)
         for obj in removed:
-            self._uids.pop(obj["metadata"].get("uid", ""), None)
+            meta = obj["metadata"]
+            self._uids.pop(meta.get("uid", ""), None)
+            self._admitted.pop((key, meta.get("namespace", ""), meta["name"]), None)
         self.store.close_watches(key)
         self.registry.remove_key(key)
 

@@ -63,6 +63,7 @@ class _Plan:
         "enum",
         "enum_text",
         "expected",
+        "idempotent",
         "int_from_float",
         "items",
         "keep_all",
@@ -113,6 +114,8 @@ class _Plan:
         self.one_of: tuple[_Plan, ...] = ()
         # JSON types for which validation of a value can report nothing at all.
         self.pass_types: frozenset[str] = frozenset()
+        # Set on a root plan: walking an object it already walked changes nothing.
+        self.idempotent = False
 
 
 _ALL_TYPES = frozenset(_TYPE_NAMES.values())
@@ -125,7 +128,11 @@ def _plan(schema: Schema) -> _Plan:
     entry = _plans.get(id(schema))
     if entry is not None and entry[0] is schema:
         return entry[1]
-    plan = _compile(schema, {})
+    memo: dict[int, _Plan] = {}
+    plan = _compile(schema, memo)
+    plan.idempotent = all(
+        _default_is_pruned(d, sub) for p in memo.values() for _, d, sub in p.defaults
+    )
     if len(_plans) >= _PLAN_CACHE_SIZE:
         del _plans[next(iter(_plans))]
     _plans[id(schema)] = (schema, plan)
@@ -202,6 +209,15 @@ def _compile(schema: Schema, memo: dict[int, _Plan]) -> _Plan:
     return plan
 
 
+def _default_is_pruned(default: Any, plan: _Plan) -> bool:
+    """Whether pruning leaves a filled-in default alone. Defaults are filled after pruning,
+    so one that is not (the CRD is not checked for this) loses fields on the next write."""
+    filled = _fix(copy.deepcopy(default), plan, "", False, False, True, None)
+    dropped: list[str] = []
+    _fix(filled, plan, "", False, True, False, dropped)
+    return not dropped
+
+
 def _pass_types(plan: _Plan) -> frozenset[str]:
     passing = set(plan.accepts)
     if plan.enum is not None or plan.all_of or plan.any_of or plan.one_of:
@@ -248,11 +264,22 @@ def apply_defaults(obj: Any, schema: Schema | None) -> Any:
     return _in_place(obj, _fix(obj, _plan(schema), "", False, False, True, None))
 
 
-def prune_and_default(obj: Any, schema: Schema | None, *, dropped: list[str]) -> Any:
-    """:func:`prune` (as the root of an object) then :func:`apply_defaults`, in one walk."""
+def prune_and_default(
+    obj: JsonObj, schema: Schema | None, *, dropped: list[str], admitted: JsonObj | None = None
+) -> JsonObj:
+    """:func:`prune` (as the root of an object) then :func:`apply_defaults`, in one walk.
+
+    ``admitted`` is a previous version that went through this function with this same
+    schema: its top-level values are already pruned and defaulted, so values of ``obj``
+    that are the very same objects are not walked again.
+    """
     if schema is None:
         return obj
-    return _in_place(obj, _fix(obj, _plan(schema), "", True, True, True, dropped))
+    plan = _plan(schema)
+    if not plan.idempotent:
+        admitted = None
+    _in_place(obj, _fix(obj, plan, "", True, True, True, dropped, admitted))
+    return obj
 
 
 def _in_place(obj: Any, result: Any) -> Any:
@@ -273,11 +300,13 @@ def _fix(
     pruning: bool,
     defaulting: bool,
     dropped: list[str] | None,
+    admitted: JsonObj | None = None,
 ) -> Any:
     """``value`` pruned and/or defaulted: the same object when nothing changes, otherwise a
     copy (only along the changed paths). Order of ``dropped`` and of inserted keys is that of
-    a full prune followed by a full defaulting pass."""
+    a full prune followed by a full defaulting pass. ``admitted``: see prune_and_default."""
     if isinstance(value, dict):
+        done = admitted if admitted is not None else {}
         props = plan.props
         additional = plan.additional
         pruning_here = pruning and not plan.keep_all
@@ -285,6 +314,9 @@ def _fix(
         drops = pruning_here and not (plan.additional_true or plan.preserve)
         out = value
         for name, child in value.items():
+            if done.get(name, _ABSENT) is child:
+                # Walking a walk's own output under the same plan changes nothing.
+                continue
             sub = props.get(name)
             if sub is None:
                 sub = additional
