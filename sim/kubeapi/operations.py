@@ -13,9 +13,9 @@ import base64
 import copy
 import datetime
 import json
+import os
 import random
 import re
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -61,6 +61,14 @@ _CONFIG_KEY_NAME = re.compile(r"^[-._a-zA-Z0-9]+$")
 
 def utc_now() -> datetime.datetime:
     return datetime.datetime.now(datetime.UTC)
+
+
+def new_uid() -> str:
+    """A random version-4 UUID string, like ``str(uuid.uuid4())`` at a third of the cost:
+    the same 122 random bits, formatted without building a ``UUID``."""
+    h = os.urandom(16).hex()
+    # Version nibble 4; variant bits 10xx (RFC 4122) on the first nibble of the 4th group.
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
 
 
 def timestamp(moment: datetime.datetime) -> str:
@@ -232,7 +240,7 @@ class Operations:
             raise already_exists(rt.group, rt.plural, name)
         for field in _SERVER_OWNED:
             meta.pop(field, None)
-        meta["uid"] = str(uuid.uuid4())
+        meta["uid"] = new_uid()
         meta["creationTimestamp"] = timestamp(self._clock())
         if rt.tracks_generation:
             meta["generation"] = 1

@@ -24,10 +24,16 @@ APPLY_PATCH_CBOR = "application/apply-patch+cbor"
 _REJECTED = "the server rejected our request due to an error in our request"
 
 
+_SCALARS = frozenset((str, int, float, bool, type(None)))
+
+
 def merge_patch(target: Any, patch: Any) -> Any:
-    """RFC 7386: objects merge recursively, ``null`` deletes, everything else replaces."""
+    """RFC 7386: objects merge recursively, ``null`` deletes, everything else replaces.
+
+    The result shares what the patch leaves alone with ``target`` and holds copies of what
+    the patch sets (scalars are immutable and not copied)."""
     if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
+        return patch if type(patch) in _SCALARS else copy.deepcopy(patch)
     result = dict(target) if isinstance(target, dict) else {}
     for key, value in patch.items():
         if value is None:

@@ -24,7 +24,6 @@ from __future__ import annotations
 import copy
 import json
 import re
-from collections.abc import Iterable
 from typing import Any
 
 from sim.kubeapi.errors import FieldError
@@ -46,6 +45,7 @@ _TYPE_NAMES: dict[type, str] = {
 }
 # Values of these types never need a walk for pruning or defaulting.
 _CONTAINERS = (dict, list)
+_SCALARS = frozenset((str, int, float, bool, type(None)))
 _PLAN_CACHE_SIZE = 128
 
 
@@ -80,12 +80,14 @@ class _Plan:
         "pattern",
         "pattern_re",
         "preserve",
+        "prop_index",
         "props",
         "required",
     )
 
     def __init__(self) -> None:
         self.props: dict[str, _Plan] = {}
+        self.prop_index: dict[str, int] = {}
         self.additional: _Plan | None = None
         self.additional_true = False
         self.preserve = False
@@ -150,6 +152,7 @@ def _compile(schema: Schema, memo: dict[int, _Plan]) -> _Plan:
     get = schema.get
     props: Schema = get("properties") or {}
     plan.props = {name: _compile(sub, memo) for name, sub in props.items()}
+    plan.prop_index = {name: index for index, name in enumerate(plan.props)}
     plan.defaults = tuple(
         (name, sub["default"], plan.props[name]) for name, sub in props.items() if "default" in sub
     )
@@ -355,7 +358,7 @@ def _fix(
                 if name not in out:
                     if out is value:
                         out = dict(value)
-                    filled = copy.deepcopy(default)
+                    filled = _copy_default(default)
                     if isinstance(filled, _CONTAINERS):
                         filled = _fix(filled, sub, "", False, False, True, None)
                     out[name] = filled
@@ -375,6 +378,14 @@ def _fix(
                 out_list[index] = new
         return out_list
     return value
+
+
+def _copy_default(default: Any) -> Any:
+    if type(default) in _SCALARS:
+        return default
+    if not default and type(default) in _CONTAINERS:
+        return type(default)()
+    return copy.deepcopy(default)
 
 
 # -- validation ----------------------------------------------------------------------------
@@ -588,25 +599,22 @@ def _validate_object(
             errors.append(FieldError(child, "FieldValueRequired", "Required value"))
     props = plan.props
     old_map: JsonObj = old if isinstance(old, dict) else {}
+    # Schema order, whichever side is shorter to scan.
+    if len(value) < len(props):
+        names = [name for name in value if name in props]
+        if len(names) > 1:
+            names.sort(key=plan.prop_index.__getitem__)
+    else:
+        names = [name for name in props if name in value]
     at_root = path == ""
-    _validate_children(
-        (
-            (name, value[name], sub)
-            for name, sub in props.items()
-            if name in value and not (at_root and name in _ROOT_KEEP)
-        ),
-        old_map,
-        path,
-        errors,
-    )
+    for name in names:
+        if not (at_root and name in _ROOT_KEEP):
+            _validate_child(name, value[name], props[name], old_map, path, errors)
     additional = plan.additional
     if additional is not None:
-        _validate_children(
-            ((name, item, additional) for name, item in value.items() if name not in props),
-            old_map,
-            path,
-            errors,
-        )
+        for name, item in value.items():
+            if name not in props:
+                _validate_child(name, item, additional, old_map, path, errors)
     if plan.max_properties is not _ABSENT and len(value) > plan.max_properties:
         errors.append(
             FieldError(
@@ -617,16 +625,12 @@ def _validate_object(
         )
 
 
-def _validate_children(
-    children: Iterable[tuple[str, Any, _Plan]],
-    old_map: JsonObj,
-    path: str,
-    errors: list[FieldError],
+def _validate_child(
+    name: str, child: Any, sub: _Plan, old_map: JsonObj, path: str, errors: list[FieldError]
 ) -> None:
-    for name, child, sub in children:
-        if (_TYPE_NAMES.get(type(child)) or _type_of(child)) in sub.pass_types:
-            continue
-        previous = old_map.get(name, _ABSENT)
-        if previous is not _ABSENT and _unchanged(child, previous):
-            continue
-        _validate(child, sub, f"{path}.{name}" if path else name, errors, previous)
+    if (_TYPE_NAMES.get(type(child)) or _type_of(child)) in sub.pass_types:
+        return
+    previous = old_map.get(name, _ABSENT)
+    if previous is not _ABSENT and _unchanged(child, previous):
+        return
+    _validate(child, sub, f"{path}.{name}" if path else name, errors, previous)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import uuid
 from typing import Any
 
 import pytest
@@ -12,7 +13,7 @@ import pytest
 from sim.kubeapi import patching, schema
 from sim.kubeapi.app import Emulator
 from sim.kubeapi.errors import ApiError
-from sim.kubeapi.operations import Operations
+from sim.kubeapi.operations import Operations, new_uid
 from sim.kubeapi.resources import ResourceType
 
 MERGE = patching.MERGE_PATCH
@@ -261,3 +262,15 @@ def test_a_default_with_unknown_fields_loses_them_on_the_next_write(cluster: Clu
     patched = cluster.ops.patch(cluster.rt, NS, "g", MERGE, {"metadata": {"labels": {"k": "v"}}})
     assert patched.obj["spec"]["extra"] == {"a": 1}
     assert patched.warnings == ('unknown field "spec.extra.junk"',)
+
+
+def test_uids_are_random_version_4_uuids():
+    uids = {new_uid() for _ in range(2000)}
+    assert len(uids) == 2000
+    for uid in uids:
+        parsed = uuid.UUID(uid)
+        assert str(parsed) == uid
+        assert parsed.version == 4
+        assert parsed.variant == uuid.RFC_4122
+    # All four variant nibbles occur, so the randomness there is kept.
+    assert {uid[19] for uid in uids} == set("89ab")
