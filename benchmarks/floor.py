@@ -12,7 +12,8 @@ starts. kubernetes-asyncio opens its aiohttp session with ``trust_env=True``, wh
 thread-pool round trips per request (a netrc lookup and a proxy-environment lookup, about half
 of the client's CPU per call); that is avoidable (proxy settings can be resolved once), so the
 floor replaces that session with one that does not consult the environment per request.
-``--kube-trust-env`` keeps the library default, to measure the difference.
+``--kube-trust-env`` keeps the library default, to measure the difference. It runs on the
+operator's event loop (``controller.eventloop``: uvloop where installed), like the operator.
 
 Prints one JSON object on stdout. Run by ``benchmarks.operator_bench``; standalone:
 ``python -m benchmarks.floor --kubeconfig PATH --apim URL --namespace NS``.
@@ -34,6 +35,7 @@ from typing import Any
 import aiohttp
 from kubernetes_asyncio.client import ApiClient
 
+from controller import eventloop
 from controller.kube.client import connect
 from controller.kube.rest import MERGE_PATCH, request_json
 
@@ -200,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kube-trust-env", action="store_true",
                         help="keep kubernetes-asyncio's per-request environment lookups")
     args = parser.parse_args(argv)
-    report = asyncio.run(run(kubeconfig=args.kubeconfig, apim_url=args.apim,
+    report = eventloop.run(run(kubeconfig=args.kubeconfig, apim_url=args.apim,
                              namespace=args.namespace, concurrency=args.concurrency,
                              user=args.user, password=os.environ.get("APIM_PASSWORD", "admin"),
                              kube_trust_env=args.kube_trust_env))

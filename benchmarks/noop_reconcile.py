@@ -163,7 +163,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="internal: run as the operator under test")
     args = parser.parse_args(argv)
     if args.operator:
-        print(json.dumps(asyncio.run(run_operator(args.objects))), flush=True)
+        from controller import eventloop
+
+        print(json.dumps(eventloop.run(run_operator(args.objects))), flush=True)
         return 0
 
     report = asyncio.run(orchestrate(args.objects))

@@ -6,12 +6,12 @@ logging, the API client, controller wiring and the manager's exit code.
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from collections.abc import Callable
 
 from kubernetes_asyncio.config import ConfigException
 
+from controller import eventloop
 from controller.config import Settings, SettingsError
 from controller.kube.client import connect
 from controller.logging import configure_logging, get_logger
@@ -61,7 +61,7 @@ def main(
         return EXIT_BAD_CONFIG
     configure_logging(settings.logs)
     try:
-        return asyncio.run(run_operator(settings, options=options, builder=builder))
+        return eventloop.run(run_operator(settings, options=options, builder=builder))
     except SettingsError as exc:
         get_logger("manager").error("invalid configuration", error=str(exc))
         return EXIT_BAD_CONFIG

@@ -12,6 +12,7 @@ import gc
 import signal
 import sys
 
+from sim import eventloop
 from sim.apim.testing import start_simulator
 
 
@@ -70,7 +71,7 @@ async def _serve(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    asyncio.run(_serve(_parse_args(argv)))
+    eventloop.run(_serve(_parse_args(argv)))
     return 0
 
 

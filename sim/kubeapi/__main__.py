@@ -12,6 +12,7 @@ import pathlib
 import signal
 import sys
 
+from sim import eventloop
 from sim.kubeapi.testing import start_emulator
 
 
@@ -57,7 +58,7 @@ async def serve(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    asyncio.run(serve(parse_args(argv)))
+    eventloop.run(serve(parse_args(argv)))
     return 0
 
 
