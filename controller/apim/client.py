@@ -15,7 +15,7 @@ import json
 import ssl
 import time
 from collections.abc import Callable, Mapping
-from types import SimpleNamespace, TracebackType
+from types import TracebackType
 from typing import Any, Final, Literal
 from urllib.parse import urlsplit
 
@@ -23,6 +23,9 @@ import aiohttp
 import attrs
 import structlog
 import yarl
+from aiohttp.client_proto import ResponseHandler
+from aiohttp.client_reqrep import ClientRequest
+from aiohttp.tracing import Trace
 
 from controller.apim.context import ResolvedContext
 from controller.apim.errors import ApimError, ClientConfigError, ErrorKind, scrub
@@ -56,6 +59,22 @@ class ClientStats:
 
     requests: int = 0
     connections_opened: int = 0
+
+
+class _CountingConnector(aiohttp.TCPConnector):
+    """Counts the connections it opens. A ``TraceConfig`` would do it too, but makes aiohttp
+    fire its trace signals on every request (~15% more client CPU per request, measured)."""
+
+    def __init__(self, stats: ClientStats, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._stats = stats
+
+    async def _create_connection(
+        self, req: ClientRequest, traces: list[Trace], timeout: aiohttp.ClientTimeout
+    ) -> ResponseHandler:
+        protocol = await super()._create_connection(req, traces, timeout)
+        self._stats.connections_opened += 1
+        return protocol
 
 
 def build_ssl_context(options: ClientOptions) -> ssl.SSLContext | Literal[False]:
@@ -185,24 +204,18 @@ class ApimClient:
         if self._closed:
             raise RuntimeError("ApimClient is closed")
         if self._session is None:
-            trace = aiohttp.TraceConfig()
-            trace.on_connection_create_end.append(self._on_connection_created)
-            connector = aiohttp.TCPConnector(limit=self._options.connection_limit, ssl=self._ssl)
+            connector = _CountingConnector(
+                self.stats, limit=self._options.connection_limit, ssl=self._ssl
+            )
             self._session = aiohttp.ClientSession(
                 connector=connector,
                 timeout=aiohttp.ClientTimeout(total=self._options.timeout_seconds),
                 # Upstream sends no cookies; a session cookie must not replace our credentials.
                 cookie_jar=aiohttp.DummyCookieJar(),
                 trust_env=self._options.use_system_proxy,
-                trace_configs=[trace],
                 headers={"User-Agent": self._options.user_agent},
             )
         return self._session
-
-    async def _on_connection_created(
-        self, _session: aiohttp.ClientSession, _ctx: SimpleNamespace, _params: object
-    ) -> None:
-        self.stats.connections_opened += 1
 
     def _headers(self, has_body: bool, *, plain_http: bool) -> dict[str, str]:
         headers: dict[str, str] = {}
