@@ -87,14 +87,18 @@ class BenchOptions:
     """The operator's MAX_CONCURRENT_RECONCILES, and the floor's workers. Defaults to 4."""
     writers: int = 16
     """Concurrent requests of this driver when it creates or updates objects."""
+    repeat: int = 3
+    """How many times the floor, (a) and (b) are measured, interleaved (floor, a, b, floor, a,
+    b, ...) on fresh stacks; each is reported by its median run, with every run's seconds.
+    Defaults to 3: single runs on a shared 2-core VM move by +-20%."""
     quiet_seconds: float = 2.0
     """A scenario ends when the operator made no call for this long after the last Accepted."""
     work_dir: pathlib.Path | None = None
     """Where logs go; a temporary directory (deleted afterwards) when None."""
     profile_dir: pathlib.Path | None = None
-    """When set, every operator and emulator process runs under cProfile and leaves
-    ``<dir>/operator-<n>.pstats`` and ``<dir>/kubeapi-<stack>.pstats`` behind (slower: for
-    finding hot spots, not for figures)."""
+    """When set, every operator, floor and emulator process runs under cProfile and leaves
+    ``<dir>/operator-<n>.pstats``, ``<dir>/floor-<n>.pstats`` and ``<dir>/kubeapi-<stack>.pstats``
+    behind (slower: for finding hot spots, not for figures)."""
 
 
 # ---------------------------------------------------------------------------- objects
@@ -403,15 +407,19 @@ class Bench:
         result["operator_peak_rss_mib"] = peak_rss_mib(stack.operator.process.pid)
         return result
 
-    async def run_floor(self, objects: int) -> None:
-        async with self._stack("floor", objects) as stack, KubeClient(stack.kube_url) as kube:
+    async def run_floor(self, objects: int, *, run: int = 0) -> dict[str, dict[str, Any]]:
+        name = "floor" if run == 0 else f"floor-{run + 1}"
+        found: dict[str, dict[str, Any]] = {}
+        async with self._stack(name, objects) as stack, KubeClient(stack.kube_url) as kube:
             await setup_context(kube, stack.apim_url)
-            self.results["creation"] = await self._measure_creation_only(stack, kube, objects)
-            self.results["floor"] = await self._floor_process(stack, objects, [])
-            # The same calls again with kubernetes-asyncio's default per-request environment
-            # lookups (see benchmarks.floor): how much of the gap is the client's configuration.
-            self.results["floor_kube_trust_env"] = await self._floor_process(
-                stack, objects, ["--kube-trust-env"])
+            found["creation"] = await self._measure_creation_only(stack, kube, objects)
+            found["floor"] = await self._floor_process(stack, objects, [])
+            if run == 0:
+                # The same calls again with kubernetes-asyncio's default per-request environment
+                # lookups (see benchmarks.floor): how much is the client's configuration.
+                found["floor_kube_trust_env"] = await self._floor_process(
+                    stack, objects, ["--kube-trust-env"])
+        return found
 
     async def _measure_creation_only(self, stack: Stack, kube: KubeClient, objects: int
                                      ) -> dict[str, Any]:
@@ -435,8 +443,14 @@ class Bench:
     async def _floor_process(self, stack: Stack, objects: int, extra: list[str]
                              ) -> dict[str, Any]:
         cpu_before = stack_cpu(stack)
+        profile: tuple[str, ...] = ()
+        if self.options.profile_dir is not None:
+            self._profiles += 1
+            path = self.options.profile_dir / f"floor-{self._profiles}.pstats"
+            profile = ("-m", "cProfile", "-o", str(path))
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "benchmarks.floor", "--kubeconfig", str(stack.kubeconfig),
+            sys.executable, *profile, "-m", "benchmarks.floor",
+            "--kubeconfig", str(stack.kubeconfig),
             "--apim", stack.apim_url, "--namespace", NAMESPACE,
             "--concurrency", str(self.options.concurrency), *extra,
             cwd=str(ROOT),
@@ -480,6 +494,18 @@ class Bench:
             if "d" in scenarios:
                 self.results["d"] = await self._measure_update(stack, kube, session)
 
+    async def run_a(self, run: int) -> dict[str, Any]:
+        """(a) alone on a fresh stack (the repetitions after the first)."""
+        n = self.options.objects
+        async with (self._stack(f"a-{run + 1}", n) as stack, KubeClient(stack.kube_url) as kube,
+                    aiohttp.ClientSession() as session):
+            await setup_context(kube, stack.apim_url)
+            await stack.start_operator(self._operator_options())
+            await wait_context_accepted(kube, timeout=60)
+            return await self._measure_creation(
+                stack, kube, session, kind="ApiV4Definition",
+                objects=[v4_api(i) for i in range(n)])
+
     async def _measure_update(self, stack: Stack, kube: KubeClient,
                               session: aiohttp.ClientSession) -> dict[str, Any]:
         if stack.operator is None:
@@ -503,9 +529,11 @@ class Bench:
             await watcher.wait_for(keys=list(t0), timeout=phase_timeout(len(items)))
         return await self._finish(stack, session, before, t0, watcher.first_seen, len(items))
 
-    async def run_start_with_existing(self, name: str, objects: int) -> None:
+    async def run_start_with_existing(self, name: str, objects: int, *, run: int = 0
+                                      ) -> dict[str, Any]:
         """(b) and the 10k memory run: N APIs exist before the operator starts."""
-        async with (self._stack(name, objects) as stack, KubeClient(stack.kube_url) as kube,
+        stack_name = name if run == 0 else f"{name}-{run + 1}"
+        async with (self._stack(stack_name, objects) as stack, KubeClient(stack.kube_url) as kube,
                     aiohttp.ClientSession() as session):
             await setup_context(kube, stack.apim_url)
             await write_all((v4_api(i) for i in range(objects)), kube.create,
@@ -526,7 +554,7 @@ class Bench:
             if watcher.first_seen:
                 start = min(ready_at, *watcher.first_seen.values())
                 result["seconds_from_ready"] = round(max(watcher.first_seen.values()) - start, 3)
-            self.results[name] = result
+            return result
 
     async def run_local(self) -> None:
         n = self.options.objects
@@ -540,20 +568,50 @@ class Bench:
                 objects=[local_v2_api(i) for i in range(n)])
 
     async def run(self) -> None:
-        scenarios = self.options.scenarios
-        if {"a", "b"} & set(scenarios):
-            await self.run_floor(self.options.objects)
-        if {"a", "c", "d"} & set(scenarios):
-            await self.run_a_c_d(scenarios)
-        if "b" in scenarios:
-            await self.run_start_with_existing("b", self.options.objects)
+        scenarios = set(self.options.scenarios)
+        runs: dict[str, list[dict[str, Any]]] = {}
+        # Interleaved, so a drift of the machine's speed hits the floor and the scenarios alike.
+        for run in range(max(1, self.options.repeat)):
+            if {"a", "b"} & scenarios:
+                for name, result in (await self.run_floor(self.options.objects, run=run)).items():
+                    runs.setdefault(name, []).append(result)
+            if run == 0 and {"a", "c", "d"} & scenarios:
+                await self.run_a_c_d(self.options.scenarios)
+                if "a" in self.results:
+                    runs.setdefault("a", []).append(self.results.pop("a"))
+            elif "a" in scenarios:
+                runs.setdefault("a", []).append(await self.run_a(run))
+            if "b" in scenarios:
+                runs.setdefault("b", []).append(
+                    await self.run_start_with_existing("b", self.options.objects, run=run))
+        for name, results in runs.items():
+            self.results[name] = median_run(results)
         if "e" in scenarios:
             await self.run_local()
         if self.options.rss_10k:
-            await self.run_start_with_existing("rss_10k", RSS_10K_OBJECTS)
+            self.results["rss_10k"] = await self.run_start_with_existing(
+                "rss_10k", RSS_10K_OBJECTS)
 
 
 # ---------------------------------------------------------------------------- reporting
+
+
+def compared_seconds(result: dict[str, Any]) -> float | None:
+    """The time a scenario is judged by: from readiness for (b), from the first write else."""
+    value = result.get("seconds_from_ready", result.get("seconds"))
+    return None if value is None else float(value)
+
+
+def median_run(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run with the median time (the slower middle one for an even count), with every run's
+    time under ``runs_seconds``."""
+    timed = [r for r in results if compared_seconds(r) is not None]
+    if not timed:
+        return results[-1]
+    ordered = sorted(timed, key=lambda r: compared_seconds(r) or 0.0)
+    chosen = dict(ordered[len(ordered) // 2])
+    chosen["runs_seconds"] = [compared_seconds(r) for r in results]
+    return chosen
 
 
 def evaluate(results: dict[str, dict[str, Any]], objects: int) -> dict[str, bool]:
@@ -568,7 +626,7 @@ def evaluate(results: dict[str, dict[str, Any]], objects: int) -> dict[str, bool
         result = results.get(name)
         if result is None:
             continue
-        seconds = result.get("seconds_from_ready", result.get("seconds"))
+        seconds = compared_seconds(result)
         rate = result.get("objects_per_second")
         checks[f"{name}_within_{TARGET_FLOOR_RATIO}x_floor"] = bool(
             floor and seconds is not None and seconds <= TARGET_FLOOR_RATIO * floor)
@@ -593,7 +651,7 @@ def _fmt(value: Any, spec: str = "") -> str:
 def render_table(results: dict[str, dict[str, Any]]) -> str:
     floor = results.get("floor", {}).get("seconds")
     header = ("scenario", "objects", "seconds", "obj/s", "p50 ms", "p99 ms", "k8s w/obj",
-              "APIM/obj", "RSS MiB", "x floor")
+              "APIM/obj", "RSS MiB", "x floor", "every run (s)")
     rows = [header]
     for name in ("floor", "floor_kube_trust_env", "creation", *ALL_SCENARIOS, "rss_10k"):
         r = results.get(name)
@@ -610,6 +668,8 @@ def render_table(results: dict[str, dict[str, Any]]) -> str:
             _fmt(r.get("latency_p99_ms")), _fmt(r.get("kube_writes_per_object")),
             _fmt(r.get("apim_calls_per_object")), _fmt(r.get("operator_peak_rss_mib")),
             _fmt(ratio, ".2f"),
+            " / ".join(f"{v:.2f}" for v in r.get("runs_seconds") or () if v is not None)
+            if len(r.get("runs_seconds") or ()) > 1 else "",
         ))
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     return "\n".join("  ".join(c.rjust(w) if i else c.ljust(w)
@@ -648,6 +708,7 @@ async def bench(options: BenchOptions) -> dict[str, Any]:
         "machine": {**machine(), "load_average_start": load_at_start,
                     "load_average_end": load_average()},
         "objects": options.objects,
+        "repeat": options.repeat,
         "max_concurrent_reconciles": options.concurrency,
         "scenarios_requested": list(options.scenarios) + (["rss_10k"] if options.rss_10k
                                                            else []),
@@ -671,6 +732,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="comma-separated subset of a,b,c,d,e (default all)")
     parser.add_argument("--rss-10k", action="store_true",
                         help="also measure peak RSS with 10,000 APIs (several minutes)")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="runs of the floor, (a) and (b), interleaved; medians reported "
+                        "(default 3)")
     parser.add_argument("--concurrency", type=int, default=4,
                         help="MAX_CONCURRENT_RECONCILES and floor workers (default 4)")
     parser.add_argument("--output", type=pathlib.Path, default=RESULTS,
@@ -688,7 +752,8 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown scenarios: {', '.join(sorted(unknown))}")
     options = BenchOptions(objects=args.objects, scenarios=scenarios, rss_10k=args.rss_10k,
-                           concurrency=args.concurrency, work_dir=args.keep_logs,
+                           concurrency=args.concurrency, repeat=args.repeat,
+                           work_dir=args.keep_logs,
                            profile_dir=args.profile_operator)
     # The driver runs on the same event loop as every process it measures.
     report = eventloop.run(bench(options))
