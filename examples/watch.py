@@ -86,6 +86,7 @@ class ConditionWatcher:
         self.events = 0
         self.relists = 0
         self._changed = asyncio.Condition()
+        self._notify_task: asyncio.Task[None] | None = None
         self._task: asyncio.Task[None] | None = None
         self._failure: BaseException | None = None
 
@@ -95,11 +96,12 @@ class ConditionWatcher:
         self._task = asyncio.create_task(self._run(version), name=f"watch-{self._kind}")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        for task in (self._task, self._notify_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._task = self._notify_task = None
 
     async def __aenter__(self) -> ConditionWatcher:
         await self.start()
@@ -209,6 +211,16 @@ class ConditionWatcher:
         if key not in self.first_seen and self._predicate(obj):
             self.first_seen[key] = now
             self._order.append(key)
+        self._notify_soon()
+
+    def _notify_soon(self) -> None:
+        """Wake the waiters once for all the events handled in this loop turn (one watch chunk
+        often carries several): a wake-up per event made this watcher, which shares the
+        benchmark machine with what it measures, cost ~0.2 ms of CPU per event."""
+        if self._notify_task is None or self._notify_task.done():
+            self._notify_task = asyncio.get_running_loop().create_task(self._notify())
+
+    async def _notify(self) -> None:
         async with self._changed:
             self._changed.notify_all()
 
