@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import urlencode
 
 import aiohttp
 from kubernetes_asyncio.client import ApiClient
@@ -59,13 +60,22 @@ async def open_request(
 
     HTTP error statuses are *not* raised here (watch streams need to look at them).
     """
-    response: aiohttp.ClientResponse = await api_client.call_api(
-        path,
+    # Straight to the client's REST layer: ``ApiClient.call_api`` would first walk every body,
+    # header and query value to "sanitize" them for its OpenAPI models, and ours are plain JSON
+    # already. Authentication (bearer tokens, with their refresh hook) is applied as it would.
+    headers = {"Accept": JSON, "Content-Type": content_type, **api_client.default_headers}
+    if api_client.cookie:
+        headers["Cookie"] = api_client.cookie
+    params = list(query)
+    await api_client.update_params_for_auth(headers, params, ["BearerToken"])
+    url = (api_client.configuration.host or "") + path
+    if params:
+        url += "?" + urlencode(params)
+    response: aiohttp.ClientResponse = await api_client.rest_client.request(
         method,
-        query_params=list(query),
-        header_params={"Accept": JSON, "Content-Type": content_type},
+        url,
+        headers=headers,
         body=body,
-        auth_settings=["BearerToken"],
         _preload_content=False,
         _request_timeout=timeout,
     )
