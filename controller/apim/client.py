@@ -27,6 +27,7 @@ from aiohttp.client_proto import ResponseHandler
 from aiohttp.client_reqrep import ClientRequest
 from aiohttp.tracing import Trace
 
+from controller import jsonfast
 from controller.apim.context import ResolvedContext
 from controller.apim.errors import ApimError, ClientConfigError, ErrorKind, scrub
 from controller.apim.options import ClientOptions
@@ -242,7 +243,7 @@ class ApimClient:
     ) -> Any:
         full_url = with_query(url, params)
         session = self._session_for_loop()
-        data = None if body is None else json.dumps(body, separators=(",", ":")).encode("utf-8")
+        data = None if body is None else jsonfast.dumps(body)
         proxy = self._options.proxy
         plain_http = full_url.startswith("http://")
         started = time.monotonic()

@@ -17,7 +17,6 @@ resourceVersion (which fails again) and does not ask for bookmarks.
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 from collections.abc import Callable
 from typing import Any
@@ -26,6 +25,7 @@ import aiohttp
 import attrs
 from kubernetes_asyncio.client import ApiClient
 
+from controller import jsonfast
 from controller.informers.backoff import Backoff, BackoffOptions
 from controller.informers.events import Event, EventType
 from controller.informers.store import KubeObject, Store, object_key, resource_version
@@ -180,7 +180,7 @@ class Reflector:
                         str(error_from_response(response.status, response.reason or "",
                                                 payload))
                     )
-            page = json.loads(payload)
+            page = jsonfast.loads(payload)
             page_items = page.get("items") or []
             kind = self._kind.kind
             api_version = self._kind.api_version
@@ -263,7 +263,7 @@ class Reflector:
                 return
 
     def _handle_watch_line(self, line: bytes) -> None:
-        message = json.loads(line)
+        message = jsonfast.loads(line)
         event_type = message.get("type")
         obj = message.get("object") or {}
         if event_type == "ERROR":

@@ -18,6 +18,8 @@ from urllib.parse import urlencode
 import aiohttp
 from kubernetes_asyncio.client import ApiClient
 
+from controller import jsonfast
+
 JSON = "application/json"
 MERGE_PATCH = "application/merge-patch+json"
 JSON_PATCH = "application/json-patch+json"
@@ -101,7 +103,7 @@ async def request_json(
         payload = await response.read()
         if response.status >= 400:
             raise error_from_response(response.status, response.reason or "", payload)
-    return json.loads(payload) if payload else None
+    return jsonfast.loads(payload) if payload else None
 
 
 def error_from_response(status: int, reason: str, payload: bytes) -> KubeApiError:

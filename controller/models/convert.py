@@ -10,7 +10,6 @@ Must never apply defaults, resolve references or log values (specs may carry sec
 
 from __future__ import annotations
 
-import json
 import types
 import typing
 from collections.abc import Callable
@@ -19,6 +18,7 @@ from typing import Any, TypeVar
 import attrs
 import cattrs
 
+from controller import jsonfast
 from controller.models.base import UNSET, Raw, UnsetType, json_name
 
 __all__ = ["ModelError", "converter", "structure", "unstructure"]
@@ -76,12 +76,6 @@ def _type_name(value: Any) -> str:
     }.get(type(value), type(value).__name__)
 
 
-def _json_copy(value: Any) -> Any:
-    # Free-form blocks are decoded JSON: a JSON round trip copies them several times faster than
-    # ``copy.deepcopy``.
-    return json.loads(json.dumps(value))
-
-
 def _make_converter() -> cattrs.Converter:
     conv = cattrs.Converter(detailed_validation=False)
 
@@ -106,15 +100,15 @@ def _make_converter() -> cattrs.Converter:
     def structure_raw(value: Any, _: Any) -> Any:
         if not isinstance(value, dict):
             raise ModelError("", f"expected object, got {_type_name(value)}")
-        return Raw(_json_copy(value))
+        return Raw(jsonfast.copy(value))
 
     def unstructure_raw(value: Raw) -> dict[str, Any]:
-        copied: dict[str, Any] = _json_copy(dict(value))
+        copied: dict[str, Any] = jsonfast.copy(dict(value))
         return copied
 
     conv.register_structure_hook(Raw, structure_raw)
     conv.register_unstructure_hook(Raw, unstructure_raw)
-    conv.register_structure_hook(Any, lambda value, _: _json_copy(value))
+    conv.register_structure_hook(Any, lambda value, _: jsonfast.copy(value))
 
     def union_hook(tp: Any) -> Callable[[Any, Any], Any]:
         # Resolved once per union type, not per value: hashing typing unions is not cheap.

@@ -22,6 +22,7 @@ from typing import Any, ClassVar, NoReturn
 import attrs
 from kubernetes_asyncio.client import ApiClient
 
+from controller import jsonfast
 from controller.apim import ApimError
 from controller.informers.store import Store
 from controller.kube.events import NORMAL, WARNING, EventRecorder
@@ -196,7 +197,7 @@ class KindReconciler(abc.ABC):
     def _compile(self, obj: dict[str, Any], spec: Mapping[str, Any]) -> Attempt:
         namespace = str(obj["metadata"].get("namespace") or "")
         if not self.deps.templating:
-            return Attempt(obj, v.json_copy(dict(spec)))
+            return Attempt(obj, jsonfast.copy(dict(spec)))
         compiled = compile_spec(dict(spec), namespace=namespace, reader=self.sources)
         return Attempt(obj, compiled.spec, compiled.sources)
 
@@ -204,7 +205,7 @@ class KindReconciler(abc.ABC):
         finalizers = list(obj["metadata"].get("finalizers") or [])
         if self.finalizer not in finalizers:
             return Result()
-        attempt = Attempt(obj, v.json_copy(dict(obj.get("spec") or {})))
+        attempt = Attempt(obj, jsonfast.copy(dict(obj.get("spec") or {})))
         attempt.events.append(self.events.emit(obj, NORMAL, *v.EVENT_DELETE_STARTED[1:]))
         try:
             await self.cleanup(attempt)

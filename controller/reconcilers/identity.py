@@ -12,8 +12,8 @@ from typing import Any, Literal
 
 import attrs
 
+from controller import jsonfast
 from controller.apim import ids
-from controller.reconcilers.vocabulary import json_copy
 
 # --- v2 ----------------------------------------------------------------------------------------
 
@@ -45,7 +45,7 @@ def populate_v2_ids(
     status: Mapping[str, Any],
 ) -> dict[str, Any]:
     """Upstream ``PopulateIDs`` for v2: API, plan and page ids and crossIds (6.2)."""
-    out: dict[str, Any] = json_copy(dict(spec))
+    out: dict[str, Any] = jsonfast.copy(dict(spec))
     api_id = status.get("id") or out.get("id") or uid
     out["id"] = api_id
     out["crossId"] = (
@@ -118,7 +118,7 @@ def populate_v4_ids(
     has_context: bool,
 ) -> V4Identity:
     """Upstream v4 ``PopulateIDs`` for the Automation API era (7.3)."""
-    out: dict[str, Any] = json_copy(dict(spec))
+    out: dict[str, Any] = jsonfast.copy(dict(spec))
     mode = v4_identity_mode(spec, status, automation_managed=automation_managed)
     api_hrid = ids.hrid(namespace, name)
     status_plans: Mapping[str, str] = status.get("plans") or {}

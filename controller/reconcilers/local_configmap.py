@@ -12,6 +12,7 @@ import json
 from collections.abc import Mapping
 from typing import Any, Literal
 
+from controller import jsonfast
 from controller.reconcilers import vocabulary as v
 
 ApiKind = Literal["ApiDefinition", "ApiV4Definition"]
@@ -98,7 +99,7 @@ def gateway_definition(spec: Mapping[str, Any], *, api_id: str) -> dict[str, Any
     would rewrite the ConfigMap on every reconcile; a name derived from the API id and position
     is just as unique and keeps a converged API write-free.
     """
-    definition: dict[str, Any] = v.json_copy(dict(spec))
+    definition: dict[str, Any] = jsonfast.copy(dict(spec))
     definition["definitionVersion"] = V4_DEFINITION_VERSION
     if "version" in definition:
         definition["apiVersion"] = definition["version"]

@@ -21,9 +21,11 @@ from typing import Any, Final, Literal, Protocol
 
 import attrs
 
+from controller import jsonfast
 from controller.reconcilers.errors import CompileTemplateError, ResolveRefError
 
 OPEN: Final = "[["
+_OPEN_BYTES: Final = OPEN.encode()
 CLOSE: Final = "]]"
 
 SourceKind = Literal["secret", "configmap"]
@@ -214,10 +216,10 @@ def compile_spec(spec: Any, *, namespace: str, reader: SourceReader) -> Compiled
     The input is not modified. Raises CompileTemplateError (bad template, missing or empty key)
     or ResolveRefError (missing Secret/ConfigMap) on the first failure, as upstream does.
     """
-    text = json.dumps(spec)
-    if OPEN not in text:
+    data = jsonfast.dumps(spec)
+    if _OPEN_BYTES not in data:
         # The common case, decided by the C encoder; the round trip is also the cheapest copy.
-        return Compiled(json.loads(text), frozenset())
+        return Compiled(jsonfast.loads(data), frozenset())
     compiler = _Compiler(namespace, reader)
     compiled = compiler.walk(spec)
     return Compiled(compiled, frozenset(compiler.sources))
@@ -228,7 +230,7 @@ def referenced_sources(spec: Any, *, namespace: str) -> frozenset[SourceRef]:
 
     Malformed templates contribute nothing here; ``compile_spec`` reports them.
     """
-    if OPEN not in json.dumps(spec):
+    if _OPEN_BYTES not in jsonfast.dumps(spec):
         # Runs on every cache update of every object: skip the walk when there is nothing.
         return frozenset()
     compiler = _Compiler(namespace, None)
