@@ -19,6 +19,7 @@ import attrs
 import yaml
 from aiohttp import web
 
+from sim import jsonwire
 from sim.kubeapi import patching, protobuf, tables
 from sim.kubeapi.errors import ApiError, bad_request, method_not_allowed, not_found
 from sim.kubeapi.operations import DeleteOptions, ListPage, Operations, WriteResult
@@ -32,7 +33,7 @@ _JSON = "application/json"
 
 
 def dumps(obj: Any) -> bytes:
-    return json.dumps(obj, separators=(",", ":")).encode()
+    return jsonwire.dumps(obj)
 
 
 def json_response(obj: Any, status: int = 200, warnings: tuple[str, ...] = ()) -> web.Response:
@@ -199,7 +200,7 @@ class ResourceHandlers:
         if "protobuf" in request.content_type:
             return protobuf.decode(raw)
         try:
-            return json.loads(raw) if raw else None
+            return jsonwire.loads(raw) if raw else None
         except ValueError:
             try:
                 return yaml.safe_load(raw)
@@ -212,7 +213,7 @@ class ResourceHandlers:
         raw = await request.read()
         if raw:
             try:
-                body = json.loads(raw)
+                body = jsonwire.loads(raw)
             except ValueError as exc:
                 raise bad_request("DeleteOptions could not be decoded") from exc
         body = body if isinstance(body, dict) else {}
@@ -507,13 +508,13 @@ def _decode_patch(content_type: str, raw: bytes) -> Any:
         raise bad_request("the patch body is empty")
     if content_type in (patching.APPLY_PATCH,):
         try:
-            return json.loads(raw)
+            return jsonwire.loads(raw)
         except ValueError:
             try:
                 return yaml.safe_load(raw)
             except yaml.YAMLError as exc:
                 raise bad_request("the apply patch could not be decoded") from exc
     try:
-        return json.loads(raw)
+        return jsonwire.loads(raw)
     except ValueError as exc:
         raise bad_request(f"the patch could not be decoded as JSON ({content_type})") from exc

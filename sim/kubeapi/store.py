@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from sim import jsonwire
 from sim.kubeapi.errors import expired
 from sim.kubeapi.resources import ResourceKey
 from sim.kubeapi.selectors import Matcher
@@ -52,9 +52,7 @@ class WatchEvent:
             obj = self.obj
             if obj.get("apiVersion") != api_version:
                 obj = {**obj, "apiVersion": api_version}
-            data = (
-                json.dumps({"type": etype, "object": obj}, separators=(",", ":")).encode() + b"\n"
-            )
+            data = jsonwire.dumps({"type": etype, "object": obj}) + b"\n"
             self._wire[cache_key] = data
         return data
 
