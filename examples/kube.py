@@ -16,6 +16,8 @@ from typing import Any, Final
 import aiohttp
 import attrs
 
+from sim import jsonwire
+
 JsonObj = dict[str, Any]
 
 MERGE_PATCH: Final = "application/merge-patch+json"
@@ -117,7 +119,7 @@ class KubeClient:
         content_type: str = "application/json",
         params: dict[str, str] | None = None,
     ) -> JsonObj:
-        data = None if body is None else json.dumps(body)
+        data = None if body is None else jsonwire.dumps(body)
         headers = {"Content-Type": content_type, "Accept": "application/json"}
         async with self.session.request(method, self.url + path, data=data, headers=headers,
                                         params=params) as response:
@@ -128,7 +130,7 @@ class KubeClient:
                 except (ValueError, AttributeError):
                     message = payload[:300].decode(errors="replace")
                 raise KubeError(response.status, message)
-            decoded: JsonObj = json.loads(payload) if payload else {}
+            decoded: JsonObj = jsonwire.loads(payload) if payload else {}
             return decoded
 
     async def create(self, obj: JsonObj) -> JsonObj:
@@ -210,5 +212,5 @@ class KubeClient:
                 *lines, buffer = buffer.split(b"\n")
                 for line in lines:
                     if line.strip():
-                        event: JsonObj = json.loads(line)
+                        event: JsonObj = jsonwire.loads(line)
                         yield event
