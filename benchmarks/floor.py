@@ -15,7 +15,12 @@ floor replaces that session with one that does not consult the environment per r
 ``--kube-trust-env`` keeps the library default, to measure the difference. It runs on the
 operator's event loop (``controller.eventloop``: uvloop where installed), like the operator.
 
-Prints one JSON object on stdout. Run by ``benchmarks.operator_bench``; standalone:
+``--watch-for N`` is the floor of scenario (a), where objects are created while the operator
+runs: instead of listing, it watches the namespace (each watch event decoded, as any watch
+client must), prints ``{"watching": true}`` once the watch is open, and hands every ADDED
+object to the workers; it exits after N objects. No cache, no index, no queue beyond a FIFO.
+
+Prints one JSON object on stdout (last line). Run by ``benchmarks.operator_bench``; standalone:
 ``python -m benchmarks.floor --kubeconfig PATH --apim URL --namespace NS``.
 """
 
@@ -30,14 +35,15 @@ import json
 import os
 import sys
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
 from kubernetes_asyncio.client import ApiClient
 
-from controller import eventloop
+from controller import eventloop, jsonfast
 from controller.kube.client import connect
-from controller.kube.rest import MERGE_PATCH, request_json
+from controller.kube.rest import MERGE_PATCH, open_request, request_json
 
 API_VERSION = "gravitee.io/v1alpha1"
 PLURAL = "apiv4definitions"
@@ -154,31 +160,83 @@ async def without_env_lookups(api: ApiClient, *, connections: int = 100) -> None
         read_bufsize=2**21)
 
 
+async def watched(api: ApiClient, namespace: str, expected: int) -> AsyncIterator[dict[str, Any]]:
+    """Objects as they are ADDED to ``namespace``, until ``expected`` were seen. Announces on
+    stdout when the watch is open, so the driver starts creating only then."""
+    path = f"/apis/{API_VERSION}/namespaces/{namespace}/{PLURAL}"
+    listing = await request_json(api, "GET", path, query=[("limit", "1")])
+    query = [("watch", "1"), ("resourceVersion", listing["metadata"]["resourceVersion"])]
+    timeout = aiohttp.ClientTimeout(total=None, sock_read=None)
+    response = await open_request(api, "GET", path, query=query, timeout=timeout)
+    seen = 0
+    async with response:
+        if response.status >= 400:
+            raise RuntimeError(f"watch failed: {response.status}")
+        print(json.dumps({"watching": True}), flush=True)
+        pending = b""
+        while seen < expected:
+            chunk = await response.content.readany()
+            if not chunk:
+                raise RuntimeError("the watch ended early")
+            *lines, pending = (pending + chunk).split(b"\n")
+            for line in lines:
+                if not line.strip():
+                    continue
+                event = jsonfast.loads(line)
+                if event.get("type") == "ADDED":
+                    seen += 1
+                    yield event["object"]
+
+
+async def watch_and_handle(api: ApiClient, floor: Floor, *, namespace: str, expected: int,
+                           concurrency: int) -> None:
+    """``concurrency`` workers handling objects in the order the watch delivers them."""
+    source: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+
+    async def worker() -> None:
+        while (obj := await source.get()) is not None:
+            await floor.handle(obj)
+
+    async def feed() -> None:
+        async for obj in watched(api, namespace, expected):
+            source.put_nowait(obj)
+        for _ in range(concurrency):
+            source.put_nowait(None)
+
+    await asyncio.gather(feed(), *(worker() for _ in range(concurrency)))
+
+
 async def run(*, kubeconfig: str, apim_url: str, namespace: str, concurrency: int,
-              user: str, password: str, kube_trust_env: bool = False) -> dict[str, Any]:
+              user: str, password: str, kube_trust_env: bool = False,
+              watch_for: int | None = None) -> dict[str, Any]:
     api = await connect(kubeconfig=kubeconfig)
     if not kube_trust_env:
         await without_env_lookups(api)
     token = base64.b64encode(f"{user}:{password}".encode()).decode()
     try:
         async with aiohttp.ClientSession(headers={"Authorization": f"Basic {token}"}) as apim:
-            listing = await request_json(
-                api, "GET", f"/apis/{API_VERSION}/namespaces/{namespace}/{PLURAL}")
-            objects = list(listing["items"])
             floor = Floor(api=api, apim=apim, apim_url=apim_url)
-            pending = iter(objects)
+            if watch_for is None:
+                listing = await request_json(
+                    api, "GET", f"/apis/{API_VERSION}/namespaces/{namespace}/{PLURAL}")
+                count = len(listing["items"])
+                pending = iter(listing["items"])
 
-            async def worker() -> None:
-                for obj in pending:
-                    await floor.handle(obj)
+                async def worker() -> None:
+                    for obj in pending:
+                        await floor.handle(obj)
 
-            started, cpu_started = time.perf_counter(), time.process_time()
-            await asyncio.gather(*(worker() for _ in range(concurrency)))
+                started, cpu_started = time.perf_counter(), time.process_time()
+                await asyncio.gather(*(worker() for _ in range(concurrency)))
+            else:
+                count = watch_for
+                started, cpu_started = time.perf_counter(), time.process_time()
+                await watch_and_handle(api, floor, namespace=namespace, expected=watch_for,
+                                       concurrency=concurrency)
             seconds = time.perf_counter() - started
             cpu = time.process_time() - cpu_started
     finally:
         await api.close()
-    count = len(objects)
     return {
         "objects": count,
         "concurrency": concurrency,
@@ -188,6 +246,7 @@ async def run(*, kubeconfig: str, apim_url: str, namespace: str, concurrency: in
         "apim_calls_per_object": round(floor.apim_calls / count, 2) if count else 0,
         "cpu_seconds": round(cpu, 2),
         "kube_client_trust_env": kube_trust_env,
+        "watched": watch_for is not None,
     }
 
 
@@ -201,11 +260,13 @@ def main(argv: list[str] | None = None) -> int:
                         "default admin; never on the command line)")
     parser.add_argument("--kube-trust-env", action="store_true",
                         help="keep kubernetes-asyncio's per-request environment lookups")
+    parser.add_argument("--watch-for", type=int, metavar="N",
+                        help="handle objects as they are created (watch), until N were")
     args = parser.parse_args(argv)
     report = eventloop.run(run(kubeconfig=args.kubeconfig, apim_url=args.apim,
                              namespace=args.namespace, concurrency=args.concurrency,
                              user=args.user, password=os.environ.get("APIM_PASSWORD", "admin"),
-                             kube_trust_env=args.kube_trust_env))
+                             kube_trust_env=args.kube_trust_env, watch_for=args.watch_for))
     print(json.dumps(report), flush=True)
     return 0
 

@@ -17,6 +17,9 @@ spawn) to ``Accepted``, Kubernetes writes per object (the operator's
 ``rest_client_requests_total``), APIM calls per object (the simulator's request log) and the
 operator's peak RSS (``VmHWM``). The **floor** (``benchmarks.floor``) does only the unavoidable
 calls per object with the same concurrency against its own fresh emulator and simulator.
+Two reference rows, not targets: "creation only" (the driver creating N objects, no operator)
+and "(a)'s floor" (the floor script driven by a watch while the driver creates and measures
+exactly as in (a)): how much of (a) the scenario itself costs, before any operator work.
 
 Targets (2 cores): (a), (b) within 1.5x the floor and >= 100 objects/s; (c) zero APIM calls and
 zero Kubernetes writes; peak RSS < 256 MiB with 10,000 APIs. Results: a table on stdout and
@@ -60,6 +63,7 @@ TITLES: Final = {
     "floor": "floor: bare calls only",
     "floor_kube_trust_env": "floor, client env lookups on",
     "creation": "creation only, no operator",
+    "floor_watch": "a's floor: created, floor watching",
     "a": "a: create with context, operator up",
     "b": "b: start with N unreconciled",
     "c": "c: restart, N converged",
@@ -440,15 +444,13 @@ class Bench:
                                  for name in ("driver", "kubeapi")}
         return result
 
-    async def _floor_process(self, stack: Stack, objects: int, extra: list[str]
-                             ) -> dict[str, Any]:
-        cpu_before = stack_cpu(stack)
+    async def _spawn_floor(self, stack: Stack, extra: list[str]) -> asyncio.subprocess.Process:
         profile: tuple[str, ...] = ()
         if self.options.profile_dir is not None:
             self._profiles += 1
             path = self.options.profile_dir / f"floor-{self._profiles}.pstats"
             profile = ("-m", "cProfile", "-o", str(path))
-        process = await asyncio.create_subprocess_exec(
+        return await asyncio.create_subprocess_exec(
             sys.executable, *profile, "-m", "benchmarks.floor",
             "--kubeconfig", str(stack.kubeconfig),
             "--apim", stack.apim_url, "--namespace", NAMESPACE,
@@ -456,16 +458,54 @@ class Bench:
             cwd=str(ROOT),
             stdout=asyncio.subprocess.PIPE,
         )
+
+    @staticmethod
+    async def _floor_report(process: asyncio.subprocess.Process, objects: int,
+                            stack: Stack, cpu_before: dict[str, float]) -> dict[str, Any]:
         out, _ = await asyncio.wait_for(process.communicate(), phase_timeout(objects))
         if process.returncode != 0:
             raise RuntimeError(f"floor failed with exit code {process.returncode}")
         result: dict[str, Any] = json.loads(out.decode().strip().splitlines()[-1])
         cpu_after = stack_cpu(stack)
         cpu: dict[str, float] = {"floor": float(result.pop("cpu_seconds"))}
-        for name in ("kubeapi", "apim"):
+        for name in ("kubeapi", "apim", "driver"):
             cpu[name] = round(cpu_after.get(name, 0.0) - cpu_before.get(name, 0.0), 2)
         result["cpu_seconds"] = cpu
         return result
+
+    async def _floor_process(self, stack: Stack, objects: int, extra: list[str]
+                             ) -> dict[str, Any]:
+        cpu_before = stack_cpu(stack)
+        process = await self._spawn_floor(stack, extra)
+        return await self._floor_report(process, objects, stack, cpu_before)
+
+    async def run_floor_watching(self, objects: int, *, run: int = 0) -> dict[str, Any]:
+        """(a)'s own floor, a reference rather than a target: the floor script watching (no
+        operator), while this driver creates and measures exactly as in (a). What creating the
+        objects, the watch events and the measuring cost on the shared cores, with only the
+        unavoidable calls per object on top; (a) minus this is what the operator adds."""
+        name = "floor-watch" if run == 0 else f"floor-watch-{run + 1}"
+        async with self._stack(name, objects) as stack, KubeClient(stack.kube_url) as kube:
+            await setup_context(kube, stack.apim_url)
+            cpu_before = stack_cpu(stack)
+            process = await self._spawn_floor(stack, ["--watch-for", str(objects)])
+            assert process.stdout is not None
+            line = await asyncio.wait_for(process.stdout.readline(), 60)
+            if not line:
+                await process.wait()
+                raise RuntimeError(f"floor failed with exit code {process.returncode}")
+            watcher = ConditionWatcher(kube, "ApiV4Definition", NAMESPACE,
+                                       predicate=accepted_for_generation({}), keep_objects=False)
+            async with watcher:
+                t0 = await write_all((v4_api(i) for i in range(objects)), kube.create,
+                                     writers=self.options.writers)
+                await watcher.wait_for(keys=list(t0), timeout=phase_timeout(objects))
+            report = await self._floor_report(process, objects, stack, cpu_before)
+            result = {"objects": objects, **timing(t0, watcher.first_seen)}
+            result["cpu_seconds"] = report["cpu_seconds"]
+            result["kube_writes_per_object"] = report["kube_writes_per_object"]
+            result["apim_calls_per_object"] = report["apim_calls_per_object"]
+            return result
 
     async def run_a_c_d(self, scenarios: Sequence[str]) -> dict[str, Any]:
         """(c) and (d), when asked for, on the stack (a) filled; returns (a)'s result."""
@@ -575,6 +615,9 @@ class Bench:
             if {"a", "b"} & scenarios:
                 for name, result in (await self.run_floor(self.options.objects, run=run)).items():
                     runs.setdefault(name, []).append(result)
+            if "a" in scenarios:
+                runs.setdefault("floor_watch", []).append(
+                    await self.run_floor_watching(self.options.objects, run=run))
             if run == 0 and {"a", "c", "d"} & scenarios:
                 created = await self.run_a_c_d(self.options.scenarios)
                 if "a" in scenarios:
@@ -642,6 +685,20 @@ def evaluate(results: dict[str, dict[str, Any]], objects: int) -> dict[str, bool
     return checks
 
 
+def reference_ratios(results: dict[str, dict[str, Any]]) -> dict[str, float]:
+    """Not targets: (a)'s own floor against the floor, and (a) against its own floor (how much
+    of (a) is the operator rather than creating, watching and measuring)."""
+    ratios: dict[str, float] = {}
+    floor = results.get("floor", {}).get("seconds")
+    watching = results.get("floor_watch", {}).get("seconds")
+    a = results.get("a", {}).get("seconds")
+    if floor and watching:
+        ratios["floor_watch_over_floor"] = round(watching / floor, 2)
+    if watching and a:
+        ratios["a_over_floor_watch"] = round(a / watching, 2)
+    return ratios
+
+
 def _fmt(value: Any, spec: str = "") -> str:
     if value is None:
         return "-"
@@ -653,13 +710,15 @@ def render_table(results: dict[str, dict[str, Any]]) -> str:
     header = ("scenario", "objects", "seconds", "obj/s", "p50 ms", "p99 ms", "k8s w/obj",
               "APIM/obj", "RSS MiB", "x floor", "every run (s)")
     rows = [header]
-    for name in ("floor", "floor_kube_trust_env", "creation", *ALL_SCENARIOS, "rss_10k"):
+    for name in ("floor", "floor_kube_trust_env", "creation", "floor_watch", *ALL_SCENARIOS,
+                 "rss_10k"):
         r = results.get(name)
         if r is None:
             continue
         seconds = r.get("seconds")
         compared = compared_seconds(r)
-        ratio = (compared / floor if floor and compared is not None and name in ("a", "b")
+        ratio = (compared / floor
+                 if floor and compared is not None and name in ("a", "b", "floor_watch")
                  else None)
         rows.append((
             TITLES[name], _fmt(r.get("objects")),
@@ -718,6 +777,7 @@ async def bench(options: BenchOptions) -> dict[str, Any]:
                     "restart_apim_calls": 0, "restart_kube_writes": 0,
                     "peak_rss_mib_10k_max": TARGET_RSS_MIB_10K},
         "checks": checks,
+        "reference_ratios": reference_ratios(runner.results),
         "meets_targets": error is None and all(checks.values()),
         "error": error,
         "wall_seconds": round(time.monotonic() - started, 1),
@@ -763,6 +823,8 @@ def main(argv: list[str] | None = None) -> int:
     print()
     for name, met in report["checks"].items():
         print(f"  {'met   ' if met else 'MISSED'}  {name}")
+    for name, ratio in report["reference_ratios"].items():
+        print(f"  (ref)   {name} = {ratio:.2f}")
     if report["error"]:
         print(f"  ERROR   {report['error']}")
     print(f"results written to {args.output}")

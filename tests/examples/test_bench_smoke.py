@@ -22,6 +22,7 @@ from benchmarks.operator_bench import (
     evaluate,
     median_run,
     percentile,
+    reference_ratios,
     timing,
 )
 
@@ -52,7 +53,7 @@ async def test_smoke_run_reports_a_and_a_free_restart(tmp_path):
     assert report["date"][:4].isdigit()
     assert report["error"] is None
     results = report["results"]
-    assert set(results) == {"floor", "floor_kube_trust_env", "creation", "a", "c"}
+    assert set(results) == {"floor", "floor_kube_trust_env", "creation", "floor_watch", "a", "c"}
     assert results["floor"]["kube_client_trust_env"] is False
     assert results["floor_kube_trust_env"]["kube_client_trust_env"] is True
     assert results["floor_kube_trust_env"]["kube_writes_per_object"] == 4
@@ -74,6 +75,16 @@ async def test_smoke_run_reports_a_and_a_free_restart(tmp_path):
     assert creation["seconds"] > 0
     assert {"driver", "kubeapi"} <= set(creation["cpu_seconds"])
 
+    # (a)'s own floor: the bare script driven by a watch while the driver creates, as in (a).
+    watching = results["floor_watch"]
+    assert watching["accepted"] == 20
+    assert len(watching["runs_seconds"]) == 2
+    assert watching["kube_writes_per_object"] == 4
+    assert watching["apim_calls_per_object"] == 1
+    assert watching["latency_p50_ms"] <= watching["latency_p99_ms"]
+    assert {"floor", "kubeapi", "apim", "driver"} <= set(watching["cpu_seconds"])
+    assert set(report["reference_ratios"]) == {"floor_watch_over_floor", "a_over_floor_watch"}
+
     created = results["a"]
     for field in TIMED_FIELDS:
         assert created[field] is not None, field
@@ -94,9 +105,15 @@ async def test_smoke_run_reports_a_and_a_free_restart(tmp_path):
     assert report["checks"]["c_zero_kube_writes"] is True
     assert {"a_within_1.5x_floor", "a_at_least_100_per_second"} <= set(report["checks"])
     # The human-readable table names every scenario that ran.
-    for title in ("floor: bare calls only", "creation only, no operator", "a: create with context",
-                  "c: restart"):
+    for title in ("floor: bare calls only", "creation only, no operator", "a's floor: created",
+                  "a: create with context", "c: restart"):
         assert title in text
+
+
+def test_reference_ratios_compare_a_with_its_own_floor_and_that_with_the_floor():
+    results = {"floor": {"seconds": 2.0}, "floor_watch": {"seconds": 3.0}, "a": {"seconds": 3.6}}
+    assert reference_ratios(results) == {"floor_watch_over_floor": 1.5, "a_over_floor_watch": 1.2}
+    assert reference_ratios({"floor": {"seconds": 2.0}, "a": {"seconds": 3.0}}) == {}
 
 
 def test_percentile_is_nearest_rank():
