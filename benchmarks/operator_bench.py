@@ -489,18 +489,24 @@ class Bench:
             await setup_context(kube, stack.apim_url)
             cpu_before = stack_cpu(stack)
             process = await self._spawn_floor(stack, ["--watch-for", str(objects)])
-            assert process.stdout is not None
-            line = await asyncio.wait_for(process.stdout.readline(), 60)
-            if not line:
-                await process.wait()
-                raise RuntimeError(f"floor failed with exit code {process.returncode}")
-            watcher = ConditionWatcher(kube, "ApiV4Definition", NAMESPACE,
-                                       predicate=accepted_for_generation({}), keep_objects=False)
-            async with watcher:
-                t0 = await write_all((v4_api(i) for i in range(objects)), kube.create,
-                                     writers=self.options.writers)
-                await watcher.wait_for(keys=list(t0), timeout=phase_timeout(objects))
-            report = await self._floor_report(process, objects, stack, cpu_before)
+            try:
+                assert process.stdout is not None
+                line = await asyncio.wait_for(process.stdout.readline(), 60)
+                if not line:
+                    await process.wait()
+                    raise RuntimeError(f"floor failed with exit code {process.returncode}")
+                watcher = ConditionWatcher(kube, "ApiV4Definition", NAMESPACE,
+                                           predicate=accepted_for_generation({}),
+                                           keep_objects=False)
+                async with watcher:
+                    t0 = await write_all((v4_api(i) for i in range(objects)), kube.create,
+                                         writers=self.options.writers)
+                    await watcher.wait_for(keys=list(t0), timeout=phase_timeout(objects))
+                report = await self._floor_report(process, objects, stack, cpu_before)
+            finally:
+                if process.returncode is None:  # failed half-way: never leave it behind
+                    process.kill()
+                    await process.wait()
             result = {"objects": objects, **timing(t0, watcher.first_seen)}
             result["cpu_seconds"] = report["cpu_seconds"]
             result["kube_writes_per_object"] = report["kube_writes_per_object"]
