@@ -42,6 +42,7 @@ import aiohttp
 from kubernetes_asyncio.client import ApiClient
 
 from controller import eventloop, jsonfast
+from controller.informers.reflector import LineSplitter
 from controller.kube.client import connect
 from controller.kube.rest import MERGE_PATCH, open_request, request_json
 
@@ -107,7 +108,7 @@ class Floor:
 
     async def handle(self, obj: dict[str, Any]) -> None:
         meta = obj["metadata"]
-        path = f"/apis/{API_VERSION}/namespaces/{meta['namespace']}/{PLURAL}/{meta['name']}"
+        path = f"{collection_path(meta['namespace'])}/{meta['name']}"
         await request_json(self._api, "PATCH", path, content_type=MERGE_PATCH, body={
             "metadata": {"finalizers": [FINALIZER],
                          "annotations": {HASH_ANNOTATION: spec_hash(obj["spec"])}}})
@@ -160,10 +161,14 @@ async def without_env_lookups(api: ApiClient, *, connections: int = 100) -> None
         read_bufsize=2**21)
 
 
+def collection_path(namespace: str) -> str:
+    return f"/apis/{API_VERSION}/namespaces/{namespace}/{PLURAL}"
+
+
 async def watched(api: ApiClient, namespace: str, expected: int) -> AsyncIterator[dict[str, Any]]:
     """Objects as they are ADDED to ``namespace``, until ``expected`` were seen. Announces on
     stdout when the watch is open, so the driver starts creating only then."""
-    path = f"/apis/{API_VERSION}/namespaces/{namespace}/{PLURAL}"
+    path = collection_path(namespace)
     listing = await request_json(api, "GET", path, query=[("limit", "1")])
     query = [("watch", "1"), ("resourceVersion", listing["metadata"]["resourceVersion"])]
     timeout = aiohttp.ClientTimeout(total=None, sock_read=None)
@@ -173,15 +178,12 @@ async def watched(api: ApiClient, namespace: str, expected: int) -> AsyncIterato
         if response.status >= 400:
             raise RuntimeError(f"watch failed: {response.status}")
         print(json.dumps({"watching": True}), flush=True)
-        pending = b""
+        splitter = LineSplitter()
         while seen < expected:
             chunk = await response.content.readany()
             if not chunk:
                 raise RuntimeError("the watch ended early")
-            *lines, pending = (pending + chunk).split(b"\n")
-            for line in lines:
-                if not line.strip():
-                    continue
+            for line in splitter.feed(chunk):
                 event = jsonfast.loads(line)
                 if event.get("type") == "ADDED":
                     seen += 1
@@ -217,8 +219,7 @@ async def run(*, kubeconfig: str, apim_url: str, namespace: str, concurrency: in
         async with aiohttp.ClientSession(headers={"Authorization": f"Basic {token}"}) as apim:
             floor = Floor(api=api, apim=apim, apim_url=apim_url)
             if watch_for is None:
-                listing = await request_json(
-                    api, "GET", f"/apis/{API_VERSION}/namespaces/{namespace}/{PLURAL}")
+                listing = await request_json(api, "GET", collection_path(namespace))
                 count = len(listing["items"])
                 pending = iter(listing["items"])
 

@@ -385,6 +385,18 @@ class Bench:
         return OperatorOptions(max_concurrent_reconciles=self.options.concurrency,
                                ready_timeout=300.0, interpreter_args=profile)
 
+    async def _write_and_watch(
+        self, kube: KubeClient, kind: str, objects: Iterable[JsonObj], *,
+        predicate: Callable[[JsonObj], bool], count: int,
+    ) -> tuple[dict[str, float], dict[str, float]]:
+        """Create ``objects`` while watching ``kind``; returns the write times and the times
+        each object first matched ``predicate``."""
+        watcher = ConditionWatcher(kube, kind, NAMESPACE, predicate=predicate, keep_objects=False)
+        async with watcher:
+            t0 = await write_all(objects, kube.create, writers=self.options.writers)
+            await watcher.wait_for(keys=list(t0), timeout=phase_timeout(count))
+        return t0, watcher.first_seen
+
     async def _measure_creation(
         self, stack: Stack, kube: KubeClient, session: aiohttp.ClientSession, *,
         kind: str, objects: list[JsonObj],
@@ -392,12 +404,9 @@ class Bench:
         """Create ``objects`` while the operator runs; wait until all are Accepted."""
         await wait_quiet(session, stack, quiet=self.options.quiet_seconds)
         before = await snapshot(session, stack)
-        watcher = ConditionWatcher(kube, kind, NAMESPACE, predicate=accepted_for_generation({}),
-                                   keep_objects=False)
-        async with watcher:
-            t0 = await write_all(objects, kube.create, writers=self.options.writers)
-            await watcher.wait_for(keys=list(t0), timeout=phase_timeout(len(objects)))
-        return await self._finish(stack, session, before, t0, watcher.first_seen, len(objects))
+        t0, accepted = await self._write_and_watch(
+            kube, kind, objects, predicate=accepted_for_generation({}), count=len(objects))
+        return await self._finish(stack, session, before, t0, accepted, len(objects))
 
     async def _finish(self, stack: Stack, session: aiohttp.ClientSession, before: Snapshot,
                       t0: dict[str, float], accepted: dict[str, float], objects: int
@@ -431,14 +440,11 @@ class Bench:
         seeing each one), with no operator: what creating costs on these shared cores. Not a
         target; it shows how much of (a) is creation rather than reconciling."""
         cpu_before = stack_cpu(stack)
-        watcher = ConditionWatcher(kube, "ApiV4Definition", NAMESPACE,
-                                   predicate=lambda obj: True, keep_objects=False)
-        async with watcher:
-            t0 = await write_all((v4_api(i) for i in range(objects)), kube.create,
-                                 writers=self.options.writers)
-            await watcher.wait_for(keys=list(t0), timeout=phase_timeout(objects))
+        t0, seen = await self._write_and_watch(
+            kube, "ApiV4Definition", (v4_api(i) for i in range(objects)),
+            predicate=lambda obj: True, count=objects)
         cpu_after = stack_cpu(stack)
-        result = {"objects": objects, **timing(t0, watcher.first_seen)}
+        result = {"objects": objects, **timing(t0, seen)}
         result["seen"] = result.pop("accepted")
         result["cpu_seconds"] = {name: round(cpu_after[name] - cpu_before.get(name, 0.0), 2)
                                  for name in ("driver", "kubeapi")}
@@ -495,19 +501,15 @@ class Bench:
                 if not line:
                     await process.wait()
                     raise RuntimeError(f"floor failed with exit code {process.returncode}")
-                watcher = ConditionWatcher(kube, "ApiV4Definition", NAMESPACE,
-                                           predicate=accepted_for_generation({}),
-                                           keep_objects=False)
-                async with watcher:
-                    t0 = await write_all((v4_api(i) for i in range(objects)), kube.create,
-                                         writers=self.options.writers)
-                    await watcher.wait_for(keys=list(t0), timeout=phase_timeout(objects))
+                t0, accepted = await self._write_and_watch(
+                    kube, "ApiV4Definition", (v4_api(i) for i in range(objects)),
+                    predicate=accepted_for_generation({}), count=objects)
                 report = await self._floor_report(process, objects, stack, cpu_before)
             finally:
                 if process.returncode is None:  # failed half-way: never leave it behind
                     process.kill()
                     await process.wait()
-            result = {"objects": objects, **timing(t0, watcher.first_seen)}
+            result = {"objects": objects, **timing(t0, accepted)}
             result["cpu_seconds"] = report["cpu_seconds"]
             result["kube_writes_per_object"] = report["kube_writes_per_object"]
             result["apim_calls_per_object"] = report["apim_calls_per_object"]
