@@ -1,0 +1,224 @@
+"""Every propagation edge of the operator's wiring, compared with a checked-in snapshot.
+
+The snapshot is empirical, so it does not depend on how the wiring is written: a small world of
+objects referencing each other (a context with its Secret and a templated ConfigMap, v2 and v4
+APIs, an Application, an ApiResource, a Group, a Notification, a gateway ConfigMap) is put in
+the informer caches, then every kind of event each object can produce (created, spec or data
+changed, status-only change, being deleted, deleted, and the start-up list in its converged and
+unconverged forms) is delivered to the handlers the wiring registered. Each line says which
+controller queue received which key.
+
+Regenerate with ``UPDATE_WIRING_SNAPSHOT=1 pytest tests/controller/test_wiring_snapshot.py``
+and review the diff: it shows exactly which edges a change added or dropped.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kubernetes_asyncio.client import ApiClient
+
+from controller.config import Settings
+from controller.informers.events import Event, EventType
+from controller.informers.factory import SharedInformers
+from controller.informers.informer import Informer
+from controller.kube.resources import CONFIG_MAPS, SECRETS, ResourceKind
+from controller.queue.workqueue import WorkQueue
+from controller.reconcilers import vocabulary as v
+from controller.reconcilers.kinds import (
+    API_DEFINITIONS,
+    API_RESOURCES,
+    API_V4_DEFINITIONS,
+    APPLICATIONS,
+    GROUPS,
+    MANAGEMENT_CONTEXTS,
+    NOTIFICATIONS,
+)
+from controller.reconcilers.predicates import source_data_hash
+from controller.wiring import WiringContext, build_controllers
+
+SNAPSHOT = Path(__file__).with_name("wiring_snapshot.txt")
+NS = "ns"
+
+
+def _meta(name: str, **extra: Any) -> dict[str, Any]:
+    return {"name": name, "namespace": NS, "uid": f"uid-{name}", "resourceVersion": "1", **extra}
+
+
+def _custom(kind: ResourceKind, name: str, spec: dict[str, Any]) -> dict[str, Any]:
+    """A converged custom resource: hash annotation and Accepted=True at its generation."""
+    return {
+        "apiVersion": f"{kind.group}/{kind.version}",
+        "kind": kind.kind,
+        "metadata": _meta(
+            name,
+            generation=1,
+            annotations={v.ANNOTATION_LAST_SPEC_HASH: v.spec_hash(spec)},
+        ),
+        "spec": spec,
+        "status": {
+            "processingStatus": v.PROCESSING_COMPLETED,
+            "conditions": [
+                {"type": "Accepted", "status": "True", "reason": "Accepted",
+                 "observedGeneration": 1, "message": "", "lastTransitionTime": "x"},
+            ],
+        },
+    }
+
+
+def _source(kind: ResourceKind, name: str, data: dict[str, str], *, read: bool) -> dict[str, Any]:
+    obj: dict[str, Any] = {"apiVersion": "v1", "kind": kind.kind, "metadata": _meta(name),
+                           "data": data}
+    if read:
+        # A source the operator read: it carries the hash of what its users were given.
+        obj["metadata"]["annotations"] = {v.ANNOTATION_LAST_SPEC_HASH: source_data_hash(obj)}
+    return obj
+
+
+def _world() -> list[tuple[ResourceKind, dict[str, Any]]]:
+    context = {"baseUrl": "[[ configmap `ctx-cm/url` ]]", "environmentId": "DEFAULT",
+               "organizationId": "DEFAULT", "auth": {"secretRef": {"name": "ctx-secret"}}}
+    resource = {"name": "cache", "type": "cache", "configuration": {
+        "timeToLive": "[[ configmap `res-cm/ttl` ]]"}}
+    api_v2 = {"name": "v2", "version": "1", "contextRef": {"name": "ctx"},
+              "description": "[[ secret `api-secret/desc` ]]",
+              "resources": [{"ref": {"name": "res"}}], "groupRefs": [{"name": "group"}],
+              "notificationsRefs": [{"name": "notif"}], "local": True}
+    api_v4 = {"name": "v4", "version": "1", "type": "PROXY", "contextRef": {"name": "ctx"},
+              "resources": [{"ref": {"name": "res"}}], "groupRefs": [{"name": "group"}],
+              "notificationsRefs": [{"name": "notif"}]}
+    application = {"name": "app", "contextRef": {"name": "ctx"}, "settings": {"tls": {
+        "clientCertificates": [{"ref": {"kind": "secrets", "name": "app-cert", "key": "crt"}}]}}}
+    group = {"name": "group", "members": []}
+    notification = {"target": "console", "eventType": "api",
+                    "console": {"apiEvents": ["APIKEY_EXPIRED"], "groupRefs": [{"name": "group"}]}}
+    gateway_cm = _source(CONFIG_MAPS, "v2", {"definition": "{}"}, read=False)
+    gateway_cm["metadata"]["labels"] = {v.LABEL_MANAGED_BY: v.LABEL_MANAGED_BY_VALUE,
+                                        v.LABEL_GIO_TYPE: v.LABEL_GIO_TYPE_API}
+    gateway_cm["metadata"]["ownerReferences"] = [{
+        "apiVersion": v.API_VERSION, "kind": "ApiDefinition", "name": "v2", "uid": "uid-v2",
+        "controller": True, "blockOwnerDeletion": True}]
+    return [
+        (SECRETS, _source(SECRETS, "ctx-secret", {"username": "YQ==", "password": "Yg=="},
+                          read=True)),
+        (SECRETS, _source(SECRETS, "api-secret", {"desc": "ZA=="}, read=True)),
+        (SECRETS, _source(SECRETS, "app-cert", {"crt": "Yw=="}, read=True)),
+        (SECRETS, _source(SECRETS, "unrelated-secret", {"x": "eA=="}, read=False)),
+        (CONFIG_MAPS, _source(CONFIG_MAPS, "ctx-cm", {"url": "http://apim"}, read=True)),
+        (CONFIG_MAPS, _source(CONFIG_MAPS, "res-cm", {"ttl": "60"}, read=True)),
+        (CONFIG_MAPS, gateway_cm),
+        (MANAGEMENT_CONTEXTS, _custom(MANAGEMENT_CONTEXTS, "ctx", context)),
+        (API_RESOURCES, _custom(API_RESOURCES, "res", resource)),
+        (API_DEFINITIONS, _custom(API_DEFINITIONS, "v2", api_v2)),
+        (API_V4_DEFINITIONS, _custom(API_V4_DEFINITIONS, "v4", api_v4)),
+        (APPLICATIONS, _custom(APPLICATIONS, "app", application)),
+        (GROUPS, _custom(GROUPS, "group", group)),
+        (NOTIFICATIONS, _custom(NOTIFICATIONS, "notif", notification)),
+    ]
+
+
+def _changed(obj: dict[str, Any], edit: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    new = copy.deepcopy(obj)
+    edit(new)
+    new["metadata"]["resourceVersion"] = "2"
+    return new
+
+
+def _events(kind: ResourceKind, obj: dict[str, Any]) -> Iterator[tuple[str, Event]]:
+    key = f"{NS}/{obj['metadata']['name']}"
+
+    def event(type_: EventType, old: Any, new: Any, *, initial: bool = False) -> Event:
+        return Event(type=type_, key=key, old=old, new=new, initial=initial)
+
+    yield "created", event(EventType.ADDED, None, obj)
+    yield "deleted", event(EventType.DELETED, obj, None)
+    yield "listed at start-up", event(EventType.ADDED, None, obj, initial=True)
+    if kind in (SECRETS, CONFIG_MAPS):
+
+        def new_data(o: dict[str, Any]) -> None:
+            o["data"] = {k: value + "x" for k, value in o["data"].items()}
+
+        def relabel(o: dict[str, Any]) -> None:
+            o["metadata"]["labels"] = {**(o["metadata"].get("labels") or {}), "extra": "1"}
+
+        yield "data changed", event(EventType.MODIFIED, obj, _changed(obj, new_data))
+        yield "metadata changed", event(EventType.MODIFIED, obj, _changed(obj, relabel))
+        yield "listed at start-up, edited while down", event(
+            EventType.ADDED, None, _changed(obj, new_data), initial=True
+        )
+        return
+
+    def new_spec(o: dict[str, Any]) -> None:
+        o["spec"] = {**o["spec"], "edited": True}
+        o["metadata"]["generation"] = 2
+
+    def new_status(o: dict[str, Any]) -> None:
+        o["status"] = {**o["status"], "observed": "x"}
+
+    def deleting(o: dict[str, Any]) -> None:
+        o["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z"
+
+    def unconverged(o: dict[str, Any]) -> None:
+        o["metadata"]["annotations"] = {}
+
+    yield "spec changed", event(EventType.MODIFIED, obj, _changed(obj, new_spec))
+    yield "status changed", event(EventType.MODIFIED, obj, _changed(obj, new_status))
+    yield "being deleted", event(EventType.MODIFIED, obj, _changed(obj, deleting))
+    yield "listed at start-up, unconverged", event(
+        EventType.ADDED, None, _changed(obj, unconverged), initial=True
+    )
+
+
+async def _snapshot(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    received: list[tuple[str, str]] = []
+
+    def record(self: WorkQueue, key: Any, *, priority: int = 0) -> None:
+        received.append((self.name, str(key)))
+
+    monkeypatch.setattr(WorkQueue, "add", record)
+    api_client = ApiClient()
+    informers = SharedInformers(api_client)
+    context = WiringContext(settings=Settings(), api_client=api_client, informers=informers)
+    build_controllers(context)
+    try:
+        return _propagate(informers, received)
+    finally:
+        for close in context.closers:
+            await close()
+        await api_client.close()
+
+
+def _propagate(informers: SharedInformers, received: list[tuple[str, str]]) -> list[str]:
+    world = _world()
+    informer_of: dict[ResourceKind, Informer] = {}
+    for kind, obj in world:
+        informer_of[kind] = informers.informer_for(kind)
+        informer_of[kind].store.upsert(copy.deepcopy(obj))
+    lines: list[str] = []
+    for kind, obj in world:
+        informer = informer_of[kind]
+        for what, event in _events(kind, obj):
+            received.clear()
+            informer._dispatch(event)
+            targets = sorted(set(received))
+            subject = f"{kind.kind} {obj['metadata']['name']} {what}"
+            if not targets:
+                lines.append(f"{subject}: nothing")
+            for queue, key in targets:
+                lines.append(f"{subject} -> {queue} {key}")
+    return lines
+
+
+async def test_wiring_matches_snapshot(monkeypatch: pytest.MonkeyPatch) -> None:
+    lines = await _snapshot(monkeypatch)
+    text = "\n".join(lines) + "\n"
+    if os.environ.get("UPDATE_WIRING_SNAPSHOT"):
+        SNAPSHOT.write_text(text)
+    assert text == SNAPSHOT.read_text(), (
+        "the wiring changed: review the diff, then regenerate with UPDATE_WIRING_SNAPSHOT=1"
+    )
