@@ -39,6 +39,7 @@ TARGET_RSS_MIB = 200.0
 async def run_operator(expected: int) -> dict[str, Any]:
     from controller.config import Settings
     from controller.informers import enqueue_object
+    from controller.keys import ObjectKey
     from controller.kube.client import connect
     from controller.kube.resources import CONFIG_MAPS
     from controller.logging import configure_logging
@@ -50,11 +51,11 @@ async def run_operator(expected: int) -> dict[str, Any]:
     configure_logging(settings.logs)
     started = time.perf_counter()
     done = asyncio.Event()
-    seen: set[str] = set()
+    seen: set[ObjectKey] = set()
     first_reconcile: list[float] = []
 
     class NoopReconciler:
-        async def reconcile(self, key: str) -> Result:
+        async def reconcile(self, key: ObjectKey) -> Result:
             if not first_reconcile:
                 first_reconcile.append(time.perf_counter())
             seen.add(key)

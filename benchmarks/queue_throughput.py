@@ -29,6 +29,7 @@ from pathlib import Path
 
 import structlog
 
+from controller.keys import ObjectKey
 from controller.loop import Controller, ControllerOptions
 from controller.metrics import WORKQUEUE_METRICS_PROVIDER
 from controller.queue.clock import FakeClock
@@ -39,20 +40,20 @@ RESULTS = Path(__file__).parent / "results" / "queue_throughput.json"
 WORKERS = 4
 
 
-def _queue(name: str, clock: FakeClock | None = None) -> WorkQueue:
+def _queue(name: str, clock: FakeClock | None = None) -> WorkQueue[str]:
     # Named, with the Prometheus provider: the production configuration.
     return WorkQueue(
         WorkQueueOptions(name=name, clock=clock, metrics_provider=WORKQUEUE_METRICS_PROVIDER)
     )
 
 
-async def _consume(queue: WorkQueue, counter: list[int]) -> None:
+async def _consume(queue: WorkQueue[str], counter: list[int]) -> None:
     while (key := await queue.get()) is not None:
         counter[0] += 1
         queue.done(key)
 
 
-async def _run_workers(queue: WorkQueue, produce: Callable[[], Awaitable[None]]) -> int:
+async def _run_workers(queue: WorkQueue[str], produce: Callable[[], Awaitable[None]]) -> int:
     handled = [0]
     workers = [asyncio.create_task(_consume(queue, handled)) for _ in range(WORKERS)]
     await produce()
@@ -116,7 +117,7 @@ async def delayed(keys: list[str]) -> tuple[float, int, int]:
 
 
 class _Noop:
-    async def reconcile(self, key: str) -> Result:
+    async def reconcile(self, key: ObjectKey) -> Result:
         return Result()
 
 
@@ -133,7 +134,7 @@ async def controller_noop(keys: list[str]) -> tuple[float, int, int]:
     await controller.start()
     start = time.perf_counter()
     for key in keys:
-        controller.queue.add(key)
+        controller.queue.add(ObjectKey.parse(key))
     queue = controller.queue
     while len(queue) or queue.processing:
         await asyncio.sleep(0)

@@ -29,10 +29,11 @@ import attrs
 import structlog
 
 from controller import metrics
+from controller.keys import ObjectKey
 from controller.queue.clock import Clock, RealClock
 from controller.queue.ratelimiters import RateLimiter
 from controller.queue.workqueue import WorkQueue, WorkQueueOptions
-from controller.reconcile import Reconciler, Result, TerminalError, split_key
+from controller.reconcile import Reconciler, Result, TerminalError
 
 __all__ = ["PANIC_TYPES", "Controller", "ControllerOptions", "WaitReady"]
 
@@ -92,16 +93,21 @@ class Controller:
         name: str,
         reconciler: Reconciler,
         *,
-        queue: WorkQueue | None = None,
+        queue: WorkQueue[ObjectKey] | None = None,
         options: ControllerOptions | None = None,
+        on_ready: Callable[[], None] | None = None,
     ) -> None:
+        """``on_ready`` (optional) runs once the caches are ready, before the workers start:
+        checks that need every cache complete (e.g. owned objects deleted while the operator
+        was down) enqueue from there."""
         if not name:
             raise ValueError("a controller needs a name")
         self._options = options if options is not None else ControllerOptions()
         self._name = name
         self._reconciler = reconciler
+        self._on_ready = on_ready
         self._clock: Clock = self._options.clock if self._options.clock is not None else RealClock()
-        self._queue = (
+        self._queue: WorkQueue[ObjectKey] = (
             queue
             if queue is not None
             else WorkQueue(
@@ -138,7 +144,7 @@ class Controller:
         return self._name
 
     @property
-    def queue(self) -> WorkQueue:
+    def queue(self) -> WorkQueue[ObjectKey]:
         """The controller's queue: event handlers ``add`` keys here."""
         return self._queue
 
@@ -176,6 +182,8 @@ class Controller:
         if self._stopping.is_set():
             self._stopped.set()
             return
+        if self._on_ready is not None:
+            self._on_ready()
         for index in range(self._options.max_concurrent_reconciles):
             self._workers.append(
                 asyncio.create_task(self._worker(), name=f"{self._name}-worker-{index}")
@@ -271,15 +279,11 @@ class Controller:
                 self._active.dec()
                 self._queue.done(key)
 
-    async def _reconcile_handler(self, key: str, priority: int) -> None:
-        try:
-            namespace, name = split_key(key)
-        except ValueError:
-            namespace, name = "", key
+    async def _reconcile_handler(self, key: ObjectKey, priority: int) -> None:
         with structlog.contextvars.bound_contextvars(
             controller=self._name,
-            namespace=namespace,
-            name=name,
+            namespace=key.namespace,
+            name=key.name,
             reconcileID=str(uuid.uuid4()),
         ):
             started = self._clock.now()
@@ -335,8 +339,15 @@ class Controller:
         self._errors.inc()
         self._total["error"].inc()
 
-    def _fail(self, key: str, priority: int, error: BaseException, *, panic: bool = False) -> None:
-        self._queue.add_rate_limited(key, priority=priority)
+    def _fail(
+        self, key: ObjectKey, priority: int, error: BaseException, *, panic: bool = False
+    ) -> None:
+        max_backoff = getattr(error, "max_backoff", None)
+        self._queue.add_rate_limited(
+            key,
+            priority=priority,
+            max_delay=max_backoff if isinstance(max_backoff, (int, float)) else None,
+        )
         self._count_error()
         if panic:
             self._log.error("Observed a panic in reconciler", exc_info=error, panic=True)

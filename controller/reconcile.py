@@ -1,7 +1,7 @@
 """The reconcile contract between the controller loop and every reconciler.
 
-Owns: ``Result``, ``TerminalError``, the ``Reconciler`` protocol and the ``namespace/name`` key
-helpers. Semantics (controller-runtime ``pkg/reconcile``):
+Owns: ``Result``, ``TerminalError`` and the ``Reconciler`` protocol. Semantics
+(controller-runtime ``pkg/reconcile``):
 
 * A reconciler gets only a key, never an event: it reads the current state and makes the world
   match it (level-triggered), so running it twice in a row must be harmless.
@@ -11,8 +11,10 @@ helpers. Semantics (controller-runtime ``pkg/reconcile``):
 * Raising ``TerminalError`` means "failed, and retrying will not help": recorded as an error,
   not retried until the object changes again.
 * Raising any other exception means "failed, try again": the key is re-queued with per-key
-  exponential backoff. A ``requeue_after`` cannot accompany an error, so the upstream quirk of
-  silently dropping it does not arise.
+  exponential backoff. An exception with a ``max_backoff`` attribute (seconds) caps that delay:
+  failures whose cause clears by itself (an unreachable APIM) must not wait a quarter of an
+  hour. A ``requeue_after`` cannot accompany an error, so the upstream quirk of silently
+  dropping it does not arise.
 
 Must never: depend on Kubernetes, the queue or the metrics; it is the vocabulary both sides
 share.
@@ -24,7 +26,9 @@ from typing import Protocol
 
 import attrs
 
-__all__ = ["Reconciler", "Result", "TerminalError", "join_key", "split_key"]
+from controller.keys import ObjectKey
+
+__all__ = ["Reconciler", "Result", "TerminalError"]
 
 
 @attrs.frozen(kw_only=True)
@@ -46,21 +50,4 @@ class TerminalError(Exception):
 class Reconciler(Protocol):
     """Makes the world match the object named by ``key``."""
 
-    async def reconcile(self, key: str) -> Result: ...
-
-
-def join_key(namespace: str, name: str) -> str:
-    """``namespace/name``, or just ``name`` for cluster-scoped objects."""
-    if not name:
-        raise ValueError("an object key needs a name")
-    return f"{namespace}/{name}" if namespace else name
-
-
-def split_key(key: str) -> tuple[str, str]:
-    """``(namespace, name)`` from a key; the namespace is ``""`` for cluster-scoped objects."""
-    parts = key.split("/")
-    if len(parts) == 1 and parts[0]:
-        return "", parts[0]
-    if len(parts) == 2 and parts[0] and parts[1]:
-        return parts[0], parts[1]
-    raise ValueError(f"unexpected key format: {key!r}")
+    async def reconcile(self, key: ObjectKey) -> Result: ...

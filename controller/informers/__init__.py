@@ -2,7 +2,7 @@
 
 Public surface: ``SharedInformers`` (one informer per kind), ``Informer``, ``Store`` with
 ``add_index``/``by_index``/``keys_by_index``, ``Event``/``EventType``, the handler builders
-``enqueue_object``, ``enqueue_dependents``, ``enqueue_mapped``, and ``object_key``.
+``enqueue_object``, ``enqueue_mapped``.
 Informers never know reconcilers or APIM (import-linter contract).
 """
 
@@ -11,7 +11,6 @@ from controller.informers.factory import SharedInformers
 from controller.informers.handlers import (
     LOW_PRIORITY,
     KeyQueue,
-    enqueue_dependents,
     enqueue_mapped,
     enqueue_object,
 )
@@ -23,8 +22,6 @@ from controller.informers.store import (
     IndexInput,
     KubeObject,
     Store,
-    object_key,
-    split_key,
 )
 
 __all__ = [
@@ -43,9 +40,6 @@ __all__ = [
     "ReflectorOptions",
     "SharedInformers",
     "Store",
-    "enqueue_dependents",
     "enqueue_mapped",
     "enqueue_object",
-    "object_key",
-    "split_key",
 ]

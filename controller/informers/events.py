@@ -13,6 +13,7 @@ from collections.abc import Callable
 import attrs
 
 from controller.informers.store import KubeObject
+from controller.keys import ObjectKey
 
 
 class EventType(enum.Enum):
@@ -26,8 +27,7 @@ class Event:
     """A change of one object as seen by the cache."""
 
     type: EventType
-    key: str
-    """``namespace/name`` (``name`` for cluster-scoped objects)."""
+    key: ObjectKey
     old: KubeObject | None
     """State before the change: None for ADDED; the last known state for DELETED."""
     new: KubeObject | None

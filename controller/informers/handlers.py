@@ -1,8 +1,8 @@
 """Ready-made event handlers that turn informer events into work-queue keys.
 
-This module owns the mapping "event -> keys": the object's own key, or the keys of the objects
-that depend on it found through a store index (e.g. a ManagementContext change enqueues every API
-filed under it in the ``context`` index). Start-up list and resync events go in at low priority.
+This module owns the mapping "event -> keys": the object's own key, or keys derived from the
+event (e.g. through a store index, the objects that reference the changed one). Start-up list
+and resync events go in at low priority.
 
 It must never do I/O or reconcile; handlers run inline in the informer.
 """
@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from typing import Final, Protocol
 
 from controller.informers.events import Event, EventHandler
-from controller.informers.store import Store
+from controller.keys import ObjectKey
 
 LOW_PRIORITY: Final = -100
 """Priority of start-up list events (same value as controller-runtime's ``LowPriority``)."""
@@ -25,7 +25,7 @@ EventFilter = Callable[[Event], bool]
 class KeyQueue(Protocol):
     """What the handlers need from a work queue."""
 
-    def add(self, key: str, *, priority: int = 0) -> None: ...
+    def add(self, key: ObjectKey, *, priority: int = 0) -> None: ...
 
 
 def priority_of(event: Event) -> int:
@@ -44,7 +44,7 @@ def enqueue_object(queue: KeyQueue, *, when: EventFilter | None = None) -> Event
 
 def enqueue_mapped(
     queue: KeyQueue,
-    keys_for: Callable[[Event], Iterable[str]],
+    keys_for: Callable[[Event], Iterable[ObjectKey]],
     *,
     when: EventFilter | None = None,
 ) -> EventHandler:
@@ -58,23 +58,3 @@ def enqueue_mapped(
             queue.add(key, priority=priority)
 
     return handle
-
-
-def enqueue_dependents(
-    queue: KeyQueue,
-    dependents: Store,
-    index: str,
-    *,
-    when: EventFilter | None = None,
-) -> EventHandler:
-    """Enqueue the keys filed under the changed object's key in ``dependents``' ``index``.
-
-    Example: on the ManagementContext informer, ``enqueue_dependents(api_queue, api_store,
-    "context")`` re-reconciles every API whose ``context`` index value is that context's
-    ``namespace/name``.
-    """
-
-    def keys_for(event: Event) -> Iterable[str]:
-        return dependents.keys_by_index(index, event.key)
-
-    return enqueue_mapped(queue, keys_for, when=when)

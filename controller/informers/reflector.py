@@ -28,7 +28,8 @@ from kubernetes_asyncio.client import ApiClient
 from controller import jsonfast
 from controller.informers.backoff import Backoff, BackoffOptions
 from controller.informers.events import Event, EventType
-from controller.informers.store import KubeObject, Store, object_key, resource_version
+from controller.informers.store import KubeObject, Store, resource_version
+from controller.keys import ObjectKey
 from controller.kube.resources import ResourceKind
 from controller.kube.rest import error_from_response, open_request
 from controller.logging import get_logger
@@ -201,7 +202,7 @@ class Reflector:
         vanished = store.keys_in_scope(self._namespace)
         events: list[Event] = []
         for obj in items:
-            key = object_key(obj)
+            key = ObjectKey.of(obj)
             vanished.discard(key)
             old = store.get(key)
             if old is not None and resource_version(old) == resource_version(obj):
@@ -276,7 +277,7 @@ class Reflector:
             if rv:
                 self._resource_version = rv
             return
-        key = object_key(obj)
+        key = ObjectKey.of(obj)
         if event_type in ("ADDED", "MODIFIED"):
             old = self._store.upsert(obj)
             if old is not None and rv and resource_version(old) == rv:

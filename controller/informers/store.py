@@ -1,7 +1,7 @@
 """The in-memory cache of one kind of Kubernetes object, with O(1) secondary indexes.
 
 A ``Store`` owns the last known state of every object of one kind in the watched scope, keyed by
-``namespace/name`` (``name`` for cluster-scoped objects), plus indexes that answer "which objects
+``ObjectKey``, plus indexes that answer "which objects
 have index value V" in constant time: ``namespace`` is built in; reconcilers register their own
 (e.g. "APIs that reference context ns/ctx") with ``add_index``.
 
@@ -13,14 +13,17 @@ It must never talk to the API server or decide anything; reflectors write, every
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from typing import Any, Final
+
+from controller.keys import ObjectKey
 
 KubeObject = dict[str, Any]
 """A Kubernetes object as decoded JSON."""
 
-IndexFunc = Callable[[KubeObject], Iterable[str]]
-"""Maps an object to the index values it is filed under (zero or more)."""
+IndexFunc = Callable[[KubeObject], Iterable[Hashable]]
+"""Maps an object to the index values it is filed under (zero or more): usually the
+``ObjectKey`` of what it references."""
 
 IndexInput = Callable[[KubeObject], object]
 """The part of an object an ``IndexFunc`` reads (e.g. its ``spec``). When an update leaves that
@@ -29,25 +32,11 @@ part equal, the object's index values are kept instead of recomputed."""
 NAMESPACE_INDEX: Final = "namespace"
 
 
-def object_key(obj: KubeObject) -> str:
-    """``namespace/name``, or ``name`` for cluster-scoped objects."""
-    metadata = obj.get("metadata") or {}
-    namespace = metadata.get("namespace") or ""
-    name = metadata.get("name") or ""
-    return f"{namespace}/{name}" if namespace else name
-
-
-def split_key(key: str) -> tuple[str, str]:
-    """``(namespace, name)`` from a key made by ``object_key`` (namespace ``""`` if none)."""
-    namespace, _, name = key.rpartition("/")
-    return namespace, name
-
-
 def resource_version(obj: KubeObject) -> str:
     return str((obj.get("metadata") or {}).get("resourceVersion") or "")
 
 
-def _by_namespace(obj: KubeObject) -> Iterable[str]:
+def _by_namespace(obj: KubeObject) -> Iterable[Hashable]:
     return ((obj.get("metadata") or {}).get("namespace") or "",)
 
 
@@ -64,12 +53,12 @@ class Store:
     """Objects of one kind by key, with named indexes kept up to date on every write."""
 
     def __init__(self) -> None:
-        self._objects: dict[str, KubeObject] = {}
+        self._objects: dict[ObjectKey, KubeObject] = {}
         self._index_funcs: dict[str, IndexFunc] = {}
         # index name -> index value -> keys filed under that value
-        self._indexes: dict[str, dict[str, set[str]]] = {}
+        self._indexes: dict[str, dict[Hashable, set[ObjectKey]]] = {}
         # index name -> key -> the values that key is filed under (to unfile on update/delete)
-        self._filed: dict[str, dict[str, tuple[str, ...]]] = {}
+        self._filed: dict[str, dict[ObjectKey, tuple[Hashable, ...]]] = {}
         self._index_inputs: dict[str, IndexInput | None] = {}
         self.add_index(NAMESPACE_INDEX, _by_namespace, reads=_nothing)
 
@@ -79,16 +68,16 @@ class Store:
     def __contains__(self, key: object) -> bool:
         return key in self._objects
 
-    def get(self, key: str) -> KubeObject | None:
+    def get(self, key: ObjectKey) -> KubeObject | None:
         return self._objects.get(key)
 
-    def keys(self) -> list[str]:
+    def keys(self) -> list[ObjectKey]:
         return list(self._objects)
 
     def objects(self) -> list[KubeObject]:
         return list(self._objects.values())
 
-    def items(self) -> Iterator[tuple[str, KubeObject]]:
+    def items(self) -> Iterator[tuple[ObjectKey, KubeObject]]:
         return iter(list(self._objects.items()))
 
     def index_names(self) -> list[str]:
@@ -116,7 +105,7 @@ class Store:
         for key, obj in self._objects.items():
             self._file(name, func, key, obj)
 
-    def keys_by_index(self, name: str, value: str) -> list[str]:
+    def keys_by_index(self, name: str, value: Hashable) -> list[ObjectKey]:
         """Keys of the objects filed under ``value`` in index ``name``."""
         try:
             index = self._indexes[name]
@@ -124,7 +113,7 @@ class Store:
             raise KeyError(f"no index named {name!r}") from None
         return sorted(index.get(value, ()))
 
-    def by_index(self, name: str, value: str) -> list[KubeObject]:
+    def by_index(self, name: str, value: Hashable) -> list[KubeObject]:
         """Objects filed under ``value`` in index ``name``, ordered by key."""
         return [self._objects[key] for key in self.keys_by_index(name, value)]
 
@@ -133,7 +122,7 @@ class Store:
 
     def upsert(self, obj: KubeObject) -> KubeObject | None:
         """Store ``obj``; returns the object it replaced, if any."""
-        key = object_key(obj)
+        key = ObjectKey.of(obj)
         old = self._objects.get(key)
         self._objects[key] = obj
         for name, func in self._index_funcs.items():
@@ -145,20 +134,20 @@ class Store:
             self._file(name, func, key, obj)
         return old
 
-    def delete(self, key: str) -> KubeObject | None:
+    def delete(self, key: ObjectKey) -> KubeObject | None:
         """Forget ``key``; returns the last known object, if any."""
         old = self._objects.pop(key, None)
         if old is not None:
             self._unfile_all(key)
         return old
 
-    def keys_in_scope(self, namespace: str | None) -> set[str]:
+    def keys_in_scope(self, namespace: str | None) -> set[ObjectKey]:
         """All keys, or those of one namespace (``None`` means every namespace)."""
         if namespace is None:
             return set(self._objects)
         return set(self._indexes[NAMESPACE_INDEX].get(namespace, ()))
 
-    def _file(self, name: str, func: IndexFunc, key: str, obj: KubeObject) -> None:
+    def _file(self, name: str, func: IndexFunc, key: ObjectKey, obj: KubeObject) -> None:
         values = tuple(dict.fromkeys(func(obj)))
         if not values:
             return
@@ -167,11 +156,11 @@ class Store:
             index.setdefault(value, set()).add(key)
         self._filed[name][key] = values
 
-    def _unfile_all(self, key: str) -> None:
+    def _unfile_all(self, key: ObjectKey) -> None:
         for name in self._filed:
             self._unfile(name, key)
 
-    def _unfile(self, name: str, key: str) -> None:
+    def _unfile(self, name: str, key: ObjectKey) -> None:
         values = self._filed[name].pop(key, ())
         index = self._indexes[name]
         for value in values:

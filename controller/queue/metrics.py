@@ -16,6 +16,7 @@ the unfinished-work gauges are recomputed periodically from the clock.
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from typing import Protocol
 
 from controller.queue.clock import Clock
@@ -123,10 +124,10 @@ class QueueMetricsRecorder:
         self._unfinished = provider.new_unfinished_work_seconds_metric(name)
         self._longest = provider.new_longest_running_processor_seconds_metric(name)
         self._retries = provider.new_retries_metric(name)
-        self._ready_since: dict[str, float] = {}
-        self._processing_since: dict[str, float] = {}
+        self._ready_since: dict[Hashable, float] = {}
+        self._processing_since: dict[Hashable, float] = {}
 
-    def ready(self, key: str, priority: int) -> None:
+    def ready(self, key: Hashable, priority: int) -> None:
         """``key`` entered the ready set (a new add, or a delayed key falling due)."""
         self._adds.inc()
         self._depth.inc(priority)
@@ -137,7 +138,7 @@ class QueueMetricsRecorder:
         self._depth.dec(old)
         self._depth.inc(new)
 
-    def got(self, key: str, priority: int) -> None:
+    def got(self, key: Hashable, priority: int) -> None:
         """``key`` was handed to a worker."""
         now = self._clock.now()
         self._depth.dec(priority)
@@ -146,7 +147,7 @@ class QueueMetricsRecorder:
             self._latency.observe(now - since)
         self._processing_since[key] = now
 
-    def done(self, key: str) -> None:
+    def done(self, key: Hashable) -> None:
         """The worker finished ``key``."""
         since = self._processing_since.pop(key, None)
         if since is not None:
@@ -156,7 +157,7 @@ class QueueMetricsRecorder:
         """A key was added with a non-zero delay."""
         self._retries.inc()
 
-    def dropped(self, key: str, priority: int) -> None:
+    def dropped(self, key: Hashable, priority: int) -> None:
         """A ready key left the queue without being handed out (shutdown)."""
         self._depth.dec(priority)
         self._ready_since.pop(key, None)

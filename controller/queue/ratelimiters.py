@@ -10,6 +10,7 @@ should this key wait before its next attempt" and remembers failures until told 
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from typing import Protocol
 
 from controller.queue.clock import Clock, RealClock
@@ -27,15 +28,15 @@ __all__ = [
 class RateLimiter(Protocol):
     """Decides how long a key waits before it is retried."""
 
-    def when(self, key: str) -> float:
+    def when(self, key: Hashable) -> float:
         """Seconds to wait before ``key`` is retried; records one more attempt."""
         ...
 
-    def forget(self, key: str) -> None:
+    def forget(self, key: Hashable) -> None:
         """Drop what is remembered about ``key`` (after a success)."""
         ...
 
-    def num_requeues(self, key: str) -> int:
+    def num_requeues(self, key: Hashable) -> int:
         """How many times ``key`` has been retried since it was last forgotten."""
         ...
 
@@ -55,18 +56,18 @@ class ItemExponentialFailureRateLimiter:
             raise ValueError("base and max_delay must be positive")
         self._base = base
         self._max_delay = max_delay
-        self._failures: dict[str, int] = {}
+        self._failures: dict[Hashable, int] = {}
 
-    def when(self, key: str) -> float:
+    def when(self, key: Hashable) -> float:
         exponent = self._failures.get(key, 0)
         self._failures[key] = exponent + 1
         delay = self._base * 2.0 ** min(exponent, self._MAX_EXPONENT)
         return min(delay, self._max_delay)
 
-    def forget(self, key: str) -> None:
+    def forget(self, key: Hashable) -> None:
         self._failures.pop(key, None)
 
-    def num_requeues(self, key: str) -> int:
+    def num_requeues(self, key: Hashable) -> int:
         return self._failures.get(key, 0)
 
     def __repr__(self) -> str:
@@ -94,7 +95,7 @@ class BucketRateLimiter:
         self._tokens = float(burst)
         self._last: float | None = None
 
-    def when(self, key: str) -> float:
+    def when(self, key: Hashable) -> float:
         now = self._clock.now()
         if self._last is not None and now > self._last:
             self._tokens = min(float(self._burst), self._tokens + (now - self._last) * self._qps)
@@ -105,10 +106,10 @@ class BucketRateLimiter:
             return 0.0
         return -self._tokens / self._qps
 
-    def forget(self, key: str) -> None:
+    def forget(self, key: Hashable) -> None:
         return None
 
-    def num_requeues(self, key: str) -> int:
+    def num_requeues(self, key: Hashable) -> int:
         return 0
 
     def __repr__(self) -> str:
@@ -123,14 +124,14 @@ class MaxOfRateLimiter:
             raise ValueError("MaxOfRateLimiter needs at least one limiter")
         self._limiters = limiters
 
-    def when(self, key: str) -> float:
+    def when(self, key: Hashable) -> float:
         return max([limiter.when(key) for limiter in self._limiters])
 
-    def forget(self, key: str) -> None:
+    def forget(self, key: Hashable) -> None:
         for limiter in self._limiters:
             limiter.forget(key)
 
-    def num_requeues(self, key: str) -> int:
+    def num_requeues(self, key: Hashable) -> int:
         return max(limiter.num_requeues(key) for limiter in self._limiters)
 
     def __repr__(self) -> str:

@@ -22,7 +22,7 @@ queue (its default since v0.23) extends it, in one asyncio-native class:
 Decision: this priority queue *is* the default queue. With every key at priority 0 it behaves
 as client-go's FIFO, so there is no separate classic queue to keep in sync.
 
-Must never: know what a key means (keys are opaque strings), import Kubernetes, HTTP or metrics
+Must never: know what a key means (keys are opaque hashables), import Kubernetes, HTTP or metrics
 libraries, sleep on the real clock (time comes from the injected ``Clock``), or be used from
 outside the event loop that runs its consumers.
 """
@@ -33,6 +33,8 @@ import asyncio
 import heapq
 import itertools
 from collections import deque
+from collections.abc import Hashable
+from typing import Generic, TypeVar
 
 import attrs
 
@@ -45,6 +47,8 @@ from controller.queue.metrics import (
 from controller.queue.ratelimiters import RateLimiter, default_item_rate_limiter
 
 __all__ = ["DEFAULT_PRIORITY", "LOW_PRIORITY", "WorkQueue", "WorkQueueOptions"]
+
+K = TypeVar("K", bound=Hashable)
 
 #: Priority of an ordinary add.
 DEFAULT_PRIORITY = 0
@@ -71,10 +75,10 @@ class WorkQueueOptions:
 
 
 @attrs.define(eq=False)
-class _Item:
+class _Item(Generic[K]):
     """A key that is queued (ready or parked), i.e. not yet handed out."""
 
-    key: str
+    key: K
     priority: int
     #: Order among keys of equal priority: when the key became ready (or was parked).
     seq: int
@@ -84,8 +88,8 @@ class _Item:
     token: int = 0
 
 
-class WorkQueue:
-    """A deduplicating, delaying, rate-limited priority queue of opaque string keys.
+class WorkQueue(Generic[K]):
+    """A deduplicating, delaying, rate-limited priority queue of opaque keys.
 
     Invariants: every key is in at most one of ``_items`` (queued) and ``_processing`` -- except
     that a key may be both, when it was re-added while being processed; such a ready item is
@@ -109,12 +113,12 @@ class WorkQueue:
         self._metrics = QueueMetricsRecorder(name=opts.name, provider=provider, clock=self._clock)
         self._update_period = opts.unfinished_work_update_period
 
-        self._items: dict[str, _Item] = {}
-        self._processing: set[str] = set()
+        self._items: dict[K, _Item[K]] = {}
+        self._processing: set[K] = set()
         # (-priority, seq, token, key): highest priority first, then FIFO.
-        self._ready: list[tuple[int, int, int, str]] = []
+        self._ready: list[tuple[int, int, int, K]] = []
         # (ready_at, seq, token, key): earliest first, then in the order they were parked.
-        self._waiting: list[tuple[float, int, int, str]] = []
+        self._waiting: list[tuple[float, int, int, K]] = []
         self._ready_count = 0
         self._seq = itertools.count()
         self._tokens = itertools.count(1)
@@ -155,14 +159,14 @@ class WorkQueue:
 
     # ------------------------------------------------------------------ adding
 
-    def add(self, key: str, *, priority: int = DEFAULT_PRIORITY) -> None:
+    def add(self, key: K, *, priority: int = DEFAULT_PRIORITY) -> None:
         """Make ``key`` ready now (no-op if it already is, apart from raising its priority)."""
         if self._shutting_down:
             return
         self._ensure_ticker()
         self._insert(key, priority, None)
 
-    def add_after(self, key: str, delay: float, *, priority: int = DEFAULT_PRIORITY) -> None:
+    def add_after(self, key: K, delay: float, *, priority: int = DEFAULT_PRIORITY) -> None:
         """Make ``key`` ready after ``delay`` seconds, or sooner if it is already due sooner."""
         if self._shutting_down:
             return
@@ -173,28 +177,37 @@ class WorkQueue:
         self._metrics.retried()
         self._insert(key, priority, self._clock.now() + delay)
 
-    def add_rate_limited(self, key: str, *, priority: int = DEFAULT_PRIORITY) -> None:
-        """Re-add ``key`` after the delay the rate limiter assigns (records a failure)."""
+    def add_rate_limited(
+        self, key: K, *, priority: int = DEFAULT_PRIORITY, max_delay: float | None = None
+    ) -> None:
+        """Re-add ``key`` after the delay the rate limiter assigns (records a failure).
+
+        ``max_delay`` caps that delay for this one retry (the failure is still counted), for
+        failures whose cause is known to clear by itself, such as an unreachable dependency.
+        """
         if self._shutting_down:
             return
-        self.add_after(key, self._limiter.when(key), priority=priority)
+        delay = self._limiter.when(key)
+        if max_delay is not None:
+            delay = min(delay, max_delay)
+        self.add_after(key, delay, priority=priority)
 
-    def forget(self, key: str) -> None:
+    def forget(self, key: K) -> None:
         """Clear the rate limiter's memory of ``key``. ``done`` must still be called."""
         self._limiter.forget(key)
 
-    def num_requeues(self, key: str) -> int:
+    def num_requeues(self, key: K) -> int:
         """Rate-limited retries of ``key`` since it was last forgotten."""
         return self._limiter.num_requeues(key)
 
     # ------------------------------------------------------------------ consuming
 
-    async def get(self) -> str | None:
+    async def get(self) -> K | None:
         """Wait for the next ready key and mark it processing; ``None`` once shut down."""
         got = await self.get_with_priority()
         return None if got is None else got[0]
 
-    async def get_with_priority(self) -> tuple[str, int] | None:
+    async def get_with_priority(self) -> tuple[K, int] | None:
         """Like ``get`` but also returns the priority the key was queued at."""
         self._ensure_ticker()
         while True:
@@ -220,7 +233,7 @@ class WorkQueue:
                 except ValueError:
                     pass
 
-    def done(self, key: str) -> None:
+    def done(self, key: K) -> None:
         """Finish processing ``key``; if it was re-added meanwhile it becomes ready again."""
         if key not in self._processing:
             return
@@ -265,7 +278,7 @@ class WorkQueue:
 
     # ------------------------------------------------------------------ internals
 
-    def _insert(self, key: str, priority: int, ready_at: float | None) -> None:
+    def _insert(self, key: K, priority: int, ready_at: float | None) -> None:
         item = self._items.get(key)
         if item is None:
             item = _Item(key=key, priority=priority, seq=next(self._seq), ready_at=ready_at)
@@ -295,13 +308,13 @@ class WorkQueue:
             item.ready_at = ready_at
             self._park(item)
 
-    def _park(self, item: _Item) -> None:
+    def _park(self, item: _Item[K]) -> None:
         assert item.ready_at is not None
         item.token = next(self._tokens)
         heapq.heappush(self._waiting, (item.ready_at, next(self._seq), item.token, item.key))
         self._reschedule_timer()
 
-    def _become_ready(self, item: _Item) -> None:
+    def _become_ready(self, item: _Item[K]) -> None:
         item.ready_at = None
         self._ready_count += 1
         self._metrics.ready(item.key, item.priority)
@@ -311,12 +324,12 @@ class WorkQueue:
             return
         self._push_ready(item)
 
-    def _push_ready(self, item: _Item) -> None:
+    def _push_ready(self, item: _Item[K]) -> None:
         item.token = next(self._tokens)
         heapq.heappush(self._ready, (-item.priority, item.seq, item.token, item.key))
         self._wake_one()
 
-    def _pop_ready(self) -> tuple[str, int] | None:
+    def _pop_ready(self) -> tuple[K, int] | None:
         while self._ready:
             _, _, token, key = heapq.heappop(self._ready)
             item = self._items.get(key)

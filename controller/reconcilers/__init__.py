@@ -1,0 +1,24 @@
+"""What should be true, per kind: one module per kind, each with a ``setup(builder)``.
+
+``KINDS`` is the list the operator runs; ``framework/`` is the runtime every kind runs in and
+``support/`` holds what several kinds share. Adding a kind: docs/architecture.md.
+"""
+
+from controller.reconcilers import (
+    apidefinition,
+    apiresource,
+    apiv4definition,
+    application,
+    managementcontext,
+)
+from controller.reconcilers.framework.builder import Setup
+
+KINDS: tuple[Setup, ...] = (
+    managementcontext.setup,
+    apidefinition.setup,
+    apiv4definition.setup,
+    apiresource.setup,
+    application.setup,
+)
+
+__all__ = ["KINDS"]

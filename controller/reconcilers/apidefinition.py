@@ -1,4 +1,5 @@
-"""ApiDefinition (v2 API): import into APIM and/or a ConfigMap for gateways (gko-behavior.md 6).
+"""ApiDefinition (v2 API): import into APIM and/or a ConfigMap for gateways
+(docs/behavior/api-v2.md).
 
 ``local: false`` + ``contextRef`` imports through ``PUT {V1}/apis/import-crd``; ``local: true``
 writes the gateway ConfigMap (and imports too when a context is set); STOPPED local APIs have no
@@ -14,79 +15,88 @@ from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
+from controller import vocabulary as v
 from controller.apim.apis_v2 import delete_api, import_api
 from controller.informers.store import Store
-from controller.kube.objects import get_object
-from controller.kube.resources import ResourceKind
+from controller.keys import ObjectKey
+from controller.kube.kinds import API_DEFINITIONS, CONFIG_MAPS, GROUPS, NOTIFICATIONS
 from controller.models.api_v2 import ApiDefinitionSpec
 from controller.models.validation import validate_api_v2
-from controller.reconcilers import conditions as cond
-from controller.reconcilers import vocabulary as v
-from controller.reconcilers.admission import enforce
-from controller.reconcilers.apiresource import ApiReconciler
-from controller.reconcilers.base import Attempt, SkeletonDeps
-from controller.reconcilers.configmaps import LocalConfigMaps
-from controller.reconcilers.contexts import ContextResolver
-from controller.reconcilers.errors import IllegalStateError, ReconcileError
-from controller.reconcilers.identity import populate_v2_ids, v2_definition_context
-from controller.reconcilers.kinds import API_DEFINITIONS, GROUPS, NOTIFICATIONS
-from controller.reconcilers.local_configmap import api_configmap
-from controller.reconcilers.refs import ref_key
+from controller.reconcilers.framework import conditions as cond
+from controller.reconcilers.framework.builder import Builder
+from controller.reconcilers.framework.errors import IllegalStateError, ReconcileError
+from controller.reconcilers.framework.runtime import (
+    Attempt,
+    Cleanup,
+    KindLogic,
+    Outcome,
+    RuntimeDeps,
+)
+from controller.reconcilers.support.admission import enforce
+from controller.reconcilers.support.api_common import (
+    UNRECONCILED_CHANGED,
+    context_for_cleanup,
+    declare_api,
+    errors_status,
+    inline_resources,
+    is_template,
+    stopped,
+)
+from controller.reconcilers.support.identity import populate_v2_ids, v2_definition_context
+from controller.reconcilers.support.local_configmap import api_configmap
+from controller.reconcilers.support.references import (
+    group_refs,
+    notification_group_refs,
+    notification_refs,
+)
 
 NO_CONTEXT = "a context is required when setting local to false"
 REASON_GROUP_NOT_FOUND = "GroupNotFound"
 
 
-def errors_status(severe_errors: Any, warnings: Any) -> dict[str, list[str]]:
-    return {"severe": list(severe_errors), "warning": list(warnings)}
+def gateway_configmaps(obj: Mapping[str, Any]) -> list[ObjectKey]:
+    """A local, not STOPPED, non-template v2 API has a gateway ConfigMap."""
+    spec = obj.get("spec") or {}
+    if not spec.get("local", False) or stopped(spec) or is_template(obj):
+        return []
+    return [ObjectKey.of(obj)]
+
+
+def setup(builder: Builder) -> None:
+    declare_api(
+        builder.reconciles(API_DEFINITIONS, finalizer=v.FINALIZER_API).owns(
+            CONFIG_MAPS, expected=gateway_configmaps
+        )
+    ).references(GROUPS, refs=group_refs, when=UNRECONCILED_CHANGED).references(
+        NOTIFICATIONS, refs=notification_refs, when=UNRECONCILED_CHANGED
+    ).references(
+        GROUPS, refs=notification_group_refs, when=UNRECONCILED_CHANGED, via=NOTIFICATIONS
+    ).complete(ApiDefinition)
 
 
 def validate(spec: Mapping[str, Any], name: str) -> None:
     enforce(spec, ApiDefinitionSpec, partial(validate_api_v2, api_name=name))
 
 
-class ApiDefinitionReconciler(ApiReconciler):
-    controller = "apidefinition"
-    kind = API_DEFINITIONS
-    finalizer = v.FINALIZER_API
-
-    def __init__(
-        self,
-        deps: SkeletonDeps,
-        store: Store,
-        *,
-        resolver: ContextResolver,
-        resources: Store,
-        configmaps: LocalConfigMaps,
-        groups: Store | None = None,
-        notifications: Store | None = None,
-    ) -> None:
-        """``groups``/``notifications``: informer caches of those kinds; without them (None,
-        the default) the few APIs that reference Groups or Notifications read them directly."""
-        super().__init__(deps, store, resolver=resolver, resources=resources, configmaps=configmaps)
-        self.groups = groups
-        self.notifications = notifications
-
-    async def _read(
-        self, kind: ResourceKind, cache: Store | None, namespace: str, name: str
-    ) -> dict[str, Any] | None:
-        if cache is not None:
-            return cache.get(f"{namespace}/{name}")
-        return await get_object(self.api, kind, namespace, name)
+class ApiDefinition(KindLogic):
+    def __init__(self, deps: RuntimeDeps) -> None:
+        self.deps = deps
+        self.configmaps = deps.gateway_configmaps
+        self.groups: Store = deps.stores[GROUPS.plural]
+        self.notifications: Store = deps.stores[NOTIFICATIONS.plural]
 
     def skip_update(self, obj: Mapping[str, Any]) -> bool:
         # Ingress API templates are never pushed anywhere (the Ingress controller reads them).
-        annotations = (obj.get("metadata") or {}).get("annotations") or {}
-        return bool(annotations.get(v.ANNOTATION_TEMPLATE) == "true")
+        return is_template(obj)
 
-    async def apply(self, attempt: Attempt) -> None:
+    async def apply(self, attempt: Attempt) -> Outcome:
         spec = attempt.spec
         validate(spec, attempt.name)
         local = bool(spec.get("local", False))
         spec["definition_context"] = v2_definition_context(spec)
-        self.inline_resources(attempt)
-        await self._resolve_group_refs(attempt, spec)
-        await self._console_notification(attempt, spec)
+        inline_resources(attempt, self.deps)
+        unresolved = self._resolve_group_refs(attempt, spec)
+        self._console_notification(attempt, spec)
         metadata = attempt.obj["metadata"]
         populated = populate_v2_ids(
             spec,
@@ -95,24 +105,26 @@ class ApiDefinitionReconciler(ApiReconciler):
             uid=str(metadata.get("uid") or ""),
             status=attempt.live_status,
         )
-        context = await self.resolver.client_for(attempt.obj)
+        context = await self.deps.resolver.client_for(attempt)
         if context is None:
             if not local:
                 raise IllegalStateError(NO_CONTEXT)
             await self._sync_configmap(attempt, populated, None, None)
-            attempt.status.update(state=populated.get("state", "STARTED"), id=populated["id"])
-            return
+            return Outcome(
+                status={"state": populated.get("state", "STARTED"), "id": populated["id"]},
+                conditions=unresolved,
+            )
         body = {k: value for k, value in populated.items() if k not in ("contextRef", "local")}
         result = await import_api(context.client, body)
-        attempt.status.update(
-            id=result.id,
-            crossId=result.cross_id,
-            organizationId=result.organization_id,
-            environmentId=result.environment_id,
-            state=result.state,
-            plans=dict(result.plans),
-            errors=errors_status(result.errors.severe, result.errors.warning),
-        )
+        status = {
+            "id": result.id,
+            "crossId": result.cross_id,
+            "organizationId": result.organization_id,
+            "environmentId": result.environment_id,
+            "state": result.state,
+            "plans": dict(result.plans),
+            "errors": errors_status(result.errors.severe, result.errors.warning),
+        }
         if local:
             # APIM matches on crossId and may know the API under another id (created by
             # another cluster, or before the CR was re-created): gateways must serve that id,
@@ -125,18 +137,18 @@ class ApiDefinitionReconciler(ApiReconciler):
                 attempt, populated, result.organization_id, result.environment_id
             )
         else:
-            await self.configmaps.remove(attempt.namespace, attempt.name)
+            await self.configmaps.remove(attempt.key)
+        return Outcome(status=status, conditions=unresolved)
 
-    async def _group_names(self, refs: Any, namespace: str) -> tuple[list[str], list[str]]:
-        """Names of the referenced Group objects, and the ``ns/name`` of the missing ones."""
+    def _group_names(self, refs: Any, namespace: str) -> tuple[list[str], list[ObjectKey]]:
+        """Names of the referenced Group objects, and the keys of the missing ones."""
         names: list[str] = []
-        missing: list[str] = []
+        missing: list[ObjectKey] = []
         for ref in refs or []:
-            key = ref_key(ref, namespace)
+            key = ObjectKey.from_ref(ref, namespace)
             if key is None:
                 continue
-            group_namespace, _, group_name = key.partition("/")
-            group = await self._read(GROUPS, self.groups, group_namespace, group_name)
+            group = self.groups.get(key)
             name = ((group or {}).get("spec") or {}).get("name")
             if group is None or not name:
                 missing.append(key)
@@ -144,46 +156,48 @@ class ApiDefinitionReconciler(ApiReconciler):
                 names.append(str(name))
         return names, missing
 
-    async def _resolve_group_refs(self, attempt: Attempt, spec: dict[str, Any]) -> None:
+    def _resolve_group_refs(
+        self, attempt: Attempt, spec: dict[str, Any]
+    ) -> tuple[cond.Condition, ...]:
         """``groupRefs`` add their Group's ``spec.name`` (upstream sends names, not ids) to
         ``groups``; a missing Group is a soft failure: ResolvedRefs=False, still Accepted."""
         if not spec.get("groupRefs"):
-            return
-        names, missing = await self._group_names(spec["groupRefs"], attempt.namespace)
+            return ()
+        names, missing = self._group_names(spec["groupRefs"], attempt.namespace)
         groups = list(spec.get("groups") or [])
         spec["groups"] = groups + [name for name in names if name not in groups]
-        if missing:
-            # One condition per type: upstream overwrites it per missing group, the last wins.
-            attempt.unresolved = [
-                cond.Condition(
-                    cond.RESOLVED_REFS,
-                    "False",
-                    REASON_GROUP_NOT_FOUND,
-                    f"Group {missing[-1]} could not be found",
-                    attempt.generation,
-                )
-            ]
+        if not missing:
+            return ()
+        # One condition per type: upstream overwrites it per missing group, the last wins.
+        return (
+            cond.Condition(
+                cond.RESOLVED_REFS,
+                "False",
+                REASON_GROUP_NOT_FOUND,
+                f"Group {missing[-1]} could not be found",
+                attempt.generation,
+            ),
+        )
 
-    async def _console_notification(self, attempt: Attempt, spec: dict[str, Any]) -> None:
+    def _console_notification(self, attempt: Attempt, spec: dict[str, Any]) -> None:
         """The first console API Notification referenced becomes the API's console
         notification settings (gko-behavior.md 6.4 step 5)."""
         spec.pop("consoleNotificationConfiguration", None)
         configuration: dict[str, Any] | None = None
         for ref in spec.get("notificationsRefs") or []:
-            key = ref_key(ref, attempt.namespace)
+            key = ObjectKey.from_ref(ref, attempt.namespace)
             if key is None:
                 continue
-            namespace, _, name = key.partition("/")
-            notification = await self._read(NOTIFICATIONS, self.notifications, namespace, name)
+            notification = self.notifications.get(key)
             if notification is None:
-                raise ReconcileError(f'notifications.gravitee.io "{name}" not found')
+                raise ReconcileError(f'notifications.gravitee.io "{key.name}" not found')
             target = notification.get("spec") or {}
             if configuration is not None or (target.get("eventType") or "api") != "api":
                 continue
             if (target.get("target") or "console") != "console":
                 continue
             console = target.get("console") or {}
-            group_names, _ = await self._group_names(console.get("groupRefs"), namespace)
+            group_names, _ = self._group_names(console.get("groupRefs"), key.namespace)
             groups = list(console.get("groups") or [])
             configuration = {
                 "hooks": list(console.get("apiEvents") or []),
@@ -197,8 +211,8 @@ class ApiDefinitionReconciler(ApiReconciler):
     async def _sync_configmap(
         self, attempt: Attempt, definition: dict[str, Any], org: str | None, env: str | None
     ) -> None:
-        if definition.get("state", "STARTED") == "STOPPED":
-            await self.configmaps.remove(attempt.namespace, attempt.name)
+        if stopped(definition):
+            await self.configmaps.remove(attempt.key)
             return
         await self.configmaps.write(
             api_configmap(
@@ -212,10 +226,14 @@ class ApiDefinitionReconciler(ApiReconciler):
             )
         )
 
-    async def cleanup(self, attempt: Attempt) -> None:
+    async def cleanup(self, attempt: Attempt) -> Cleanup:
+        leftovers = None
         api_id = attempt.live_status.get("id")
         if (attempt.spec.get("contextRef") or {}).get("name") and api_id:
-            context = await self.resolver.client_for(attempt.obj)
+            context, leftovers = await context_for_cleanup(
+                attempt, self.deps, f"API [{api_id}]"
+            )
             if context is not None:
                 await delete_api(context.client, str(api_id))
-        await self.configmaps.remove(attempt.namespace, attempt.name)
+        await self.configmaps.remove(attempt.key)
+        return Cleanup(leftovers=leftovers)

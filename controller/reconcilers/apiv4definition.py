@@ -1,4 +1,4 @@
-"""ApiV4Definition: Automation API upsert and/or a gateway ConfigMap (gko-behavior.md 7).
+"""ApiV4Definition: Automation API upsert and/or a gateway ConfigMap (docs/behavior/api-v4.md).
 
 ``definitionContext.syncFrom: MANAGEMENT`` + ``contextRef`` upserts through the Automation API
 (HRID mode, or UUID mode for objects an older operator created); ``syncFrom: KUBERNETES`` writes
@@ -13,20 +13,37 @@ from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
+from controller import vocabulary as v
 from controller.apim.apis_v4 import delete_api, upsert_api
 from controller.apim.ids import hrid
+from controller.keys import ObjectKey
+from controller.kube.kinds import API_V4_DEFINITIONS, CONFIG_MAPS
 from controller.models.api_v4 import ApiV4DefinitionSpec
 from controller.models.validation import validate_api_v4
-from controller.reconcilers import conditions as cond
-from controller.reconcilers import vocabulary as v
-from controller.reconcilers.admission import enforce
-from controller.reconcilers.apidefinition import errors_status
-from controller.reconcilers.apiresource import ApiReconciler
-from controller.reconcilers.base import Attempt
-from controller.reconcilers.errors import IllegalStateError
-from controller.reconcilers.identity import automation_body, populate_v4_ids, v4_definition_context
-from controller.reconcilers.kinds import API_V4_DEFINITIONS
-from controller.reconcilers.local_configmap import api_configmap, gateway_definition
+from controller.reconcilers.framework import conditions as cond
+from controller.reconcilers.framework.builder import Builder
+from controller.reconcilers.framework.errors import IllegalStateError
+from controller.reconcilers.framework.runtime import (
+    Attempt,
+    Cleanup,
+    KindLogic,
+    Outcome,
+    RuntimeDeps,
+)
+from controller.reconcilers.support.admission import enforce
+from controller.reconcilers.support.api_common import (
+    context_for_cleanup,
+    declare_api,
+    errors_status,
+    inline_resources,
+    stopped,
+)
+from controller.reconcilers.support.identity import (
+    automation_body,
+    populate_v4_ids,
+    v4_definition_context,
+)
+from controller.reconcilers.support.local_configmap import api_configmap, gateway_definition
 
 NOWHERE = (
     "the API has no contextRef and definitionContext.syncFrom is MANAGEMENT: it is neither "
@@ -34,27 +51,43 @@ NOWHERE = (
 )
 
 
+def gateway_configmaps(obj: Mapping[str, Any]) -> list[ObjectKey]:
+    """A v4 API synced from Kubernetes and not STOPPED has a gateway ConfigMap."""
+    spec = obj.get("spec") or {}
+    if v4_definition_context(spec)["syncFrom"] != "KUBERNETES" or stopped(spec):
+        return []
+    return [ObjectKey.of(obj)]
+
+
+def setup(builder: Builder) -> None:
+    declare_api(
+        builder.reconciles(API_V4_DEFINITIONS, finalizer=v.FINALIZER_API).owns(
+            CONFIG_MAPS, expected=gateway_configmaps
+        )
+    ).complete(ApiV4Definition)
+
+
 def validate(spec: Mapping[str, Any], name: str) -> None:
     enforce(spec, ApiV4DefinitionSpec, partial(validate_api_v4, api_name=name))
 
 
-class ApiV4DefinitionReconciler(ApiReconciler):
-    controller = "apiv4definition"
-    kind = API_V4_DEFINITIONS
-    finalizer = v.FINALIZER_API
+class ApiV4Definition(KindLogic):
+    def __init__(self, deps: RuntimeDeps) -> None:
+        self.deps = deps
+        self.configmaps = deps.gateway_configmaps
 
-    async def apply(self, attempt: Attempt) -> None:
+    async def apply(self, attempt: Attempt) -> Outcome:
         spec = attempt.spec
         validate(spec, attempt.name)
-        self.inline_resources(attempt)
+        inline_resources(attempt, self.deps)
         definition_context = v4_definition_context(spec)
         spec["definitionContext"] = definition_context
         to_kubernetes = definition_context["syncFrom"] == "KUBERNETES"
-        context = await self.resolver.client_for(attempt.obj)
+        context = await self.deps.resolver.client_for(attempt)
         if context is None and not to_kubernetes:
             # A local API switched to MANAGEMENT without a context must still leave the
             # gateway: otherwise its stale ConfigMap keeps serving it while it says it failed.
-            await self.configmaps.remove(attempt.namespace, attempt.name)
+            await self.configmaps.remove(attempt.key)
             raise IllegalStateError(NOWHERE)
         identity = populate_v4_ids(
             spec,
@@ -66,6 +99,8 @@ class ApiV4DefinitionReconciler(ApiReconciler):
         )
         definition = identity.spec
         organization = environment = None
+        status: dict[str, Any] = {"state": definition.get("state", "STARTED")}
+        conditions: tuple[cond.Condition, ...] = ()
         if context is not None:
             state = await upsert_api(
                 context.client,
@@ -73,29 +108,35 @@ class ApiV4DefinitionReconciler(ApiReconciler):
                 hrid_contains_uuid=identity.hrid_contains_uuid,
             )
             organization, environment = state.organization_id, state.environment_id
-            attempt.status.update(
-                id=state.id,
-                crossId=state.cross_id,
-                organizationId=organization,
-                environmentId=environment,
-                state=state.state or definition.get("state", "STARTED"),
-                plans=dict(state.plans),
-                errors=errors_status(state.errors.severe, state.errors.warning),
-            )
+            status = {
+                "id": state.id,
+                "crossId": state.cross_id,
+                "organizationId": organization,
+                "environmentId": environment,
+                "state": state.state or definition.get("state", "STARTED"),
+                "plans": dict(state.plans),
+                "errors": errors_status(state.errors.severe, state.errors.warning),
+            }
             if identity.mode == "hrid":
-                attempt.extra_conditions.append(cond.automation_api_managed(attempt.generation))
+                conditions = (cond.automation_api_managed(attempt.generation),)
             definition = dict(definition, id=state.id or definition.get("id"))
             for key, plan in (definition.get("plans") or {}).items():
                 plan_id = state.plans.get(str(plan.get("hrid") or key))
                 if plan_id:
                     plan["id"] = plan_id
-        else:
-            attempt.status.update(state=definition.get("state", "STARTED"))
-        if not to_kubernetes:
-            await self.configmaps.remove(attempt.namespace, attempt.name)
-            return
-        if definition.get("state", "STARTED") == "STOPPED":
-            await self.configmaps.remove(attempt.namespace, attempt.name)
+        await self._sync_configmap(attempt, definition, to_kubernetes, organization, environment)
+        return Outcome(status=status, conditions=conditions)
+
+    async def _sync_configmap(
+        self,
+        attempt: Attempt,
+        definition: dict[str, Any],
+        to_kubernetes: bool,
+        organization: str | None,
+        environment: str | None,
+    ) -> None:
+        if not to_kubernetes or stopped(definition):
+            await self.configmaps.remove(attempt.key)
             return
         api_id = str(definition.get("id") or hrid(attempt.namespace, attempt.name))
         await self.configmaps.write(
@@ -110,13 +151,16 @@ class ApiV4DefinitionReconciler(ApiReconciler):
             )
         )
 
-    async def cleanup(self, attempt: Attempt) -> None:
+    async def cleanup(self, attempt: Attempt) -> Cleanup:
+        leftovers = None
         if (attempt.spec.get("contextRef") or {}).get("name"):
-            context = await self.resolver.client_for(attempt.obj)
+            api = f"API [{hrid(attempt.namespace, attempt.name)}]"
+            context, leftovers = await context_for_cleanup(attempt, self.deps, api)
             if context is not None:
                 status_id = attempt.live_status.get("id")
                 if attempt.automation_managed or not status_id:
                     await delete_api(context.client, hrid(attempt.namespace, attempt.name))
                 else:
                     await delete_api(context.client, str(status_id), hrid_contains_uuid=True)
-        await self.configmaps.remove(attempt.namespace, attempt.name)
+        await self.configmaps.remove(attempt.key)
+        return Cleanup(leftovers=leftovers)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from controller.__main__ import main
 from controller.informers import enqueue_object
+from controller.keys import ObjectKey
 from controller.kube.resources import CONFIG_MAPS
 from controller.loop import Controller, ControllerOptions
 from controller.manager import ManagerOptions
@@ -26,11 +27,11 @@ class SlowReconciler:
         self._markers = markers
         self._seconds = seconds
 
-    async def reconcile(self, key: str) -> Result:
-        name = key.rpartition("/")[2]
-        (self._markers / f"{name}.started").write_text(key)
+    async def reconcile(self, key: ObjectKey) -> Result:
+        name = key.name
+        (self._markers / f"{name}.started").write_text(str(key))
         await asyncio.sleep(self._seconds)
-        (self._markers / f"{name}.finished").write_text(key)
+        (self._markers / f"{name}.finished").write_text(str(key))
         return Result()
 
 

@@ -10,6 +10,7 @@ import pytest
 import structlog
 
 from controller import metrics
+from controller.keys import ObjectKey
 from controller.loop import Controller, ControllerOptions
 from controller.queue.clock import FakeClock
 from controller.queue.workqueue import LOW_PRIORITY
@@ -17,6 +18,7 @@ from controller.reconcile import Result, TerminalError
 from tests.controller.queue.waiting import settle, until
 
 Behaviour = Callable[[str, int], Awaitable[Result]]
+K = ObjectKey.parse
 
 
 class Scripted:
@@ -33,7 +35,8 @@ class Scripted:
     def count(self, key: str) -> int:
         return self.calls.count(key)
 
-    async def reconcile(self, key: str) -> Result:
+    async def reconcile(self, object_key: ObjectKey) -> Result:
+        key = str(object_key)
         if key in self.in_flight:
             self.overlaps.append(key)
         self.in_flight.add(key)
@@ -92,10 +95,10 @@ async def test_start_presets_metrics_and_success_forgets(make):
     name = controller.name
     assert value("controller_runtime_max_concurrent_reconciles", controller=name) == 3
     assert results(name) == {"success": 0, "error": 0, "requeue": 0, "requeue_after": 0}
-    controller.queue.add("ns/a")
+    controller.queue.add(K("ns/a"))
     await until(lambda: results(name)["success"] == 1, what="one success")
     assert reconciler.calls == ["ns/a"]
-    assert controller.queue.num_requeues("ns/a") == 0
+    assert controller.queue.num_requeues(K("ns/a")) == 0
     assert controller.queue.waiting == 0
     assert value("controller_runtime_reconcile_errors_total", controller=name) == 0
     assert value("controller_runtime_reconcile_time_seconds_count", controller=name) == 1
@@ -112,20 +115,20 @@ async def test_errors_back_off_exponentially_then_success_resets(make, clock: Fa
     controller, reconciler = make(flaky)
     await controller.start()
     name = controller.name
-    controller.queue.add("ns/a")
+    controller.queue.add(K("ns/a"))
     await until(lambda: controller.queue.waiting == 1, what="first failure parked")
-    assert controller.queue.num_requeues("ns/a") == 1
+    assert controller.queue.num_requeues(K("ns/a")) == 1
     clock.advance(0.0049)
     await settle()
     assert reconciler.count("ns/a") == 1
     clock.advance(0.0001)  # 5 ms: first retry
-    await until(lambda: controller.queue.num_requeues("ns/a") == 2, what="second failure")
+    await until(lambda: controller.queue.num_requeues(K("ns/a")) == 2, what="second failure")
     clock.advance(0.0099)
     await settle()
     assert reconciler.count("ns/a") == 2
     clock.advance(0.0001)  # 10 ms: second retry succeeds
     await until(lambda: results(name)["success"] == 1, what="success")
-    assert controller.queue.num_requeues("ns/a") == 0
+    assert controller.queue.num_requeues(K("ns/a")) == 0
     assert results(name)["error"] == 2
     assert value("controller_runtime_reconcile_errors_total", controller=name) == 2
     assert value("controller_runtime_terminal_reconcile_errors_total", controller=name) == 0
@@ -141,7 +144,7 @@ async def test_terminal_error_is_counted_but_not_retried(make, clock: FakeClock)
     controller, reconciler = make(invalid)
     await controller.start()
     name = controller.name
-    controller.queue.add("ns/a")
+    controller.queue.add(K("ns/a"))
     await until(lambda: results(name)["error"] == 1, what="terminal error counted")
     assert value("controller_runtime_terminal_reconcile_errors_total", controller=name) == 1
     assert value("controller_runtime_reconcile_errors_total", controller=name) == 1
@@ -164,11 +167,11 @@ async def test_requeue_after_forgets_failures_and_comes_back_after_the_delay(
     controller, reconciler = make(poll)
     await controller.start()
     name = controller.name
-    controller.queue.add("ns/a")
+    controller.queue.add(K("ns/a"))
     await until(lambda: controller.queue.waiting == 1, what="failure parked")
     clock.advance(0.005)
     await until(lambda: results(name)["requeue_after"] == 1, what="requeue_after")
-    assert controller.queue.num_requeues("ns/a") == 0
+    assert controller.queue.num_requeues(K("ns/a")) == 0
     assert controller.queue.waiting == 1
     clock.advance(29.9)
     await settle()
@@ -186,7 +189,7 @@ async def test_non_positive_requeue_after_is_plain_success(make, clock: FakeCloc
 
     controller, _ = make(done)
     await controller.start()
-    controller.queue.add("ns/a")
+    controller.queue.add(K("ns/a"))
     await until(lambda: results(controller.name)["success"] == 1, what="success")
     assert controller.queue.waiting == 0
     await controller.stop()
@@ -212,15 +215,15 @@ async def test_exceptions_never_kill_a_worker(make, clock: FakeClock, exception,
     controller, reconciler = make(crash, workers=1)
     await controller.start()
     name = controller.name
-    controller.queue.add("ns/bad")
-    controller.queue.add("ns/good")
+    controller.queue.add(K("ns/bad"))
+    controller.queue.add(K("ns/good"))
     await until(lambda: results(name)["success"] == 1, what="the same worker carries on")
     assert results(name)["error"] == 1
     assert value("controller_runtime_reconcile_errors_total", controller=name) == 1
     assert value("controller_runtime_reconcile_panics_total", controller=name) == (
         1 if is_panic else 0
     )
-    assert controller.queue.num_requeues("ns/bad") == 1  # retried like any error
+    assert controller.queue.num_requeues(K("ns/bad")) == 1  # retried like any error
     clock.advance(0.005)
     await until(lambda: reconciler.count("ns/bad") == 2, what="retried")
     assert controller.started
@@ -233,7 +236,7 @@ async def test_returning_something_other_than_a_result_is_a_panic(make):
 
     controller, _ = make(sloppy)
     await controller.start()
-    controller.queue.add("ns/a")
+    controller.queue.add(K("ns/a"))
     await until(lambda: results(controller.name)["error"] == 1, what="error")
     assert value("controller_runtime_reconcile_panics_total", controller=controller.name) == 1
     await controller.stop()
@@ -251,9 +254,9 @@ async def test_requeues_keep_the_priority_the_key_came_with(make, clock: FakeClo
     controller, _ = make(behaviour, workers=1)
     await controller.start()
     name = controller.name
-    controller.queue.add("ns/listed", priority=LOW_PRIORITY)
+    controller.queue.add(K("ns/listed"), priority=LOW_PRIORITY)
     await until(lambda: controller.queue.waiting == 1, what="failure parked")
-    controller.queue.add("ns/blocker")
+    controller.queue.add(K("ns/blocker"))
     await until(lambda: controller.queue.processing == 1, what="worker busy")
     clock.advance(0.005)
     assert value("workqueue_depth", name=name, controller=name, priority="-100") == 1
@@ -271,7 +274,7 @@ async def test_reconcile_time_is_measured_with_the_injected_clock(make, clock: F
     controller, _ = make(slow)
     await controller.start()
     name = controller.name
-    controller.queue.add("ns/a")
+    controller.queue.add(K("ns/a"))
     await until(lambda: controller.queue.processing == 1, what="in flight")
     clock.advance(0.3)
     gate.set()
@@ -286,9 +289,9 @@ async def test_reconcile_time_is_measured_with_the_injected_clock(make, clock: F
 async def test_log_context_carries_controller_key_and_a_fresh_reconcile_id(make):
     controller, reconciler = make(succeed)
     await controller.start()
-    controller.queue.add("ns-1/obj")
+    controller.queue.add(K("ns-1/obj"))
     await until(lambda: len(reconciler.calls) == 1, what="first")
-    controller.queue.add("ns-1/obj")
+    controller.queue.add(K("ns-1/obj"))
     await until(lambda: len(reconciler.calls) == 2, what="second")
     first, second = reconciler.contexts
     assert first["controller"] == controller.name
@@ -312,10 +315,10 @@ async def test_workers_run_in_parallel_but_never_on_the_same_key(make):
     await controller.start()
     name = controller.name
     for i in range(5):
-        controller.queue.add(f"ns/k{i}")
+        controller.queue.add(ObjectKey("ns", f"k{i}"))
     await until(lambda: len(reconciler.in_flight) == 3, what="three in flight")
     assert value("controller_runtime_active_workers", controller=name) == 3
-    controller.queue.add("ns/k0")  # being processed: must wait for its turn
+    controller.queue.add(K("ns/k0"))  # being processed: must wait for its turn
     await settle()
     assert reconciler.max_in_flight == 3
     gate.set()
@@ -329,7 +332,7 @@ async def test_workers_run_in_parallel_but_never_on_the_same_key(make):
 async def test_workers_wait_for_readiness(make):
     ready = asyncio.Event()
     controller, reconciler = make(succeed)
-    controller.queue.add("ns/a")
+    controller.queue.add(K("ns/a"))
     starting = asyncio.create_task(controller.start(ready.wait))
     await settle()
     assert not starting.done()
@@ -348,7 +351,7 @@ async def test_readiness_timeout_starts_no_worker(make, clock: FakeClock):
     clock.advance(120.0)
     with pytest.raises(TimeoutError, match="caches to sync"):
         await asyncio.wait_for(starting, 1.0)
-    controller.queue.add("ns/a")
+    controller.queue.add(K("ns/a"))
     await settle()
     assert reconciler.calls == []
     assert not controller.started
@@ -409,12 +412,12 @@ async def test_graceful_stop_lets_an_in_flight_reconcile_finish(make):
     controller, reconciler = make(slow, workers=1)
     await controller.start()
     name = controller.name
-    controller.queue.add("ns/slow")
-    controller.queue.add("ns/queued")
+    controller.queue.add(K("ns/slow"))
+    controller.queue.add(K("ns/queued"))
     await until(lambda: reconciler.calls == ["ns/slow"], what="slow reconcile running")
     stopping = asyncio.create_task(controller.stop(timeout=30))
     await until(lambda: controller.queue.shutting_down, what="intake stopped")
-    controller.queue.add("ns/late")
+    controller.queue.add(K("ns/late"))
     await settle()
     assert not stopping.done()
     gate.set()
@@ -439,7 +442,7 @@ async def test_stop_cancels_what_outlives_the_deadline(make, clock: FakeClock):
     controller, _ = make(stuck, workers=1)
     await controller.start()
     name = controller.name
-    controller.queue.add("ns/stuck")
+    controller.queue.add(K("ns/stuck"))
     await until(lambda: controller.queue.processing == 1, what="stuck reconcile running")
     stopping = asyncio.create_task(controller.stop(timeout=5.0))
     await asyncio.wait_for(clock.wait_for_sleepers(1), 1.0)
@@ -465,7 +468,7 @@ async def test_run_returns_once_stopped(make):
     controller, reconciler = make(succeed)
     running = asyncio.create_task(controller.run())
     await until(lambda: controller.started, what="started")
-    controller.queue.add("ns/a")
+    controller.queue.add(K("ns/a"))
     await until(lambda: reconciler.calls == ["ns/a"], what="reconciled")
     await controller.stop()
     await asyncio.wait_for(running, 1.0)
@@ -497,8 +500,8 @@ async def test_a_failing_logger_does_not_kill_the_worker(clock: FakeClock):
         options=ControllerOptions(max_concurrent_reconciles=1, clock=clock, logger=BrokenLogger()),
     )
     await controller.start()
-    controller.queue.add("ns/a")
-    controller.queue.add("ns/b")
+    controller.queue.add(K("ns/a"))
+    controller.queue.add(K("ns/b"))
     await until(lambda: reconciler.calls == ["ns/a", "ns/b"], what="worker carried on")
     assert controller.queue.waiting == 1  # "ns/a" will be retried
     clock.advance(1.0)

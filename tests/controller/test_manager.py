@@ -16,6 +16,7 @@ import pytest
 
 from controller.config import Settings
 from controller.informers import enqueue_object
+from controller.keys import ObjectKey
 from controller.kube.client import connect
 from controller.kube.resources import CONFIG_MAPS, LEASES
 from controller.kube.rest import request_json
@@ -37,8 +38,8 @@ class RecordingReconciler:
     def __init__(self) -> None:
         self.keys: list[str] = []
 
-    async def reconcile(self, key: str) -> Result:
-        self.keys.append(key)
+    async def reconcile(self, key: ObjectKey) -> Result:
+        self.keys.append(str(key))
         return Result()
 
 

@@ -63,7 +63,7 @@ def populated() -> str:
     name = unique("populated")
     metrics.init_controller_metrics(name, max_concurrent_reconciles=3)
     clock = FakeClock()
-    queue = WorkQueue(
+    queue: WorkQueue[str] = WorkQueue(
         WorkQueueOptions(
             name=name, clock=clock, metrics_provider=metrics.WORKQUEUE_METRICS_PROVIDER
         )
@@ -161,7 +161,7 @@ def test_registry_is_private():
 async def test_queue_series_through_the_prometheus_provider():
     name = unique("q")
     clock = FakeClock()
-    queue = WorkQueue(
+    queue: WorkQueue[str] = WorkQueue(
         WorkQueueOptions(
             name=name, clock=clock, metrics_provider=metrics.WORKQUEUE_METRICS_PROVIDER
         )

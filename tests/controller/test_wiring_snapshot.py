@@ -23,14 +23,14 @@ from typing import Any
 import pytest
 from kubernetes_asyncio.client import ApiClient
 
+from controller import vocabulary as v
 from controller.config import Settings
 from controller.informers.events import Event, EventType
 from controller.informers.factory import SharedInformers
 from controller.informers.informer import Informer
-from controller.kube.resources import CONFIG_MAPS, SECRETS, ResourceKind
-from controller.queue.workqueue import WorkQueue
-from controller.reconcilers import vocabulary as v
-from controller.reconcilers.kinds import (
+from controller.informers.predicates import source_data_hash
+from controller.keys import ObjectKey
+from controller.kube.kinds import (
     API_DEFINITIONS,
     API_RESOURCES,
     API_V4_DEFINITIONS,
@@ -39,7 +39,8 @@ from controller.reconcilers.kinds import (
     MANAGEMENT_CONTEXTS,
     NOTIFICATIONS,
 )
-from controller.reconcilers.predicates import source_data_hash
+from controller.kube.resources import CONFIG_MAPS, SECRETS, ResourceKind
+from controller.queue.workqueue import WorkQueue
 from controller.wiring import WiringContext, build_controllers
 
 SNAPSHOT = Path(__file__).with_name("wiring_snapshot.txt")
@@ -97,7 +98,8 @@ def _world() -> list[tuple[ResourceKind, dict[str, Any]]]:
     group = {"name": "group", "members": []}
     notification = {"target": "console", "eventType": "api",
                     "console": {"apiEvents": ["APIKEY_EXPIRED"], "groupRefs": [{"name": "group"}]}}
-    gateway_cm = _source(CONFIG_MAPS, "v2", {"definition": "{}"}, read=False)
+    # As the operator writes it: stamped with the hash of its data.
+    gateway_cm = _source(CONFIG_MAPS, "v2", {"definition": "{}"}, read=True)
     gateway_cm["metadata"]["labels"] = {v.LABEL_MANAGED_BY: v.LABEL_MANAGED_BY_VALUE,
                                         v.LABEL_GIO_TYPE: v.LABEL_GIO_TYPE_API}
     gateway_cm["metadata"]["ownerReferences"] = [{
@@ -130,7 +132,7 @@ def _changed(obj: dict[str, Any], edit: Callable[[dict[str, Any]], None]) -> dic
 
 
 def _events(kind: ResourceKind, obj: dict[str, Any]) -> Iterator[tuple[str, Event]]:
-    key = f"{NS}/{obj['metadata']['name']}"
+    key = ObjectKey(NS, obj["metadata"]["name"])
 
     def event(type_: EventType, old: Any, new: Any, *, initial: bool = False) -> Event:
         return Event(type=type_, key=key, old=old, new=new, initial=initial)
@@ -177,7 +179,7 @@ def _events(kind: ResourceKind, obj: dict[str, Any]) -> Iterator[tuple[str, Even
 async def _snapshot(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     received: list[tuple[str, str]] = []
 
-    def record(self: WorkQueue, key: Any, *, priority: int = 0) -> None:
+    def record(self: WorkQueue[Any], key: Any, *, priority: int = 0) -> None:
         received.append((self.name, str(key)))
 
     monkeypatch.setattr(WorkQueue, "add", record)

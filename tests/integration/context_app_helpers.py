@@ -18,10 +18,11 @@ from typing import Any
 
 import trustme
 
+from controller.keys import ObjectKey
 from controller.kube.client import connect
 from controller.kube.resources import ResourceKind
 from controller.kube.rest import KubeApiError, request_json
-from controller.reconcilers import conditions as cond
+from controller.reconcilers.framework import conditions as cond
 from sim.apim.requestlog import LoggedRequest
 from sim.kubeapi.testing import RunningEmulator
 from tests.integration.harness import CRDS, NAMESPACE, Env, kind_of, wait_for, wait_idle
@@ -39,7 +40,7 @@ V2_ENV_PATH = "/management/v2/organizations/DEFAULT/environments/DEFAULT"
 def cached(env: Env, kind: ResourceKind, name: str) -> dict[str, Any] | None:
     """The object as the operator's informer currently sees it."""
     store = env.manager.informers.informer_for(kind).store
-    obj: dict[str, Any] | None = store.get(f"{env.namespace}/{name}")
+    obj: dict[str, Any] | None = store.get(ObjectKey(env.namespace, name))
     return obj
 
 

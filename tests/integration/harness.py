@@ -20,18 +20,18 @@ from kubernetes_asyncio.client import ApiClient
 
 from controller.config import LogSettings, Settings
 from controller.kube.client import connect
-from controller.kube.resources import CONFIG_MAPS, EVENTS, SECRETS, ResourceKind
-from controller.kube.rest import MERGE_PATCH, KubeApiError, request_json
-from controller.logging import ensure_logging_configured
-from controller.manager import Manager, ManagerOptions
-from controller.reconcilers import conditions as cond
-from controller.reconcilers.kinds import (
+from controller.kube.kinds import (
     API_DEFINITIONS,
     API_RESOURCES,
     API_V4_DEFINITIONS,
     APPLICATIONS,
     MANAGEMENT_CONTEXTS,
 )
+from controller.kube.resources import CONFIG_MAPS, EVENTS, SECRETS, ResourceKind
+from controller.kube.rest import MERGE_PATCH, KubeApiError, request_json
+from controller.logging import ensure_logging_configured
+from controller.manager import Manager, ManagerOptions
+from controller.reconcilers.framework import conditions as cond
 from controller.wiring import WiringContext, build_controllers
 from sim.apim.testing import RunningSimulator
 from sim.kubeapi.testing import RunningEmulator

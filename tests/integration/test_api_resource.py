@@ -11,13 +11,13 @@ from typing import Any
 
 import pytest
 
-from controller.kube.rest import MERGE_PATCH, request_json
-from controller.reconcilers.kinds import (
+from controller.kube.kinds import (
     API_DEFINITIONS,
     API_RESOURCES,
     API_V4_DEFINITIONS,
     SECRETS,
 )
+from controller.kube.rest import MERGE_PATCH, request_json
 from sim.apim.testing import RunningSimulator
 from sim.kubeapi.testing import RunningEmulator
 from tests.integration.api_v2_helpers import (

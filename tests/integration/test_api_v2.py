@@ -20,13 +20,14 @@ import pytest
 import pytest_asyncio
 
 from controller.informers.store import Store
+from controller.keys import ObjectKey
+from controller.kube.kinds import API_DEFINITIONS, API_RESOURCES, MANAGEMENT_CONTEXTS
+from controller.kube.kinds import CONFIG_MAPS as CONFIG_MAPS_KIND
+from controller.kube.kinds import SECRETS as SECRETS_KIND
 from controller.kube.rest import MERGE_PATCH, KubeApiError, request_json
-from controller.reconcilers.configmaps import LocalConfigMaps
-from controller.reconcilers.errors import IllegalStateError
-from controller.reconcilers.kinds import API_DEFINITIONS, API_RESOURCES, MANAGEMENT_CONTEXTS
-from controller.reconcilers.kinds import CONFIG_MAPS as CONFIG_MAPS_KIND
-from controller.reconcilers.kinds import SECRETS as SECRETS_KIND
-from controller.reconcilers.local_configmap import api_configmap
+from controller.reconcilers.framework.errors import IllegalStateError
+from controller.reconcilers.support.gateway_configmaps import GatewayConfigMaps
+from controller.reconcilers.support.local_configmap import api_configmap
 from sim.apim.testing import RunningSimulator, start_simulator
 from sim.kubeapi.testing import RunningEmulator, start_emulator
 from tests.integration.api_v2_helpers import (
@@ -588,7 +589,7 @@ async def test_user_configmap_with_the_api_name_is_never_overwritten(env: Env):
     cache = env.manager.informers.informer_for(CONFIG_MAPS_KIND).store
 
     async def cached():
-        return cache.get("team/mine") is not None
+        return cache.get(ObjectKey("team", "mine")) is not None
 
     await wait_for(cached, what="ConfigMap in the operator's cache")
     await env.create(v2("mine", context_ref=None, local=True))
@@ -603,7 +604,7 @@ async def test_configmap_writer_with_a_stale_cache_never_takes_over_a_user_confi
     (the window between two informers): the create conflicts, and the fallback must not
     overwrite what it does not manage."""
     await env.create(configmap_manifest("users", {"keep": "me"}))
-    writer = LocalConfigMaps(env.api, Store())
+    writer = GatewayConfigMaps(env.api, Store())
     desired = api_configmap(
         kind="ApiDefinition",
         name="users",

@@ -16,13 +16,13 @@ import aiohttp
 import pytest
 import pytest_asyncio
 
-from controller.kube.rest import request_json
-from controller.reconcilers.kinds import (
+from controller.kube.kinds import (
     API_RESOURCES,
     API_V4_DEFINITIONS,
     CONFIG_MAPS,
     MANAGEMENT_CONTEXTS,
 )
+from controller.kube.rest import request_json
 from sim.apim.testing import RunningSimulator, start_simulator
 from sim.kubeapi.testing import RunningEmulator, start_emulator
 from tests.integration.harness import (

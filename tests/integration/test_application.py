@@ -7,7 +7,7 @@ The operator runs in-process against the Kubernetes API emulator and the APIM si
 import base64
 from typing import Any
 
-from controller.reconcilers.kinds import APPLICATIONS, MANAGEMENT_CONTEXTS, SECRETS
+from controller.kube.kinds import APPLICATIONS, MANAGEMENT_CONTEXTS, SECRETS
 from sim.apim.state import ApplicationRecord, utcnow
 from tests.integration.context_app_helpers import (
     APPLICATIONS_PATH,

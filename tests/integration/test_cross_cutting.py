@@ -14,11 +14,7 @@ from typing import Any
 import pytest
 
 from controller.config import Settings
-from controller.kube.objects import patch_status
-from controller.kube.resources import EVENTS, ResourceKind
-from controller.kube.rest import MERGE_PATCH, request_json
-from controller.metrics import REGISTRY
-from controller.reconcilers.kinds import (
+from controller.kube.kinds import (
     API_DEFINITIONS,
     API_RESOURCES,
     API_V4_DEFINITIONS,
@@ -26,6 +22,10 @@ from controller.reconcilers.kinds import (
     MANAGEMENT_CONTEXTS,
     SECRETS,
 )
+from controller.kube.objects import patch_status
+from controller.kube.resources import EVENTS, ResourceKind
+from controller.kube.rest import MERGE_PATCH, request_json
+from controller.metrics import REGISTRY
 from sim.apim.testing import RunningSimulator, start_simulator
 from sim.kubeapi.testing import RunningEmulator
 from tests.integration.harness import (

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from controller.reconcilers.kinds import (
+from controller.kube.kinds import (
     API_DEFINITIONS,
     API_V4_DEFINITIONS,
     APPLICATIONS,

@@ -11,8 +11,8 @@ from __future__ import annotations
 import pathlib
 
 from controller.config import Settings
+from controller.kube.kinds import API_V4_DEFINITIONS, MANAGEMENT_CONTEXTS
 from controller.kube.rest import request_json
-from controller.reconcilers.kinds import API_V4_DEFINITIONS, MANAGEMENT_CONTEXTS
 from sim.apim.testing import RunningSimulator, start_simulator
 from sim.kubeapi.testing import RunningEmulator, start_emulator
 from tests.integration.harness import context, operator_env, v4_api, wait_idle

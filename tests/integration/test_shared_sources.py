@@ -3,8 +3,8 @@
 import asyncio
 import json
 
+from controller.kube.kinds import API_V4_DEFINITIONS
 from controller.kube.resources import CONFIG_MAPS
-from controller.reconcilers.kinds import API_V4_DEFINITIONS
 from tests.integration.harness import Env, configmap, context, v4_api
 
 

@@ -1,6 +1,6 @@
 """First end-to-end path: a context and a v4 API reach Accepted and land in APIM."""
 
-from controller.reconcilers.kinds import API_V4_DEFINITIONS, MANAGEMENT_CONTEXTS
+from controller.kube.kinds import API_V4_DEFINITIONS, MANAGEMENT_CONTEXTS
 from tests.integration.harness import Env, context, v4_api
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from controller.config import Settings
-from controller.reconcilers.kinds import (
+from controller.kube.kinds import (
     API_DEFINITIONS,
     API_V4_DEFINITIONS,
     APPLICATIONS,
@@ -169,8 +169,9 @@ async def test_missing_key_is_a_compile_error_and_nothing_is_sent(env: Env, kind
     assert obj["status"]["processingStatus"] == "Failed"
     await settle(env, obj)
     assert env.apim.requests.writes(since=mark) == []
-    # Upstream compiles templates before the event pair: no Events for this failure.
-    assert await env.event_reasons("app") == []
+    # Upstream compiles templates before the event pair and emits no Event for this failure;
+    # here every failure says so in one Warning Event (and the pair never starts).
+    assert await env.event_reasons("app") == ["UpdateFailed"]
 
     # Adding the key to the source re-triggers the application.
     patched = await env.patch(

@@ -16,7 +16,7 @@ import pytest
 import pytest_asyncio
 import yaml
 
-from controller.reconcilers.kinds import APPLICATIONS, MANAGEMENT_CONTEXTS
+from controller.kube.kinds import APPLICATIONS, MANAGEMENT_CONTEXTS
 from sim.apim.testing import RunningSimulator, start_simulator
 from sim.kubeapi.testing import RunningEmulator
 from tests.integration.harness import Env, context, operator_env, wait_for

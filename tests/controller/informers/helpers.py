@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from controller.informers.events import Event, EventType
+from controller.keys import ObjectKey
 from controller.kube.resources import CONFIG_MAPS, ResourceKind
 from controller.kube.rest import KubeApiError, request_json
 
@@ -39,10 +40,12 @@ class EventLog:
         self.events.append(event)
 
     def of(self, key: str, type_: EventType | None = None) -> list[Any]:
-        return [e for e in self.events if e.key == key and (type_ is None or e.type == type_)]
+        return [
+            e for e in self.events if str(e.key) == key and (type_ is None or e.type == type_)
+        ]
 
     def keys(self, type_: EventType) -> set[str]:
-        return {e.key for e in self.events if e.type == type_}
+        return {str(e.key) for e in self.events if e.type == type_}
 
 
 async def ensure_namespace(api, name: str) -> None:
@@ -78,9 +81,10 @@ async def delete(api, kind: ResourceKind, namespace: str, name: str) -> None:
     await request_json(api, "DELETE", kind.object_path(namespace, name))
 
 
-async def next_key(queue: Any, timeout: float = 5.0) -> tuple[str, int]:
+async def next_key(queue: Any, timeout: float = 5.0) -> tuple[ObjectKey, int]:
     """The next key (and its priority) handed out by a ``WorkQueue``; fails on timeout."""
     got = await asyncio.wait_for(queue.get_with_priority(), timeout)
     assert got is not None, "queue shut down"
     key, priority = got
-    return str(key), int(priority)
+    assert isinstance(key, ObjectKey)
+    return key, int(priority)

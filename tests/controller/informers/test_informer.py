@@ -16,11 +16,12 @@ from controller.informers import (
     InformerOptions,
     ReflectorOptions,
     SharedInformers,
-    enqueue_dependents,
+    enqueue_mapped,
     enqueue_object,
 )
 from controller.informers.backoff import BackoffOptions
 from controller.informers.reflector import LineSplitter
+from controller.keys import ObjectKey
 from controller.kube.client import connect, instrument
 from controller.kube.resources import CONFIG_MAPS
 from controller.queue import WorkQueue
@@ -36,6 +37,8 @@ from tests.controller.informers.helpers import (
     update_config_map,
     wait_for,
 )
+
+K = ObjectKey.parse
 
 FAST = ReflectorOptions(backoff=BackoffOptions(initial=0.05, maximum=0.2))
 
@@ -72,7 +75,7 @@ async def test_list_then_watch_mirrors_every_change(api, informers):
 
     informer, log = start(informers, api, CONFIG_MAPS)
     assert await informer.wait_synced(10)
-    assert {"team/a", "team/b"} <= set(informer.store.keys())
+    assert {K("team/a"), K("team/b")} <= set(informer.store.keys())
     initial = log.of("team/a", EventType.ADDED)
     assert len(initial) == 1
     assert initial[0].initial
@@ -91,7 +94,7 @@ async def test_list_then_watch_mirrors_every_change(api, informers):
     [deleted] = log.of("team/b", EventType.DELETED)
     assert deleted.new is None
     assert not deleted.final_state_unknown
-    assert (informer.store.get("team/a") or {}).get("data") == {"v": "2"}
+    assert (informer.store.get(K("team/a")) or {}).get("data") == {"v": "2"}
     assert "team/b" not in informer.store
     assert informer.reflectors[0].lists == 1
 
@@ -145,7 +148,7 @@ async def test_relist_after_410_synthesizes_deletions(kubeapi, api, informers):
     assert not log.of("relist/keep", EventType.MODIFIED)  # unchanged objects stay quiet
     assert reflector.lists == 2
     assert reflector.expirations == 1
-    assert set(informer.store.keys()) == {"relist/keep", "relist/changed", "relist/new"}
+    assert set(informer.store.keys()) == {K("relist/keep"), K("relist/changed"), K("relist/new")}
 
     # and it watches again from the relist's resourceVersion
     await create_config_map(api, "relist", "after", {})
@@ -178,8 +181,8 @@ async def test_namespace_scope_limits_the_cache(api, informers):
     informer, log = start(informers, api, CONFIG_MAPS, namespaces=("scope-a", "scope-b"))
     assert await informer.wait_synced(10)
     assert len(informer.reflectors) == 2
-    assert {k for k in informer.store.keys_in_scope(None) if k.startswith("scope-")} == {
-        "scope-a/cm", "scope-b/cm"}
+    assert {k for k in informer.store.keys_in_scope(None) if k.namespace.startswith("scope-")} == {
+        K("scope-a/cm"), K("scope-b/cm")}
 
     await create_config_map(api, "scope-c", "outside", {})
     await create_config_map(api, "scope-b", "inside", {})
@@ -196,7 +199,7 @@ async def test_label_selector_narrows_the_cache(api, informers):
     informer, _ = start(informers, api, CONFIG_MAPS, namespaces=("labels",),
                         label_selector="gravitee.io/watched=true")
     assert await informer.wait_synced(10)
-    assert informer.store.keys() == ["labels/watched"]
+    assert informer.store.keys() == [K("labels/watched")]
 
 
 async def test_paginated_list_and_failed_lists_are_retried(kubeapi, api, informers):
@@ -227,12 +230,14 @@ async def test_dependent_keys_fan_out_through_an_index(kubeapi, api):
     def by_context(obj):
         ref = (obj.get("spec") or {}).get("contextRef") or {}
         if ref.get("name"):
-            yield f"{obj['metadata']['namespace']}/{ref['name']}"
+            yield ObjectKey(obj["metadata"]["namespace"], ref["name"])
 
     widgets.add_index("context", by_context)
-    queue = WorkQueue()
+    queue: WorkQueue[ObjectKey] = WorkQueue()
     widgets.add_handler(enqueue_object(queue))
-    config_maps.add_handler(enqueue_dependents(queue, widgets.store, "context"))
+    config_maps.add_handler(
+        enqueue_mapped(queue, lambda e: widgets.store.keys_by_index("context", e.key))
+    )
     shared.start()
     try:
         assert await shared.wait_for_sync(10)
@@ -244,17 +249,17 @@ async def test_dependent_keys_fan_out_through_an_index(kubeapi, api):
             assert priority == LOW_PRIORITY
             initial.add(key)
             queue.done(key)
-        assert initial == {"fan/w1", "fan/w2", "fan/w3"}
+        assert initial == {K("fan/w1"), K("fan/w2"), K("fan/w3")}
 
         await update_config_map(api, "fan", "ctx", {"v": "2"})
-        got: set[str] = set()
-        while got != {"fan/w1", "fan/w2"}:
+        got: set[ObjectKey] = set()
+        while got != {K("fan/w1"), K("fan/w2")}:
             key, priority = await next_key(queue)
             assert priority == 0
             got.add(key)
             queue.done(key)
         assert len(queue) == 0  # w3 depends on another ConfigMap
-        assert widgets.store.keys_by_index("context", "fan/ctx") == ["fan/w1", "fan/w2"]
+        assert widgets.store.keys_by_index("context", K("fan/ctx")) == [K("fan/w1"), K("fan/w2")]
     finally:
         await shared.stop()
         await queue.shutdown()
@@ -313,7 +318,7 @@ async def test_resync_redelivers_cached_objects_at_low_priority(api, informers):
     await create_config_map(api, "resync", "cm")
     informer, log = start(informers, api, CONFIG_MAPS, namespaces=("resync",),
                           resync_period=0.05)
-    queue = WorkQueue()
+    queue: WorkQueue[ObjectKey] = WorkQueue()
     informer.add_handler(enqueue_object(queue), replay=False)
     assert await informer.wait_synced(10)
     await wait_for(lambda: len(log.of("resync/cm", EventType.MODIFIED)) >= 2, what="resyncs")
@@ -321,5 +326,5 @@ async def test_resync_redelivers_cached_objects_at_low_priority(api, informers):
     assert event.resync
     assert event.old is event.new
     key, priority = await next_key(queue)
-    assert (key, priority) == ("resync/cm", LOW_PRIORITY)
+    assert (key, priority) == (K("resync/cm"), LOW_PRIORITY)
     await queue.shutdown()

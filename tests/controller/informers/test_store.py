@@ -4,9 +4,10 @@ from controller.informers.store import (
     NAMESPACE_INDEX,
     IndexConflictError,
     Store,
-    object_key,
-    split_key,
 )
+from controller.keys import ObjectKey
+
+K = ObjectKey.parse
 
 
 def obj(ns, name, rv="1", context=None):
@@ -23,10 +24,14 @@ def by_context(o):
 
 
 def test_keys_for_namespaced_and_cluster_scoped_objects():
-    assert object_key(obj("ns", "a")) == "ns/a"
-    assert object_key({"metadata": {"name": "crd"}}) == "crd"
-    assert split_key("ns/a") == ("ns", "a")
-    assert split_key("crd") == ("", "crd")
+    assert ObjectKey.of(obj("ns", "a")) == ObjectKey("ns", "a")
+    assert str(ObjectKey.of(obj("ns", "a"))) == "ns/a"
+    assert str(ObjectKey.of({"metadata": {"name": "crd"}})) == "crd"
+    assert ObjectKey.parse("ns/a") == ("ns", "a")
+    assert ObjectKey.parse("crd") == ("", "crd")
+    assert ObjectKey.from_ref({"name": "x"}, "ns") == ("ns", "x")
+    assert ObjectKey.from_ref({"name": "x", "namespace": "o"}, "ns") == ("o", "x")
+    assert ObjectKey.from_ref({}, "ns") is None
 
 
 def test_upsert_returns_previous_state_and_delete_returns_last_state():
@@ -35,11 +40,11 @@ def test_upsert_returns_previous_state_and_delete_returns_last_state():
     second = obj("ns", "a", "2")
     assert store.upsert(first) is None
     assert store.upsert(second) is first
-    assert store.get("ns/a") is second
+    assert store.get(K("ns/a")) is second
     assert len(store) == 1
-    assert store.delete("ns/a") is second
-    assert store.delete("ns/a") is None
-    assert "ns/a" not in store
+    assert store.delete(K("ns/a")) is second
+    assert store.delete(K("ns/a")) is None
+    assert K("ns/a") not in store
 
 
 def test_namespace_index_is_built_in_and_follows_deletes():
@@ -47,12 +52,12 @@ def test_namespace_index_is_built_in_and_follows_deletes():
     store.upsert(obj("a", "x"))
     store.upsert(obj("a", "y"))
     store.upsert(obj("b", "z"))
-    assert store.keys_by_index(NAMESPACE_INDEX, "a") == ["a/x", "a/y"]
+    assert store.keys_by_index(NAMESPACE_INDEX, "a") == [K("a/x"), K("a/y")]
     assert [o["metadata"]["name"] for o in store.in_namespace("b")] == ["z"]
-    store.delete("a/x")
-    assert store.keys_by_index(NAMESPACE_INDEX, "a") == ["a/y"]
-    assert store.keys_in_scope("a") == {"a/y"}
-    assert store.keys_in_scope(None) == {"a/y", "b/z"}
+    store.delete(K("a/x"))
+    assert store.keys_by_index(NAMESPACE_INDEX, "a") == [K("a/y")]
+    assert store.keys_in_scope("a") == {K("a/y")}
+    assert store.keys_in_scope(None) == {K("a/y"), K("b/z")}
 
 
 def test_custom_index_is_refiled_on_update():
@@ -61,14 +66,16 @@ def test_custom_index_is_refiled_on_update():
     store.upsert(obj("ns", "api1", context={"name": "ctx1"}))
     store.upsert(obj("ns", "api2", context={"name": "ctx1"}))
     store.upsert(obj("other", "api3", context={"name": "ctx1", "namespace": "ns"}))
-    assert store.keys_by_index("context", "ns/ctx1") == ["ns/api1", "ns/api2", "other/api3"]
+    assert store.keys_by_index("context", "ns/ctx1") == [
+        K("ns/api1"), K("ns/api2"), K("other/api3")
+    ]
 
     store.upsert(obj("ns", "api1", rv="2", context={"name": "ctx2"}))
-    assert store.keys_by_index("context", "ns/ctx1") == ["ns/api2", "other/api3"]
-    assert store.keys_by_index("context", "ns/ctx2") == ["ns/api1"]
+    assert store.keys_by_index("context", "ns/ctx1") == [K("ns/api2"), K("other/api3")]
+    assert store.keys_by_index("context", "ns/ctx2") == [K("ns/api1")]
 
     store.upsert(obj("ns", "api2", rv="2"))  # reference removed
-    store.delete("other/api3")
+    store.delete(K("other/api3"))
     assert store.keys_by_index("context", "ns/ctx1") == []
     assert store.by_index("context", "ns/ctx2")[0]["metadata"]["name"] == "api1"
 
@@ -77,7 +84,7 @@ def test_index_added_late_files_existing_objects():
     store = Store()
     store.upsert(obj("ns", "api1", context={"name": "ctx"}))
     store.add_index("context", by_context)
-    assert store.keys_by_index("context", "ns/ctx") == ["ns/api1"]
+    assert store.keys_by_index("context", "ns/ctx") == [K("ns/api1")]
 
 
 def test_registering_the_same_index_twice_is_idempotent_but_a_different_one_conflicts():
@@ -99,9 +106,9 @@ def test_multi_valued_index_files_each_value_once():
     o = obj("ns", "api")
     o["spec"]["resources"] = [{"ref": "ns/r1"}, {"ref": "ns/r2"}, {"ref": "ns/r1"}]
     store.upsert(o)
-    assert store.keys_by_index("resources", "ns/r1") == ["ns/api"]
-    assert store.keys_by_index("resources", "ns/r2") == ["ns/api"]
-    store.delete("ns/api")
+    assert store.keys_by_index("resources", "ns/r1") == [K("ns/api")]
+    assert store.keys_by_index("resources", "ns/r2") == [K("ns/api")]
+    store.delete(K("ns/api"))
     assert store.keys_by_index("resources", "ns/r1") == []
 
 
@@ -119,17 +126,17 @@ def test_index_with_reads_is_recomputed_only_when_what_it_reads_changes():
     status_write["status"] = {"conditions": []}
     store.upsert(status_write)
     assert calls == ["1"]
-    assert store.keys_by_index("context", "ns/ctx1") == ["ns/api"]
+    assert store.keys_by_index("context", "ns/ctx1") == [K("ns/api")]
 
     store.upsert(obj("ns", "api", rv="3", context={"name": "ctx2"}))
     assert calls == ["1", "3"]
     assert store.keys_by_index("context", "ns/ctx1") == []
-    assert store.keys_by_index("context", "ns/ctx2") == ["ns/api"]
+    assert store.keys_by_index("context", "ns/ctx2") == [K("ns/api")]
 
     store.upsert(obj("ns", "api", rv="4"))  # reference removed: unfiled, nothing refiled
     assert calls == ["1", "3", "4"]
     assert store.keys_by_index("context", "ns/ctx2") == []
-    store.delete("ns/api")
+    store.delete(K("ns/api"))
     assert store.keys_in_scope("ns") == set()
 
 

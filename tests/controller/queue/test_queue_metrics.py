@@ -85,23 +85,25 @@ def recorded() -> Recorded:
 
 
 @pytest.fixture
-def queue(clock: FakeClock, recorded: Recorded) -> WorkQueue:
+def queue(clock: FakeClock, recorded: Recorded) -> WorkQueue[str]:
     return WorkQueue(WorkQueueOptions(name="things", clock=clock, metrics_provider=recorded))
 
 
-async def get(queue: WorkQueue) -> str | None:
+async def get(queue: WorkQueue[str]) -> str | None:
     return await asyncio.wait_for(queue.get(), 1.0)
 
 
 def test_an_unnamed_queue_publishes_nothing(clock: FakeClock, recorded: Recorded):
-    queue = WorkQueue(WorkQueueOptions(clock=clock, metrics_provider=recorded))
+    queue: WorkQueue[str] = WorkQueue(WorkQueueOptions(clock=clock, metrics_provider=recorded))
     queue.add("a")
     assert recorded.adds == 0
     assert recorded.names == []
     assert clock.pending_timers == 0
 
 
-async def test_adds_and_depth_count_keys_not_duplicate_adds(queue: WorkQueue, recorded: Recorded):
+async def test_adds_and_depth_count_keys_not_duplicate_adds(
+    queue: WorkQueue[str], recorded: Recorded
+):
     assert recorded.names == ["things"]
     queue.add("a")
     queue.add("a")
@@ -115,7 +117,7 @@ async def test_adds_and_depth_count_keys_not_duplicate_adds(queue: WorkQueue, re
 
 
 async def test_delayed_keys_enter_depth_when_they_become_ready(
-    queue: WorkQueue, recorded: Recorded, clock: FakeClock
+    queue: WorkQueue[str], recorded: Recorded, clock: FakeClock
 ):
     queue.add_after("a", 2.0)
     assert recorded.adds == 0
@@ -126,7 +128,7 @@ async def test_delayed_keys_enter_depth_when_they_become_ready(
 
 
 async def test_latency_clock_starts_at_the_first_add_and_work_clock_at_get(
-    queue: WorkQueue, recorded: Recorded, clock: FakeClock
+    queue: WorkQueue[str], recorded: Recorded, clock: FakeClock
 ):
     queue.add("a")
     clock.advance(1.0)
@@ -140,7 +142,7 @@ async def test_latency_clock_starts_at_the_first_add_and_work_clock_at_get(
 
 
 async def test_latency_of_a_key_readded_while_processing_counts_from_that_add(
-    queue: WorkQueue, recorded: Recorded, clock: FakeClock
+    queue: WorkQueue[str], recorded: Recorded, clock: FakeClock
 ):
     queue.add("a")
     assert await get(queue) == "a"
@@ -154,7 +156,7 @@ async def test_latency_of_a_key_readded_while_processing_counts_from_that_add(
     assert recorded.work == [3.0]
 
 
-async def test_retries_count_every_non_zero_delay(queue: WorkQueue, recorded: Recorded):
+async def test_retries_count_every_non_zero_delay(queue: WorkQueue[str], recorded: Recorded):
     queue.add_after("a", 0)
     queue.add_after("b", 1.0)
     queue.add_after("b", 0.5)
@@ -163,7 +165,7 @@ async def test_retries_count_every_non_zero_delay(queue: WorkQueue, recorded: Re
 
 
 async def test_unfinished_work_gauges_refresh_every_half_second(
-    queue: WorkQueue, recorded: Recorded, clock: FakeClock
+    queue: WorkQueue[str], recorded: Recorded, clock: FakeClock
 ):
     queue.add("a")
     queue.add("b")
@@ -185,7 +187,7 @@ async def test_unfinished_work_gauges_refresh_every_half_second(
 
 
 async def test_shutdown_empties_depth_and_stops_the_ticker(
-    queue: WorkQueue, recorded: Recorded, clock: FakeClock
+    queue: WorkQueue[str], recorded: Recorded, clock: FakeClock
 ):
     queue.add("a", priority=LOW_PRIORITY)
     queue.add("b")

@@ -19,15 +19,15 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def queue(clock: FakeClock) -> WorkQueue:
+def queue(clock: FakeClock) -> WorkQueue[str]:
     return WorkQueue(WorkQueueOptions(clock=clock))
 
 
-async def get(queue: WorkQueue) -> str | None:
+async def get(queue: WorkQueue[str]) -> str | None:
     return await asyncio.wait_for(queue.get(), 1.0)
 
 
-async def drain_ready(queue: WorkQueue) -> list[str]:
+async def drain_ready(queue: WorkQueue[str]) -> list[str]:
     """Hand out every ready key in order, marking each done."""
     keys: list[str] = []
     while len(queue):
@@ -41,13 +41,13 @@ async def drain_ready(queue: WorkQueue) -> list[str]:
 # ---------------------------------------------------------------- dedup and FIFO
 
 
-async def test_keys_come_out_in_insertion_order(queue: WorkQueue):
+async def test_keys_come_out_in_insertion_order(queue: WorkQueue[str]):
     for key in ("a", "b", "c"):
         queue.add(key)
     assert await drain_ready(queue) == ["a", "b", "c"]
 
 
-async def test_adding_a_waiting_key_is_a_no_op(queue: WorkQueue):
+async def test_adding_a_waiting_key_is_a_no_op(queue: WorkQueue[str]):
     queue.add("a")
     queue.add("b")
     queue.add("a")
@@ -56,7 +56,7 @@ async def test_adding_a_waiting_key_is_a_no_op(queue: WorkQueue):
     assert await drain_ready(queue) == ["a", "b"]
 
 
-async def test_key_added_while_processing_comes_back_only_after_done(queue: WorkQueue):
+async def test_key_added_while_processing_comes_back_only_after_done(queue: WorkQueue[str]):
     queue.add("a")
     assert await get(queue) == "a"
     queue.add("a")
@@ -73,13 +73,13 @@ async def test_key_added_while_processing_comes_back_only_after_done(queue: Work
     assert queue.processing == 2  # "a" again, and "b"
 
 
-async def test_done_of_an_unknown_key_is_ignored(queue: WorkQueue):
+async def test_done_of_an_unknown_key_is_ignored(queue: WorkQueue[str]):
     queue.done("never-seen")
     queue.add("a")
     assert await drain_ready(queue) == ["a"]
 
 
-async def test_a_waiting_get_is_woken_by_add(queue: WorkQueue):
+async def test_a_waiting_get_is_woken_by_add(queue: WorkQueue[str]):
     waiter = asyncio.create_task(queue.get())
     await settle()
     assert not waiter.done()
@@ -87,7 +87,7 @@ async def test_a_waiting_get_is_woken_by_add(queue: WorkQueue):
     assert await asyncio.wait_for(waiter, 1.0) == "a"
 
 
-async def test_a_cancelled_get_does_not_swallow_the_key(queue: WorkQueue):
+async def test_a_cancelled_get_does_not_swallow_the_key(queue: WorkQueue[str]):
     first = asyncio.create_task(queue.get())
     second = asyncio.create_task(queue.get())
     await settle()
@@ -98,7 +98,7 @@ async def test_a_cancelled_get_does_not_swallow_the_key(queue: WorkQueue):
 
 
 async def test_n_workers_never_hold_the_same_key_at_once():
-    queue = WorkQueue()
+    queue: WorkQueue[str] = WorkQueue()
     rng = random.Random(7)
     keys = [f"ns/k{i}" for i in range(12)]
     in_flight: set[str] = set()
@@ -148,7 +148,9 @@ async def test_n_workers_never_hold_the_same_key_at_once():
 # ---------------------------------------------------------------- delays
 
 
-async def test_add_after_parks_the_key_until_its_ready_time(queue: WorkQueue, clock: FakeClock):
+async def test_add_after_parks_the_key_until_its_ready_time(
+    queue: WorkQueue[str], clock: FakeClock
+):
     queue.add_after("a", 1.0)
     assert len(queue) == 0
     assert queue.waiting == 1
@@ -160,7 +162,7 @@ async def test_add_after_parks_the_key_until_its_ready_time(queue: WorkQueue, cl
     assert await get(queue) == "a"
 
 
-async def test_a_waiting_get_is_woken_when_a_delay_expires(queue: WorkQueue, clock: FakeClock):
+async def test_a_waiting_get_is_woken_when_a_delay_expires(queue: WorkQueue[str], clock: FakeClock):
     waiter = asyncio.create_task(queue.get())
     queue.add_after("a", 5.0)
     await settle()
@@ -169,7 +171,7 @@ async def test_a_waiting_get_is_woken_when_a_delay_expires(queue: WorkQueue, clo
     assert await asyncio.wait_for(waiter, 1.0) == "a"
 
 
-async def test_earliest_ready_time_wins(queue: WorkQueue, clock: FakeClock):
+async def test_earliest_ready_time_wins(queue: WorkQueue[str], clock: FakeClock):
     queue.add_after("a", 10.0)
     queue.add_after("a", 5.0)
     queue.add_after("a", 7.0)  # later than the current 5 s: ignored
@@ -181,7 +183,7 @@ async def test_earliest_ready_time_wins(queue: WorkQueue, clock: FakeClock):
     assert queue.waiting == 0
 
 
-async def test_delays_expire_in_ready_time_order(queue: WorkQueue, clock: FakeClock):
+async def test_delays_expire_in_ready_time_order(queue: WorkQueue[str], clock: FakeClock):
     queue.add_after("slow", 3.0)
     queue.add_after("fast", 1.0)
     queue.add_after("mid", 2.0)
@@ -189,7 +191,7 @@ async def test_delays_expire_in_ready_time_order(queue: WorkQueue, clock: FakeCl
     assert await drain_ready(queue) == ["fast", "mid", "slow"]
 
 
-async def test_zero_or_negative_delay_is_a_plain_add(queue: WorkQueue):
+async def test_zero_or_negative_delay_is_a_plain_add(queue: WorkQueue[str]):
     queue.add_after("a", 0)
     queue.add_after("b", -1)
     assert len(queue) == 2
@@ -197,7 +199,9 @@ async def test_zero_or_negative_delay_is_a_plain_add(queue: WorkQueue):
     assert await drain_ready(queue) == ["a", "b"]
 
 
-async def test_plain_add_of_a_delayed_key_makes_it_ready_now(queue: WorkQueue, clock: FakeClock):
+async def test_plain_add_of_a_delayed_key_makes_it_ready_now(
+    queue: WorkQueue[str], clock: FakeClock
+):
     queue.add_after("a", 10.0)
     queue.add("a")
     assert len(queue) == 1
@@ -207,7 +211,7 @@ async def test_plain_add_of_a_delayed_key_makes_it_ready_now(queue: WorkQueue, c
     assert len(queue) == 0  # the old delay was cancelled, not left to fire a second time
 
 
-async def test_delaying_a_ready_key_keeps_it_ready(queue: WorkQueue):
+async def test_delaying_a_ready_key_keeps_it_ready(queue: WorkQueue[str]):
     queue.add("a")
     queue.add_after("a", 5.0)
     assert len(queue) == 1
@@ -215,7 +219,7 @@ async def test_delaying_a_ready_key_keeps_it_ready(queue: WorkQueue):
 
 
 async def test_delay_expiring_while_processing_holds_until_done(
-    queue: WorkQueue, clock: FakeClock
+    queue: WorkQueue[str], clock: FakeClock
 ):
     queue.add("a")
     assert await get(queue) == "a"
@@ -229,7 +233,7 @@ async def test_delay_expiring_while_processing_holds_until_done(
 
 
 async def test_delayed_keys_work_with_the_real_clock():
-    queue = WorkQueue(WorkQueueOptions(clock=RealClock()))
+    queue: WorkQueue[str] = WorkQueue(WorkQueueOptions(clock=RealClock()))
     queue.add_after("a", 0.02)
     queue.add_after("b", 0.01)
     assert await asyncio.wait_for(queue.get(), 2.0) == "b"
@@ -240,7 +244,7 @@ async def test_delayed_keys_work_with_the_real_clock():
 # ---------------------------------------------------------------- priorities
 
 
-async def test_higher_priority_first_and_fifo_within_a_priority(queue: WorkQueue):
+async def test_higher_priority_first_and_fifo_within_a_priority(queue: WorkQueue[str]):
     queue.add("low1", priority=LOW_PRIORITY)
     queue.add("a")
     queue.add("high", priority=10)
@@ -249,7 +253,7 @@ async def test_higher_priority_first_and_fifo_within_a_priority(queue: WorkQueue
     assert await drain_ready(queue) == ["high", "a", "b", "low1", "low2"]
 
 
-async def test_duplicate_adds_keep_the_highest_priority(queue: WorkQueue):
+async def test_duplicate_adds_keep_the_highest_priority(queue: WorkQueue[str]):
     queue.add("a", priority=LOW_PRIORITY)
     queue.add("b")
     queue.add("a", priority=5)
@@ -258,7 +262,7 @@ async def test_duplicate_adds_keep_the_highest_priority(queue: WorkQueue):
     assert await drain_ready(queue) == ["a", "c", "b"]
 
 
-async def test_a_real_edit_overtakes_the_startup_flood(queue: WorkQueue):
+async def test_a_real_edit_overtakes_the_startup_flood(queue: WorkQueue[str]):
     for i in range(100):
         queue.add(f"ns/listed-{i}", priority=LOW_PRIORITY)
     queue.add("ns/edited")
@@ -266,7 +270,7 @@ async def test_a_real_edit_overtakes_the_startup_flood(queue: WorkQueue):
 
 
 async def test_priority_of_a_delayed_key_is_the_max_across_adds(
-    queue: WorkQueue, clock: FakeClock
+    queue: WorkQueue[str], clock: FakeClock
 ):
     queue.add("b")
     queue.add_after("a", 1.0, priority=LOW_PRIORITY)
@@ -276,7 +280,7 @@ async def test_priority_of_a_delayed_key_is_the_max_across_adds(
 
 
 async def test_delayed_keys_queue_behind_keys_that_became_ready_earlier(
-    queue: WorkQueue, clock: FakeClock
+    queue: WorkQueue[str], clock: FakeClock
 ):
     queue.add_after("x", 1.0)
     queue.add("y")
@@ -285,7 +289,7 @@ async def test_delayed_keys_queue_behind_keys_that_became_ready_earlier(
     assert await drain_ready(queue) == ["y", "x", "z"]
 
 
-async def test_priority_raised_while_processing_applies_when_it_comes_back(queue: WorkQueue):
+async def test_priority_raised_while_processing_applies_when_it_comes_back(queue: WorkQueue[str]):
     queue.add("a")
     assert await get(queue) == "a"
     queue.add("a", priority=LOW_PRIORITY)
@@ -295,7 +299,7 @@ async def test_priority_raised_while_processing_applies_when_it_comes_back(queue
     assert await drain_ready(queue) == ["a", "b"]
 
 
-async def test_get_with_priority_reports_the_queued_priority(queue: WorkQueue):
+async def test_get_with_priority_reports_the_queued_priority(queue: WorkQueue[str]):
     queue.add("a", priority=LOW_PRIORITY)
     assert await asyncio.wait_for(queue.get_with_priority(), 1.0) == ("a", LOW_PRIORITY)
 
@@ -303,7 +307,7 @@ async def test_get_with_priority_reports_the_queued_priority(queue: WorkQueue):
 # ---------------------------------------------------------------- rate limiting
 
 
-async def test_add_rate_limited_backs_off_exponentially(queue: WorkQueue, clock: FakeClock):
+async def test_add_rate_limited_backs_off_exponentially(queue: WorkQueue[str], clock: FakeClock):
     queue.add_rate_limited("a")
     assert queue.num_requeues("a") == 1
     clock.advance(0.0049)
@@ -325,7 +329,7 @@ async def test_add_rate_limited_backs_off_exponentially(queue: WorkQueue, clock:
 
 async def test_queue_uses_the_limiter_it_is_given(clock: FakeClock):
     limiter = ItemExponentialFailureRateLimiter(base=1.0, max_delay=4.0)
-    queue = WorkQueue(WorkQueueOptions(clock=clock, rate_limiter=limiter))
+    queue: WorkQueue[str] = WorkQueue(WorkQueueOptions(clock=clock, rate_limiter=limiter))
     for _ in range(4):
         limiter.when("a")
     queue.add_rate_limited("a")  # 5th failure: capped at 4 s
@@ -338,7 +342,7 @@ async def test_queue_uses_the_limiter_it_is_given(clock: FakeClock):
 # ---------------------------------------------------------------- shutdown
 
 
-async def test_shutdown_releases_waiting_getters_with_none(queue: WorkQueue):
+async def test_shutdown_releases_waiting_getters_with_none(queue: WorkQueue[str]):
     waiters = [asyncio.create_task(queue.get()) for _ in range(3)]
     await settle()
     await queue.shutdown()
@@ -347,7 +351,7 @@ async def test_shutdown_releases_waiting_getters_with_none(queue: WorkQueue):
 
 
 async def test_after_shutdown_adds_are_dropped_and_get_returns_none(
-    queue: WorkQueue, clock: FakeClock
+    queue: WorkQueue[str], clock: FakeClock
 ):
     queue.add("ready")
     queue.add_after("later", 1.0)
@@ -362,7 +366,7 @@ async def test_after_shutdown_adds_are_dropped_and_get_returns_none(
     assert clock.pending_timers == 0
 
 
-async def test_shutdown_without_drain_returns_while_work_is_in_flight(queue: WorkQueue):
+async def test_shutdown_without_drain_returns_while_work_is_in_flight(queue: WorkQueue[str]):
     queue.add("a")
     assert await get(queue) == "a"
     await asyncio.wait_for(queue.shutdown(), 1.0)
@@ -371,7 +375,7 @@ async def test_shutdown_without_drain_returns_while_work_is_in_flight(queue: Wor
     assert queue.processing == 0
 
 
-async def test_shutdown_with_drain_waits_until_processing_is_empty(queue: WorkQueue):
+async def test_shutdown_with_drain_waits_until_processing_is_empty(queue: WorkQueue[str]):
     queue.add("a")
     queue.add("b")
     assert await get(queue) == "a"
@@ -388,6 +392,6 @@ async def test_shutdown_with_drain_waits_until_processing_is_empty(queue: WorkQu
     assert await get(queue) is None
 
 
-async def test_shutdown_with_drain_on_an_idle_queue_returns_at_once(queue: WorkQueue):
+async def test_shutdown_with_drain_on_an_idle_queue_returns_at_once(queue: WorkQueue[str]):
     await asyncio.wait_for(queue.shutdown(drain=True), 1.0)
     await asyncio.wait_for(queue.shutdown(drain=True), 1.0)  # idempotent

@@ -2,8 +2,8 @@
 
 import pytest
 
-from controller.reconcilers import conditions as c
-from controller.reconcilers.errors import (
+from controller.reconcilers.framework import conditions as c
+from controller.reconcilers.framework.errors import (
     CompileTemplateError,
     ControlPlaneError,
     IllegalStateError,
@@ -143,7 +143,7 @@ def test_soft_reference_failures_replace_resolved_refs_true():
 
 
 def test_status_merge_patch_nulls_keys_removed_from_maps():
-    from controller.reconcilers.base import merge_patch
+    from controller.reconcilers.framework.runtime import merge_patch
 
     live = {"plans": {"free": "1", "gold": "2"}, "state": "STARTED", "old": 1, "errors": {"w": [1]}}
     desired = {"plans": {"free": "1"}, "state": "STOPPED", "errors": {"w": []}}

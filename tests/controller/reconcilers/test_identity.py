@@ -7,7 +7,7 @@ Expected ids are restated from the spec with the raw XXH3 helper, so a change of
 import copy
 
 from controller.apim.ids import uuid_from_strings as u
-from controller.reconcilers.identity import (
+from controller.reconcilers.support.identity import (
     automation_body,
     populate_v2_ids,
     populate_v4_ids,

@@ -3,8 +3,13 @@
 import json
 from typing import Any
 
-from controller.reconcilers.local_configmap import api_configmap, gateway_definition, needs_write
-from controller.reconcilers.vocabulary import canonical_json, spec_hash
+from controller.informers.predicates import source_data_hash
+from controller.reconcilers.support.local_configmap import (
+    api_configmap,
+    gateway_definition,
+    needs_write,
+)
+from controller.vocabulary import canonical_json, spec_hash
 
 
 def v2_configmap(**overrides):
@@ -27,6 +32,8 @@ def test_v2_layout_with_default_org_and_env():
         "name": "petstore",
         "namespace": "team",
         "labels": {"managed-by": "gravitee.io", "gio-type": "apidefinitions.gravitee.io"},
+        # The hash of the data as written, so a hand edit is told apart from our own write.
+        "annotations": {"gravitee.io/last-spec-hash": source_data_hash({"data": cm["data"]})},
         "ownerReferences": [
             {
                 "apiVersion": "gravitee.io/v1alpha1",

@@ -5,8 +5,12 @@ from typing import Any
 
 import pytest
 
-from controller.reconcilers.errors import CompileTemplateError, ResolveRefError, is_recoverable
-from controller.reconcilers.templating import (
+from controller.reconcilers.framework.errors import (
+    CompileTemplateError,
+    ResolveRefError,
+    is_recoverable,
+)
+from controller.reconcilers.support.templating import (
     REFERENCES_ANNOTATION,
     TEMPLATING_FINALIZER,
     SourceMetadata,

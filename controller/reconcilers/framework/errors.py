@@ -2,13 +2,18 @@
 
 Upstream GKO wraps every failure in one of four envelopes; the envelope decides both the status
 condition reason (see ``conditions.py``) and whether the key is retried with backoff or left
-alone until the spec changes (gko-behavior.md 3.6 and 3.8). This module owns that decision and
-nothing else: it performs no I/O and knows no Kubernetes client.
+alone until the spec changes (docs/behavior/conditions-and-events.md). ``classify`` turns *any*
+exception into an envelope, so that no failure, whatever its type, leaves an object without a
+condition. This module performs no I/O.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Final
+
+from controller.apim import ApimError
+from controller.kube.rest import KubeApiError
 
 # Condition reasons carried by the envelopes (exact upstream strings).
 REASON_RECONCILE_FAILED: Final = "ReconcileFailed"
@@ -18,6 +23,10 @@ REASON_ILLEGAL_STATE_ERROR: Final = "IllegalStateError"
 
 # APIM statuses that retrying cannot fix: the request itself is wrong, or the credentials are.
 _UNRECOVERABLE_HTTP_STATUSES: Final = frozenset({400, 401})
+
+#: Longest wait between retries of a failure caused by an unreachable APIM (seconds): the
+#: outage ends by itself, and recovery re-queues such objects at once anyway.
+TRANSPORT_MAX_BACKOFF: Final = 300.0
 
 
 class ReconcileError(Exception):
@@ -75,6 +84,44 @@ class ControlPlaneError(ReconcileError):
     @property
     def recoverable(self) -> bool:
         return self.status not in _UNRECOVERABLE_HTTP_STATUSES
+
+    @property
+    def unreachable(self) -> bool:
+        """APIM did not answer, or answered that it cannot serve (5xx): an outage, not a
+        problem with the object."""
+        return self.status is None or self.status >= 500
+
+    @property
+    def max_backoff(self) -> float | None:
+        """Read by the controller loop to cap the retry delay (controller/reconcile.py)."""
+        return TRANSPORT_MAX_BACKOFF if self.unreachable else None
+
+
+class UnexpectedError(ReconcileError):
+    """Anything outside the taxonomy (a bug, a library raising what it did not document):
+    still a condition, an Event and a retry with backoff, never a silent loop."""
+
+    def __init__(self, error: BaseException) -> None:
+        detail = str(error) or "no detail"
+        super().__init__(f"unexpected {type(error).__name__}: {detail}")
+
+
+def control_plane_error(error: ApimError) -> ControlPlaneError:
+    return ControlPlaneError(str(error), status=error.status)
+
+
+def classify(error: Exception) -> ReconcileError:
+    """The envelope of any exception a kind's logic raised."""
+    if isinstance(error, ReconcileError):
+        return error
+    if isinstance(error, ApimError):
+        return control_plane_error(error)
+    if isinstance(error, KubeApiError):
+        return ReconcileError(f"Kubernetes API: {error}")
+    if isinstance(error, asyncio.CancelledError):
+        raise error
+    return UnexpectedError(error)
+
 
 
 def is_recoverable(error: BaseException) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Final
 
 from controller.kube.resources import CONFIG_MAPS, SECRETS, ResourceKind
-from controller.reconcilers.vocabulary import GROUP, VERSION
+from controller.vocabulary import GROUP, VERSION
 
 
 def _gravitee(plural: str, kind: str) -> ResourceKind:

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from controller.models.convert import ModelError, structure
 from controller.models.validation import FieldError, severe
-from controller.reconcilers.errors import IllegalStateError
+from controller.reconcilers.framework.errors import IllegalStateError
 
 M = TypeVar("M")
 

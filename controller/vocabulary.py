@@ -67,6 +67,9 @@ COMPONENTS: Final = {
     "notification": "notification-controller",
 }
 
+# --- Conditions (types; reasons and messages live with the runtime) -------------------------
+CONDITION_ACCEPTED: Final = "Accepted"
+
 PROCESSING_COMPLETED: Final = "Completed"
 PROCESSING_FAILED: Final = "Failed"
 

@@ -1,4 +1,4 @@
-"""The ConfigMaps a Gravitee gateway loads in local mode (gko-behavior.md 6.6 and 7.6).
+"""The ConfigMaps a Gravitee gateway loads in local mode (docs/behavior/local-configmaps.md).
 
 Owns the exact layout (name, labels, keys, owner reference) and the v4 "gateway definition"
 conversion, as pure functions. Writing, comparing with the live object and deleting are the
@@ -13,7 +13,8 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 from controller import jsonfast
-from controller.reconcilers import vocabulary as v
+from controller import vocabulary as v
+from controller.informers.predicates import source_data_hash
 
 ApiKind = Literal["ApiDefinition", "ApiV4Definition"]
 
@@ -48,6 +49,9 @@ def api_configmap(
                 v.LABEL_MANAGED_BY: v.LABEL_MANAGED_BY_VALUE,
                 v.LABEL_GIO_TYPE: v.LABEL_GIO_TYPE_API,
             },
+            # The hash of the data as written: an edit by anyone else no longer matches it,
+            # which is how the owner's controller tells a hand edit from its own write.
+            "annotations": {v.ANNOTATION_LAST_SPEC_HASH: source_data_hash({"data": data})},
             "ownerReferences": [
                 {"apiVersion": v.API_VERSION, "kind": kind, "name": name, "uid": uid}
             ],
@@ -69,6 +73,9 @@ def needs_write(live: Mapping[str, Any] | None, desired: Mapping[str, Any]) -> b
     if any(live_labels.get(k) != value for k, value in desired_meta["labels"].items()):
         return True
     if (live_meta.get("ownerReferences") or []) != desired_meta["ownerReferences"]:
+        return True
+    live_annotations = live_meta.get("annotations") or {}
+    if any(live_annotations.get(k) != value for k, value in desired_meta["annotations"].items()):
         return True
     return bool((live.get("data") or {}) != desired["data"])
 

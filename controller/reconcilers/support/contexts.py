@@ -1,4 +1,4 @@
-"""From a ``contextRef`` to a ready APIM client (gko-behavior.md 5.2).
+"""From a ``contextRef`` to a ready APIM client (docs/behavior/management-context.md).
 
 Owns the translation of a ManagementContext object (and its auth Secret) into the APIM layer's
 plain values: the context is read from the cache (falling back to a direct read for namespaces
@@ -9,10 +9,9 @@ outside the watched scope), its templates compiled, its Secret read, and the res
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 import attrs
-from kubernetes_asyncio.client import ApiClient
 
 from controller.apim import (
     ApimClient,
@@ -23,36 +22,37 @@ from controller.apim import (
     resolve_context,
 )
 from controller.informers.store import Store
-from controller.kube.objects import get_object
-from controller.reconcilers.errors import IllegalStateError, ResolveRefError
-from controller.reconcilers.kinds import MANAGEMENT_CONTEXTS, SECRETS
-from controller.reconcilers.refs import context_secret_refs, ref_key
-from controller.reconcilers.sources import CachedSources, decode_secret_data
-from controller.reconcilers.templating import compile_spec, contains_templates
+from controller.keys import ObjectKey
+from controller.kube.kinds import MANAGEMENT_CONTEXTS, SECRETS
+from controller.reconcilers.framework.errors import IllegalStateError, ResolveRefError
+from controller.reconcilers.support.references import context_credential_sources
+from controller.reconcilers.support.sources import CachedSources, decode_secret_data
+from controller.reconcilers.support.templating import compile_spec, contains_templates
+
+
+class UsesContext(Protocol):
+    """A reconcile attempt: the object, and where to note which context it talks to."""
+
+    obj: dict[str, Any]
+    uses_context: ObjectKey | None
 
 
 @attrs.frozen
 class ContextClient:
-    key: str
+    key: ObjectKey
     context: Mapping[str, Any]
     resolved: ResolvedContext
     client: ApimClient
 
 
-Fingerprint = tuple[str, tuple[tuple[str, str], ...]]
+Fingerprint = tuple[str, tuple[tuple[ObjectKey, str], ...]]
 """What a resolved client was derived from: the context's resourceVersion and those of the
 Secrets it reads. Equal fingerprints give equal clients."""
-
-
-def _split(key: str) -> tuple[str, str]:
-    namespace, _, name = key.partition("/")
-    return namespace, name
 
 
 class ContextResolver:
     def __init__(
         self,
-        api_client: ApiClient,
         *,
         contexts: Store,
         secrets: Store,
@@ -60,7 +60,6 @@ class ContextResolver:
         pool: ApimClientPool,
         templating: bool = True,
     ) -> None:
-        self._api = api_client
         self._contexts = contexts
         self._secrets = secrets
         self._sources = sources
@@ -68,28 +67,18 @@ class ContextResolver:
         self._templating = templating
         # Every API reconcile needs its context's client: reuse it while neither the context nor
         # its Secrets changed, rather than re-reading, re-compiling and re-resolving each time.
-        self._resolved: dict[str, tuple[Fingerprint, ContextClient]] = {}
+        self._resolved: dict[ObjectKey, tuple[Fingerprint, ContextClient]] = {}
 
-    async def _read(self, store: Store, kind_plural: str, key: str) -> dict[str, Any] | None:
-        cached = store.get(key)
-        if cached is not None:
-            return cached
-        namespace, name = _split(key)
-        kind = MANAGEMENT_CONTEXTS if kind_plural == "managementcontexts" else SECRETS
-        return await get_object(self._api, kind, namespace, name)
-
-    async def context_object(self, key: str) -> dict[str, Any]:
-        context = await self._read(self._contexts, "managementcontexts", key)
+    async def context_object(self, key: ObjectKey) -> dict[str, Any]:
+        context = await self._sources.read(MANAGEMENT_CONTEXTS, self._contexts, key)
         if context is None:
-            _, name = _split(key)
-            raise ResolveRefError(f'managementcontexts.gravitee.io "{name}" not found')
+            raise ResolveRefError(f'managementcontexts.gravitee.io "{key.name}" not found')
         return context
 
-    async def secret_data(self, key: str) -> dict[str, str]:
-        secret = await self._read(self._secrets, "secrets", key)
+    async def secret_data(self, key: ObjectKey) -> dict[str, str]:
+        secret = await self._sources.read(SECRETS, self._secrets, key)
         if secret is None:
-            _, name = _split(key)
-            raise ResolveRefError(f'secrets "{name}" not found')
+            raise ResolveRefError(f'secrets "{key.name}" not found')
         return decode_secret_data(secret.get("data"))
 
     def compiled_spec(self, context: Mapping[str, Any]) -> dict[str, Any]:
@@ -120,10 +109,10 @@ class ContextResolver:
         cloud_token: str | None = None
         if isinstance(cloud, Mapping):
             cloud_token = str(cloud.get("token") or "") or None
-            cloud_secret = ref_key(cloud.get("secretRef"), namespace)
+            cloud_secret = ObjectKey.from_ref(cloud.get("secretRef"), namespace)
             if cloud_secret:
                 cloud_token = (await self.secret_data(cloud_secret)).get("cloudToken") or None
-        secret_key = ref_key(auth.get("secretRef"), namespace)
+        secret_key = ObjectKey.from_ref(auth.get("secretRef"), namespace)
         if secret_key:
             credentials = Credentials.from_secret(
                 await self.secret_data(secret_key), cloud=cloud is not None
@@ -137,7 +126,9 @@ class ContextResolver:
             cloud_token=cloud_token,
         )
 
-    async def client_for_context(self, key: str, context: Mapping[str, Any]) -> ContextClient:
+    async def client_for_context(
+        self, key: ObjectKey, context: Mapping[str, Any]
+    ) -> ContextClient:
         fingerprint = self._fingerprint(context)
         cached = self._resolved.get(key)
         if (
@@ -165,7 +156,8 @@ class ContextResolver:
         if not version:
             return None
         secrets = []
-        for secret_key in context_secret_refs(context):
+        for source in context_credential_sources(context):
+            secret_key = source.key
             secret = self._secrets.get(secret_key)
             secret_version = (secret or {}).get("metadata", {}).get("resourceVersion")
             if not secret_version:
@@ -177,14 +169,23 @@ class ContextResolver:
         # Template sources are not part of the fingerprint: such contexts are never reused.
         return self._templating and contains_templates(context.get("spec"))
 
-    async def client_for(self, obj: Mapping[str, Any]) -> ContextClient | None:
-        """The client for ``obj``'s ``spec.contextRef``, or None when it has none."""
+    async def client_for(self, attempt: UsesContext) -> ContextClient | None:
+        """The client for the attempt's ``spec.contextRef``, or None when it has none; notes
+        the context on the attempt (an unreachable APIM parks the object under it)."""
+        obj = attempt.obj
         namespace = str((obj.get("metadata") or {}).get("namespace") or "")
-        key = ref_key((obj.get("spec") or {}).get("contextRef"), namespace)
+        key = ObjectKey.from_ref((obj.get("spec") or {}).get("contextRef"), namespace)
         if key is None:
             return None
+        attempt.uses_context = key
         return await self.client_for_context(key, await self.context_object(key))
 
-    def forget(self, key: str) -> None:
+    async def client_of_context(self, attempt: UsesContext) -> ContextClient:
+        """The client of the context being reconciled itself."""
+        key = ObjectKey.of(attempt.obj)
+        attempt.uses_context = key
+        return await self.client_for_context(key, attempt.obj)
+
+    def forget(self, key: ObjectKey) -> None:
         self._resolved.pop(key, None)
         self._pool.discard(key)

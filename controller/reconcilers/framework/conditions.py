@@ -15,7 +15,11 @@ from typing import Any, Final
 
 import attrs
 
-from controller.reconcilers.errors import REASON_RECONCILE_FAILED, ReconcileError, ResolveRefError
+from controller.reconcilers.framework.errors import (
+    REASON_RECONCILE_FAILED,
+    ReconcileError,
+    ResolveRefError,
+)
 
 ACCEPTED: Final = "Accepted"
 RESOLVED_REFS: Final = "ResolvedRefs"

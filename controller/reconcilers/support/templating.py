@@ -2,7 +2,7 @@
 
 Owns the template language (the subset of Go's text/template that GKO users write, with ``[[``
 ``]]`` delimiters), its exact error messages, and the pure bookkeeping of which sources a
-referencing object uses (gko-behavior.md section 4). It performs no I/O: values come from a
+referencing object uses (docs/behavior/templating.md). It performs no I/O: values come from a
 ``SourceReader`` (in the operator, the informer caches), and the annotation/finalizer changes on
 the sources are computed here but written by the reconcilers.
 
@@ -22,7 +22,8 @@ from typing import Any, Final, Literal, Protocol
 import attrs
 
 from controller import jsonfast
-from controller.reconcilers.errors import CompileTemplateError, ResolveRefError
+from controller.keys import ObjectKey
+from controller.reconcilers.framework.errors import CompileTemplateError, ResolveRefError
 
 OPEN: Final = "[["
 _OPEN_BYTES: Final = OPEN.encode()
@@ -43,8 +44,8 @@ class SourceRef:
     name: str
 
     @property
-    def key(self) -> str:
-        return f"{self.namespace}/{self.name}"
+    def key(self) -> ObjectKey:
+        return ObjectKey(self.namespace, self.name)
 
 
 class SourceReader(Protocol):

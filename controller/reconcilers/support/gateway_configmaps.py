@@ -12,13 +12,14 @@ from typing import Any
 
 from kubernetes_asyncio.client import ApiClient
 
+from controller import vocabulary as v
 from controller.informers.store import Store
+from controller.keys import ObjectKey
 from controller.kube.objects import get_object
 from controller.kube.resources import CONFIG_MAPS
 from controller.kube.rest import MERGE_PATCH, KubeApiError, request_json
-from controller.reconcilers import vocabulary as v
-from controller.reconcilers.errors import IllegalStateError
-from controller.reconcilers.local_configmap import needs_write
+from controller.reconcilers.framework.errors import IllegalStateError
+from controller.reconcilers.support.local_configmap import needs_write
 
 
 def _managed(configmap: Mapping[str, Any]) -> bool:
@@ -32,7 +33,7 @@ def _not_ours(namespace: str, name: str) -> IllegalStateError:
     )
 
 
-class LocalConfigMaps:
+class GatewayConfigMaps:
     def __init__(self, api_client: ApiClient, configmaps: Store) -> None:
         self._api = api_client
         self._store = configmaps
@@ -40,7 +41,7 @@ class LocalConfigMaps:
     async def write(self, desired: Mapping[str, Any]) -> None:
         metadata = desired["metadata"]
         namespace, name = metadata["namespace"], metadata["name"]
-        live = self._store.get(f"{namespace}/{name}")
+        live = self._store.get(ObjectKey(namespace, name))
         if live is not None and not _managed(live):
             raise _not_ours(namespace, name)
         if not needs_write(live, desired):
@@ -58,7 +59,9 @@ class LocalConfigMaps:
             live = await get_object(self._api, CONFIG_MAPS, namespace, name)
             if live is not None and not _managed(live):
                 raise _not_ours(namespace, name)
-        patch_metadata: dict[str, Any] = {k: metadata[k] for k in ("labels", "ownerReferences")}
+        patch_metadata: dict[str, Any] = {
+            k: metadata[k] for k in ("labels", "annotations", "ownerReferences")
+        }
         if live is not None:
             # Pinned: a concurrent edit makes this fail (and retry) instead of slipping in.
             patch_metadata["resourceVersion"] = (live.get("metadata") or {}).get("resourceVersion")
@@ -70,8 +73,9 @@ class LocalConfigMaps:
             content_type=MERGE_PATCH,
         )
 
-    async def remove(self, namespace: str, name: str) -> None:
-        live = self._store.get(f"{namespace}/{name}")
+    async def remove(self, key: ObjectKey) -> None:
+        namespace, name = key
+        live = self._store.get(key)
         if live is None or not _managed(live):
             return
         try:

@@ -1,4 +1,4 @@
-"""Which informer events are worth a reconcile (gko-behavior.md 3.1, with our fixes).
+"""Which informer events are worth a reconcile (docs/behavior/reconcile-triggers.md).
 
 Owns the spec-hash gating that makes a restart over converged objects free: the start-up list
 enqueues an object only when it is not converged (hash annotation differs from its spec, or its
@@ -11,9 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from controller import vocabulary as v
 from controller.informers.events import Event, EventType
-from controller.reconcilers import conditions as cond
-from controller.reconcilers import vocabulary as v
 
 EventFilter = Callable[[Event], bool]
 
@@ -30,12 +29,16 @@ def converged(obj: Mapping[str, Any], *, processing_status: bool) -> bool:
     status = obj.get("status") or {}
     if processing_status and status.get("processingStatus") != v.PROCESSING_COMPLETED:
         return False
-    accepted = cond.find(status.get("conditions") or [], cond.ACCEPTED)
+    accepted = next(
+        (c for c in status.get("conditions") or [] if c.get("type") == v.CONDITION_ACCEPTED), None
+    )
     if accepted is None or accepted.get("status") != "True":
         return False
+    # A crash between the metadata write (hash) and the status write leaves the hash current
+    # and the status behind: only a condition observed at this very generation proves the
+    # last reconcile finished.
     generation = metadata.get("generation")
-    observed = accepted.get("observedGeneration")
-    return generation is None or observed is None or observed == generation
+    return generation is None or accepted.get("observedGeneration") == generation
 
 
 def spec_changed(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> bool:
@@ -119,3 +122,25 @@ def source_changed(event: Event) -> bool:
 
 def deleted(event: Event) -> bool:
     return event.type is EventType.DELETED
+
+
+def edited_by_hand(obj: Mapping[str, Any]) -> bool:
+    """An object the operator writes (a gateway ConfigMap) whose data no longer carries the hash
+    the operator stamped on it: someone else changed it. Never stamped counts as edited."""
+    recorded = (_metadata(obj).get("annotations") or {}).get(v.ANNOTATION_LAST_SPEC_HASH)
+    return recorded != source_data_hash(obj)
+
+
+def owned_changed(event: Event) -> bool:
+    """Events of an object the operator owns that call for its owner to restore it: deleted,
+    or its data edited (also while the operator was down). The operator's own writes stamp the
+    data hash in the same write, so they never trigger."""
+    if event.type is EventType.DELETED:
+        return True
+    if event.type is EventType.ADDED and not event.initial:
+        return False
+    return edited_by_hand(event.new or {})
+
+
+def being_deleted(obj: Mapping[str, Any] | None) -> bool:
+    return bool(_metadata(obj).get("deletionTimestamp"))

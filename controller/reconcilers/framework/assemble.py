@@ -1,0 +1,432 @@
+"""Turns the kinds' declarations into running controllers: the only place where informer
+events are connected to queues (docs/architecture.md).
+
+For every declared kind it registers the indexes on the shared informers, builds the kind's
+logic and its ``KindRuntime`` and ``Controller``, and connects:
+
+* the kind's own events, through the spec-hash predicate, plus the start-up checks that look
+  at what the object depends on (a dependency edited while the operator was down);
+* each referenced kind's changes to the objects referencing it (through the index), and for a
+  followed reference, what the referenced object itself reads (Secret -> context -> APIs);
+* Secret and ConfigMap changes to the objects that read them;
+* owned objects' deletions and foreign edits to their owner, and, once the caches are synced,
+  owners whose expected objects are missing or edited;
+* a referrer that goes away to the object whose deletion waits for it, while it is deleting;
+* the reference keepers of Secrets and ConfigMaps (``keeper.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Final
+
+import attrs
+from kubernetes_asyncio.client import ApiClient
+
+from controller import vocabulary as v
+from controller.apim import ApimClientPool, ClientOptions
+from controller.config import Settings
+from controller.informers import predicates
+from controller.informers.events import Event, EventType
+from controller.informers.factory import SharedInformers
+from controller.informers.handlers import enqueue_mapped, enqueue_object
+from controller.informers.informer import Informer
+from controller.informers.store import KubeObject, Store
+from controller.keys import ObjectKey
+from controller.kube.events import EventRecorder
+from controller.kube.kinds import MANAGEMENT_CONTEXTS
+from controller.kube.resources import CONFIG_MAPS, SECRETS, ResourceKind
+from controller.loop import Controller, ControllerOptions
+from controller.metrics import apim_request_observer
+from controller.queue.workqueue import LOW_PRIORITY
+from controller.reconcilers.framework.builder import (
+    Builder,
+    ControllerSpec,
+    Owned,
+    Primary,
+    Reference,
+    Setup,
+    Sources,
+)
+from controller.reconcilers.framework.keeper import Holder, ReferenceKeeper
+from controller.reconcilers.framework.recovery import DependencyHealth
+from controller.reconcilers.framework.referrers import Referrers
+from controller.reconcilers.framework.runtime import KindRuntime, RuntimeDeps
+from controller.reconcilers.support.contexts import ContextResolver
+from controller.reconcilers.support.gateway_configmaps import GatewayConfigMaps
+from controller.reconcilers.support.references import spec_of
+from controller.reconcilers.support.sources import CachedSources
+from controller.reconcilers.support.templating import SourceKind, SourceRef
+
+SOURCE_KINDS: Final[dict[SourceKind, ResourceKind]] = {"secret": SECRETS, "configmap": CONFIG_MAPS}
+
+KeysFor = Callable[[Event], Iterable[ObjectKey]]
+ObjectCheck = Callable[[KubeObject], bool]
+
+
+@attrs.define
+class Assembled:
+    """The controllers plus what they share (closed by ``close``)."""
+
+    controllers: list[Controller]
+    pool: ApimClientPool
+    recorders: list[EventRecorder]
+
+    async def close(self) -> None:
+        for recorder in self.recorders:
+            await recorder.close()
+        await self.pool.close()
+
+
+@attrs.define
+class _Wired:
+    spec: ControllerSpec
+    primary: Primary
+    informer: Informer
+    controller: Controller
+
+    @property
+    def store(self) -> Store:
+        return self.informer.store
+
+
+class Assembly:
+    """One assembly of the operator's controllers over one set of shared informers."""
+
+    def __init__(
+        self, settings: Settings, api_client: ApiClient, informers: SharedInformers
+    ) -> None:
+        self.settings = settings
+        self.api = api_client
+        self.informers = informers
+        self.options = ControllerOptions(
+            max_concurrent_reconciles=settings.max_concurrent_reconciles
+        )
+        self.health = DependencyHealth()
+        self.pool = ApimClientPool(
+            options=ClientOptions.from_settings(settings.http_client),
+            observer=apim_request_observer,
+            on_answer=self.health.answered,
+        )
+        self.referrers = Referrers()
+        self.recorders: list[EventRecorder] = []
+        self.wired: list[_Wired] = []
+
+    def store(self, kind: ResourceKind) -> Store:
+        return self.informers.informer_for(kind).store
+
+    # -- building -------------------------------------------------------------------------
+
+    def build(self, setups: Sequence[Setup]) -> Assembled:
+        specs = []
+        for setup in setups:
+            builder = Builder(_controller_name(setup))
+            setup(builder)
+            specs.append(builder.spec)
+        for spec in specs:
+            self._register_indexes(spec)
+        deps = self._deps()
+        for spec in specs:
+            self.wired.append(self._controller(spec, deps))
+        for wired in self.wired:
+            self._connect(wired)
+        keepers = [self._keeper(kind, source_kind) for source_kind, kind in SOURCE_KINDS.items()]
+        controllers = [w.controller for w in self.wired]
+        controllers += [k for k in keepers if k is not None]
+        return Assembled(controllers, self.pool, self.recorders)
+
+    def _register_indexes(self, spec: ControllerSpec) -> None:
+        assert spec.primary is not None
+        informer = self.informers.informer_for(spec.primary.kind)
+        for reference in spec.references:
+            self.informers.informer_for(reference.kind)
+            if reference.via is not None:
+                self.informers.informer_for(reference.via).add_index(
+                    reference.index, reference.refs, reads=spec_of
+                )
+                continue
+            informer.add_index(reference.index, reference.refs, reads=spec_of)
+            self.referrers.register(reference.kind, spec.primary.kind, informer.store,
+                                    reference.index)
+        for sources in spec.sources:
+            informer.add_index(sources.index, sources.refs, reads=sources.reads)
+        for owned in spec.owned:
+            self.informers.informer_for(owned.kind)
+
+    def _deps(self) -> RuntimeDeps:
+        secrets, configmaps = self.store(SECRETS), self.store(CONFIG_MAPS)
+        sources = CachedSources(self.api, secrets, configmaps)
+        resolver = ContextResolver(
+            contexts=self.store(MANAGEMENT_CONTEXTS),
+            secrets=secrets,
+            sources=sources,
+            pool=self.pool,
+            templating=self.settings.enable_templating,
+        )
+        stores = {informer.kind.plural: informer.store for informer in self.informers.informers()}
+        return RuntimeDeps(
+            api_client=self.api,
+            stores=stores,
+            sources=sources,
+            resolver=resolver,
+            gateway_configmaps=GatewayConfigMaps(self.api, configmaps),
+            referrers=self.referrers,
+            health=self.health,
+            templating=self.settings.enable_templating,
+        )
+
+    def _controller(self, spec: ControllerSpec, deps: RuntimeDeps) -> _Wired:
+        assert spec.primary is not None
+        assert spec.make is not None
+        events = EventRecorder(self.api, v.COMPONENTS[spec.name])
+        self.recorders.append(events)
+        runtime = KindRuntime(spec.name, spec.primary, spec.make(deps), deps, events=events)
+        informer = self.informers.informer_for(spec.primary.kind)
+        controller = Controller(
+            spec.name,
+            runtime,
+            options=self.options,
+            on_ready=(lambda: self._check_owned(wired)) if spec.owned else None,
+        )
+        wired = _Wired(spec, spec.primary, informer, controller)
+        runtime.queue = controller.queue
+        return wired
+
+    # -- connecting -----------------------------------------------------------------------
+
+    def _connect(self, wired: _Wired) -> None:
+        primary = predicates.primary(
+            strategy=self.settings.reconcile_strategy,
+            processing_status=wired.primary.processing_status,
+        )
+        checks = self._start_up_checks(wired.spec)
+
+        def when(event: Event) -> bool:
+            if primary(event):
+                return True
+            return _listed_at_start(event) and any(check(event.object) for check in checks)
+
+        wired.informer.add_handler(enqueue_object(wired.controller.queue, when=when), replay=False)
+        for reference in wired.spec.references:
+            self._connect_reference(wired, reference)
+        for sources in wired.spec.sources:
+            def readers(value: SourceRef, index: str = sources.index) -> list[ObjectKey]:
+                return wired.store.keys_by_index(index, value)
+
+            self._on_sources(wired, readers)
+        for owned in wired.spec.owned:
+            self._connect_owned(wired, owned)
+        if wired.spec.waits_for_referrers:
+            self._connect_waiting_deletion(wired)
+
+    def _connect_reference(self, wired: _Wired, reference: Reference) -> None:
+        queue, store = wired.controller.queue, wired.store
+        target = self.informers.informer_for(reference.kind)
+        target.add_handler(
+            enqueue_mapped(queue, self._referrers_of(wired, reference), when=reference.when),
+            replay=False,
+        )
+        followed = self._wired_for(reference.kind) if reference.follow else None
+        if followed is None:
+            return
+        for sources in followed.spec.sources:
+            # A Secret read by the referenced object reaches its referrers (two hops).
+            def through(value: SourceRef, sources: Sources = sources,
+                        middle: Store = followed.store) -> list[ObjectKey]:
+                return [key for middle_key in middle.keys_by_index(sources.index, value)
+                        for key in store.keys_by_index(reference.index, middle_key)]
+
+            self._on_sources(wired, through)
+
+    def _referrers_of(self, wired: _Wired, reference: Reference) -> KeysFor:
+        store = wired.store
+        if reference.via is None:
+            return lambda event: store.keys_by_index(reference.index, event.key)
+        middle = self.store(reference.via)
+        middle_index = next(r.index for r in wired.spec.references
+                            if r.kind == reference.via and r.via is None)
+        return lambda event: [
+            key
+            for middle_key in middle.keys_by_index(reference.index, event.key)
+            for key in store.keys_by_index(middle_index, middle_key)
+        ]
+
+    def _on_sources(
+        self, wired: _Wired, readers: Callable[[SourceRef], Iterable[ObjectKey]]
+    ) -> None:
+        """Secret/ConfigMap data changes -> ``readers`` of their ``SourceRef``."""
+        for source_kind, kind in SOURCE_KINDS.items():
+            def keys_for(
+                event: Event, source_kind: SourceKind = source_kind
+            ) -> Iterable[ObjectKey]:
+                return readers(SourceRef(source_kind, event.key.namespace, event.key.name))
+
+            self.informers.informer_for(kind).add_handler(
+                enqueue_mapped(wired.controller.queue, keys_for, when=predicates.source_changed),
+                replay=False,
+            )
+
+    def _connect_owned(self, wired: _Wired, owned: Owned) -> None:
+        owner_kind = wired.primary.kind.kind
+
+        def owners(event: Event) -> list[ObjectKey]:
+            obj = event.object
+            return [
+                ObjectKey(event.key.namespace, str(ref.get("name")))
+                for ref in (obj.get("metadata") or {}).get("ownerReferences") or []
+                if ref.get("kind") == owner_kind and str(ref.get("apiVersion", "")).startswith(
+                    v.GROUP + "/")
+            ]
+
+        self.informers.informer_for(owned.kind).add_handler(
+            enqueue_mapped(wired.controller.queue, owners, when=predicates.owned_changed),
+            replay=False,
+        )
+
+    def _check_owned(self, wired: _Wired) -> None:
+        """After sync: owners whose expected object is missing or was edited by hand."""
+        for owned in wired.spec.owned:
+            owned_store = self.store(owned.kind)
+            for key, obj in wired.store.items():
+                if predicates.being_deleted(obj):
+                    continue
+                for expected in owned.expected(obj):
+                    found = owned_store.get(expected)
+                    if found is None or predicates.edited_by_hand(found):
+                        wired.controller.queue.add(key, priority=LOW_PRIORITY)
+                        break
+
+    def _connect_waiting_deletion(self, target: _Wired) -> None:
+        """A referrer that lets go enqueues the referenced object, only while it is deleting
+        (otherwise it has nothing to do about it)."""
+        for wired in self.wired:
+            for reference in wired.spec.references:
+                if reference.kind != target.primary.kind or reference.via is not None:
+                    continue
+
+                def released(event: Event, reference: Reference = reference) -> list[ObjectKey]:
+                    before = set(reference.refs(event.old)) if event.old else set()
+                    after = set(reference.refs(event.new)) if event.new else set()
+                    return [key for key in before - after
+                            if predicates.being_deleted(target.store.get(key))]
+
+                wired.informer.add_handler(enqueue_mapped(target.controller.queue, released),
+                                           replay=False)
+
+    # -- start-up checks ------------------------------------------------------------------
+
+    def _start_up_checks(self, spec: ControllerSpec) -> list[ObjectCheck]:
+        """For a converged object listed at start-up: did something it depends on change while
+        the operator was down? Checked from both sides (the dependency's own start-up event
+        fans out too), so the order in which informers list does not matter."""
+        checks = [self._stale_sources(sources) for sources in spec.sources]
+        for reference in spec.references:
+            target = self._wired_for(reference.kind)
+            if target is None or reference.via is not None:
+                continue
+            refs, target_store = reference.refs, target.store
+            checks.append(_through(refs, target_store, _unconverged))
+            if reference.follow:
+                checks += [_through(refs, target_store, self._stale_sources(sources))
+                           for sources in target.spec.sources]
+        return checks
+
+    def _stale_sources(self, sources: Sources) -> ObjectCheck:
+        stores = {name: self.store(kind) for name, kind in SOURCE_KINDS.items()}
+
+        def check(obj: KubeObject) -> bool:
+            for ref in sources.refs(obj):
+                if isinstance(ref, SourceRef):
+                    source = stores[ref.kind].get(ref.key)
+                    if source is not None and predicates.source_stale(source):
+                        return True
+            return False
+
+        return check
+
+    def _wired_for(self, kind: ResourceKind) -> _Wired | None:
+        return next((w for w in self.wired if w.primary.kind == kind), None)
+
+    # -- reference keepers ----------------------------------------------------------------
+
+    def _keeper(self, kind: ResourceKind, source_kind: SourceKind) -> Controller | None:
+        holders = [
+            Holder(w.primary.kind.plural, w.store, sources.index, sources.refs, sources.finalizer)
+            for w in self.wired
+            for sources in w.spec.sources
+        ]
+        if not holders:
+            return None
+        informer = self.informers.informer_for(kind)
+        keeper = ReferenceKeeper(self.api, kind, source_kind, informer.store, holders)
+        name = f"{kind.plural[:-1]}-references"
+        controller = Controller(name, keeper, options=self.options,
+                                on_ready=lambda: _add_all(controller, keeper.keys_to_check()))
+        def when(event: Event) -> bool:
+            return _source_metadata_changed(event) and keeper.concerns(event.key, event.new)
+
+        informer.add_handler(enqueue_object(controller.queue, when=when), replay=False)
+        for holder in holders:
+            def released_or_taken(event: Event, holder: Holder = holder) -> list[ObjectKey]:
+                if event.initial:
+                    return []  # the check after sync covers the start-up list
+                before = set(holder.refs(event.old)) if event.old else set()
+                after = set(holder.refs(event.new)) if event.new else set()
+                return [ref.key for ref in before ^ after
+                        if isinstance(ref, SourceRef) and ref.kind == source_kind]
+
+            holder_kind = next(w.informer for w in self.wired if w.store is holder.store)
+            holder_kind.add_handler(enqueue_mapped(controller.queue, released_or_taken),
+                                    replay=False)
+        return controller
+
+
+def _controller_name(setup: Setup) -> str:
+    return str(getattr(setup, "controller_name", None) or setup.__module__.rsplit(".", 1)[-1])
+
+
+def _listed_at_start(event: Event) -> bool:
+    return event.type is EventType.ADDED and event.initial and event.new is not None
+
+
+def _unconverged(obj: KubeObject) -> bool:
+    return not predicates.converged(obj, processing_status=False)
+
+
+def _through(
+    refs: Callable[[KubeObject], Iterable[ObjectKey]], store: Store, check: ObjectCheck
+) -> ObjectCheck:
+    """``check`` applied to the objects ``refs`` points at (e.g. an API's context)."""
+
+    def through(obj: KubeObject) -> bool:
+        return any(check(target) for key in refs(obj) if (target := store.get(key)) is not None)
+
+    return through
+
+
+def _source_metadata_changed(event: Event) -> bool:
+    """Secret/ConfigMap events the keeper must look at (its own writes come back too; they
+    find nothing to change)."""
+    if event.type is not EventType.MODIFIED:
+        return event.type is EventType.ADDED and not event.initial
+    old, new = event.old or {}, event.new or {}
+    old_meta, new_meta = old.get("metadata") or {}, new.get("metadata") or {}
+    return bool(
+        predicates.data_changed(old, new)
+        or old_meta.get("finalizers") != new_meta.get("finalizers")
+        or old_meta.get("annotations") != new_meta.get("annotations")
+        or old_meta.get("deletionTimestamp") != new_meta.get("deletionTimestamp")
+    )
+
+
+def _add_all(controller: Controller, keys: Iterable[ObjectKey]) -> None:
+    for key in keys:
+        controller.queue.add(key, priority=LOW_PRIORITY)
+
+
+def assemble(
+    setups: Sequence[Setup], *, settings: Settings, api_client: ApiClient,
+    informers: SharedInformers,
+) -> Assembled:
+    """Every controller of ``setups``, connected to ``informers``; nothing is started."""
+    return Assembly(settings, api_client, informers).build(setups)

@@ -1,0 +1,174 @@
+"""What a kind declares: the builder each kind module's ``setup(builder)`` fills in.
+
+In the spirit of controller-runtime's builder (``For``, ``Owns``, ``Watches``), a kind says
+*what* it reconciles, owns and references; ``assemble.py`` turns the declarations into informer
+handlers, indexes and queues, and ``runtime.py`` runs the reconcile skeleton around the kind's
+logic. A kind never registers a handler or builds a key itself. See docs/architecture.md.
+
+Declarations:
+
+* ``reconciles(kind, finalizer=...)``: the primary kind; its own events go through the spec-hash
+  predicate (a restart over converged objects costs nothing).
+* ``owns(kind, expected=...)``: objects the kind writes and owns (gateway ConfigMaps). A change
+  made by someone else, or a deletion, enqueues the owner; after the caches sync, an owner whose
+  expected object is missing or edited is enqueued too.
+* ``references(kind, refs=...)``: objects the kind reads; a change of one enqueues every object
+  referencing it, found through an index of ``refs``. ``follow=True`` also propagates what the
+  referenced object itself reads (a Secret read by a context reaches the APIs using the context).
+* ``reads_sources(refs, finalizer=...)``: Secrets and ConfigMaps the kind reads (templates,
+  credentials, certificates). Their data changes propagate; with a ``finalizer``, the runtime
+  keeps that finalizer on each source while anything still references it, derived from the
+  indexes at every check (never counted).
+* ``deletion_waits_for_referrers()``: the kind's deletion is blocked while others reference it
+  (contexts, resources); a referrer that goes away enqueues it, but only while it is deleting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterable
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from controller.informers.predicates import EventFilter, dependency_changed
+from controller.informers.store import KubeObject
+from controller.keys import ObjectKey
+from controller.kube.resources import ResourceKind
+
+if TYPE_CHECKING:
+    from controller.reconcilers.framework.runtime import KindLogic, RuntimeDeps
+
+RefsFunc = Callable[[KubeObject], Iterable[ObjectKey]]
+"""The keys of the objects ``obj`` references (a reference without a namespace lives in the
+referrer's namespace)."""
+
+SourcesFunc = Callable[[KubeObject], Iterable[Hashable]]
+"""The ``SourceRef``s of the Secrets and ConfigMaps ``obj`` reads."""
+
+
+@attrs.frozen
+class Reference:
+    kind: ResourceKind
+    refs: RefsFunc
+    index: str
+    when: EventFilter
+    follow: bool
+    via: ResourceKind | None = None
+    """Referenced through objects of this kind (which the kind also references): ``refs``
+    then reads those objects, e.g. the Groups an API's Notifications name."""
+
+
+@attrs.frozen
+class Sources:
+    refs: SourcesFunc
+    index: str
+    finalizer: str | None
+    reads: Callable[[KubeObject], object]
+    """What ``refs`` reads (the spec, unless said otherwise): the index is recomputed only
+    when that changes."""
+
+
+@attrs.frozen
+class Owned:
+    kind: ResourceKind
+    expected: RefsFunc
+    """Keys of the objects of ``kind`` the owner should have now (e.g. none for a STOPPED API)."""
+
+
+@attrs.frozen(kw_only=True)
+class Primary:
+    kind: ResourceKind
+    finalizer: str
+    processing_status: bool = True
+    """Whether the kind's status carries ``processingStatus`` (part of being converged)."""
+    has_status: bool = True
+    status_while_deleting: bool = True
+
+
+@attrs.define
+class ControllerSpec:
+    """Everything one kind declared; read by ``assemble.py`` and the runtime."""
+
+    name: str
+    primary: Primary | None = None
+    owned: list[Owned] = attrs.field(factory=list)
+    references: list[Reference] = attrs.field(factory=list)
+    sources: list[Sources] = attrs.field(factory=list)
+    waits_for_referrers: bool = False
+    make: Callable[[RuntimeDeps], KindLogic] | None = None
+
+
+class Builder:
+    """Collects the declarations of one controller (one kind)."""
+
+    def __init__(self, name: str) -> None:
+        self.spec = ControllerSpec(name)
+
+    def reconciles(
+        self,
+        kind: ResourceKind,
+        *,
+        finalizer: str,
+        processing_status: bool = True,
+        has_status: bool = True,
+        status_while_deleting: bool = True,
+    ) -> Builder:
+        self.spec.primary = Primary(
+            kind=kind,
+            finalizer=finalizer,
+            processing_status=processing_status,
+            has_status=has_status,
+            status_while_deleting=status_while_deleting,
+        )
+        return self
+
+    def owns(self, kind: ResourceKind, *, expected: RefsFunc) -> Builder:
+        self.spec.owned.append(Owned(kind, expected))
+        return self
+
+    def references(
+        self,
+        kind: ResourceKind,
+        *,
+        refs: RefsFunc,
+        follow: bool = False,
+        when: EventFilter | None = None,
+        via: ResourceKind | None = None,
+    ) -> Builder:
+        index = f"{self.spec.name}->{kind.plural}" + (f"@{via.plural}" if via else "")
+        self.spec.references.append(
+            Reference(
+                kind,
+                refs,
+                index,
+                when if when is not None else dependency_changed(),
+                follow,
+                via,
+            )
+        )
+        return self
+
+    def reads_sources(
+        self,
+        refs: SourcesFunc,
+        *,
+        finalizer: str | None = None,
+        reads: Callable[[KubeObject], object] = lambda obj: obj.get("spec"),
+    ) -> Builder:
+        index = f"{self.spec.name}->sources#{len(self.spec.sources)}"
+        self.spec.sources.append(Sources(refs, index, finalizer, reads))
+        return self
+
+    def deletion_waits_for_referrers(self) -> Builder:
+        self.spec.waits_for_referrers = True
+        return self
+
+    def complete(self, make: Callable[[RuntimeDeps], KindLogic]) -> None:
+        """The kind's logic, built once the shared dependencies exist."""
+        if self.spec.primary is None:
+            raise ValueError(f"controller {self.spec.name!r} declares no kind it reconciles")
+        self.spec.make = make
+
+
+Setup = Callable[[Builder], Any]
+"""A kind module's ``setup(builder)``."""

@@ -1,0 +1,331 @@
+"""The reconcile skeleton every kind runs in, with a fixed write order (docs/architecture.md).
+
+A kind's logic (``KindLogic``) only says what the remote side should be: ``apply`` returns an
+``Outcome`` (status fields, extra conditions, an optional requeue delay), ``cleanup`` removes the
+remote side of a deleted object and returns a ``Cleanup``. Everything else is done here, once
+for all kinds:
+
+* one metadata write (finalizer and ``gravitee.io/last-spec-hash``) before anything remote, so a
+  deletion can never orphan a remote record; then the remote side; then the two Events; then one
+  status write, only when the status actually changed;
+* any exception, of any type, becomes ``Accepted=False`` with a reason and a message naming the
+  cause, one Warning Event, and a retry with backoff (or none, for errors retrying cannot fix);
+* an APIM that does not answer parks the object until it answers again (``recovery.py``);
+* a deletion whose remote cleanup needs something that no longer exists completes anyway and
+  says, in a Warning Event, what may remain remotely.
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+from collections.abc import Mapping
+from typing import Any, NoReturn
+
+import attrs
+from kubernetes_asyncio.client import ApiClient
+
+from controller import jsonfast
+from controller import vocabulary as v
+from controller.informers.store import Store
+from controller.keys import ObjectKey
+from controller.kube.events import NORMAL, WARNING, EventRecorder
+from controller.kube.objects import patch_status
+from controller.kube.rest import KubeApiError
+from controller.queue.workqueue import WorkQueue
+from controller.reconcile import Result, TerminalError
+from controller.reconcilers.framework import conditions as cond
+from controller.reconcilers.framework.builder import Primary
+from controller.reconcilers.framework.errors import (
+    ControlPlaneError,
+    ReconcileError,
+    ResolveRefError,
+    classify,
+)
+from controller.reconcilers.framework.metadata import remove_finalizer, stamp
+from controller.reconcilers.framework.recovery import DependencyHealth
+from controller.reconcilers.framework.referrers import Referrers
+from controller.reconcilers.support.contexts import ContextResolver
+from controller.reconcilers.support.gateway_configmaps import GatewayConfigMaps
+from controller.reconcilers.support.sources import CachedSources
+from controller.reconcilers.support.templating import SourceRef, compile_spec
+
+EVENT_LEFTOVERS = "DeleteSucceeded"
+"""Reason of the Warning Event of a deletion that completed without its remote cleanup."""
+
+
+@attrs.define
+class Attempt:
+    """One reconcile of one object, as the kind's logic sees it."""
+
+    key: ObjectKey
+    obj: dict[str, Any]
+    spec: dict[str, Any]
+    """The spec with templates resolved (a copy; the live spec is never written back)."""
+    sources: frozenset[SourceRef] = frozenset()
+    uses_context: ObjectKey | None = None
+    """The ManagementContext whose APIM this attempt talks to (set by the context resolver):
+    an unreachable APIM parks the object under it."""
+
+    @property
+    def namespace(self) -> str:
+        return self.key.namespace
+
+    @property
+    def name(self) -> str:
+        return self.key.name
+
+    @property
+    def generation(self) -> int | None:
+        generation = self.obj["metadata"].get("generation")
+        return int(generation) if generation is not None else None
+
+    @property
+    def live_status(self) -> Mapping[str, Any]:
+        status = self.obj.get("status")
+        return status if isinstance(status, Mapping) else {}
+
+    @property
+    def automation_managed(self) -> bool:
+        return cond.is_true(self.live_status.get("conditions") or [], cond.AUTOMATION_API_MANAGED)
+
+
+@attrs.frozen(kw_only=True)
+class Outcome:
+    """What a successful ``apply`` asks the runtime to record."""
+
+    status: Mapping[str, Any] = attrs.field(factory=dict)
+    """Status fields to set (``None`` removes a field); conditions are the runtime's."""
+    conditions: tuple[cond.Condition, ...] = ()
+    """Extra conditions (``AutomationAPIManaged``) and soft reference failures
+    (``ResolvedRefs=False``, which replace ``ResolvedRefs=True``)."""
+    requeue_after: float | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Cleanup:
+    """What a completed ``cleanup`` reports."""
+
+    leftovers: str | None = None
+    """What may remain remotely and why, when the remote cleanup could not run."""
+
+
+@attrs.frozen(kw_only=True)
+class RuntimeDeps:
+    """What the kinds' logic and the runtime share (built once by ``assemble.py``)."""
+
+    api_client: ApiClient
+    stores: Mapping[str, Store]
+    """Informer caches by plural (``apiv4definitions``, ``secrets``...)."""
+    sources: CachedSources
+    resolver: ContextResolver
+    gateway_configmaps: GatewayConfigMaps
+    referrers: Referrers
+    health: DependencyHealth
+    templating: bool = True
+
+
+class KindLogic(abc.ABC):
+    """What one kind does; ``setup(builder)`` hands a factory of it to the builder."""
+
+    @abc.abstractmethod
+    async def apply(self, attempt: Attempt) -> Outcome:
+        """Make the remote side match ``attempt.spec``."""
+
+    async def cleanup(self, attempt: Attempt) -> Cleanup:
+        """Remove the remote side of a deleted object (default: nothing remote)."""
+        return Cleanup()
+
+    def skip_update(self, obj: Mapping[str, Any]) -> bool:
+        """True when the kind has nothing to do for this object (no finalizer is added)."""
+        return False
+
+    def annotations(self, obj: Mapping[str, Any]) -> Mapping[str, str]:
+        """Annotations the kind keeps on its object, written with the finalizer and the spec
+        hash in the reconcile's one metadata write (default: none)."""
+        return {}
+
+
+def merge_patch(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
+    """The JSON merge patch turning ``old`` into ``new``.
+
+    Merge patches merge nested objects, so a key that disappeared from a map (e.g. a plan removed
+    from ``status.plans``) must be sent as null or it would survive; lists are replaced whole.
+    """
+    patch: dict[str, Any] = {}
+    for key, value in new.items():
+        before = old.get(key)
+        if before == value:
+            continue
+        if isinstance(before, Mapping) and isinstance(value, Mapping):
+            patch[key] = merge_patch(before, value)
+        else:
+            patch[key] = value
+    patch.update({key: None for key in old if key not in new})
+    return patch
+
+
+class KindRuntime:
+    """Runs one kind's logic for the keys of its queue; implements ``Reconciler``."""
+
+    def __init__(
+        self,
+        name: str,
+        primary: Primary,
+        logic: KindLogic,
+        deps: RuntimeDeps,
+        *,
+        events: EventRecorder,
+    ) -> None:
+        self.name = name
+        self.primary = primary
+        self.logic = logic
+        self.deps = deps
+        self.store = deps.stores[primary.kind.plural]
+        self.events = events
+        self.queue: WorkQueue[ObjectKey] | None = None
+        """Set once the controller exists: parked objects are re-queued there."""
+
+    async def reconcile(self, key: ObjectKey) -> Result:
+        if self.queue is not None:
+            self.deps.health.retrying(self.queue, key)
+        obj = self.store.get(key)
+        if obj is None:
+            return Result()
+        if obj["metadata"].get("deletionTimestamp"):
+            return await self._delete(key, obj)
+        if self.logic.skip_update(obj):
+            return Result()
+        return await self._update(key, obj)
+
+    # -- create / update ----------------------------------------------------------------------
+
+    async def _update(self, key: ObjectKey, obj: dict[str, Any]) -> Result:
+        spec = obj.get("spec") or {}
+        obj = await stamp(
+            self.deps.api_client,
+            self.primary.kind,
+            obj,
+            finalizer=self.primary.finalizer,
+            annotations={
+                v.ANNOTATION_LAST_SPEC_HASH: v.spec_hash(spec),
+                **self.logic.annotations(obj),
+            },
+        )
+        attempt = Attempt(key, obj, {})
+        pending: list[asyncio.Future[None]] = []
+        try:
+            attempt = self._compile(key, obj, spec)
+        except ReconcileError as error:
+            # Upstream compiles templates before the event pair: only the failure Event.
+            await self._failed(attempt, error, pending, reason=v.EVENT_UPDATE_FAILED)
+        pending.append(self.events.emit(obj, NORMAL, *v.EVENT_UPDATE_STARTED[1:]))
+        try:
+            outcome = await self.logic.apply(attempt)
+        except Exception as error:
+            await self._failed(attempt, classify(error), pending, reason=v.EVENT_UPDATE_FAILED)
+        pending.append(self.events.emit(obj, NORMAL, *v.EVENT_UPDATE_SUCCEEDED[1:]))
+        await self._write_status(attempt, pending, self._success_status(attempt, outcome))
+        return Result(requeue_after=outcome.requeue_after)
+
+    def _compile(self, key: ObjectKey, obj: dict[str, Any], spec: Mapping[str, Any]) -> Attempt:
+        if not self.deps.templating:
+            return Attempt(key, obj, jsonfast.copy(dict(spec)))
+        compiled = compile_spec(dict(spec), namespace=key.namespace, reader=self.deps.sources)
+        return Attempt(key, obj, compiled.spec, compiled.sources)
+
+    async def _failed(
+        self,
+        attempt: Attempt,
+        error: ReconcileError,
+        pending: list[asyncio.Future[None]],
+        *,
+        reason: str,
+    ) -> NoReturn:
+        pending.append(self.events.emit(attempt.obj, WARNING, reason, str(error)))
+        if self.primary.has_status and (
+            self.primary.status_while_deleting or reason == v.EVENT_UPDATE_FAILED
+        ):
+            await self._write_status(attempt, pending, self._failure_status(attempt, error))
+        else:
+            await _sent(pending)
+        unreachable = isinstance(error, ControlPlaneError) and error.unreachable
+        if unreachable and attempt.uses_context is not None and self.queue is not None:
+            self.deps.health.park(attempt.uses_context, self.queue, attempt.key)
+        if reason == v.EVENT_DELETE_FAILED or error.recoverable:
+            # A deletion must complete by itself once what blocks it goes away: always retry.
+            raise error
+        raise TerminalError(str(error)) from error
+
+    # -- delete -------------------------------------------------------------------------------
+
+    async def _delete(self, key: ObjectKey, obj: dict[str, Any]) -> Result:
+        if self.primary.finalizer not in (obj["metadata"].get("finalizers") or []):
+            return Result()
+        attempt = Attempt(key, obj, jsonfast.copy(dict(obj.get("spec") or {})))
+        pending = [self.events.emit(obj, NORMAL, *v.EVENT_DELETE_STARTED[1:])]
+        try:
+            cleanup = await self.logic.cleanup(attempt)
+        except ResolveRefError as gone:
+            # What the remote cleanup needs no longer exists: waiting would be forever.
+            cleanup = Cleanup(leftovers=f"the remote copy may remain: {gone}")
+        except Exception as error:
+            await self._failed(attempt, classify(error), pending, reason=v.EVENT_DELETE_FAILED)
+        await _sent(pending)
+        await remove_finalizer(self.deps.api_client, self.primary.kind, obj, self.primary.finalizer)
+        if cleanup.leftovers:
+            await self.events.emit(
+                obj, WARNING, EVENT_LEFTOVERS, f"Delete succeeded; {cleanup.leftovers}"
+            )
+        else:
+            await self.events.emit(obj, NORMAL, *v.EVENT_DELETE_SUCCEEDED[1:])
+        return Result()
+
+    # -- status -------------------------------------------------------------------------------
+
+    def _success_status(self, attempt: Attempt, outcome: Outcome) -> dict[str, Any]:
+        desired = dict(attempt.live_status)
+        for field, value in outcome.status.items():
+            if value is None:
+                desired.pop(field, None)
+            else:
+                desired[field] = value
+        soft = [c for c in outcome.conditions if c.type == cond.RESOLVED_REFS]
+        extra = [c for c in outcome.conditions if c.type != cond.RESOLVED_REFS]
+        conditions = [*extra, *cond.success_conditions(attempt.generation, unresolved=soft)]
+        return self._with_conditions(desired, conditions, ok=True)
+
+    def _failure_status(self, attempt: Attempt, error: ReconcileError) -> dict[str, Any]:
+        conditions = cond.failure_conditions(error, attempt.generation)
+        return self._with_conditions(dict(attempt.live_status), conditions, ok=False)
+
+    def _with_conditions(
+        self, desired: dict[str, Any], conditions: list[cond.Condition], *, ok: bool
+    ) -> dict[str, Any]:
+        desired["conditions"] = cond.merge_conditions(desired.get("conditions") or [], conditions)
+        if self.primary.processing_status:
+            desired["processingStatus"] = v.PROCESSING_COMPLETED if ok else v.PROCESSING_FAILED
+        return desired
+
+    async def _write_status(
+        self, attempt: Attempt, pending: list[asyncio.Future[None]], desired: dict[str, Any]
+    ) -> None:
+        # Whoever sees this status must also be able to see the Events that led to it.
+        await _sent(pending)
+        if not self.primary.has_status:
+            return
+        patch = merge_patch(attempt.live_status, desired)
+        if not patch:
+            return
+        try:
+            await patch_status(
+                self.deps.api_client, self.primary.kind, attempt.namespace, attempt.name, patch
+            )
+        except KubeApiError as error:
+            if not error.not_found:
+                raise
+
+
+async def _sent(pending: list[asyncio.Future[None]]) -> None:
+    if pending:
+        await asyncio.gather(*pending)

@@ -1,0 +1,112 @@
+"""What the v2 and v4 API kinds share: inlining the ApiResources they reference, the status
+``errors`` shape, what they reference, and where their gateway ConfigMap lives
+(docs/behavior/api-resource.md, docs/behavior/local-configmaps.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from controller import vocabulary as v
+from controller.informers.predicates import EventFilter, dependency_changed
+from controller.informers.store import Store
+from controller.keys import ObjectKey
+from controller.kube.kinds import API_RESOURCES, MANAGEMENT_CONTEXTS
+from controller.reconcilers.framework.builder import Builder
+from controller.reconcilers.framework.errors import ResolveRefError
+from controller.reconcilers.framework.runtime import Attempt, RuntimeDeps
+from controller.reconcilers.support.contexts import ContextClient
+from controller.reconcilers.support.references import (
+    context_refs,
+    resource_refs,
+    template_sources,
+)
+from controller.reconcilers.support.templating import (
+    TEMPLATING_FINALIZER,
+    SourceReader,
+    compile_spec,
+)
+
+RESOURCE_FIELDS = ("enabled", "name", "type", "configuration")
+# Groups and Notifications are not reconciled: they carry no hash, so their start-up list
+# triggers nothing.
+UNRECONCILED_CHANGED: EventFilter = dependency_changed(reconciled=False)
+
+
+def declare_api(builder: Builder) -> Builder:
+    """The references both API kinds declare."""
+    return (
+        builder.references(MANAGEMENT_CONTEXTS, refs=context_refs, follow=True)
+        .references(API_RESOURCES, refs=resource_refs, follow=True)
+        .reads_sources(template_sources, finalizer=TEMPLATING_FINALIZER)
+    )
+
+
+def errors_status(severe_errors: Any, warnings: Any) -> dict[str, list[str]]:
+    return {"severe": list(severe_errors), "warning": list(warnings)}
+
+
+def same_name(obj: Mapping[str, Any]) -> list[ObjectKey]:
+    """The gateway ConfigMap of an API is named after it."""
+    return [ObjectKey.of(obj)]
+
+
+def inline_resources(attempt: Attempt, deps: RuntimeDeps) -> None:
+    """Replace every ``resources[].ref`` of ``attempt.spec`` by the resource's content."""
+    resources = resolve_resources(
+        attempt.spec,
+        namespace=attempt.namespace,
+        resources=deps.stores[API_RESOURCES.plural],
+        reader=deps.sources if deps.templating else None,
+    )
+    if resources is not None:
+        attempt.spec["resources"] = resources
+
+
+def resolve_resources(
+    spec: Mapping[str, Any],
+    *,
+    namespace: str,
+    resources: Store,
+    reader: SourceReader | None,
+) -> list[Any] | None:
+    """``spec.resources`` with every ``{ref}`` replaced by the referenced resource's content."""
+    entries = spec.get("resources")
+    if entries is None:
+        return None
+    resolved: list[Any] = []
+    for entry in entries:
+        key = ObjectKey.from_ref(entry.get("ref") if isinstance(entry, Mapping) else None,
+                                 namespace)
+        if key is None:
+            resolved.append(entry)
+            continue
+        resource = resources.get(key)
+        if resource is None:
+            raise ResolveRefError(f'apiresources.gravitee.io "{key.name}" not found')
+        resource_spec: dict[str, Any] = dict(resource.get("spec") or {})
+        if reader is not None:
+            resource_spec = compile_spec(resource_spec, namespace=key.namespace, reader=reader).spec
+        resolved.append({k: resource_spec[k] for k in RESOURCE_FIELDS if k in resource_spec})
+    return resolved
+
+
+async def context_for_cleanup(
+    attempt: Attempt, deps: RuntimeDeps, what: str
+) -> tuple[ContextClient | None, str | None]:
+    """The context client a deletion needs, or, when the context (or its credentials) no
+    longer exists, None and what may remain in APIM: a deletion never waits for it."""
+    try:
+        return await deps.resolver.client_for(attempt), None
+    except ResolveRefError as gone:
+        return None, f"{what} may remain in APIM: {gone}"
+
+
+def stopped(definition: Mapping[str, Any]) -> bool:
+    return bool(definition.get("state", "STARTED") == "STOPPED")
+
+
+def is_template(obj: Mapping[str, Any]) -> bool:
+    annotations = (obj.get("metadata") or {}).get("annotations") or {}
+    return bool(annotations.get(v.ANNOTATION_TEMPLATE) == "true")
