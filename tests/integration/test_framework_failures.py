@@ -50,7 +50,8 @@ async def test_base_url_with_a_label_over_63_characters_gives_a_condition(env: E
     # The message must name the cause: the unusable URL (its host) or the encoding failure.
     await _assert_rejected(env, MANAGEMENT_CONTEXTS, "long-label")
     await _assert_rejected(env, API_V4_DEFINITIONS, "uses-long-label")
-    for kind, name in ((MANAGEMENT_CONTEXTS, "long-label"), (API_V4_DEFINITIONS, "uses-long-label")):
+    both = ((MANAGEMENT_CONTEXTS, "long-label"), (API_V4_DEFINITIONS, "uses-long-label"))
+    for kind, name in both:
         condition = await env.condition(kind, name)
         assert condition is not None
         message = str(condition["message"]).lower()
@@ -63,7 +64,8 @@ async def test_bearer_token_with_a_control_character_gives_a_condition(env: Env)
     raise a bare ``ValueError`` ("Forbidden control character detected in headers") before
     anything is sent; nothing catches it today."""
     await env.create(secret("broken-token", {"bearerToken": "first-line\nsecond-line"}))
-    await env.create(context("broken-token", env.apim, auth={"secretRef": {"name": "broken-token"}}))
+    by_secret = {"secretRef": {"name": "broken-token"}}
+    await env.create(context("broken-token", env.apim, auth=by_secret))
     await env.create(v4_api("uses-broken-token", context_ref="broken-token"))
 
     await _assert_rejected(env, MANAGEMENT_CONTEXTS, "broken-token")
