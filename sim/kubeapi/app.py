@@ -277,5 +277,6 @@ class Emulator:
                 "objects": self.store.count(),
                 "resourceVersion": str(self.store.rv),
                 "watchers": self.store.watcher_count(),
+                "bookmarksSent": self.handlers.bookmarks_sent,
             }
         )
