@@ -17,14 +17,14 @@ from tests.integration.harness import Env, context, v4_api, wait_for
 
 COUNT = 20
 HOT = ("api-00", "api-07", "api-13")
-# Each edit during the outage is one more failure of that key: after EDITS failures the retry
-# delay is at least 5 ms * 2**(EDITS - 1), about 41 s for 14, far beyond BOUND. The fixed
+# Each edit during the outage is one more failure of that key: after EDITS failures today's
+# retry delay is at least 5 ms * 2**(EDITS - 1), about 82 s for 15, far beyond BOUND. The fixed
 # operator re-queues the failed dependants as soon as APIM answers.
-EDITS = 14
+EDITS = 15
 # Every object Accepted at its latest generation within BOUND seconds of APIM answering again:
-# generous for 20 objects on a loaded 2-core machine (they converge in about a second there),
-# and half of what today's backoff leaves the edited APIs waiting, at the very least.
-BOUND = 20.0
+# the acceptance figure (stated there for 1,000 objects), very generous for 20 on a
+# loaded 2-core machine (about a second once re-queued), under half of today's wait.
+BOUND = 30.0
 
 
 async def _edit_until_failed(env: Env, name: str) -> None:
