@@ -40,6 +40,8 @@ class RunningSimulator:
     _runner: web.AppRunner = attrs.field(repr=False)
     _tmpdir: pathlib.Path | None = attrs.field(default=None, repr=False)
     _closed: bool = attrs.field(default=False, repr=False)
+    _host: str = attrs.field(default="127.0.0.1", repr=False)
+    _ssl_context: ssl.SSLContext | None = attrs.field(default=None, repr=False)
 
     @property
     def state(self) -> SimulatorState:
@@ -70,6 +72,30 @@ class RunningSimulator:
     def reset(self) -> None:
         """Empty database and request log, no faults, original credentials."""
         self.simulator.reset()
+
+    @property
+    def listening(self) -> bool:
+        return bool(self._runner.sites)
+
+    async def stop_listening(self) -> None:
+        """An outage as clients see it: new connections are refused and the open (keep-alive)
+        ones are closed. State, request log and faults are kept; :meth:`start_listening` brings
+        the same simulator back on the same port. Idempotent."""
+        for site in list(self._runner.sites):
+            await site.stop()
+        server = self._runner.server
+        if server is not None:
+            for handler in list(server.connections):
+                handler.force_close()
+
+    async def start_listening(self) -> None:
+        """Listen again on the same host and port after :meth:`stop_listening` (idempotent)."""
+        if self._closed:
+            raise RuntimeError("the simulator is closed")
+        if self._runner.sites:
+            return
+        site = web.TCPSite(self._runner, self._host, self.port, ssl_context=self._ssl_context)
+        await site.start()
 
     async def __aenter__(self) -> RunningSimulator:
         return self
@@ -150,4 +176,6 @@ async def start_simulator(
         simulator=sim,
         runner=runner,
         tmpdir=tmpdir,
+        host=host,
+        ssl_context=ssl_context,
     )

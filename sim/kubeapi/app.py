@@ -104,6 +104,9 @@ class Emulator:
         app.router.add_post("/_sim/faults/close-watches", self._fault_close_watches)
         app.router.add_post("/_sim/faults/expire-history", self._fault_expire_history)
         app.router.add_post("/_sim/faults/fail-next", self._fault_fail_next)
+        app.router.add_post("/_sim/faults/hold-next", self._fault_hold_next)
+        app.router.add_get("/_sim/faults/holds", self._fault_holds)
+        app.router.add_post("/_sim/faults/release", self._fault_release)
         app.router.add_post("/_sim/faults/latency", self._fault_latency)
         app.router.add_post("/_sim/faults/reset", self._fault_reset)
         app.router.add_get("/_sim/stats", self._stats)
@@ -151,9 +154,13 @@ class Emulator:
         verb = verb_of(request.method, target, request.query)
         if self.faults.latency:
             await asyncio.sleep(self.faults.latency)
-        status = self.faults.take_failure(verb, target.rt.plural)
+        coordinates = (verb, target.rt.plural, target.subresource or "", target.name or "")
+        status = self.faults.take_failure(*coordinates)
         if status is not None:
             raise internal(f"injected failure for {verb} {target.rt.plural}", status)
+        hold = self.faults.take_hold(*coordinates)
+        if hold is not None:
+            await hold.released.wait()
         return await self.handlers.handle(request, target, verb)
 
     # -- discovery -------------------------------------------------------------------------
@@ -229,7 +236,30 @@ class Emulator:
             verb=body.get("verb"),
             resource=body.get("resource"),
             status=int(body.get("status", 500)),
+            subresource=body.get("subresource"),
+            name=body.get("name"),
         )
+        return json_response({"ok": True})
+
+    async def _fault_hold_next(self, request: web.Request) -> web.Response:
+        body = await self._json(request)
+        hold = self.faults.hold_next(
+            verb=body.get("verb"),
+            resource=body.get("resource"),
+            subresource=body.get("subresource"),
+            name=body.get("name"),
+        )
+        return json_response(hold.to_json())
+
+    async def _fault_holds(self, _request: web.Request) -> web.Response:
+        return json_response({"holds": [h.to_json() for h in self.faults.holds.values()]})
+
+    async def _fault_release(self, request: web.Request) -> web.Response:
+        body = await self._json(request)
+        wanted = body.get("id")
+        for hold in self.faults.holds.values():
+            if wanted is None or hold.id == int(wanted):
+                hold.release()
         return json_response({"ok": True})
 
     async def _fault_latency(self, request: web.Request) -> web.Response:
@@ -247,5 +277,6 @@ class Emulator:
                 "objects": self.store.count(),
                 "resourceVersion": str(self.store.rv),
                 "watchers": self.store.watcher_count(),
+                "bookmarksSent": self.handlers.bookmarks_sent,
             }
         )

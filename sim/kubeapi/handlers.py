@@ -92,6 +92,8 @@ class ResourceHandlers:
         self._ops = ops
         self._clock = clock
         self._watch = watch_options
+        self.bookmarks_sent = 0
+        """Periodic BOOKMARK events written to watch streams so far (for tests)."""
 
     # -- routing ---------------------------------------------------------------------------
 
@@ -485,6 +487,7 @@ class ResourceHandlers:
                 if deadline is not None and loop.time() >= deadline:
                     break
                 await response.write(bookmark())
+                self.bookmarks_sent += 1
                 next_bookmark = loop.time() + self._watch.bookmark_interval
                 continue
             if queue.empty():

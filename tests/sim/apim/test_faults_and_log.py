@@ -184,3 +184,25 @@ async def test_a_handler_bug_is_a_logged_500_not_a_lost_request(apim, http, monk
         assert (await r.json())["httpStatus"] == 500
     assert apim.requests.entries[-1].status == 500
     assert "simulator handler failed" in caplog.text
+
+
+async def test_stop_listening_refuses_connections_and_start_listening_resumes(apim):
+    # A pooled (keep-alive) session: an outage must also cut connections already open.
+    async with aiohttp.ClientSession(
+        headers={"Authorization": aiohttp.encode_basic_auth("admin", "admin")}
+    ) as session:
+        async with session.put(apim.automation_url() + "/apis", json=bodies.v4_api()) as r:
+            assert r.status == 200
+        await apim.stop_listening()
+        assert not apim.listening
+        for _ in range(2):
+            with pytest.raises(aiohttp.ClientConnectionError):
+                async with session.get(apim.v2_url()) as r:
+                    await r.read()
+        await apim.start_listening()
+        assert apim.listening
+        async with session.get(apim.v2_url()) as r:
+            assert r.status == 200
+    # Same port, same state: the API stored before the outage is still there.
+    assert len(apim.state.apis) == 1
+    assert apim.url.endswith(f":{apim.port}")

@@ -104,3 +104,79 @@ async def test_faults_over_http(emulator_only: RunningEmulator, target: Target):
         async with session.post(f"{base}/reset") as response:
             assert response.status == 200
         assert emulator_only.faults.latency == 0
+
+
+async def test_fail_next_can_target_the_object_or_its_status_and_a_name(
+    emulator_only: RunningEmulator, target: Target
+):
+    ns = target.namespace
+    for name in ("a", "b"):
+        await target.core.create_namespaced_config_map(ns, {"metadata": {"name": name}})
+    # Only a PATCH of "b" itself (not of another object, not of a subresource) fails.
+    emulator_only.faults.fail_next(1, verb="patch", resource="configmaps", subresource="",
+                                   name="b", status=409)
+    await target.core.patch_namespaced_config_map("a", ns, {"data": {"k": "v"}})
+    with pytest.raises(ApiException) as info:
+        await target.core.patch_namespaced_config_map("b", ns, {"data": {"k": "v"}})
+    assert info.value.status == 409
+    await target.core.patch_namespaced_config_map("b", ns, {"data": {"k": "v"}})
+
+    # A status-only rule leaves writes of the object itself alone.
+    emulator_only.faults.fail_next(1, verb="patch", subresource="status", status=500)
+    await target.core.patch_namespaced_config_map("a", ns, {"data": {"k": "w"}})
+    assert emulator_only.faults.take_failure("patch", "configmaps", "status", "a") == 500
+
+
+async def test_hold_next_keeps_a_request_until_released(
+    emulator_only: RunningEmulator, target: Target
+):
+    ns = target.namespace
+    await target.core.create_namespaced_config_map(ns, {"metadata": {"name": "held"}})
+    hold = emulator_only.faults.hold_next(verb="patch", resource="configmaps", name="held")
+    write = asyncio.create_task(
+        target.core.patch_namespaced_config_map("held", ns, {"data": {"from": "held"}})
+    )
+    await asyncio.wait_for(hold.arrived.wait(), 5)
+    # Meanwhile other requests (even a write of the same object) go through.
+    await target.core.patch_namespaced_config_map("held", ns, {"data": {"other": "x"}})
+    assert not write.done()
+    hold.release()
+    await asyncio.wait_for(write, 5)
+    found = await target.core.read_namespaced_config_map("held", ns)
+    assert found.data == {"from": "held", "other": "x"}
+
+
+async def test_hold_over_http(emulator_only: RunningEmulator, target: Target):
+    ns = target.namespace
+    base = f"{emulator_only.url}/_sim/faults"
+    await target.core.create_namespaced_config_map(ns, {"metadata": {"name": "h"}})
+    async with aiohttp.ClientSession() as session:
+        async with session.post(f"{base}/hold-next", json={"verb": "get", "name": "h"}) as r:
+            hold = await r.json()
+        assert hold["arrived"] is False
+        read = asyncio.create_task(target.core.read_namespaced_config_map("h", ns))
+
+        async def arrived() -> bool:
+            async with session.get(f"{base}/holds") as r:
+                holds = (await r.json())["holds"]
+            return any(h["id"] == hold["id"] and h["arrived"] for h in holds)
+
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 5
+        while not await arrived():
+            assert loop.time() < deadline
+            await asyncio.sleep(0.01)
+        assert not read.done()
+        async with session.post(f"{base}/release", json={"id": hold["id"]}) as r:
+            assert r.status == 200
+        assert (await asyncio.wait_for(read, 5)).metadata.name == "h"
+        # reset releases whatever is still held.
+        emulator_only.faults.hold_next(verb="get", name="h")
+        read = asyncio.create_task(target.core.read_namespaced_config_map("h", ns))
+        while not any(h.arrived.is_set() for h in emulator_only.faults.holds.values()
+                      if not h.released.is_set()):
+            assert loop.time() < deadline + 5
+            await asyncio.sleep(0.01)
+        async with session.post(f"{base}/reset") as r:
+            assert r.status == 200
+        await asyncio.wait_for(read, 5)
