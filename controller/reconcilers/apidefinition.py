@@ -229,11 +229,12 @@ class ApiDefinition(KindLogic):
     async def cleanup(self, attempt: Attempt) -> Cleanup:
         leftovers = None
         api_id = attempt.live_status.get("id")
-        if (attempt.spec.get("contextRef") or {}).get("name") and api_id:
+        if (attempt.spec.get("contextRef") or {}).get("name"):
             context, leftovers = await context_for_cleanup(
-                attempt, self.deps, f"API [{api_id}]"
+                attempt, self.deps, f"API [{api_id or attempt.key}]"
             )
-            if context is not None:
+            # Without an id it was never imported by this operator: nothing to delete.
+            if context is not None and api_id:
                 await delete_api(context.client, str(api_id))
         await self.configmaps.remove(attempt.key)
         return Cleanup(leftovers=leftovers)

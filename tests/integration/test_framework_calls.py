@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 
-from controller.reconcilers.kinds import API_V4_DEFINITIONS, MANAGEMENT_CONTEXTS
+from controller.kube.kinds import API_V4_DEFINITIONS, MANAGEMENT_CONTEXTS
 from tests.integration.context_app_helpers import V2_ENV_PATH
 from tests.integration.harness import Env, context, v4_api, wait_for, wait_idle
 

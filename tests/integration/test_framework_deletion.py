@@ -12,15 +12,15 @@ from typing import Any
 
 import pytest
 
-from controller.kube.resources import ResourceKind
-from controller.reconcilers.kinds import (
+from controller.kube.kinds import (
     API_DEFINITIONS,
     API_V4_DEFINITIONS,
     APPLICATIONS,
     MANAGEMENT_CONTEXTS,
     SECRETS,
 )
-from controller.reconcilers.vocabulary import FINALIZER_CONTEXT_SECRET
+from controller.kube.resources import ResourceKind
+from controller.vocabulary import FINALIZER_CONTEXT_SECRET
 from tests.integration.api_v2_helpers import v2
 from tests.integration.harness import (
     Env,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from controller.reconcilers.kinds import API_V4_DEFINITIONS, MANAGEMENT_CONTEXTS
+from controller.kube.kinds import API_V4_DEFINITIONS, MANAGEMENT_CONTEXTS
 from tests.integration.harness import Env, context, secret, v4_api, wait_for
 
 # A DNS label may not exceed 63 characters: the IDNA encoder refuses this host.

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import asyncio
 
+from controller.kube.kinds import API_V4_DEFINITIONS, MANAGEMENT_CONTEXTS
 from controller.kube.rest import MERGE_PATCH, request_json
-from controller.reconcilers.kinds import API_V4_DEFINITIONS, MANAGEMENT_CONTEXTS
-from controller.reconcilers.vocabulary import (
+from controller.vocabulary import (
     ANNOTATION_LAST_SPEC_HASH,
     FINALIZER_API,
     spec_hash,

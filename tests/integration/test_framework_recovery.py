@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 
-from controller.reconcilers.kinds import API_V4_DEFINITIONS, MANAGEMENT_CONTEXTS
+from controller.kube.kinds import API_V4_DEFINITIONS, MANAGEMENT_CONTEXTS
 from tests.integration.harness import Env, context, v4_api, wait_for
 
 COUNT = 20
