@@ -1,9 +1,10 @@
 """Conventions shared by every top-level Automation API collection.
 
 Owns the id-mode flags: HRID mode by default, ``hridContainsUUID=true`` when the object predates
-HRIDs and is addressed by its UUID (gko-behavior.md 3.5). Upserts only send the flag in UUID mode;
-deletes always send it, as upstream does. ``AutomationCollection`` makes the three calls every
-collection has (upsert, delete, read-back); the family modules type their answers.
+HRIDs and is addressed by its UUID (``docs/behavior/ids.md#hrid-mode-and-uuid-mode``). Upserts
+only send the flag in UUID mode; deletes always send it, as upstream does.
+``AutomationCollection`` makes the three calls every collection has (upsert, delete, read-back);
+the family modules type their answers.
 """
 
 from __future__ import annotations

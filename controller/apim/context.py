@@ -1,9 +1,10 @@
 """A ManagementContext reduced to plain values, and its resolution into URLs plus credentials.
 
-This module owns the rules of gko-behavior.md 5.2/5.3 that turn what a user wrote (base URL,
-optional path, org/env ids, inline or Secret credentials, optional cloud token) into where and how
-the client talks. It takes plain values, never Kubernetes objects: the reconciler reads the
-context and its Secret and fills ``ContextSpec``. It performs no I/O.
+This module owns the rules of ``docs/behavior/management-context.md`` (URLs, credentials) that
+turn what a user wrote (base URL, optional path, org/env ids, inline or Secret credentials,
+optional cloud token) into where and how the client talks. It takes plain values, never
+Kubernetes objects: the reconciler reads the context and its Secret and fills ``ContextSpec``. It
+performs no I/O.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """Dictionaries through the Automation API (``{AUTO}/dictionaries``, APIM 4.12+).
 
-Owns upsert (with dry run), delete (404 is success, per the project's decision 5) and read-back.
+Owns upsert (with dry run), delete (404 is success, ``docs/behavior/apim-calls.md#deletes``) and
+read-back.
 Dictionaries have no legacy UUID mode: they are always addressed by HRID.
 """
 

@@ -1,6 +1,7 @@
 """The one exception type of the APIM client and how it is classified.
 
-This module owns the upstream error text format (gko-behavior.md 3.8) and the retry decision:
+This module owns the upstream error text format (``docs/behavior/apim-calls.md#error-texts``)
+and the retry decision:
 400 and 401 are terminal (retrying cannot fix a bad request or bad credentials), everything else
 (transport failures, timeouts, 403, 404, 409, 5xx, malformed responses) is recoverable. It must
 never carry a credential: URLs are stored without userinfo and texts are scrubbed by the caller

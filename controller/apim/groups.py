@@ -1,7 +1,7 @@
 """APIM user groups through the Automation API (``{AUTO}/groups``).
 
 Owns upsert (with dry run), delete and read-back in HRID or legacy UUID mode. A 404 on delete is
-success here (upstream reports it as an error; the project's decision 5 fixes that).
+success here (upstream reports it as an error; ``docs/behavior/apim-calls.md#deletes``).
 """
 
 from __future__ import annotations

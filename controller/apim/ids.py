@@ -1,6 +1,6 @@
 """Deterministic identifiers shared with upstream GKO and with APIM.
 
-This module owns two families of pure functions (gko-behavior.md 3.4, apim-contract.md 7):
+This module owns two families of pure functions (``docs/behavior/ids.md``):
 
 * what the operator computes itself: ``uuid_from_strings`` (XXH3-128, canonical big-endian
   digest laid out as a UUID with version/variant bits untouched), ``hrid`` = ``namespace-name``,

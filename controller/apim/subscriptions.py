@@ -3,7 +3,7 @@
 Owns upsert, delete and read-back. Three id-mode flags address the subscription, its API and its
 application independently (legacy objects are addressed by UUID). The response must carry an
 RFC 3339 ``startingAt`` (upstream fails the reconcile otherwise); a 404 on delete is success here
-(upstream treats it as an error; the project's decision 5 fixes that).
+(upstream treats it as an error; ``docs/behavior/apim-calls.md#deletes``).
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """The base URLs of APIM's three management APIs for one organization and environment.
 
-This module owns the path layout ``{ORG}``, ``{V1}``, ``{V2}``, ``{AUTO}`` (apim-contract.md
-section 2) and URL joining. It performs no I/O. URLs built here never carry userinfo: credentials
-travel in headers only, so a URL can always be logged or put in an error.
+This module owns the path layout ``{ORG}``, ``{V1}``, ``{V2}``, ``{AUTO}``
+(``docs/behavior/management-context.md#urls``) and URL joining. It performs no I/O. URLs built
+here never carry userinfo: credentials travel in headers only, so a URL can always be logged or
+put in an error.
 """
 
 from __future__ import annotations

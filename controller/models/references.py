@@ -1,6 +1,6 @@
 """Which other objects a resource points at, as ``namespace/name`` keys.
 
-Owns the values of the field indexes of gko-behavior.md section 3.10 (a reference without a
+Owns the values of the field indexes of ``docs/behavior/references.md`` (a reference without a
 namespace lives in the referrer's namespace), so informers, reconcilers and admission agree on them.
 
 Must never look objects up: it only reads the model.

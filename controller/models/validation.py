@@ -1,10 +1,12 @@
 """Validation rules a CRD schema cannot express, as pure functions over the models.
 
-Owns the admission rules of gko-behavior.md (sections 5.5, 7.7, 8, 9.3, 10.2, 10.6) that need
-neither a cluster lookup nor an APIM call: plans vs state, duplicated context paths inside one API,
-v4 flow phases per API type, native Kafka port ranges, page parents, inline resources, application
-settings exclusivity, subscription keys and dates, immutable fields. Each function returns a list of
-``FieldError`` (empty when valid); messages are upstream's wherever upstream has one.
+Owns the admission rules of ``docs/behavior/admission.md`` that need no APIM call: plans vs
+state, duplicated context paths inside one API, v4 flow phases per API type, native Kafka port
+ranges, page parents, inline resources, application settings exclusivity, subscription keys and
+dates, immutable fields, and (at the end) the rules over data a caller looked up in the caches.
+Each function returns a list of ``FieldError`` (empty when valid); messages are upstream's
+wherever upstream has one. Several rules have no caller yet: a comment above each names the issue
+that wires it.
 
 Must never do I/O, read the clock itself (callers pass ``now``), or include secret values in
 messages.
@@ -44,7 +46,6 @@ __all__ = [
     "validate_application_update",
     "validate_context_path_conflicts",
     "validate_context_ref",
-    "validate_delete_with_subscriptions",
     "validate_management_context",
     "validate_notification_refs",
     "validate_shared_policy_group_phases",
@@ -75,6 +76,7 @@ def severe(errors: Iterable[FieldError]) -> list[FieldError]:
     return [e for e in errors if e.severity == "severe"]
 
 
+# Not called yet: issue 16 (admission webhooks) returns these as AdmissionResponse.warnings.
 def warnings(errors: Iterable[FieldError]) -> list[FieldError]:
     """The non-blocking warnings."""
     return [e for e in errors if e.severity == "warning"]
@@ -327,6 +329,7 @@ def validate_api_v4(spec: ApiV4DefinitionSpec, *, api_name: str) -> list[FieldEr
     return out
 
 
+# Not called yet: issue 16 (admission webhooks) wires it on UPDATE of an ApiV4Definition.
 def validate_api_v4_update(old: ApiV4DefinitionSpec, new: ApiV4DefinitionSpec) -> list[FieldError]:
     """The API type of a v4 API cannot change."""
     if old.type != new.type:
@@ -353,8 +356,12 @@ def validate_api_resource(spec: ApiResourceSpec) -> list[FieldError]:
 _URL = re.compile(r"^http(s?)://.+$")
 
 
+# Not called yet: issue 16 (admission webhooks) wires it for ManagementContext create/update.
 def validate_management_context(spec: ManagementContextSpec) -> list[FieldError]:
-    """Mandatory fields of a context that does not target Gravitee Cloud (section 5.5)."""
+    """Mandatory fields of a context that does not target Gravitee Cloud.
+
+    ``docs/behavior/admission.md#managementcontext``.
+    """
     cloud = spec.cloud
     if given(cloud) and (given(cloud.token) or given(cloud.secret_ref)):
         return []
@@ -383,8 +390,13 @@ def validate_management_context(spec: ManagementContextSpec) -> list[FieldError]
 _PEM_CERT = re.compile(r"-----BEGIN CERTIFICATE-----\s+[A-Za-z0-9+/=\s]+-----END CERTIFICATE-----")
 
 
+# Not called yet: issue 16 (admission webhooks) wires it, and the Application reconcile should
+# run it too (the same function at admission and at reconcile, as for the APIs).
 def validate_application(spec: ApplicationSpec) -> list[FieldError]:
-    """Settings exclusivity and certificate entries of an application (section 9.3)."""
+    """Settings exclusivity and certificate entries of an application.
+
+    ``docs/behavior/admission.md#application``.
+    """
     out = validate_context_ref(spec.context_ref, required=True)
     settings = spec.settings
     if given(settings.oauth) and given(settings.app):
@@ -431,6 +443,7 @@ def validate_application(spec: ApplicationSpec) -> list[FieldError]:
     return out
 
 
+# Not called yet: issue 16 (admission webhooks) wires it on UPDATE of an Application.
 def validate_application_update(old: ApplicationSpec, new: ApplicationSpec) -> list[FieldError]:
     """An application cannot switch between OAuth and simple settings, nor change OAuth type."""
     old_oauth, new_oauth = old.settings.oauth, new.settings.oauth
@@ -467,6 +480,7 @@ def parse_rfc3339(value: str) -> datetime:
     return datetime.fromisoformat(normalised)
 
 
+# Not called yet: issue 16 (admission webhooks) wires it once issue 15 reconciles Subscriptions.
 def validate_subscription(spec: SubscriptionSpec, *, now: datetime) -> list[FieldError]:
     """API kind, API keys and ending date of a subscription (``now`` must be timezone-aware)."""
     out = []
@@ -519,6 +533,7 @@ def _ref_text(ref: ObjectRef, default_namespace: str) -> str:
     return f"{or_default(ref.namespace, '') or default_namespace}/{ref.name}"
 
 
+# Not called yet: issue 16 (admission webhooks) wires it once issue 15 reconciles Subscriptions.
 def validate_subscription_update(
     old: SubscriptionSpec, new: SubscriptionSpec, *, namespace: str
 ) -> list[FieldError]:
@@ -555,6 +570,8 @@ def validate_subscription_update(
 # --- SharedPolicyGroup -----------------------------------------------------------------------
 
 
+# Not called yet: issue 16 (admission webhooks) wires it once issue 15 reconciles
+# SharedPolicyGroups.
 def validate_shared_policy_group_update(
     old: SharedPolicyGroupSpec, new: SharedPolicyGroupSpec
 ) -> list[FieldError]:
@@ -590,6 +607,8 @@ def validate_shared_policy_group_update(
 # --- rules over data the caller looked up (still no I/O here) --------------------------------
 
 
+# Not called yet: issue 17 item 1 wires it at reconcile time, issue 16 at admission (from the
+# informer cache).
 def validate_context_path_conflicts(
     paths: Sequence[tuple[str, str]], others: Iterable[tuple[str, Sequence[str]]]
 ) -> list[FieldError]:
@@ -615,6 +634,8 @@ def validate_context_path_conflicts(
     return out
 
 
+# Not called yet: issue 16 (admission webhooks, v4 rule 5) wires it; issue 15 resolves the same
+# references at reconcile time.
 def validate_shared_policy_group_phases(
     spec: ApiV4DefinitionSpec,
     *,
@@ -658,6 +679,8 @@ def validate_shared_policy_group_phases(
     return out
 
 
+# Not called yet: issue 16 (admission webhooks, API rule 7) wires it; issue 15 brings the
+# Notification kind the API reconcilers consume.
 def validate_notification_refs(
     refs: Opt[list[ObjectRef]],
     *,
@@ -665,8 +688,10 @@ def validate_notification_refs(
     notifications: Mapping[str, NotificationSpec | None],
     existing_groups: Container[str],
 ) -> list[FieldError]:
-    """Notification references of an API (section 10.2 rule 7). ``notifications`` maps
-    ``ns/name`` to the spec (None when missing); ``existing_groups`` holds ``ns/name`` of Groups."""
+    """Notification references of an API (``docs/behavior/admission.md#notifications``).
+
+    ``notifications`` maps ``ns/name`` to the spec (None when missing); ``existing_groups`` holds
+    ``ns/name`` of Groups."""
     out: list[FieldError] = []
     console_seen = False
     for index, ref in enumerate(or_default(refs, [])):
@@ -727,6 +752,7 @@ def validate_notification_refs(
     return out
 
 
+# Not called yet: issue 16 (admission webhooks) wires it on UPDATE of an API with subscriptions.
 def validate_subscribed_plans_kept(
     plan_names: Container[str], subscribed_plans: Iterable[str], *, api_key: str, api_name: str
 ) -> list[FieldError]:
@@ -744,24 +770,3 @@ def validate_subscribed_plans_kept(
                 )
             )
     return out
-
-
-def validate_delete_with_subscriptions(
-    subscriptions: Opt[int], *, key: str, name: str, kind: Literal["api", "application"]
-) -> list[FieldError]:
-    """An API or application still used by Subscriptions cannot be deleted."""
-    count = or_default(subscriptions, 0)
-    if count <= 0:
-        return []
-    target, field = (
-        ("the API definition", "api") if kind == "api" else ("the application", "application")
-    )
-    return [
-        FieldError(
-            "status.subscriptions",
-            f"cannot delete [{key}] because it is referenced in {count} subscriptions. "
-            f"Subscriptions must be deleted before {target}. You can review the subscriptions "
-            "using the following command: kubectl get subscriptions.gravitee.io -A -o "
-            f"jsonpath='{{.items[?(@.spec.{field}.name==\"{name}\")].metadata.name}}'",
-        )
-    ]

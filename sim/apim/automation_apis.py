@@ -5,9 +5,9 @@ as an existing UUID with ``hridContainsUUID=true``, in which case APIM clears th
 that store nothing, create-or-update by crossId, the deploy rule (``syncFrom: MANAGEMENT``,
 ``STARTED``, a published or deprecated plan), and closing the plans that leave the spec.
 
-Responses are ``ApiV4State``: the accepted spec echoed back plus ids and ``errors``. Unlike the
-open question in the contract (section 12.3), plan ids are always filled in the echo: GKO builds
-``.status.plans`` from them.
+Responses are ``ApiV4State``: the accepted spec echoed back plus ids and ``errors``. Plan ids are
+always filled in the echo (``docs/behavior/apim-calls.md#what-apim-does-with-what-it-receives``):
+the operator builds ``.status.plans`` from them.
 """
 
 from __future__ import annotations

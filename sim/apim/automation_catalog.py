@@ -1,8 +1,9 @@
 """Automation API groups, shared policy groups and dictionaries.
 
 Owns their HRID-mode ids (``hridContainsUUID=true`` takes the HRID as the id; for SPGs APIM does
-so even where GKO meant a crossId, contract 12.6), dry runs that store nothing, and plain
-deletes (404 ``hrid.notFound`` when absent).
+so even where GKO meant a crossId,
+``docs/behavior/apim-calls.md#what-apim-does-with-what-it-receives``), dry runs that store
+nothing, and plain deletes (404 ``hrid.notFound`` when absent).
 """
 
 from __future__ import annotations
@@ -92,7 +93,8 @@ async def put_shared_policy_group(request: web.Request) -> web.Response:
     legacy = flag(request, "hridContainsUUID")
     user_cross_id = body.get("crossId") if isinstance(body.get("crossId"), str) else None
     if legacy:
-        # APIM treats the value as the SPG id (contract 12.6), even when GKO meant a crossId.
+        # APIM treats the value as the SPG id even when GKO meant a crossId
+        # (docs/behavior/apim-calls.md).
         spg_id = hrid
         existing = state.shared_policy_group(spg_id, org=org, env=env)
         cross_id = user_cross_id or (existing.cross_id if existing else hrid)

@@ -1,7 +1,8 @@
 """Automation API next-gen portal objects: portals, their listings, documentation pages and
 links, and API documentation pages (APIM 4.12+, links 4.13).
 
-Owns their ids (contract 7.2: portals like any top-level object, portal children from
+Owns their ids (``docs/behavior/ids.md#what-apim-derives-in-hrid-mode``: portals like any
+top-level object, portal children from
 ``U(U(org + "portal" + p) + env + hrid)``, API pages from ``U(U(org + "api" + a) + env +
 hrid)``), the parent checks (404 ``hrid.notFound`` for an unknown portal or API), dry runs that
 store nothing, and deletes (a portal takes its children with it). Contents are stored as sent.

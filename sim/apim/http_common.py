@@ -8,14 +8,12 @@ and access to the JSON body the middleware parsed once. Never touches stored obj
 from __future__ import annotations
 
 import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
 from sim.apim.errors import INVALID_ORG_OR_ENV, SimHttpError
-
-if TYPE_CHECKING:
-    from sim.apim.simulator import Simulator
+from sim.apim.instance import Simulator
 
 SIM_KEY: web.AppKey[Simulator] = web.AppKey("apim_simulator")
 # aiohttp >= 3.14 wants typed request keys; older releases only know plain strings.

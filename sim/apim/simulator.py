@@ -1,10 +1,11 @@
 """The APIM simulator as an aiohttp application.
 
-Owns :class:`Simulator` (state, request log, credentials and faults of one simulated APIM) and
-:func:`build_app`, whose single middleware does, per request and in APIM's order: one JSON parse
-of the body, fault injection (latency, failure, dropped connection), authentication (401 before
-anything else), dispatch to the v1 / v2 / Automation handlers, error rendering in the family's
-shape, and one request-log entry. ``/_sim/...`` control paths skip all of it.
+Owns :func:`build_app` around a :class:`~sim.apim.instance.Simulator` (which lives apart so the
+handlers can name it without importing this module); its single middleware does, per request and in
+APIM's order: one JSON parse of the body, fault injection (latency, failure, dropped connection),
+authentication (401 before anything else), dispatch to the v1 / v2 / Automation handlers, error
+rendering in the family's shape, and one request-log entry. ``/_sim/...`` control paths skip all
+of it.
 
 Never listens on anything but the address it is given (tests use 127.0.0.1), never logs secrets.
 """
@@ -14,100 +15,25 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable
 
-import attrs
 from aiohttp import web
 
 from sim.apim import automation, control, management_v1, management_v2
-from sim.apim.auth import BASIC_REALM, AuthResult, Credentials
+from sim.apim.auth import BASIC_REALM, AuthResult
 from sim.apim.errors import (
     ApiFamily,
     SimHttpError,
     error_response,
     family_of,
 )
-from sim.apim.faults import Faults
 from sim.apim.http_common import BODY_KEY, SIM_KEY
-from sim.apim.requestlog import DROPPED, RequestLog
-from sim.apim.state import SimulatorState
+from sim.apim.instance import Simulator
+from sim.apim.requestlog import DROPPED
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 _log = logging.getLogger(__name__)
-
-DEFAULT_USERS: Mapping[str, str] = {"admin": "admin"}
-DEFAULT_ORGS_ENVS: Mapping[str, Iterable[str]] = {"DEFAULT": ["DEFAULT"]}
-
-
-Users = tuple[tuple[str, str], ...]
-OrgsEnvs = tuple[tuple[str, tuple[str, ...]], ...]
-
-
-def _frozen_users(value: Mapping[str, str] | Users) -> Users:
-    items = value.items() if isinstance(value, Mapping) else value
-    return tuple((str(name), str(password)) for name, password in items)
-
-
-def _frozen_tokens(value: Iterable[str]) -> tuple[str, ...]:
-    return tuple(value)
-
-
-def _frozen_orgs_envs(value: Mapping[str, Iterable[str]] | OrgsEnvs) -> OrgsEnvs:
-    items = value.items() if isinstance(value, Mapping) else value
-    return tuple((str(org), tuple(envs)) for org, envs in items)
-
-
-@attrs.frozen
-class SimulatorOptions:
-    """How a simulated APIM is set up.
-
-    * ``users``: accepted Basic credentials, name -> password (default ``admin``/``admin``).
-    * ``tokens``: accepted bearer tokens (default none).
-    * ``orgs_envs``: organizations and their environment ids (default ``DEFAULT``/``DEFAULT``);
-      every environment also answers to its lower-cased id as hrid.
-    * ``request_log_limit``: entries kept in the request log, oldest dropped (default 50,000,
-      about 75 MB with 1.5 kB bodies).
-    * ``fault_seed``: seed of the random draws of ``fail_fraction`` (default: unseeded).
-    * ``record_responses``: also keep each response body in the log (default off; contract
-      tests turn it on to validate every answer).
-    """
-
-    users: Users = attrs.field(default=DEFAULT_USERS, converter=_frozen_users)
-    tokens: tuple[str, ...] = attrs.field(default=(), converter=_frozen_tokens)
-    orgs_envs: OrgsEnvs = attrs.field(default=DEFAULT_ORGS_ENVS, converter=_frozen_orgs_envs)
-    request_log_limit: int = 50_000
-    fault_seed: int | None = None
-    record_responses: bool = False
-
-    def __repr__(self) -> str:
-        users = [name for name, _ in self.users]
-        return (
-            f"SimulatorOptions(users={users}, tokens=<{len(self.tokens)} hidden>, "
-            f"orgs_envs={dict(self.orgs_envs)})"
-        )
-
-
-class Simulator:
-    """One simulated APIM installation: its database, who may call it, and what goes wrong."""
-
-    def __init__(self, options: SimulatorOptions | None = None) -> None:
-        self.options = options or SimulatorOptions()
-        self._orgs_envs = {org: list(envs) for org, envs in self.options.orgs_envs}
-        self._user_names = [name for name, _ in self.options.users]
-        self.state = SimulatorState(orgs_envs=self._orgs_envs, users=self._user_names)
-        self.requests = RequestLog(max_entries=self.options.request_log_limit)
-        self.credentials = Credentials(users=dict(self.options.users), tokens=self.options.tokens)
-        self.faults = Faults(self.credentials, seed=self.options.fault_seed)
-
-    def __repr__(self) -> str:
-        return f"Simulator(orgs={sorted(self._orgs_envs)}, {self.credentials!r})"
-
-    def reset(self) -> None:
-        """Empty database and request log, no faults, original credentials."""
-        self.state = SimulatorState(orgs_envs=self._orgs_envs, users=self._user_names)
-        self.requests.clear()
-        self.faults.clear()
 
 
 def _unauthorized(family: ApiFamily, auth: AuthResult) -> web.Response:

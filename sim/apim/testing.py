@@ -16,14 +16,9 @@ import attrs
 from aiohttp import web
 
 from sim.apim.faults import Faults
+from sim.apim.instance import DEFAULT_ORGS_ENVS, DEFAULT_USERS, Simulator, SimulatorOptions
 from sim.apim.requestlog import RequestLog
-from sim.apim.simulator import (
-    DEFAULT_ORGS_ENVS,
-    DEFAULT_USERS,
-    Simulator,
-    SimulatorOptions,
-    build_app,
-)
+from sim.apim.simulator import build_app
 from sim.apim.state import SimulatorState
 from sim.apim.tls import make_server_tls
 

@@ -23,7 +23,7 @@ class Findings:
     warning: list[str] = attrs.field(factory=list)
 
     def as_json(self) -> dict[str, list[str]]:
-        # APIM returns warnings sorted (contract section 8.3); severe keep discovery order.
+        # APIM returns warnings sorted, severe keep discovery order (docs/behavior/apim-calls.md).
         return {"severe": list(self.severe), "warning": sorted(self.warning)}
 
 

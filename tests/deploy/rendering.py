@@ -26,7 +26,7 @@ OPERATOR_NAMESPACE = "gravitee-operator"
 OPERATOR_NAME = "gko-controller-manager"
 SERVICE_ACCOUNT = "gko-controller-manager"
 
-#: The kinds the operator reconciles, by CRD plural (gko-behavior.md section 1).
+#: The kinds the operator reconciles, by CRD plural (docs/behavior/kinds.md).
 CRD_PLURALS = (
     "managementcontexts",
     "apidefinitions",

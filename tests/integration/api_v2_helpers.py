@@ -46,7 +46,7 @@ IMPORT_CRD = "/apis/import-crd"
 
 
 def xxh_uuid(*parts: str) -> str:
-    """Upstream ``uuid.FromStrings`` (gko-behavior.md 3.4), computed independently here."""
+    """Upstream ``uuid.FromStrings`` (docs/behavior/ids.md), computed independently here."""
     return str(uuid.UUID(bytes=xxhash.xxh3_128_digest("".join(parts).encode())))
 
 

@@ -1,7 +1,7 @@
 """ApiResource: finalizer and events, inlining into v2/v4 APIs, propagation, delete guard.
 
-gko-behavior.md section 8 (and 3.10 for propagation) and the "Controller" scenarios of
-gko-scenarios.md section 4.
+``docs/behavior/api-resource.md`` (and ``docs/behavior/references.md`` for propagation), and
+upstream's controller scenarios for ApiResources.
 """
 
 from __future__ import annotations

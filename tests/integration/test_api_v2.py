@@ -1,8 +1,8 @@
 """ApiDefinition (v2): import-crd, ids, status, local ConfigMaps, deletion, failures, examples.
 
-gko-behavior.md sections 2, 3, 6 and the "Controller" scenarios of gko-scenarios.md section 2,
-with the decisions of spec/README.md (ConfigMap removed by the reconciler when ``local`` is
-switched off, an API with nowhere to go says so, APIM 404 on delete is success).
+``docs/behavior/api-v2.md`` and ``docs/behavior/conditions-and-events.md``, and upstream's
+controller scenarios for v2 APIs, with our fixes (ConfigMap removed by the reconciler when
+``local`` is switched off, an API with nowhere to go says so, APIM 404 on delete is success).
 """
 
 from __future__ import annotations

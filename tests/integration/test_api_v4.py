@@ -1,4 +1,4 @@
-"""ApiV4Definition end to end (gko-behavior.md 7, gko-scenarios.md 3 "Controller").
+"""ApiV4Definition end to end (docs/behavior/api-v4.md; upstream's v4 controller scenarios).
 
 The operator runs in-process against the Kubernetes API emulator and the APIM simulator; every
 assertion reads what a user or a gateway would see: conditions, events, ConfigMaps, and what
@@ -94,7 +94,7 @@ async def test_hrid_mode_upsert_sends_hrids_and_fills_status(env: Env):
     assert status["state"] == "STARTED"
     assert status["processingStatus"] == "Completed"
     apim_plans = {p.hrid: p.id for p in env.apim.state.plans_of(record)}
-    # Plan map keys become HRIDs with spaces and dots replaced by dashes (3.4).
+    # Plan map keys become HRIDs with spaces and dots replaced by dashes (docs/behavior/ids.md).
     assert set(apim_plans) == {"key-less", "Gold-Plan-v2"}
     assert status["plans"] == apim_plans
 
@@ -127,7 +127,7 @@ async def test_hrid_mode_upsert_sends_hrids_and_fills_status(env: Env):
     assert "contextRef" not in body
     assert isinstance(body["plans"], list)
     assert sorted(p["hrid"] for p in body["plans"]) == ["Gold-Plan-v2", "key-less"]
-    # HRID mode sends no generated UUIDs (7.3).
+    # HRID mode sends no generated UUIDs (docs/behavior/ids.md#v4-apis).
     assert "id" not in body
     assert all("id" not in p for p in body["plans"])
     assert body["definitionContext"] == {"origin": "KUBERNETES", "syncFrom": "MANAGEMENT"}
@@ -219,7 +219,8 @@ async def test_legacy_uuid_mode_for_objects_with_status_id_and_no_condition(
         assert put.query["hridContainsUUID"] == "true"
         assert put.query["dryRun"] == "false"
         assert put.body["id"] == legacy_id
-        # Legacy ids: crossId = uuid("<ns>/<name>"), plan ids from status.plans (7.3).
+        # Legacy ids: crossId = uuid("<ns>/<name>"), plan ids from status.plans
+        # (docs/behavior/ids.md#v4-apis).
         assert put.body["crossId"] == upstream_uuid("team/legacy")
         (plan,) = put.body["plans"]
         assert plan["hrid"] == "key-less"
@@ -271,7 +272,8 @@ async def test_automation_api_managed_is_sticky_across_a_failure(env: Env):
     before = env.apim.requests.mark()
     await env.patch(API_V4_DEFINITIONS, "sticky", {"spec": {"description": "boom"}})
     failed = await env.wait_condition(API_V4_DEFINITIONS, "sticky", "False")
-    # A 400 is not retried (3.8): one attempt, nothing parked for later.
+    # A 400 is not retried (docs/behavior/conditions-and-events.md#errors-and-retries): one
+    # attempt, nothing parked for later.
     await wait_idle(env)
     assert [r.status for r in upserts_of(env, "team-sticky", since=before)] == [400]
     assert failed["reason"] == "ControlPlaneError"
@@ -354,7 +356,8 @@ async def test_lifecycle_state_defaults_to_unpublished(env: Env):
 def assert_gateway_configmap(
     configmap: dict[str, Any], *, name: str, uid: str, org: str, env_id: str
 ) -> dict[str, Any]:
-    """The exact layout a gateway's Kubernetes sync reads (6.6); returns the definition."""
+    """The exact layout a gateway's Kubernetes sync reads (docs/behavior/local-configmaps.md);
+    returns the definition."""
     metadata = configmap["metadata"]
     assert metadata["labels"]["managed-by"] == "gravitee.io"
     assert metadata["labels"]["gio-type"] == "apidefinitions.gravitee.io"
@@ -383,7 +386,8 @@ async def test_sync_from_kubernetes_with_context_writes_configmap_and_apim(env: 
     definition = assert_gateway_configmap(
         configmap, name="gw", uid=obj["metadata"]["uid"], org="DEFAULT", env_id="DEFAULT"
     )
-    # Gateway style: lowercase enums with dashes, plans as a list named by their key (7.6).
+    # Gateway style: lowercase enums with dashes, plans as a list named by their key
+    # (docs/behavior/local-configmaps.md#the-v4-gateway-definition).
     assert definition["definitionVersion"] == "4.0.0"
     assert definition["apiVersion"] == "1.0"
     assert definition["id"] == status["id"]
@@ -411,7 +415,7 @@ async def test_sync_from_kubernetes_without_context_needs_no_apim(env: Env):
     definition = assert_gateway_configmap(
         configmap, name="solo", uid=obj["metadata"]["uid"], org="DEFAULT", env_id="DEFAULT"
     )
-    # Without a context: id = uuid(hrid), plan ids as in legacy mode (7.3).
+    # Without a context: id = uuid(hrid), plan ids as in legacy mode (docs/behavior/ids.md#v4-apis).
     api_id = upstream_uuid("team-solo")
     assert definition["id"] == api_id
     (plan,) = definition["plans"]
@@ -433,7 +437,7 @@ async def test_stopped_local_api_has_no_configmap_until_started(env: Env):
     await env.patch(API_V4_DEFINITIONS, "sleepy", {"spec": {"state": "STARTED"}})
     await wait_configmap(env, "sleepy")
 
-    # Stopping a local API is deleting its ConfigMap (6.6).
+    # Stopping a local API is deleting its ConfigMap (docs/behavior/local-configmaps.md).
     await env.patch(API_V4_DEFINITIONS, "sleepy", {"spec": {"state": "STOPPED"}})
     await env.wait_gone(CONFIG_MAPS, "sleepy")
 
@@ -654,7 +658,7 @@ async def test_delete_retries_until_apim_answers(env: Env):
     statuses = [r.status for r in env.apim.requests.find(method="DELETE")]
     assert statuses[:3] == [503, 503, 204]
     # A retry already queued may repeat the DELETE before the cache sees the finalizer gone;
-    # APIM's 404 then counts as success (spec/README.md decision 5).
+    # APIM's 404 then counts as success (docs/behavior/apim-calls.md#deletes).
     assert set(statuses[3:]) <= {404}
     assert env.apim.state.api_by_hrid("team-stubborn") is None
 
@@ -799,7 +803,7 @@ async def test_pages_and_general_conditions_are_sent_by_hrid(env: Env):
     ]
 
 
-# -- dependency propagation (3.10) ----------------------------------------------------------------
+# -- dependency propagation (docs/behavior/references.md) -----------------------------------------
 
 
 async def test_context_change_reimports_its_apis(env: Env):
@@ -1036,7 +1040,8 @@ async def test_switching_a_context_less_api_to_management_still_deletes_its_conf
     )
     failed = await env.wait_condition(API_V4_DEFINITIONS, "stranded", "False")
     assert failed["reason"] == "IllegalStateError"
-    # The API left the gateway (spec/README.md decision 5): no stale ConfigMap keeps serving it.
+    # The API left the gateway (docs/behavior/local-configmaps.md): no stale ConfigMap keeps
+    # serving it.
     await env.wait_gone(CONFIG_MAPS, "stranded")
 
 

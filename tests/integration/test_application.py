@@ -1,5 +1,6 @@
 """Application end to end: Automation API upserts in HRID and legacy UUID mode, client
-certificates from every kind of source, deletion, failures and restarts (gko-behavior.md 9).
+certificates from every kind of source, deletion, failures and restarts
+(docs/behavior/application.md).
 
 The operator runs in-process against the Kubernetes API emulator and the APIM simulator.
 """

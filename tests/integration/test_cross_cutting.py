@@ -1,4 +1,5 @@
-"""Behaviour every reconciled kind shares (gko-behavior.md 2 and 3).
+"""Behaviour every reconciled kind shares (docs/behavior/conditions-and-events.md and
+references.md).
 
 Finalizer names, the spec-hash annotation, the Event pairs, processingStatus and
 observedGeneration, restarts (converged objects cost nothing, unconverged ones are picked up),

@@ -1,5 +1,5 @@
 """ManagementContext end to end: APIM probe in Accepted, auth Secret bookkeeping, change
-propagation to dependants, and the deletion guard (gko-behavior.md 5, spec decisions 5).
+propagation to dependants, and the deletion guard (docs/behavior/management-context.md).
 
 The operator runs in-process against the Kubernetes API emulator and the APIM simulator.
 """
@@ -85,7 +85,7 @@ async def test_context_is_probed_and_accepted_with_finalizer_and_events(env: Env
     "auth",
     [
         {"bearerToken": "apim-sim-token"},
-        # Both given: the token wins (gko-behavior.md 3.9).
+        # Both given: the token wins (docs/behavior/management-context.md#credentials).
         {
             "bearerToken": "apim-sim-token",
             "credentials": {"username": "admin", "password": "wrong"},
@@ -462,9 +462,9 @@ async def test_unreferenced_context_deletes_cleanly(env: Env):
 
 @pytest.mark.parametrize("status", [403, 404, 500, 503])
 async def test_other_probe_answers_do_not_fail_the_context(env: Env, status: int):
-    """Upstream's probe only rejects 400 and 401 (gko-behavior.md 5.5): a token allowed to import
-    but not to read the environment (403), a proxy hiding the endpoint (404) or a flaky APIM
-    (5xx) must not mark the context as broken."""
+    """Upstream's probe only rejects 400 and 401 (docs/behavior/management-context.md): a token
+    allowed to import but not to read the environment (403), a proxy hiding the endpoint (404) or
+    a flaky APIM (5xx) must not mark the context as broken."""
     env.apim.faults.fail_fraction(1.0, method="GET", path_prefix=V2_ENV_PATH, status=status)
     await env.create(context("apim", env.apim))
 

@@ -3,7 +3,7 @@
 Multi-environment: contexts pointing at different organizations/environments put each API in
 its own environment. Namespace scoping (``NAMESPACE``): two operators sharing a cluster and an
 APIM never touch each other's objects or APIs. Multi-cluster: the same object in two clusters
-is one API in APIM, because both operators derive the same HRID (spec/README.md decision 2).
+is one API in APIM, because both operators derive the same HRID (docs/behavior/ids.md).
 """
 
 from __future__ import annotations

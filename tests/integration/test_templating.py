@@ -1,6 +1,7 @@
 """``[[ secret `name/key` ]]`` / ``[[ configmap `name/key` ]]`` templating end to end: APIM
 receives resolved values, failures map to the upstream conditions, source changes re-send, and
-the sources carry (then lose) the bookkeeping annotations and finalizer (gko-behavior.md 4).
+the sources carry (then lose) the bookkeeping annotations and finalizer
+(docs/behavior/templating.md).
 
 The operator runs in-process against the Kubernetes API emulator and the APIM simulator.
 """

@@ -70,7 +70,7 @@ def test_hrid_and_key_sanitising():
     assert ids.sanitize_key("x/y") == "x/y"
 
 
-# APIM side (apim-contract.md 7.2 test vectors, org DEFAULT, env DEFAULT).
+# APIM side (docs/behavior/ids.md#what-apim-derives-in-hrid-mode, org DEFAULT, env DEFAULT).
 def test_apim_derived_ids_match_the_contract_vectors():
     assert ids.apim_cross_id("DEFAULT", "default-my-api") == "b54c45d2-1e4f-3330-aa2d-9c931c795b92"
     assert ids.apim_id("DEFAULT", "DEFAULT", "default-my-api") == (

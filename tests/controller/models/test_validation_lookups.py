@@ -4,7 +4,6 @@ from controller.models.notification import NotificationSpec
 from controller.models.shared_policy_group import SharedPolicyGroupSpec
 from controller.models.validation import (
     validate_context_path_conflicts,
-    validate_delete_with_subscriptions,
     validate_notification_refs,
     validate_shared_policy_group_phases,
     validate_subscribed_plans_kept,
@@ -123,13 +122,3 @@ def test_plans_used_by_subscriptions_must_remain():
         "Plan [gold] could not be found in API [ns/api] but there is a subscription referencing it."
     )
     assert '@.spec.api.name=="api"' in errors[0].message
-
-
-def test_delete_blocked_by_subscriptions():
-    assert validate_delete_with_subscriptions(0, key="ns/a", name="a", kind="api") == []
-    (error,) = validate_delete_with_subscriptions(2, key="ns/a", name="a", kind="application")
-    assert error.message.startswith(
-        "cannot delete [ns/a] because it is referenced in 2 subscriptions. Subscriptions must be "
-        "deleted before the application."
-    )
-    assert '@.spec.application.name=="a"' in error.message

@@ -1,4 +1,4 @@
-"""API identity: which upstream formula applies in which mode (gko-behavior.md 6.2, 6.3, 7.2, 7.3).
+"""API identity: which upstream formula applies in which mode (docs/behavior/ids.md).
 
 Expected ids are restated from the spec with the raw XXH3 helper, so a change of formula in
 ``identity.py`` (wrong argument, missing separator) fails here.

@@ -1,4 +1,4 @@
-"""HRID-mode ids: Java nameUUIDFromBytes over concatenated strings (contract section 7.2)."""
+"""HRID-mode ids: Java nameUUIDFromBytes over concatenated strings (docs/behavior/ids.md)."""
 
 import hashlib
 import uuid

@@ -17,8 +17,8 @@ What the files cannot check, and what we do about it (see that folder's README):
   ``hridContainsAppUUID``: the server reads them anyway; openapi-core ignores undeclared query
   parameters, so those exchanges still validate the rest.
 * The Automation file declares an ``HttpError`` JSON body for 401, but APIM's bearer-token
-  filter answers 401 with an empty body (contract 4.3); the simulator follows the server, so
-  that one response is checked for its status only.
+  filter answers 401 with an empty body (docs/behavior/apim-calls.md); the simulator follows the
+  server, so that one response is checked for its status only.
 * GKO sends subscription fields APIM ignores, with ``endingAt: ""`` when unset; the schema's
   ``date-time`` format rejects the empty string. The simulator accepts it like APIM does; the
   test shows the file rejecting that body, and validates a well-formed body separately.

@@ -100,7 +100,7 @@ async def test_upstream_crds_and_examples(target: Target):
         assert item["metadata"]["generation"] == 1
         assert missing_defaults(item, schemas[item["kind"]]) == [], item["metadata"]["name"]
 
-    # A default the operator relies on (decision 3): v4 APIs start STARTED.
+    # A default the operator relies on (docs/behavior/kinds.md): v4 APIs start STARTED.
     v4 = next(
         i
         for i in custom
