@@ -1,5 +1,6 @@
 """Exact strings users, dashboards and gateways depend on: finalizers, annotations, labels,
-event reasons, component names (gko-behavior.md 2, 3.2, 3.3, 3.7, 6.6).
+event reasons, component names (docs/behavior/conditions-and-events.md,
+docs/behavior/local-configmaps.md#layout).
 
 Kept in one place so that a typo cannot split a contract between two modules.
 """
@@ -82,7 +83,8 @@ def canonical_json(value: Any) -> str:
 def spec_hash(spec: Any) -> str:
     """``gravitee.io/last-spec-hash``: hex SHA-256 of the canonical JSON of a spec.
 
-    Upstream hashes Go's serialisation, which cannot be reproduced byte for byte; the decision
-    (spec/README.md, 6) accepts one extra idempotent reconcile per object after a migration.
+    Upstream hashes Go's serialisation, which cannot be reproduced byte for byte; one extra
+    idempotent reconcile per object after a migration is accepted
+    (docs/behavior/conditions-and-events.md#annotations).
     """
     return hashlib.sha256(canonical_json(spec).encode()).hexdigest()

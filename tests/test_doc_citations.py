@@ -19,18 +19,8 @@ CITING = ("controller", "sim", "benchmarks", "examples", "tests")
 
 # Files the reconcile-framework rewrite (issue 13) replaces; their citations move with the new
 # code. Removed once the framework lands: this list must then be empty.
-NOT_YET = frozenset(
-    {
-        "controller/loop.py",
-        "controller/reconcile.py",
-        "controller/wiring.py",
-        "controller/informers/handlers.py",
-        *(
-            p.relative_to(ROOT).as_posix()
-            for p in (ROOT / "controller" / "reconcilers").glob("*.py")
-        ),
-    }
-)
+NOT_YET: frozenset[str] = frozenset()
+"""Files allowed to cite outside the repository: none since the reconcile framework landed."""
 
 OUTSIDE = re.compile(
     r"gko-behavior\.md|apim-contract\.md|engineering-anchors\.md|gko-scenarios\.md"

@@ -1,4 +1,4 @@
-"""Which informer events are worth a reconcile (docs/behavior/reconcile-triggers.md).
+"""Which informer events are worth a reconcile (docs/behavior/references.md#propagation).
 
 Owns the spec-hash gating that makes a restart over converged objects free: the start-up list
 enqueues an object only when it is not converged (hash annotation differs from its spec, or its

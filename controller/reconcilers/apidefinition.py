@@ -181,7 +181,7 @@ class ApiDefinition(KindLogic):
 
     def _console_notification(self, attempt: Attempt, spec: dict[str, Any]) -> None:
         """The first console API Notification referenced becomes the API's console
-        notification settings (gko-behavior.md 6.4 step 5)."""
+        notification settings (docs/behavior/api-v2.md#update, step 4)."""
         spec.pop("consoleNotificationConfiguration", None)
         configuration: dict[str, Any] | None = None
         for ref in spec.get("notificationsRefs") or []:

@@ -1,6 +1,7 @@
 """Status conditions: the exact upstream vocabulary and Kubernetes' transition-time rules.
 
-Owns how a reconcile outcome becomes the ``status.conditions`` list (gko-behavior.md 3.5, 3.6).
+Owns how a reconcile outcome becomes the ``status.conditions`` list
+(docs/behavior/conditions-and-events.md#conditions).
 It never writes anything: reconcilers compare the result with the live status and patch only
 when it differs, so a converged object costs no write. ``lastTransitionTime`` only moves when a
 condition's status changes (apimachinery's ``SetStatusCondition`` rule), which is what makes the

@@ -1,4 +1,4 @@
-"""How an API object is identified in APIM and in gateways (gko-behavior.md 6.2, 6.3, 7.2, 7.3).
+"""How an API object is identified in APIM and in gateways (docs/behavior/ids.md).
 
 Pure functions from (spec, metadata, status) to the spec that is sent, with upstream's ID
 formulas, so that this operator and upstream GKO (and two clusters managing one APIM) agree on
@@ -19,7 +19,8 @@ from controller.apim import ids
 
 
 def v2_definition_context(spec: Mapping[str, Any]) -> dict[str, Any]:
-    """The effective ``definition_context`` of a v2 API (6.3)."""
+    """The effective ``definition_context`` of a v2 API
+    (docs/behavior/api-v2.md#definition-context)."""
     context = dict(
         spec.get("definition_context") or {"mode": "fully_managed", "origin": "kubernetes"}
     )
@@ -44,7 +45,8 @@ def populate_v2_ids(
     uid: str,
     status: Mapping[str, Any],
 ) -> dict[str, Any]:
-    """Upstream ``PopulateIDs`` for v2: API, plan and page ids and crossIds (6.2)."""
+    """Upstream ``PopulateIDs`` for v2: API, plan and page ids and crossIds
+    (docs/behavior/ids.md#v2-apis)."""
     out: dict[str, Any] = jsonfast.copy(dict(spec))
     api_id = status.get("id") or out.get("id") or uid
     out["id"] = api_id
@@ -72,7 +74,8 @@ IdentityMode = Literal["hrid", "uuid"]
 
 
 def v4_definition_context(spec: Mapping[str, Any]) -> dict[str, Any]:
-    """Effective v4 ``definitionContext``: defaults overridden by non-empty user values (7.2)."""
+    """Effective v4 ``definitionContext``: defaults overridden by non-empty user values
+    (docs/behavior/api-v4.md#definition-context)."""
     effective: dict[str, Any] = {"origin": "KUBERNETES", "syncFrom": "MANAGEMENT"}
     for key, value in (spec.get("definitionContext") or {}).items():
         if value:
@@ -117,7 +120,7 @@ def populate_v4_ids(
     automation_managed: bool,
     has_context: bool,
 ) -> V4Identity:
-    """Upstream v4 ``PopulateIDs`` for the Automation API era (7.3)."""
+    """Upstream v4 ``PopulateIDs`` for the Automation API era (docs/behavior/ids.md#v4-apis)."""
     out: dict[str, Any] = jsonfast.copy(dict(spec))
     mode = v4_identity_mode(spec, status, automation_managed=automation_managed)
     api_hrid = ids.hrid(namespace, name)
@@ -169,7 +172,8 @@ def populate_v4_ids(
 
 
 def automation_body(spec: Mapping[str, Any]) -> dict[str, Any]:
-    """The Automation API body: the v4 model with its ``plans``/``pages`` maps as lists (7.4)."""
+    """The Automation API body: the v4 model with its ``plans``/``pages`` maps as lists
+    (docs/behavior/api-v4.md#update)."""
     body = {k: value for k, value in spec.items() if k not in ("contextRef",)}
     for field in ("plans", "pages"):
         if isinstance(body.get(field), dict):

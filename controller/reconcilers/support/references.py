@@ -2,7 +2,7 @@
 
 Each function maps a raw object (as cached by the informers) to the keys of what it references,
 so "every API that uses context X" is one O(1) index lookup instead of a list call
-(docs/behavior/reconcile-triggers.md). They work on raw dicts rather than the typed models
+(docs/behavior/references.md#propagation). They work on raw dicts rather than the typed models
 because they run on every informer event of every object. A reference without a namespace lives
 in the referrer's namespace.
 """

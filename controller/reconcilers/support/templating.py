@@ -252,7 +252,7 @@ def contains_templates(spec: Any) -> bool:
     return False
 
 
-# --- Reference bookkeeping on the sources (gko-behavior.md 4.2) -------------------------------
+# --- Reference bookkeeping on the sources (docs/behavior/templating.md) ----------------------
 
 
 @attrs.frozen
