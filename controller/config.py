@@ -183,6 +183,9 @@ class Settings:
         """Read every setting from ``environ`` (default: ``os.environ``).
 
         Raises ``SettingsError`` naming the first variable whose value is malformed.
+
+        Long on purpose: one line per environment variable, in one place, reads better than
+        the same list split across helpers.
         """
         env = _Env(os.environ if environ is None else environ)
         secure_metrics = env.boolean("SECURE_METRICS", False)

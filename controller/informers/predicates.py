@@ -120,9 +120,6 @@ def source_changed(event: Event) -> bool:
     return data_changed(event.old, event.new)
 
 
-def deleted(event: Event) -> bool:
-    return event.type is EventType.DELETED
-
 
 def edited_by_hand(obj: Mapping[str, Any]) -> bool:
     """An object the operator writes (a gateway ConfigMap) whose data no longer carries the hash

@@ -77,6 +77,8 @@ def _type_name(value: Any) -> str:
 
 
 def _make_converter() -> cattrs.Converter:
+    # Long on purpose: the hooks share the converter and each other's closures; split apart
+    # they would need the converter threaded through every one of them.
     conv = cattrs.Converter(detailed_validation=False)
 
     def scalar(expected: type, label: str) -> Callable[[Any, Any], Any]:

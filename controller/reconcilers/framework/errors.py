@@ -121,17 +121,3 @@ def classify(error: Exception) -> ReconcileError:
     if isinstance(error, asyncio.CancelledError):
         raise error
     return UnexpectedError(error)
-
-
-
-def is_recoverable(error: BaseException) -> bool:
-    """Whether ``error`` should be retried with backoff (True) or left until the spec changes.
-
-    Anything outside the taxonomy is treated as recoverable, as upstream does: an unexpected bug
-    is better retried with backoff than silently dropped.
-    """
-    if isinstance(error, ReconcileError):
-        return error.recoverable
-    if isinstance(error, ExceptionGroup):
-        return any(is_recoverable(inner) for inner in error.exceptions)
-    return True

@@ -47,11 +47,6 @@ def errors_status(severe_errors: Any, warnings: Any) -> dict[str, list[str]]:
     return {"severe": list(severe_errors), "warning": list(warnings)}
 
 
-def same_name(obj: Mapping[str, Any]) -> list[ObjectKey]:
-    """The gateway ConfigMap of an API is named after it."""
-    return [ObjectKey.of(obj)]
-
-
 def inline_resources(attempt: Attempt, deps: RuntimeDeps) -> None:
     """Replace every ``resources[].ref`` of ``attempt.spec`` by the resource's content."""
     resources = resolve_resources(

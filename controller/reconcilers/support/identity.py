@@ -32,11 +32,6 @@ def v2_definition_context(spec: Mapping[str, Any]) -> dict[str, Any]:
     return context
 
 
-def v2_synced_from_management(spec: Mapping[str, Any]) -> bool:
-    context = spec.get("definition_context") or {}
-    return not spec.get("local", False) or str(context.get("syncFrom", "")).lower() == "management"
-
-
 def populate_v2_ids(
     spec: Mapping[str, Any],
     *,
@@ -81,10 +76,6 @@ def v4_definition_context(spec: Mapping[str, Any]) -> dict[str, Any]:
         if value:
             effective[key] = value
     return effective
-
-
-def v4_synced_from_management(spec: Mapping[str, Any]) -> bool:
-    return bool(v4_definition_context(spec)["syncFrom"] == "MANAGEMENT")
 
 
 @attrs.frozen

@@ -9,7 +9,7 @@ from controller.reconcilers.framework.errors import (
     IllegalStateError,
     ReconcileError,
     ResolveRefError,
-    is_recoverable,
+    classify,
 )
 
 
@@ -95,7 +95,7 @@ def test_error_mapping(error, reason, recoverable):
         "x",
     )
     assert (refs.type, refs.status) == ("ResolvedRefs", "True")
-    assert is_recoverable(error) is recoverable
+    assert classify(error).recoverable is recoverable
 
 
 def test_resolve_ref_error_flips_resolved_refs():
@@ -110,13 +110,6 @@ def test_resolve_ref_error_flips_resolved_refs():
         "ResolvedRefs",
         "secret [a/b] not found",
     )
-
-
-def test_error_groups_are_recoverable_if_any_member_is():
-    assert not is_recoverable(
-        ExceptionGroup("g", [CompileTemplateError("a"), IllegalStateError("b")])
-    )
-    assert is_recoverable(ExceptionGroup("g", [CompileTemplateError("a"), ResolveRefError("b")]))
 
 
 def test_automation_api_managed_is_sticky_across_failures():

@@ -12,9 +12,7 @@ from controller.reconcilers.support.identity import (
     populate_v2_ids,
     populate_v4_ids,
     v2_definition_context,
-    v2_synced_from_management,
     v4_definition_context,
-    v4_synced_from_management,
 )
 
 
@@ -70,8 +68,8 @@ def test_v2_definition_context():
         )["syncFrom"]
         == "MANAGEMENT"
     )
-    assert v2_synced_from_management({"local": False})
-    assert not v2_synced_from_management({"local": True})
+    assert v2_definition_context({"local": False})["syncFrom"] == "MANAGEMENT"
+    assert v2_definition_context({"local": True})["syncFrom"] == "KUBERNETES"
 
 
 def test_v4_definition_context_and_sync_mode():
@@ -80,8 +78,11 @@ def test_v4_definition_context_and_sync_mode():
         "origin": "KUBERNETES",
         "syncFrom": "MANAGEMENT",
     }
-    assert not v4_synced_from_management({"definitionContext": {"syncFrom": "KUBERNETES"}})
-    assert v4_synced_from_management({"definitionContext": {"origin": "KUBERNETES"}})
+    kubernetes = {"definitionContext": {"syncFrom": "KUBERNETES"}}
+    assert v4_definition_context(kubernetes)["syncFrom"] == "KUBERNETES"
+    assert v4_definition_context({"definitionContext": {"origin": "KUBERNETES"}})["syncFrom"] == (
+        "MANAGEMENT"
+    )
 
 
 V4_SPEC = {

@@ -8,18 +8,12 @@ import pytest
 from controller.reconcilers.framework.errors import (
     CompileTemplateError,
     ResolveRefError,
-    is_recoverable,
 )
 from controller.reconcilers.support.templating import (
-    REFERENCES_ANNOTATION,
-    TEMPLATING_FINALIZER,
-    SourceMetadata,
     SourceRef,
-    add_reference,
     compile_spec,
     contains_templates,
     referenced_sources,
-    release_reference,
 )
 
 
@@ -154,13 +148,13 @@ def test_errors_carry_upstream_messages(template, error_type, message):
 def test_malformed_templates_are_compile_errors_not_retried(template):
     with pytest.raises(CompileTemplateError) as raised:
         compile_in_team({"v": template})
-    assert not is_recoverable(raised.value)
+    assert not raised.value.recoverable
 
 
 def test_missing_source_is_recoverable():
     with pytest.raises(ResolveRefError) as raised:
         compile_in_team({"v": "[[ secret `missing/token` ]]"})
-    assert is_recoverable(raised.value)
+    assert raised.value.recoverable
 
 
 def test_referenced_sources_reads_nothing_and_ignores_broken_templates():
@@ -171,43 +165,3 @@ def test_referenced_sources_reads_nothing_and_ignores_broken_templates():
     assert referenced_sources({"a": "[[ nope ]]"}, namespace="ns") == frozenset()
     assert contains_templates({"x": [1, {"y": "[[ secret `a/b` ]]"}]})
     assert not contains_templates({"x": [1, {"y": "plain"}]})
-
-
-def test_bookkeeping_adds_each_user_once_and_releases_down_to_zero():
-    empty = SourceMetadata({}, ())
-    first = add_reference(empty, plural="apidefinitions", user="team/api-a")
-    assert first is not None
-    assert first.annotations == {
-        "gravitee.io/apidefinitions": '["team/api-a"]',
-        REFERENCES_ANNOTATION: "1",
-    }
-    assert first.finalizers == (TEMPLATING_FINALIZER,)
-    assert add_reference(first, plural="apidefinitions", user="team/api-a") is None
-
-    second = add_reference(first, plural="applications", user="team/app")
-    assert second is not None
-    assert second.annotations[REFERENCES_ANNOTATION] == "2"
-    assert second.annotations["gravitee.io/applications"] == '["team/app"]'
-
-    after_one = release_reference(second, plural="apidefinitions", user="team/api-a")
-    assert after_one is not None
-    assert after_one.annotations["gravitee.io/apidefinitions"] == "[]"
-    assert after_one.annotations[REFERENCES_ANNOTATION] == "1"
-    assert TEMPLATING_FINALIZER in after_one.finalizers
-    assert release_reference(after_one, plural="apidefinitions", user="team/api-a") is None
-
-    after_all = release_reference(after_one, plural="applications", user="team/app")
-    assert after_all is not None
-    assert after_all.annotations[REFERENCES_ANNOTATION] == "0"
-    assert TEMPLATING_FINALIZER not in after_all.finalizers
-
-
-def test_bookkeeping_keeps_other_finalizers_and_tolerates_garbage_annotations():
-    current = SourceMetadata(
-        {"gravitee.io/apidefinitions": "not json", REFERENCES_ANNOTATION: "x"}, ("keep.me/too",)
-    )
-    updated = add_reference(current, plural="apidefinitions", user="ns/a")
-    assert updated is not None
-    assert updated.annotations["gravitee.io/apidefinitions"] == '["ns/a"]'
-    assert updated.annotations[REFERENCES_ANNOTATION] == "1"
-    assert updated.finalizers == ("keep.me/too", TEMPLATING_FINALIZER)
