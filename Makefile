@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
 .PHONY: help venv test lint typecheck layers pytest demo demo-serve bench bench-smoke bench-queue \
-        manifests check-manifests test-contract-real e2e e2e-local clean
+        manifests check-manifests test-contract-real e2e e2e-local clean helm
 
 help:
 	@echo "make demo                run the operator against the embedded emulator and simulator"
@@ -17,6 +17,7 @@ help:
 	@echo "make test-contract-real  emulator contract tests against the cluster in KUBECONFIG"
 	@echo "make e2e-local           e2e suite against emulator + APIM simulator + operator as local processes"
 	@echo "make e2e                 e2e suite against a throwaway k3d cluster (needs Docker, k3d, kubectl)"
+	@echo "make helm                build the pinned helm binary into build/tools/bin (needs Go)"
 
 $(STAMP): setup.cfg pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is required")'
@@ -27,6 +28,25 @@ $(STAMP): setup.cfg pyproject.toml
 
 venv: $(STAMP)
 
+# helm, built from its Go module (the only place binaries may come from here), pinned. The
+# stamp carries the version, so changing HELM_VERSION rebuilds it; the Go build cache makes a
+# rebuild of the same version take seconds.
+HELM_VERSION := v4.3.2
+TOOLS_BIN    := build/tools/bin
+HELM         := $(TOOLS_BIN)/helm
+HELM_STAMP   := $(TOOLS_BIN)/.helm-$(HELM_VERSION)
+
+$(HELM_STAMP):
+	@command -v go >/dev/null || { echo "Go is needed to build helm $(HELM_VERSION) (make helm)"; exit 2; }
+	mkdir -p $(TOOLS_BIN)
+	rm -f $(TOOLS_BIN)/.helm-*
+	GOBIN=$(abspath $(TOOLS_BIN)) CGO_ENABLED=0 go install \
+		-ldflags "-X helm.sh/helm/v4/internal/version.version=$(HELM_VERSION)" \
+		helm.sh/helm/v4/cmd/helm@$(HELM_VERSION)
+	touch $@
+
+helm: $(HELM_STAMP)
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
@@ -36,8 +56,8 @@ typecheck: $(STAMP)
 layers: $(STAMP)
 	$(BIN)/lint-imports
 
-pytest: $(STAMP)
-	$(BIN)/pytest -q $(PYTEST_ARGS)
+pytest: $(STAMP) $(HELM_STAMP)
+	HELM=$(abspath $(HELM)) $(BIN)/pytest -q $(PYTEST_ARGS)
 
 test: lint typecheck layers pytest
 
