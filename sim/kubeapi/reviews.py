@@ -8,7 +8,8 @@ no grant is not allowed (``allowed: false`` without a reason, as the RBAC author
 The bodies are those of ``authentication.k8s.io/v1`` and ``authorization.k8s.io/v1``: the request
 object echoed back with its ``status`` filled in; nothing is stored.
 
-Owns: the two ``create`` endpoints and their tables. Must never log a token.
+Owns: the two ``create`` endpoints and their tables. Must never log a token (the answer echoes
+it back, as kube-apiserver's does).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ import attrs
 from sim.kubeapi.errors import ApiError
 
 TOKEN_REVIEWS_PATH = "/apis/authentication.k8s.io/v1/tokenreviews"
+#: The audience kube-apiserver's tokens are for when a review names none (its default issuer).
+DEFAULT_AUDIENCES = ("https://kubernetes.default.svc.cluster.local",)
 ACCESS_REVIEWS_PATH = "/apis/authorization.k8s.io/v1/subjectaccessreviews"
 
 
@@ -103,9 +106,10 @@ class AccessReviews:
             info: dict[str, Any] = {"username": user.username, "groups": list(user.groups)}
             if user.uid:
                 info["uid"] = user.uid
-            status = {"authenticated": True, "user": info}
-        # The token is never echoed back.
-        return {**review, "spec": {}, "status": status}
+            audiences = (review.get("spec") or {}).get("audiences") or list(DEFAULT_AUDIENCES)
+            status = {"authenticated": True, "user": info, "audiences": audiences}
+        # As kube-apiserver does, the spec (token included) is echoed back.
+        return {**review, "status": status}
 
     def subject_access_review(self, body: Any) -> dict[str, Any]:
         review = self._review(body, "authorization.k8s.io/v1", "SubjectAccessReview")
