@@ -14,6 +14,8 @@ It must never compute health itself: checks are callables handed in by the manag
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import ssl
 from collections.abc import Callable
 
@@ -25,7 +27,7 @@ from controller.config import Settings
 from controller.logging import get_logger
 from controller.metrics import render_metrics
 from controller.metrics_auth import AuthError, MetricsAuth, bearer_token
-from controller.servingcert import ServingCertificate, serving_certificate
+from controller.servingcert import CertificateError, ServingCertificate, serving_certificate
 
 _log = get_logger("metrics-server")
 
@@ -120,6 +122,7 @@ class MetricsServer(_Server):
         port: int = 8080,
         certificate: ServingCertificate | None = None,
         auth: MetricsAuth | None = None,
+        cert_check_interval: float = 10.0,
     ) -> None:
         if (certificate is None) != (auth is None):
             raise ValueError("a secured metrics server needs both a certificate and auth")
@@ -129,10 +132,36 @@ class MetricsServer(_Server):
         )
         self.certificate = certificate
         self.auth = auth
+        self._cert_check_interval = cert_check_interval
+        self._cert_watch: asyncio.Task[None] | None = None
 
     @property
     def secured(self) -> bool:
         return self.auth is not None
+
+    async def start(self) -> None:
+        await super().start()
+        if self.certificate is not None and self.certificate.directory is not None:
+            self._cert_watch = asyncio.create_task(self._watch_certificate(self.certificate))
+
+    async def stop(self) -> None:
+        watch, self._cert_watch = self._cert_watch, None
+        if watch is not None:
+            watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watch
+        await super().stop()
+
+    async def _watch_certificate(self, certificate: ServingCertificate) -> None:
+        """Load a renewed mounted certificate for the next connections."""
+        while True:
+            await asyncio.sleep(self._cert_check_interval)
+            try:
+                if certificate.reload_if_changed():
+                    _log.info("metrics certificate reloaded", directory=str(certificate.directory))
+            except CertificateError as exc:
+                _log.error("metrics certificate not reloaded, keeping the previous one",
+                           error=str(exc))
 
     def _app(self) -> web.Application:
         app = web.Application()

@@ -2,10 +2,12 @@
 
 This module owns where the metrics server's certificate comes from. With ``METRICS_CERT_DIR``
 set, ``tls.crt`` and ``tls.key`` are read from it (controller-runtime's file names, e.g. a
-``kubernetes.io/tls`` Secret mounted there). Without it, a self-signed ECDSA P-256 certificate
-for ``localhost``, ``127.0.0.1``, ``::1`` and the pod's host name is generated at start, as
-controller-runtime does; it lives in memory (the files the ssl module needs to load it are
-written to a private temporary directory and removed at once).
+``kubernetes.io/tls`` Secret mounted there), and read again when they change (as
+controller-runtime's certwatcher does: a renewed Secret reaches new connections without a
+restart; a pair that fails to load keeps the previous one). Without it, a self-signed ECDSA
+P-256 certificate for ``localhost``, ``127.0.0.1``, ``::1`` and the pod's host name is generated
+at start, as controller-runtime does; it lives in memory (the files the ssl module needs to load
+it are written to a private temporary directory and removed at once).
 
 It must never write a key anywhere but a 0700 temporary directory, or log one.
 """
@@ -37,13 +39,34 @@ class CertificateError(SettingsError):
     operator exits with its bad-configuration code)."""
 
 
-@attrs.frozen(kw_only=True)
+@attrs.define(kw_only=True)
 class ServingCertificate:
     """An SSL server context and the PEM certificate it presents."""
 
     context: ssl.SSLContext
     certificate_pem: bytes
     self_signed: bool
+    directory: Path | None = None
+    """Where a mounted pair was read from (None: generated)."""
+    reloads: int = 0
+    """Times a changed pair was loaded since start."""
+    _fingerprint: tuple[int, ...] = attrs.field(default=(), alias="fingerprint")
+
+    def reload_if_changed(self) -> bool:
+        """Load the mounted pair again when its files changed; True when it did.
+
+        Raises ``CertificateError`` when the changed pair cannot be loaded (the context keeps
+        presenting the previous certificate then).
+        """
+        if self.directory is None:
+            return False
+        fingerprint = _fingerprint(self.directory)
+        if fingerprint == self._fingerprint:
+            return False
+        pem = _load_into(self.context, self.directory)
+        self.certificate_pem, self._fingerprint = pem, fingerprint
+        self.reloads += 1
+        return True
 
 
 def _server_context() -> ssl.SSLContext:
@@ -54,16 +77,40 @@ def _server_context() -> ssl.SSLContext:
 
 def from_directory(directory: str | os.PathLike[str]) -> ServingCertificate:
     """Load ``tls.crt`` and ``tls.key`` from ``directory``."""
-    cert, key = Path(directory) / CERT_FILE, Path(directory) / KEY_FILE
+    path = Path(directory)
+    fingerprint = _fingerprint(path)
     context = _server_context()
+    pem = _load_into(context, path)
+    return ServingCertificate(context=context, certificate_pem=pem, self_signed=False,
+                              directory=path, fingerprint=fingerprint)
+
+
+def _fingerprint(directory: Path) -> tuple[int, ...]:
+    """Modification times and sizes of the pair (stat follows a Secret volume's symlinks)."""
+    values: list[int] = []
+    for name in (CERT_FILE, KEY_FILE):
+        try:
+            stat = (directory / name).stat()
+        except OSError:
+            values += [-1, -1]
+        else:
+            values += [stat.st_mtime_ns, stat.st_size]
+    return tuple(values)
+
+
+def _load_into(context: ssl.SSLContext, directory: Path) -> bytes:
+    cert, key = directory / CERT_FILE, directory / KEY_FILE
     try:
         pem = cert.read_bytes()
+        # A scratch context first: a pair that fails half-way must not leave the live context
+        # with a new certificate and the old key.
+        _server_context().load_cert_chain(cert, key)
         context.load_cert_chain(cert, key)
     except (OSError, ssl.SSLError) as exc:
         raise CertificateError(
             f"METRICS_CERT_DIR={directory}: cannot load {CERT_FILE} and {KEY_FILE}: {exc}"
         ) from None
-    return ServingCertificate(context=context, certificate_pem=pem, self_signed=False)
+    return pem
 
 
 def self_signed(

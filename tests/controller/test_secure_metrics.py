@@ -3,6 +3,7 @@ emulator's reviews (tokens and grants configured per test)."""
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 from pathlib import Path
 
@@ -13,6 +14,8 @@ from kubernetes_asyncio.client import ApiClient, Configuration
 
 from controller.config import Settings, SettingsError
 from controller.health import MetricsServer, metrics_server
+from controller.kube.client import connect
+from controller.manager import Manager, ManagerOptions
 from controller.metrics_auth import AuthError, AuthOptions, MetricsAuth, TtlCache, UserInfo
 from controller.servingcert import CertificateError, from_directory, self_signed
 from sim.kubeapi.reviews import User
@@ -195,3 +198,66 @@ async def test_the_settings_pick_the_server(kube_client: ApiClient):
     assert secured.certificate.self_signed
     with pytest.raises(ValueError):
         MetricsServer(certificate=self_signed())
+
+
+async def test_the_manager_serves_secured_metrics(grants: RunningEmulator):
+    api = await connect(kubeconfig=str(grants.kubeconfig))
+    settings = Settings(probes_port=0, metrics_port=0, enable_metrics=True, secure_metrics=True,
+                        namespaces=("default",))
+    manager = Manager(settings, api, options=ManagerOptions(bind_host="127.0.0.1",
+                                                            handle_signals=False))
+    task = asyncio.create_task(manager.run())
+    try:
+        await asyncio.wait_for(manager.wait_serving(), 10)
+        assert manager.metrics is not None
+        assert manager.metrics.secured
+        assert (await scrape(manager.metrics, READER))[0] == 200
+        assert (await scrape(manager.metrics, OUTSIDER))[0] == 403
+        assert (await scrape(manager.metrics, None))[0] == 401
+    finally:
+        manager.request_stop()
+        assert await asyncio.wait_for(task, 15) == 0
+        await api.close()
+
+
+def _write_pair(directory: Path, ca: trustme.CA) -> None:
+    leaf = ca.issue_cert("localhost", "127.0.0.1")
+    (directory / "tls.crt").write_bytes(b"".join(blob.bytes() for blob in leaf.cert_chain_pems))
+    (directory / "tls.key").write_bytes(leaf.private_key_pem.bytes())
+
+
+async def _status_trusting(server: MetricsServer, ca: trustme.CA) -> int:
+    connector = aiohttp.TCPConnector(ssl=trusting(ca.cert_pem.bytes()))
+    async with (
+        aiohttp.ClientSession(connector=connector) as session,
+        session.get(f"https://localhost:{server.port}/metrics",
+                    headers={"Authorization": f"Bearer {READER}"}) as response,
+    ):
+        return response.status
+
+
+async def test_a_renewed_mounted_certificate_is_served_without_a_restart(
+    tmp_path: Path, grants: RunningEmulator, kube_client: ApiClient
+):
+    first, second = trustme.CA(), trustme.CA()
+    _write_pair(tmp_path, first)
+    certificate = from_directory(tmp_path)
+    server = MetricsServer(host="127.0.0.1", port=0, certificate=certificate,
+                           auth=MetricsAuth(kube_client), cert_check_interval=0.05)
+    async with serving(server):
+        assert await _status_trusting(server, first) == 200
+        assert certificate.reload_if_changed() is False  # nothing changed yet
+        # A broken pair (a new certificate, a garbled key) keeps the previous certificate.
+        _write_pair(tmp_path, second)
+        (tmp_path / "tls.key").write_text("garbage")
+        with pytest.raises(CertificateError):
+            certificate.reload_if_changed()
+        assert await _status_trusting(server, first) == 200
+        _write_pair(tmp_path, second)
+        deadline = asyncio.get_running_loop().time() + 10
+        while certificate.reloads < 1:  # the server's own watch picks it up
+            assert asyncio.get_running_loop().time() < deadline, "certificate never reloaded"
+            await asyncio.sleep(0.02)
+        assert await _status_trusting(server, second) == 200
+        with pytest.raises(aiohttp.ClientConnectorCertificateError):
+            await _status_trusting(server, first)
