@@ -6,18 +6,18 @@ STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
 .PHONY: help venv test lint typecheck layers pytest demo demo-serve bench bench-smoke bench-queue \
-        manifests check-manifests test-contract-real e2e e2e-local clean helm
+        manifests check-manifests test-contract-real e2e e2e-local clean
 
 help:
 	@echo "make demo                run the operator against the embedded emulator and simulator"
 	@echo "make test                ruff + mypy + import layers + the whole pytest suite"
+	@echo "make helm                build the pinned helm binary into build/tools/bin (needs Go)"
 	@echo "make bench               benchmarks (results in benchmarks/results/)"
 	@echo "make manifests           regenerate manifests/crds (and controller/crds) from the models"
 	@echo "make check-manifests     fail when the committed CRDs differ from the models"
 	@echo "make test-contract-real  emulator contract tests against the cluster in KUBECONFIG"
 	@echo "make e2e-local           e2e suite against emulator + APIM simulator + operator as local processes"
 	@echo "make e2e                 e2e suite against a throwaway k3d cluster (needs Docker, k3d, kubectl)"
-	@echo "make helm                build the pinned helm binary into build/tools/bin (needs Go)"
 
 $(STAMP): setup.cfg pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is required")'
@@ -45,6 +45,7 @@ $(HELM_STAMP):
 		helm.sh/helm/v4/cmd/helm@$(HELM_VERSION)
 	touch $@
 
+.PHONY: helm
 helm: $(HELM_STAMP)
 
 lint: $(STAMP)
