@@ -11,6 +11,7 @@ STAMP  := $(VENV)/.installed
 help:
 	@echo "make demo                run the operator against the embedded emulator and simulator"
 	@echo "make test                ruff + mypy + import layers + the whole pytest suite"
+	@echo "make helm                build the pinned helm binary into build/tools/bin (needs Go)"
 	@echo "make bench               benchmarks (results in benchmarks/results/)"
 	@echo "make manifests           regenerate manifests/crds (and controller/crds) from the models"
 	@echo "make check-manifests     fail when the committed CRDs differ from the models"
@@ -27,6 +28,26 @@ $(STAMP): setup.cfg pyproject.toml
 
 venv: $(STAMP)
 
+# helm, built from its Go module (the only place binaries may come from here), pinned. The
+# stamp carries the version, so changing HELM_VERSION rebuilds it; the Go build cache makes a
+# rebuild of the same version take seconds.
+HELM_VERSION := v4.3.2
+TOOLS_BIN    := build/tools/bin
+HELM         := $(TOOLS_BIN)/helm
+HELM_STAMP   := $(TOOLS_BIN)/.helm-$(HELM_VERSION)
+
+$(HELM_STAMP):
+	@command -v go >/dev/null || { echo "Go is needed to build helm $(HELM_VERSION) (make helm)"; exit 2; }
+	mkdir -p $(TOOLS_BIN)
+	rm -f $(TOOLS_BIN)/.helm-*
+	GOBIN=$(abspath $(TOOLS_BIN)) CGO_ENABLED=0 go install \
+		-ldflags "-X helm.sh/helm/v4/internal/version.version=$(HELM_VERSION)" \
+		helm.sh/helm/v4/cmd/helm@$(HELM_VERSION)
+	touch $@
+
+.PHONY: helm
+helm: $(HELM_STAMP)
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
@@ -36,8 +57,8 @@ typecheck: $(STAMP)
 layers: $(STAMP)
 	$(BIN)/lint-imports
 
-pytest: $(STAMP)
-	$(BIN)/pytest -q $(PYTEST_ARGS)
+pytest: $(STAMP) $(HELM_STAMP)
+	HELM=$(abspath $(HELM)) $(BIN)/pytest -q $(PYTEST_ARGS)
 
 test: lint typecheck layers pytest
 

@@ -34,7 +34,7 @@ import attrs
 from kubernetes_asyncio.client import ApiClient
 
 from controller.config import Settings, operator_namespace
-from controller.health import MetricsServer, ProbeServer
+from controller.health import MetricsServer, ProbeServer, metrics_server
 from controller.informers.factory import SharedInformers
 from controller.informers.reflector import ReflectorOptions
 from controller.kube.crds import EMBEDDED_CRD_DIR, apply_crds, load_crds
@@ -93,7 +93,7 @@ class Manager:
         self.probes = ProbeServer(host=self.options.bind_host, port=settings.probes_port)
         self.probes.add_readiness_check("informers-synced", self._caches_synced)
         self.metrics: MetricsServer | None = (
-            MetricsServer(host=self.options.bind_host, port=settings.metrics_port)
+            metrics_server(settings, api_client, host=self.options.bind_host)
             if settings.enable_metrics
             else None
         )

@@ -15,6 +15,7 @@ from typing import Any
 import attrs
 from aiohttp import web
 
+from sim import jsonwire
 from sim.kubeapi import discovery, openapi
 from sim.kubeapi.errors import ApiError, bad_request, internal
 from sim.kubeapi.faults import Faults
@@ -28,6 +29,7 @@ from sim.kubeapi.handlers import (
 )
 from sim.kubeapi.operations import Operations, utc_now
 from sim.kubeapi.resources import Registry
+from sim.kubeapi.reviews import ACCESS_REVIEWS_PATH, TOKEN_REVIEWS_PATH, AccessReviews
 from sim.kubeapi.store import Store
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -73,6 +75,8 @@ class Emulator:
             clock=self.options.clock,
             watch_options=WatchOptions(bookmark_interval=self.options.bookmark_interval),
         )
+        # TokenReview / SubjectAccessReview answers; tests fill in tokens and grants.
+        self.reviews = AccessReviews()
         self.server_address = "127.0.0.1:0"
         for name in ("default", "kube-system", "kube-public", "kube-node-lease"):
             rt = self.registry.get("", "v1", "namespaces")
@@ -110,6 +114,8 @@ class Emulator:
         app.router.add_post("/_sim/faults/latency", self._fault_latency)
         app.router.add_post("/_sim/faults/reset", self._fault_reset)
         app.router.add_get("/_sim/stats", self._stats)
+        app.router.add_post(TOKEN_REVIEWS_PATH, self._token_review)
+        app.router.add_post(ACCESS_REVIEWS_PATH, self._access_review)
         app.router.add_route("*", "/api/v1/{rest:.+}", self._resource)
         app.router.add_route("*", "/apis/{group}/{version}/{rest:.+}", self._resource)
         return app
@@ -162,6 +168,21 @@ class Emulator:
         if hold is not None:
             await hold.released.wait()
         return await self.handlers.handle(request, target, verb)
+
+    # -- reviews (create-only, nothing stored) ---------------------------------------------
+
+    async def _review_body(self, request: web.Request) -> Any:
+        try:
+            return jsonwire.loads(await request.read())
+        except ValueError as exc:
+            raise bad_request("the request body could not be decoded") from exc
+
+    async def _token_review(self, request: web.Request) -> web.Response:
+        return json_response(self.reviews.token_review(await self._review_body(request)), 201)
+
+    async def _access_review(self, request: web.Request) -> web.Response:
+        review = self.reviews.subject_access_review(await self._review_body(request))
+        return json_response(review, 201)
 
     # -- discovery -------------------------------------------------------------------------
 

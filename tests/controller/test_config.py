@@ -87,9 +87,11 @@ def test_malformed_values_are_a_start_up_error_naming_the_variable(name, value):
     assert value in str(info.value)
 
 
-def test_secure_metrics_is_refused_rather_than_served_in_clear():
-    with pytest.raises(SettingsError, match="SECURE_METRICS"):
-        Settings.from_env({"SECURE_METRICS": "true"})
+def test_secure_metrics_and_its_cert_dir_are_read():
+    settings = Settings.from_env({"SECURE_METRICS": "true", "METRICS_CERT_DIR": "/certs"})
+    assert settings.secure_metrics is True
+    assert settings.metrics_cert_dir == "/certs"
+    assert Settings.from_env({}).secure_metrics is False
 
 
 def test_proxy_password_never_appears_in_repr():
