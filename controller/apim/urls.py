@@ -22,6 +22,23 @@ DEFAULT_AUTOMATION_PATH = "/automation"
 _HTTP_URL = re.compile(r"^https?://.+$")
 
 
+def _check_host(base_url: str) -> None:
+    """Refuse a host no HTTP client can connect to, with a message saying why, rather than let
+    the client fail deep inside its connector on every request."""
+    try:
+        host = urlsplit(base_url).hostname or ""
+    except ValueError as error:
+        raise ValueError(f"[baseUrl] is not a valid URL: {error}") from None
+    if any(len(label) > 63 for label in host.split(".")):
+        raise ValueError(
+            f"[baseUrl] host [{host}] has a DNS label longer than 63 characters"
+        )
+    try:
+        host.encode("idna")
+    except UnicodeError as error:
+        raise ValueError(f"[baseUrl] host [{host}] is not a valid host name: {error}") from None
+
+
 def strip_userinfo(url: str) -> str:
     """``url`` without ``user:password@``; anything unparsable is returned unchanged."""
     try:
@@ -108,6 +125,7 @@ class ApimUrls:
         """
         if not _HTTP_URL.match(base_url):
             raise ValueError("[baseUrl] is not a valid URL")
+        _check_host(base_url)
         if not organization_id:
             raise ValueError("organization id is required")
         if not environment_id:

@@ -98,3 +98,15 @@ def test_strip_userinfo():
     assert strip_userinfo("https://u:p@h:1/x?q=1") == "https://h:1/x?q=1"
     assert strip_userinfo("https://u@h/x") == "https://h/x"
     assert strip_userinfo("https://h/x") == "https://h/x"
+
+
+@pytest.mark.parametrize(
+    ("base_url", "says"),
+    [
+        (f"http://{'a' * 64}.example.com", "DNS label longer than 63 characters"),
+        ("http://bad..host", "is not a valid host name"),
+    ],
+)
+def test_a_host_no_client_can_reach_is_refused_with_the_reason(base_url, says):
+    with pytest.raises(ValueError, match=says):
+        ApimUrls.build(base_url=base_url, organization_id="DEFAULT", environment_id="DEFAULT")
