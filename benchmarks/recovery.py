@@ -20,7 +20,7 @@ import json
 import math
 import pathlib
 import time
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
 import aiohttp
@@ -60,12 +60,15 @@ class ConvergenceWatcher(ConditionWatcher):
     (``tracks``), so that the time an object last became converged is known even when it was
     converged before, lost it during the outage, and got it back afterwards."""
 
-    def __init__(self, client: KubeClient, kind: str, namespace: str) -> None:
-        super().__init__(client, kind, namespace, predicate=is_converged, keep_objects=False)
+    def __init__(self, client: KubeClient, kind: str, namespace: str, *,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__(client, kind, namespace, predicate=is_converged, clock=clock,
+                         keep_objects=False)
         self.tracks: dict[str, ObjectTrack] = {}
+        self._now = clock
 
     async def _observe(self, obj: JsonObj) -> None:
-        now = time.monotonic()
+        now = self._now()
         key = key_of(obj)
         converged = is_converged(obj)
         generation = int(obj.get("metadata", {}).get("generation", 1))
