@@ -5,14 +5,15 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv test lint typecheck layers pytest demo demo-serve bench bench-smoke bench-queue \
-        manifests check-manifests test-contract-real e2e e2e-local clean
+.PHONY: help venv test lint typecheck layers pytest demo demo-serve bench bench-smoke bench-outage \
+        bench-queue manifests check-manifests test-contract-real e2e e2e-local clean
 
 help:
 	@echo "make demo                run the operator against the embedded emulator and simulator"
 	@echo "make test                ruff + mypy + import layers + the whole pytest suite"
 	@echo "make helm                build the pinned helm binary into build/tools/bin (needs Go)"
 	@echo "make bench               benchmarks (results in benchmarks/results/)"
+	@echo "make bench-outage        operator benchmark scenario (f): recovery after an APIM outage"
 	@echo "make manifests           regenerate manifests/crds (and controller/crds) from the models"
 	@echo "make check-manifests     fail when the committed CRDs differ from the models"
 	@echo "make test-contract-real  emulator contract tests against the cluster in KUBECONFIG"
@@ -75,6 +76,12 @@ bench: $(STAMP)
 bench-smoke: $(STAMP)
 	$(BIN)/python -m benchmarks.operator_bench --objects 20 --scenarios a,c --repeat 1 \
 		--output $${TMPDIR:-/tmp}/operator_bench_smoke.json
+
+# Scenario (f) alone: 1,000 APIs, a 60 s APIM outage with edits, time to recover (up to ~20 min
+# today); results in benchmarks/results/operator_bench_f.json.
+bench-outage: $(STAMP)
+	$(BIN)/python -m benchmarks.operator_bench --scenarios f --repeat 1 \
+		--output benchmarks/results/operator_bench_f.json $(BENCH_ARGS)
 
 bench-queue: $(STAMP)
 	$(BIN)/python -m benchmarks.queue_throughput

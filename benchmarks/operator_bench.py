@@ -10,6 +10,11 @@ watching the emulator: one watch per scenario records the time each object first
 * ``c``: the operator restarts with the N converged APIs of (a): must cost nothing;
 * ``d``: the spec of all N APIs of (a) is updated;
 * ``e``: N local ApiDefinitions (v2, ``local: true``, ConfigMap, no context);
+* ``f``: recovery after an APIM outage: N converged ApiV4Definitions, then the simulator stops
+  listening for ``--outage-seconds`` (60; connections refused, data kept) while 10 of the APIs
+  are edited every 3 s and 5 new ones are created; measured from APIM answering again until
+  every object (and the context) is ``Accepted=True`` for its latest generation
+  (``benchmarks.recovery``);
 * ``--rss-10k``: like (b) with 10,000 APIs, for the operator's peak RSS.
 
 Per scenario: objects/s to ``Accepted=True``, p50/p99 latency from write (for (b): operator
@@ -22,9 +27,11 @@ and "(a)'s floor" (the floor script driven by a watch while the driver creates a
 exactly as in (a)): how much of (a) the scenario itself costs, before any operator work.
 
 Targets (2 cores): (a), (b) within 1.5x the floor and >= 100 objects/s; (c) zero APIM calls and
-zero Kubernetes writes; peak RSS < 256 MiB with 10,000 APIs. Results: a table on stdout and
+zero Kubernetes writes; peak RSS < 256 MiB with 10,000 APIs; (f) every object converged within
+30 s of APIM answering again. Results: a table on stdout and
 ``benchmarks/results/operator_bench.json`` (date, machine). Exit 0: all targets met; 1: a target
-missed; 2: a scenario did not complete. Quick smoke run: ``--objects 20 --scenarios a,c``.
+missed; 2: a scenario did not complete. Quick smoke run: ``--objects 20 --scenarios a,c``; of
+(f): ``--objects 20 --scenarios f --outage-seconds 5``.
 """
 
 from __future__ import annotations
@@ -48,6 +55,7 @@ import aiohttp
 import attrs
 from prometheus_client.parser import text_string_to_metric_families
 
+from benchmarks import recovery
 from controller import eventloop
 from examples.kube import JsonObj, KubeClient, key_of
 from examples.stack import ROOT, OperatorOptions, Stack, StackOptions
@@ -58,7 +66,7 @@ NAMESPACE: Final = "bench"
 CONTEXT_NAME: Final = "bench-apim"
 SECRET_NAME: Final = "bench-apim-credentials"
 WRITE_METHODS: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-ALL_SCENARIOS: Final = ("a", "b", "c", "d", "e")
+ALL_SCENARIOS: Final = ("a", "b", "c", "d", "e", "f")
 TITLES: Final = {
     "floor": "floor: bare calls only",
     "floor_kube_trust_env": "floor, client env lookups on",
@@ -69,11 +77,13 @@ TITLES: Final = {
     "c": "c: restart, N converged",
     "d": "d: update all N",
     "e": "e: create N local v2 (ConfigMap)",
+    "f": "f: recovery after APIM outage",
     "rss_10k": "10k: start with 10,000 APIs",
 }
 TARGET_FLOOR_RATIO: Final = 1.5
 TARGET_OBJECTS_PER_SECOND: Final = 100.0
 TARGET_RSS_MIB_10K: Final = 256.0
+TARGET_RECOVERY_SECONDS: Final = 30.0
 RSS_10K_OBJECTS: Final = 10_000
 
 
@@ -95,6 +105,16 @@ class BenchOptions:
     """How many times the floor, (a) and (b) are measured, interleaved (floor, a, b, floor, a,
     b, ...) on fresh stacks; each is reported by its median run, with every run's seconds.
     Defaults to 3: single runs on a shared 2-core VM move by +-20%."""
+    outage_seconds: float = 60.0
+    """(f): how long APIM does not listen. Defaults to 60."""
+    outage_edited: int = 10
+    """(f): APIs edited during the outage. Defaults to 10."""
+    edit_interval: float = 3.0
+    """(f): seconds between two edits of each edited API. Defaults to 3."""
+    outage_created: int = 5
+    """(f): APIs created in the middle of the outage. Defaults to 5."""
+    recovery_timeout: float = 1200.0
+    """(f): seconds after APIM answers again before the scenario gives up. Defaults to 1,200."""
     quiet_seconds: float = 2.0
     """A scenario ends when the operator made no call for this long after the last Accepted."""
     work_dir: pathlib.Path | None = None
@@ -615,6 +635,97 @@ class Bench:
                 stack, kube, session, kind="ApiDefinition",
                 objects=[local_v2_api(i) for i in range(n)])
 
+    async def run_outage(self) -> dict[str, Any]:
+        """(f): N converged APIs; APIM stops listening for ``outage_seconds`` while some APIs
+        are edited and a few created; then how long until every object is converged again."""
+        opts, n = self.options, self.options.objects
+        async with (self._stack("f", n) as stack, KubeClient(stack.kube_url) as kube,
+                    aiohttp.ClientSession() as session, recovery.probe_session() as probe):
+            setup = await self._create_with_operator(stack, kube, session)
+            if setup["accepted"] != n:
+                raise RuntimeError(f"(f): only {setup['accepted']} of {n} APIs converged before "
+                                   "the outage")
+            assert stack.operator is not None
+            metrics_url = stack.operator.metrics_url
+            step = max(1, n // max(1, opts.outage_edited))
+            edited = [f"{NAMESPACE}/api-{i:05d}" for i in range(0, n, step)][:opts.outage_edited]
+            created = [v4_api(n + i) for i in range(opts.outage_created)]
+            api_keys = [f"{NAMESPACE}/api-{i:05d}" for i in range(n + opts.outage_created)]
+            apis = recovery.ConvergenceWatcher(kube, "ApiV4Definition", NAMESPACE)
+            contexts = recovery.ConvergenceWatcher(kube, "ManagementContext", NAMESPACE)
+            edits, stop_edits = recovery.Edits(), asyncio.Event()
+            async with apis, contexts:
+                before = await snapshot(session, stack)
+                metrics_before = await recovery.operator_retry_metrics(session, metrics_url)
+                wall_down, mono_down = time.time(), time.monotonic()
+                down_seen = await recovery.start_outage(probe, stack.apim_url,
+                                                        opts.outage_seconds)
+                editing = asyncio.create_task(recovery.edit_until(
+                    kube, "ApiV4Definition", edited, interval=opts.edit_interval,
+                    stop=stop_edits, edits=edits))
+                try:
+                    await asyncio.sleep(opts.outage_seconds / 2)
+                    for obj in created:
+                        await kube.create(obj)
+                    up_seen = await recovery.wait_answering(probe, stack.apim_url,
+                                                            timeout=opts.outage_seconds + 60)
+                finally:
+                    stop_edits.set()
+                    await editing
+                metrics_down = await recovery.operator_retry_metrics(session, metrics_url)
+                outage = await recovery.simulator_outage(probe, stack.apim_url)
+                up_at = float(outage.get("upAt") or up_seen)
+                expected = dict(edits.generation)
+                context_key = [f"{NAMESPACE}/{CONTEXT_NAME}"]
+                deadline = time.monotonic() + opts.recovery_timeout
+                done = False
+                while not done and time.monotonic() < deadline:
+                    # Re-checked every second too: the context's watch does not wake this wait.
+                    done = await apis.wait_until(
+                        lambda: apis.all_converged(expected, api_keys)
+                        and contexts.all_converged({}, context_key), timeout=1.0)
+            after = await wait_quiet(session, stack, quiet=opts.quiet_seconds)
+            metrics_after = await recovery.operator_retry_metrics(session, metrics_url)
+            apim_after = await apim_calls_since(session, stack.apim_url, before.apim_mark)
+            failures = recovery.failed_reconciles(
+                stack.operator.process.log_path, controller="apiv4definition",
+                since_wall=wall_down)
+            waits = recovery.longest_waits(failures, apis.tracks,
+                                           wall_minus_monotonic=wall_down - mono_down)
+            summary = recovery.recovery_summary(
+                apis.tracks, up_at=up_at, edited=edits, created={key_of(o) for o in created})
+            context = recovery.recovery_summary(contexts.tracks, up_at=up_at,
+                                                edited=recovery.Edits(), created=())
+            longest = max(waits, key=lambda k: waits[k]) if waits else None
+            per_object = summary["per_object_seconds_affected"]
+            return {
+                "objects": n, "outage_seconds": opts.outage_seconds,
+                "outage_seen_seconds": round(up_seen - down_seen, 3),
+                "simulator_outage_seconds": (round(outage["upAt"] - outage["downAt"], 3)
+                                             if outage.get("upAt") else None),
+                "edited_objects": len(edited), "edit_interval_seconds": opts.edit_interval,
+                "edits": sum(edits.count.values()), "edit_failures": edits.failures,
+                "created_during_outage": len(created),
+                "all_converged": done, "seconds": summary["recovery_seconds"],
+                "latency_p50_ms": _ms(per_object["p50"]),
+                "latency_p99_ms": _ms(per_object["p99"]),
+                **summary,
+                "context_recovery_seconds": context["recovery_seconds"],
+                "apim_attempts_during_outage": recovery.metric_delta(
+                    metrics_before, metrics_down)["apim_requests_by_code"],
+                "apim_calls_after_outage": sum(apim_after.values()),
+                "apim_calls_after_by_endpoint": dict(apim_after.most_common()),
+                "operator_after_outage": recovery.metric_delta(metrics_down, metrics_after),
+                "operator_during_outage": recovery.metric_delta(metrics_before, metrics_down),
+                "failed_reconciles": sum(f.count for f in failures.values()),
+                "max_failures_per_object": max((f.count for f in failures.values()), default=0),
+                "max_retry_wait_seconds": round(waits[longest], 3) if longest else None,
+                "max_retry_wait_object": longest,
+                "kube_writes": int(after.kube_writes - before.kube_writes),
+                "setup_seconds": setup["seconds"],
+                "operator_peak_rss_mib": peak_rss_mib(stack.operator.process.pid),
+            }
+
     async def run(self) -> None:
         scenarios = set(self.options.scenarios)
         runs: dict[str, list[dict[str, Any]]] = {}
@@ -639,12 +750,18 @@ class Bench:
             self.results[name] = median_run(results)
         if "e" in scenarios:
             await self.run_local()
+        if "f" in scenarios:
+            self.results["f"] = await self.run_outage()
         if self.options.rss_10k:
             self.results["rss_10k"] = await self.run_start_with_existing(
                 "rss_10k", RSS_10K_OBJECTS)
 
 
 # ---------------------------------------------------------------------------- reporting
+
+
+def _ms(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds * 1000, 1)
 
 
 def compared_seconds(result: dict[str, Any]) -> float | None:
@@ -686,6 +803,11 @@ def evaluate(results: dict[str, dict[str, Any]], objects: int) -> dict[str, bool
     if "c" in results:
         checks["c_zero_apim_calls"] = results["c"]["apim_calls"] == 0
         checks["c_zero_kube_writes"] = results["c"]["kube_writes"] == 0
+    if "f" in results:
+        recovered = results["f"].get("seconds")
+        checks["f_all_accepted"] = bool(results["f"].get("all_converged"))
+        checks[f"f_within_{TARGET_RECOVERY_SECONDS:.0f}s_of_apim_up"] = bool(
+            recovered is not None and recovered <= TARGET_RECOVERY_SECONDS)
     if "rss_10k" in results:
         rss = results["rss_10k"].get("operator_peak_rss_mib")
         checks[f"rss_10k_under_{TARGET_RSS_MIB_10K:.0f}_mib"] = bool(
@@ -744,6 +866,29 @@ def render_table(results: dict[str, dict[str, Any]]) -> str:
                      for row in rows)
 
 
+def render_recovery(f: dict[str, Any]) -> str:
+    """(f)'s figures beyond the table row."""
+    def seconds(group: str) -> str:
+        values = f.get(group) or {}
+        return " / ".join(_fmt(values.get(k), ".1f") for k in ("p50", "p99", "max"))
+
+    return "\n".join([
+        f"  (f) outage {_fmt(f.get('outage_seen_seconds'), '.1f')} s; "
+        f"{f.get('edits')} edits of {f.get('edited_objects')} APIs, "
+        f"{f.get('created_during_outage')} created; "
+        f"{f.get('objects_affected')} of {f.get('objects_tracked')} APIs affected",
+        f"  (f) recovery after APIM answered: {_fmt(f.get('seconds'), '.1f')} s "
+        f"(last: {f.get('last_object')}); context {_fmt(f.get('context_recovery_seconds'))} s",
+        f"  (f) per object p50 / p99 / max (s): affected {seconds('per_object_seconds_affected')}"
+        f", edited {seconds('per_object_seconds_edited')}, "
+        f"created {seconds('per_object_seconds_created')}",
+        f"  (f) APIM: {sum((f.get('apim_attempts_during_outage') or {}).values())} attempts "
+        f"during the outage, {f.get('apim_calls_after_outage')} calls after; "
+        f"{f.get('failed_reconciles')} failed reconciles; longest wait for a retry "
+        f"{_fmt(f.get('max_retry_wait_seconds'), '.1f')} s ({f.get('max_retry_wait_object')})",
+    ])
+
+
 def machine() -> dict[str, Any]:
     return {"platform": platform.platform(), "python": platform.python_version(),
             "cpus": os.cpu_count(), "node": platform.node()}
@@ -783,7 +928,8 @@ async def bench(options: BenchOptions) -> dict[str, Any]:
         "targets": {"floor_ratio_max": TARGET_FLOOR_RATIO,
                     "objects_per_second_min": TARGET_OBJECTS_PER_SECOND,
                     "restart_apim_calls": 0, "restart_kube_writes": 0,
-                    "peak_rss_mib_10k_max": TARGET_RSS_MIB_10K},
+                    "peak_rss_mib_10k_max": TARGET_RSS_MIB_10K,
+                    "recovery_seconds_max": TARGET_RECOVERY_SECONDS},
         "checks": checks,
         "reference_ratios": reference_ratios(runner.results),
         "meets_targets": error is None and all(checks.values()),
@@ -803,6 +949,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3,
                         help="runs of the floor, (a) and (b), interleaved; medians reported "
                         "(default 3)")
+    parser.add_argument("--outage-seconds", type=float, default=60.0,
+                        help="(f): seconds APIM does not listen (default 60)")
+    parser.add_argument("--outage-edited", type=int, default=10,
+                        help="(f): APIs edited during the outage (default 10)")
+    parser.add_argument("--edit-interval", type=float, default=3.0,
+                        help="(f): seconds between edits of each edited API (default 3)")
+    parser.add_argument("--outage-created", type=int, default=5,
+                        help="(f): APIs created during the outage (default 5)")
+    parser.add_argument("--recovery-timeout", type=float, default=1200.0,
+                        help="(f): seconds to wait for recovery once APIM answers (default 1200)")
     parser.add_argument("--concurrency", type=int, default=4,
                         help="MAX_CONCURRENT_RECONCILES and floor workers (default 4)")
     parser.add_argument("--output", type=pathlib.Path, default=RESULTS,
@@ -821,6 +977,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown scenarios: {', '.join(sorted(unknown))}")
     options = BenchOptions(objects=args.objects, scenarios=scenarios, rss_10k=args.rss_10k,
                            concurrency=args.concurrency, repeat=args.repeat,
+                           outage_seconds=args.outage_seconds, outage_edited=args.outage_edited,
+                           edit_interval=args.edit_interval, outage_created=args.outage_created,
+                           recovery_timeout=args.recovery_timeout,
                            work_dir=args.keep_logs,
                            profile_dir=args.profile_operator)
     # The driver runs on the same event loop as every process it measures.
@@ -833,6 +992,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {'met   ' if met else 'MISSED'}  {name}")
     for name, ratio in report["reference_ratios"].items():
         print(f"  (ref)   {name} = {ratio:.2f}")
+    if "f" in report["results"]:
+        print(render_recovery(report["results"]["f"]))
     if report["error"]:
         print(f"  ERROR   {report['error']}")
     print(f"results written to {args.output}")

@@ -8,7 +8,8 @@ passes the operator benchmark's options through, and prints a summary of exit co
 durations (a script exits non-zero when it missed a target or failed). It must never interpret
 their results.
 
-Usage: ``python -m benchmarks.run_all [--objects N] [--rss-10k] [--only a,b] [--skip a,b]``.
+Usage: ``python -m benchmarks.run_all [--objects N] [--rss-10k] [--outage-seconds S]
+[--only a,b] [--skip a,b]``.
 """
 
 from __future__ import annotations
@@ -53,6 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--objects", type=int, help="operator_bench: APIs per scenario")
     parser.add_argument("--rss-10k", action="store_true",
                         help="operator_bench: also the 10,000-API memory scenario")
+    parser.add_argument("--outage-seconds", type=float,
+                        help="operator_bench: APIM outage of scenario (f), seconds")
     parser.add_argument("--only", default="", help="comma-separated script names to run")
     parser.add_argument("--skip", default="", help="comma-separated script names to skip")
     parser.add_argument("--list", action="store_true", help="print the scripts and exit")
@@ -74,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
         operator_args += ["--objects", str(args.objects)]
     if args.rss_10k:
         operator_args.append("--rss-10k")
+    if args.outage_seconds is not None:
+        operator_args += ["--outage-seconds", str(args.outage_seconds)]
 
     outcomes = []
     for name in selected:

@@ -18,6 +18,9 @@ Endpoints::
     POST   /_sim/categories                  {"name", "org"?, "env"?}
     POST   /_sim/users                       {"sourceId", "org"?}
     POST   /_sim/reset                       empty everything
+    POST   /_sim/outage                      {"seconds"}: stop listening (connections refused,
+                                             open ones cut) then listen again, data kept
+    GET    /_sim/outage                      {"outages": [{"downAt", "upAt"}]} (monotonic s)
 """
 
 from __future__ import annotations
@@ -146,6 +149,28 @@ async def add_user(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
+async def start_outage(request: web.Request) -> web.Response:
+    sim = request.app[SIM_KEY]
+    body = await _json(request)
+    try:
+        seconds = float(body["seconds"])
+    except (KeyError, TypeError, ValueError) as error:
+        raise web.HTTPBadRequest(text="seconds must be a number") from error
+    if not 0 < seconds <= 3600:
+        raise web.HTTPBadRequest(text="seconds must be in (0, 3600]")
+    if sim.outage_hook is None:
+        raise web.HTTPConflict(text="this simulator is not served by start_simulator")
+    sim.outage_hook(seconds)
+    return json_response({"seconds": seconds}, status=202)
+
+
+async def get_outages(request: web.Request) -> web.Response:
+    outages = request.app[SIM_KEY].outages
+    return json_response(
+        {"outages": [{"downAt": o.down_at, "upAt": o.up_at} for o in outages]}
+    )
+
+
 async def reset(request: web.Request) -> web.Response:
     request.app[SIM_KEY].reset()
     return web.Response(status=204)
@@ -164,3 +189,5 @@ def add_routes(app: web.Application) -> None:
     r.add_post("/_sim/categories", add_category)
     r.add_post("/_sim/users", add_user)
     r.add_post("/_sim/reset", reset)
+    r.add_post("/_sim/outage", start_outage)
+    r.add_get("/_sim/outage", get_outages)

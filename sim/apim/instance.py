@@ -8,7 +8,7 @@ acyclic (``tests/sim/test_import_cycles.py`` and the ``sim-apim-layers`` contrac
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 import attrs
 
@@ -69,6 +69,15 @@ class SimulatorOptions:
         )
 
 
+@attrs.define
+class Outage:
+    """One period without a listener (``POST /_sim/outage``), in ``time.monotonic()`` seconds:
+    comparable across processes of one Linux host (CLOCK_MONOTONIC is system-wide)."""
+
+    down_at: float
+    up_at: float | None = None
+
+
 class Simulator:
     """One simulated APIM installation: its database, who may call it, and what goes wrong."""
 
@@ -80,6 +89,10 @@ class Simulator:
         self.requests = RequestLog(max_entries=self.options.request_log_limit)
         self.credentials = Credentials(users=dict(self.options.users), tokens=self.options.tokens)
         self.faults = Faults(self.credentials, seed=self.options.fault_seed)
+        self.outages: list[Outage] = []
+        #: Set by whoever serves the app (``testing.start_simulator``): starts an outage of the
+        #: given seconds in the background (``POST /_sim/outage``); None when nothing can.
+        self.outage_hook: Callable[[float], None] | None = None
 
     def __repr__(self) -> str:
         return f"Simulator(orgs={sorted(self._orgs_envs)}, {self.credentials!r})"

@@ -1,22 +1,30 @@
 """Starting and stopping the APIM simulator in-process: the interface tests and other teams use.
 
 Owns :func:`start_simulator` and :class:`RunningSimulator` (URL, CA bundle, request log, faults,
-state, and ``close``). It only binds to the host it is given, 127.0.0.1 by default.
+state, outages, and ``close``). It only binds to the host it is given, 127.0.0.1 by default.
 """
 
 from __future__ import annotations
 
+import asyncio
 import pathlib
 import shutil
 import ssl
 import tempfile
+import time
 from collections.abc import Iterable, Mapping
 
 import attrs
 from aiohttp import web
 
 from sim.apim.faults import Faults
-from sim.apim.instance import DEFAULT_ORGS_ENVS, DEFAULT_USERS, Simulator, SimulatorOptions
+from sim.apim.instance import (
+    DEFAULT_ORGS_ENVS,
+    DEFAULT_USERS,
+    Outage,
+    Simulator,
+    SimulatorOptions,
+)
 from sim.apim.requestlog import RequestLog
 from sim.apim.simulator import build_app
 from sim.apim.state import SimulatorState
@@ -37,6 +45,7 @@ class RunningSimulator:
     _closed: bool = attrs.field(default=False, repr=False)
     _host: str = attrs.field(default="127.0.0.1", repr=False)
     _ssl_context: ssl.SSLContext | None = attrs.field(default=None, repr=False)
+    _outage_task: asyncio.Task[None] | None = attrs.field(default=None, repr=False)
 
     @property
     def state(self) -> SimulatorState:
@@ -70,27 +79,49 @@ class RunningSimulator:
 
     @property
     def listening(self) -> bool:
+        """False during an outage (``stop_listening`` until ``resume_listening``)."""
         return bool(self._runner.sites)
 
     async def stop_listening(self) -> None:
-        """An outage as clients see it: new connections are refused and the open (keep-alive)
-        ones are closed. State, request log and faults are kept; :meth:`start_listening` brings
-        the same simulator back on the same port. Idempotent."""
+        """An outage as clients see it: the listening socket is closed (new connections are
+        refused) and every open connection is cut, requests in flight included. Everything
+        APIM stored, the request log, faults and credentials are kept. Idempotent."""
+        if not self._runner.sites:
+            return
         for site in list(self._runner.sites):
             await site.stop()
         server = self._runner.server
-        if server is not None:
-            for handler in list(server.connections):
-                handler.force_close()
+        for connection in server.connections if server is not None else ():
+            if connection.transport is not None:
+                connection.transport.abort()
+        self.simulator.outages.append(Outage(down_at=time.monotonic()))
 
-    async def start_listening(self) -> None:
-        """Listen again on the same host and port after :meth:`stop_listening` (idempotent)."""
-        if self._closed:
-            raise RuntimeError("the simulator is closed")
-        if self._runner.sites:
+    async def resume_listening(self) -> None:
+        """Listen again on the same address and port, with the state kept. Idempotent."""
+        if self._runner.sites or self._closed:
             return
         site = web.TCPSite(self._runner, self._host, self.port, ssl_context=self._ssl_context)
         await site.start()
+        if self.simulator.outages and self.simulator.outages[-1].up_at is None:
+            self.simulator.outages[-1].up_at = time.monotonic()
+
+    async def outage(self, seconds: float, *, after: float = 0.0) -> None:
+        """Wait ``after`` seconds, stop listening for ``seconds``, then listen again."""
+        await asyncio.sleep(after)
+        await self.stop_listening()
+        try:
+            await asyncio.sleep(seconds)
+        finally:
+            await self.resume_listening()
+
+    def start_outage(self, seconds: float, *, after: float = 0.05) -> None:
+        """``outage`` in the background (what ``POST /_sim/outage`` calls): ``after`` leaves
+        time for the answer to the request that asked for it to leave. An outage already
+        running is replaced: listening resumes ``seconds`` from its start."""
+        if self._outage_task is not None and not self._outage_task.done():
+            self._outage_task.cancel()
+        self._outage_task = asyncio.get_running_loop().create_task(
+            self.outage(seconds, after=after), name="apim-sim-outage")
 
     async def __aenter__(self) -> RunningSimulator:
         return self
@@ -103,6 +134,8 @@ class RunningSimulator:
         if self._closed:
             return
         self._closed = True
+        if self._outage_task is not None:
+            self._outage_task.cancel()
         await self._runner.cleanup()
         if self._tmpdir is not None:
             shutil.rmtree(self._tmpdir, ignore_errors=True)
@@ -163,7 +196,7 @@ async def start_simulator(
         raise
     scheme = "https" if tls else "http"
     url_host = f"[{host}]" if ":" in host else host
-    return RunningSimulator(
+    running = RunningSimulator(
         url=f"{scheme}://{url_host}:{bound_port}",
         ca_path=ca_path,
         requests=sim.requests,
@@ -174,3 +207,5 @@ async def start_simulator(
         host=host,
         ssl_context=ssl_context,
     )
+    sim.outage_hook = running.start_outage
+    return running

@@ -1,8 +1,10 @@
-"""``make bench``'s operator benchmark in smoke mode: 20 objects, scenarios (a) and (c).
+"""``make bench``'s operator benchmark in smoke mode: 20 objects, scenarios (a) and (c), and (f)
+with a 5 s outage.
 
 A behaviour check of the benchmark and of the operator, never a timing assertion: the report has
-the promised shape, every object of (a) reached Accepted=True, and a restart over converged
-objects (c) costs zero APIM calls and zero Kubernetes writes.
+the promised shape, every object of (a) reached Accepted=True, a restart over converged
+objects (c) costs zero APIM calls and zero Kubernetes writes, and (f) completes with a recovery
+figure after a real outage of the simulator.
 """
 
 from __future__ import annotations
@@ -108,6 +110,50 @@ async def test_smoke_run_reports_a_and_a_free_restart(tmp_path):
     for title in ("floor: bare calls only", "creation only, no operator", "a's floor: created",
                   "a: create with context", "c: restart"):
         assert title in text
+
+
+@pytest.mark.timeout(300)
+async def test_smoke_run_of_the_outage_scenario_reports_a_recovery_figure(tmp_path):
+    output = tmp_path / "operator_bench.json"
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "benchmarks.operator_bench", "--objects", "20",
+        "--scenarios", "f", "--outage-seconds", "5", "--recovery-timeout", "200",
+        "--output", str(output), cwd=str(ROOT),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )
+    out, _ = await asyncio.wait_for(process.communicate(), 280)
+    text = out.decode()
+    assert process.returncode in (0, 1), text  # 2: the scenario did not complete
+    report = json.loads(output.read_text())
+    assert report["error"] is None
+    assert set(report["results"]) == {"f"}
+    f = report["results"]["f"]
+    assert f["all_converged"] is True
+    assert f["not_converged_count"] == 0
+    assert f["recovery_seconds"] is not None
+    assert f["recovery_seconds"] >= 0
+    assert f["seconds"] == f["recovery_seconds"]
+    # A real outage: the simulator stopped listening, the operator's calls failed meanwhile.
+    assert f["simulator_outage_seconds"] >= 5
+    assert f["apim_attempts_during_outage"]
+    assert set(f["apim_attempts_during_outage"]) <= {"transport_error", "timeout"}
+    assert f["failed_reconciles"] > 0
+    # 10 APIs edited (at least once each), 5 created during the outage: all 15 came back.
+    assert f["edited_objects"] == 10
+    assert len(f["edited"]) == 10
+    assert all(row["edits"] >= 1 for row in f["edited"].values())
+    assert all(row["seconds_after_up"] is not None for row in f["edited"].values())
+    assert f["created_during_outage"] == 5
+    assert f["objects_tracked"] == 25
+    assert f["objects_affected"] >= 15
+    assert f["apim_calls_after_outage"] >= 15  # each affected API pushed again at least once
+    assert f["per_object_seconds_affected"]["p50"] <= f["per_object_seconds_affected"]["p99"]
+    assert f["worst_edited_seconds"] is not None
+    assert f["context_recovery_seconds"] is not None
+    assert report["checks"]["f_all_accepted"] is True
+    assert "f_within_30s_of_apim_up" in report["checks"]
+    assert "f: recovery after APIM outage" in text
+    assert "(f) recovery after APIM answered" in text
 
 
 def test_reference_ratios_compare_a_with_its_own_floor_and_that_with_the_floor():

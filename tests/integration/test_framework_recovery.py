@@ -61,7 +61,7 @@ async def test_every_object_is_accepted_soon_after_apim_answers_again(env: Env):
     try:
         await asyncio.gather(*(_edit_until_failed(env, name) for name in HOT))
     finally:
-        await env.apim.start_listening()
+        await env.apim.resume_listening()
     answered = asyncio.get_running_loop().time()
 
     async def all_accepted() -> bool:

@@ -186,7 +186,7 @@ async def test_a_handler_bug_is_a_logged_500_not_a_lost_request(apim, http, monk
     assert "simulator handler failed" in caplog.text
 
 
-async def test_stop_listening_refuses_connections_and_start_listening_resumes(apim):
+async def test_stop_listening_refuses_connections_and_resume_listening_resumes(apim):
     # A pooled (keep-alive) session: an outage must also cut connections already open.
     async with aiohttp.ClientSession(
         headers={"Authorization": aiohttp.encode_basic_auth("admin", "admin")}
@@ -199,7 +199,7 @@ async def test_stop_listening_refuses_connections_and_start_listening_resumes(ap
             with pytest.raises(aiohttp.ClientConnectionError):
                 async with session.get(apim.v2_url()) as r:
                     await r.read()
-        await apim.start_listening()
+        await apim.resume_listening()
         assert apim.listening
         async with session.get(apim.v2_url()) as r:
             assert r.status == 200
