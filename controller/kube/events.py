@@ -24,6 +24,7 @@ from typing import Any, Final, Literal
 import aiohttp
 from kubernetes_asyncio.client import ApiClient
 
+from controller.keys import ObjectKey
 from controller.kube.resources import EVENTS
 from controller.kube.rest import MERGE_PATCH, KubeApiError, request_json
 from controller.logging import get_logger
@@ -141,7 +142,7 @@ class EventRecorder:
         metadata = obj.get("metadata") or {}
         namespace = metadata.get("namespace") or "default"
         name = metadata.get("name") or ""
-        identity = metadata.get("uid") or f"{namespace}/{name}"
+        identity = metadata.get("uid") or str(ObjectKey(namespace, name))
         cache_key = (identity, type_, reason, message)
         now = _timestamp(self._wall())
         try:
@@ -190,7 +191,7 @@ class EventRecorder:
             _log.warning(
                 "could not record event",
                 reason=reason,
-                object=f"{namespace}/{name}",
+                object=str(ObjectKey(namespace, name)),
                 error=str(exc),
             )
 
