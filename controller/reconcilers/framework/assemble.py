@@ -351,7 +351,8 @@ class Assembly:
 
     def _keeper(self, kind: ResourceKind, source_kind: SourceKind) -> Controller | None:
         holders = [
-            Holder(w.primary.kind.plural, w.store, sources.index, sources.refs, sources.finalizer)
+            Holder(w.primary.kind.plural, w.store, sources.index, sources.refs, sources.finalizer,
+                   sources.reads)
             for w in self.wired
             for sources in w.spec.sources
         ]
@@ -370,6 +371,8 @@ class Assembly:
             def released_or_taken(event: Event, holder: Holder = holder) -> list[ObjectKey]:
                 if event.initial:
                     return []  # the check after sync covers the start-up list
+                if event.old and event.new and holder.reads(event.old) == holder.reads(event.new):
+                    return []  # most events are status writes: the references did not move
                 before = set(holder.refs(event.old)) if event.old else set()
                 after = set(holder.refs(event.new)) if event.new else set()
                 return [ref.key for ref in before ^ after

@@ -14,7 +14,7 @@ the object, whatever order the users went in. It writes only when something diff
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Final
 
 import attrs
@@ -22,7 +22,7 @@ from kubernetes_asyncio.client import ApiClient
 
 from controller import vocabulary as v
 from controller.informers.predicates import source_data_hash
-from controller.informers.store import Store
+from controller.informers.store import KubeObject, Store
 from controller.keys import ObjectKey
 from controller.kube.resources import ResourceKind
 from controller.reconcile import Result
@@ -52,6 +52,8 @@ class Holder:
     index: str
     refs: SourcesFunc
     finalizer: str | None
+    reads: Callable[[KubeObject], object]
+    """What ``refs`` reads: when it is equal before and after an update, nothing changed."""
 
 
 class ReferenceKeeper:
@@ -117,7 +119,9 @@ class ReferenceKeeper:
         wanted = {holder.finalizer for holder, keys in users.items() if keys and holder.finalizer}
         current = finalizers_of(obj)
         kept = [f for f in current if f not in self._managed or f in wanted]
-        new = kept + sorted(wanted - set(current))
+        # The API server refuses new finalizers on an object being deleted: only release then.
+        adding = [] if (obj.get("metadata") or {}).get("deletionTimestamp") else wanted
+        new = kept + sorted(set(adding) - set(current))
         return None if new == current else new
 
     def _annotations(

@@ -36,7 +36,10 @@ class Recorder:
 
 
 def _keeper(users: Store, secrets: Store) -> ReferenceKeeper:
-    holder = Holder("apidefinitions", users, "sources", template_sources, TEMPLATING_FINALIZER)
+    holder = Holder(
+        "apidefinitions", users, "sources", template_sources, TEMPLATING_FINALIZER,
+        lambda obj: obj.get("spec"),
+    )
     users.add_index("sources", template_sources)
     return ReferenceKeeper(None, SECRETS, "secret", secrets, [holder])  # type: ignore[arg-type]
 
@@ -92,6 +95,16 @@ async def test_the_last_user_gone_releases_the_source_whatever_the_order(monkeyp
         "gravitee.io/apidefinitions": "[]",
         REFERENCES_ANNOTATION: "0",
     }
+
+
+async def test_a_source_being_deleted_is_only_ever_released(monkeypatch):
+    """The API server refuses a new finalizer on an object being deleted."""
+    users, secrets = Store(), Store()
+    keeper = _keeper(users, secrets)
+    users.upsert(_user("a", "s"))
+    secrets.upsert(_secret(deletionTimestamp="2026-01-01T00:00:00Z"))
+    writes = await _reconcile(keeper, monkeypatch)
+    assert all("finalizers" not in write for write in writes)
 
 
 async def test_keys_to_check_are_the_read_and_the_held_ones():
