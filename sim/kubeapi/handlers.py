@@ -385,6 +385,9 @@ class ResourceHandlers:
             watcher, backlog = store.watch(
                 rt.key, namespace=target.namespace, matcher=matcher, since_rv=since
             )
+            # What the client knows once the backlog is sent: the watch cache sends no bookmark
+            # that would not move it forward (cache_watcher.go, process()).
+            start_rv = since if since is not None else store.rv
         except ApiError as exc:
             # Like kube-apiserver: the stream opens, then carries one ERROR event and ends.
             await response.prepare(request)
@@ -399,10 +402,11 @@ class ResourceHandlers:
                 return b""
             if not as_table:
                 return event.wire(etype, rt.api_version)
+            obj = event.object_as(etype)
             doc = tables.table(
                 rt,
-                [event.obj],
-                resource_version=event.obj["metadata"].get("resourceVersion", ""),
+                [obj],
+                resource_version=obj["metadata"].get("resourceVersion", ""),
                 include_object=include_object,
                 clock=self._clock,
                 with_columns=first_table[0],
@@ -441,6 +445,7 @@ class ResourceHandlers:
                 bookmarks and not as_table,
                 initial_events,
                 deadline,
+                start_rv,
             )
         except ConnectionError:
             # The client went away; nothing left to tell it.
@@ -462,8 +467,13 @@ class ResourceHandlers:
         bookmarks: bool,
         initial_events: bool,
         deadline: float | None,
+        start_rv: int,
     ) -> None:
-        """Write the backlog, then live events (batched), bookmarks and the timeout."""
+        """Write the backlog, then live events (batched), bookmarks and the timeout.
+
+        A periodic bookmark goes out only once the store has moved past ``start_rv``: like
+        kube-apiserver, never one carrying a resource version the client already has."""
+        store = self._ops.store
         loop = asyncio.get_running_loop()
         chunk = b"".join(encode(e) for e in backlog)
         if initial_events and bookmarks:
@@ -484,7 +494,8 @@ class ResourceHandlers:
             except TimeoutError:
                 if deadline is not None and loop.time() >= deadline:
                     break
-                await response.write(bookmark())
+                if store.rv > start_rv:
+                    await response.write(bookmark())
                 next_bookmark = loop.time() + self._watch.bookmark_interval
                 continue
             if queue.empty():

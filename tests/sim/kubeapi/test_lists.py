@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from tests.sim.kubeapi.conftest import GROUP, ROOT_CA, VERSION, Target, wait_for
+import pytest
+
+from tests.sim.kubeapi.conftest import (
+    GROUP,
+    ROOT_CA,
+    VERSION,
+    Target,
+    needs_controller_manager,
+    wait_for,
+)
 
 
 async def _configmaps(target: Target, count: int) -> None:
@@ -89,6 +98,7 @@ async def test_custom_objects_across_namespaces(target: Target):
     assert listed["kind"] == "WidgetList"
 
 
+@needs_controller_manager
 async def test_owner_garbage_collection(target: Target):
     owner = await target.create_widget("owner")
     ref = {
@@ -114,6 +124,7 @@ async def test_owner_garbage_collection(target: Target):
     await wait_for(collected, timeout=30)
 
 
+@needs_controller_manager
 async def test_orphan_propagation_keeps_dependents(target: Target):
     owner = await target.create_widget("owner")
     ref = {
@@ -136,6 +147,7 @@ async def test_orphan_propagation_keeps_dependents(target: Target):
     await wait_for(orphaned, timeout=30)
 
 
+@needs_controller_manager
 async def test_namespace_deletion_removes_contents(target: Target):
     ns = f"{target.namespace}-doomed"
     await target.core.create_namespace({"metadata": {"name": ns}})
@@ -161,6 +173,7 @@ async def test_namespace_deletion_removes_contents(target: Target):
     await wait_for(gone, timeout=60)
 
 
+@needs_controller_manager
 async def test_dependent_of_missing_owner_is_collected(target: Target):
     ref = {
         "apiVersion": f"{GROUP}/{VERSION}",
@@ -189,6 +202,7 @@ async def test_server_dry_run_stores_nothing(target: Target):
     assert listed["items"] == []
 
 
+@needs_controller_manager
 async def test_namespace_waits_for_finalized_contents(target: Target):
     ns = f"{target.namespace}-held"
     await target.core.create_namespace({"metadata": {"name": ns}})
@@ -227,6 +241,7 @@ async def test_namespace_waits_for_finalized_contents(target: Target):
     await wait_for(namespace_gone, timeout=60)
 
 
+@needs_controller_manager
 async def test_foreground_deletion_removes_dependents_first(target: Target):
     owner = await target.create_widget("owner")
     ref = {
@@ -253,3 +268,27 @@ async def test_foreground_deletion_removes_dependents_first(target: Target):
         return not cms and not widgets["items"]
 
     await wait_for(all_gone, timeout=60)
+
+
+@pytest.mark.parametrize(("policy", "finalizer"), [("Orphan", "orphan"),
+                                                   ("Foreground", "foregroundDeletion")])
+async def test_propagation_policy_marks_the_owner(target: Target, policy: str, finalizer: str):
+    # The API server's half of orphan/foreground deletion (the garbage collector does the rest):
+    # the owner is not removed but marked, with the policy's finalizer, and the delete answers
+    # the marked object.
+    owner = await target.create_widget("owner")
+    ref = {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "Widget",
+        "name": "owner",
+        "uid": owner["metadata"]["uid"],
+    }
+    await target.core.create_namespaced_config_map(
+        target.namespace, {"metadata": {"name": "dep", "ownerReferences": [ref]}}
+    )
+    marked = await target.custom.delete_namespaced_custom_object(
+        GROUP, VERSION, target.namespace, "widgets", "owner", propagation_policy=policy
+    )
+    assert marked["kind"] == "Widget"
+    assert marked["metadata"]["deletionTimestamp"]
+    assert finalizer in marked["metadata"]["finalizers"]
