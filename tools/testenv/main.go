@@ -126,6 +126,23 @@ func serve(args []string) error {
 	}()
 
 	// Written last: a reader that finds `server` finds every other file complete.
+	// Audit: what the operator's identity did (verb, resource, response code), so a test run can
+	// tell which of its RBAC rules it used and whether anything was refused.
+	policy := fmt.Sprintf(`apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+- level: Metadata
+  users: [%q]
+- level: None
+`, *operatorUser)
+	if err := writeFile(stateDir, "audit-policy.yaml", policy, 0o644); err != nil {
+		return err
+	}
+	if err := os.Remove(filepath.Join(stateDir, "audit.log")); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+
 	if err := writeFile(stateDir, "server", server+"\n", 0o644); err != nil {
 		return err
 	}
@@ -153,6 +170,10 @@ func serve(args []string) error {
 		"--endpoint-reconciler-type=none",
 		"--shutdown-delay-duration=0s",
 		"--profiling=false",
+		"--audit-policy-file=" + filepath.Join(stateDir, "audit-policy.yaml"),
+		"--audit-log-path=" + filepath.Join(stateDir, "audit.log"),
+		"--audit-log-format=json",
+		"--audit-log-mode=blocking",
 		"--v=" + strconv.Itoa(*verbosity),
 	})
 	if code := cli.Run(cmd); code != 0 {

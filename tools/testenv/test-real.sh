@@ -19,3 +19,12 @@ fi
 # No kube-controller-manager runs next to this apiserver: the contract tests that need its
 # garbage collector or namespace controller skip themselves (see tests/sim/kubeapi/conftest.py).
 KUBECONFIG="$PWD/$dir/kubeconfig" KUBEAPI_CONTROLLER_MANAGER=absent "$make" --no-print-directory test-contract-real
+
+# The operator's e2e suite with the real apiserver in place of the emulator: CRDs from
+# manifests/crds and the shipped ClusterRole bound to the operator's identity (tests/e2e/testenv.py),
+# the operator authenticated with operator.kubeconfig. Then what it used of that ClusterRole,
+# from the server's audit log; a refused (403) request fails the run.
+audit_before=$(wc -l <"$dir/audit.log" 2>/dev/null || echo 0)
+E2E_TARGET=real E2E_TESTENV_DIR="$PWD/$dir" .venv/bin/pytest -q tests/e2e ${PYTEST_ARGS:-}
+tail -n +"$((audit_before + 1))" "$dir/audit.log" >"$dir/audit-e2e.log"
+.venv/bin/python -m tests.e2e.rbac_usage "$dir/audit-e2e.log" manifests/rbac/cluster/role.yaml
