@@ -360,7 +360,15 @@ class ResourceHandlers:
             parse_field_selector(query.get("fieldSelector")),
         )
         rv_text = query.get("resourceVersion", "")
-        initial_events = query.get("sendInitialEvents") in _TRUE
+        # kube-apiserver >= 1.32 (WatchList on) turns a watch from "" or "0" without
+        # sendInitialEvents into sendInitialEvents=true (SetListOptionsDefaults): same synthetic
+        # ADDED events, then the initial-events-end bookmark when bookmarks are allowed.
+        send_initial = query.get("sendInitialEvents")
+        initial_events = send_initial in _TRUE or (
+            send_initial is None
+            and not query.get("resourceVersionMatch")
+            and rv_text in ("", "0")
+        )
         since: int | None = None
         if rv_text not in ("", "0") and not initial_events:
             try:

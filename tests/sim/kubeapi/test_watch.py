@@ -60,6 +60,27 @@ async def test_watch_without_version_starts_with_synthetic_added(target: Target)
         stream.close()
 
 
+@pytest.mark.parametrize("rv", [None, "0"])
+async def test_watch_from_no_version_ends_initial_events_with_a_bookmark(
+    target: Target, rv: str | None
+):
+    # Since Kubernetes 1.32 (WatchList), such a watch is a sendInitialEvents=true one.
+    await target.create_widget("a")
+    params: dict[str, Any] = {"allow_watch_bookmarks": True}
+    if rv is not None:
+        params["resource_version"] = rv
+    stream = await RawWatch.widgets(target, **params)
+    try:
+        assert summary(await stream.next(skip_bookmarks=False)) == ("ADDED", "a")
+        end = await stream.next(skip_bookmarks=False)
+        assert end["type"] == "BOOKMARK"
+        assert end["object"]["metadata"]["annotations"] == {"k8s.io/initial-events-end": "true"}
+        await target.create_widget("b")
+        assert summary(await stream.next()) == ("ADDED", "b")
+    finally:
+        stream.close()
+
+
 async def test_bookmarks_carry_current_resource_version(target: Target):
     created = await target.create_widget("a")
     rv = created["metadata"]["resourceVersion"]
