@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
+from kubernetes_asyncio.client.rest import ApiException
 
 from tests.sim.kubeapi.conftest import (
     GROUP,
@@ -292,3 +295,38 @@ async def test_propagation_policy_marks_the_owner(target: Target, policy: str, f
     assert marked["kind"] == "Widget"
     assert marked["metadata"]["deletionTimestamp"]
     assert finalizer in marked["metadata"]["finalizers"]
+
+
+async def test_namespace_deletion_marks_it_terminating(target: Target):
+    # The API server's half of namespace deletion (the namespace controller empties it): the
+    # namespace is marked at once and refuses new objects; it is not removed while it holds one.
+    ns = f"{target.namespace}-marked"
+    await target.core.create_namespace({"metadata": {"name": ns}})
+    body = {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "Widget",
+        "metadata": {"name": "held", "finalizers": ["contract.kubeapi.test/hold"]},
+        "spec": {"color": "red"},
+    }
+    await target.custom.create_namespaced_custom_object(GROUP, VERSION, ns, "widgets", body)
+    # Raw: the client would decode the answer as a Status, but it is the marked Namespace.
+    response = await target.core.delete_namespace(ns, _preload_content=False)
+    deleted = json.loads(await response.read())
+    assert deleted["kind"] == "Namespace"
+    assert deleted["metadata"]["deletionTimestamp"]
+    assert deleted["status"]["phase"] == "Terminating"
+    assert deleted["spec"]["finalizers"] == ["kubernetes"]
+    with pytest.raises(ApiException) as info:
+        await target.core.create_namespaced_config_map(ns, {"metadata": {"name": "late"}})
+    assert info.value.status == 403
+    assert "because it is being terminated" in json.loads(info.value.body or b"{}")["message"]
+    assert (await target.core.read_namespace(ns)).status.phase == "Terminating"
+    await target.custom.patch_namespaced_custom_object(
+        GROUP,
+        VERSION,
+        ns,
+        "widgets",
+        "held",
+        {"metadata": {"finalizers": None}},
+        _content_type="application/merge-patch+json",
+    )
