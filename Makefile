@@ -6,7 +6,8 @@ STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
 .PHONY: help venv test lint typecheck layers pytest demo demo-serve bench bench-smoke bench-outage \
-        bench-queue manifests check-manifests test-contract-real e2e e2e-local clean
+        bench-queue manifests check-manifests test-contract-real e2e e2e-local clean \
+        testenv testenv-build testenv-stop test-real
 
 help:
 	@echo "make demo                run the operator against the embedded emulator and simulator"
@@ -19,6 +20,9 @@ help:
 	@echo "make test-contract-real  emulator contract tests against the cluster in KUBECONFIG"
 	@echo "make e2e-local           e2e suite against emulator + APIM simulator + operator as local processes"
 	@echo "make e2e                 e2e suite against a throwaway k3d cluster (needs Docker, k3d, kubectl)"
+	@echo "make testenv             build (once) and start a real kube-apiserver + etcd on loopback (build/testenv/)"
+	@echo "make testenv-stop        stop it"
+	@echo "make test-real           contract and e2e suites against that real kube-apiserver (needs Go)"
 
 $(STAMP): setup.cfg pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is required")'
@@ -103,6 +107,20 @@ e2e-local: $(STAMP)
 # Fails fast (exit 2) naming whatever is missing among docker (and a running engine), k3d, kubectl.
 e2e: $(STAMP)
 	PYTHON=$(BIN)/python deploy/e2e/run.sh $(PYTEST_ARGS)
+
+# The real API server tier (tools/testenv/README.md): an unmodified kube-apiserver and an embedded
+# etcd built from Go modules. The Go build cache makes rebuilding a no-op.
+testenv-build:
+	tools/testenv/build.sh build/testenv/testenv
+
+testenv: testenv-build
+	tools/testenv/start.sh build/testenv
+
+testenv-stop:
+	tools/testenv/stop.sh build/testenv
+
+test-real: $(STAMP)
+	MAKE="$(MAKE)" tools/testenv/test-real.sh
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache

@@ -213,6 +213,12 @@ class StackOptions:
     emulator_interpreter_args: tuple[str, ...] = ()
     """Put between the interpreter and ``-m sim.kubeapi``, e.g. ``("-m", "cProfile", "-o",
     "kubeapi.pstats")`` to profile the emulator. Defaults to none."""
+    kubeconfig: pathlib.Path | None = None
+    """A running API server to use instead of starting the emulator (its CRDs installed by the
+    caller), e.g. the test API server of ``make testenv``. Defaults to none: the emulator."""
+    operator_kubeconfig: pathlib.Path | None = None
+    """The operator's own credentials, when they differ from ``kubeconfig``'s. Defaults to the
+    stack's kubeconfig."""
 
 
 class Stack:
@@ -224,7 +230,7 @@ class Stack:
 
     def __init__(self, options: StackOptions) -> None:
         self.options = options
-        self.kubeconfig = options.work_dir / "kubeconfig"
+        self.kubeconfig = options.kubeconfig or options.work_dir / "kubeconfig"
         self.kube_url = ""
         self.apim_url = ""
         self.emulator: ManagedProcess | None = None
@@ -249,29 +255,30 @@ class Stack:
         await self.close()
 
     async def start(self) -> None:
-        """Start the emulator (with the CRDs) and the simulator concurrently."""
+        """Start the emulator (with the CRDs), unless a kubeconfig names a running API server,
+        and the simulator concurrently."""
         work = self.options.work_dir
-        self.emulator = await spawn(
-            "kubeapi",
-            [sys.executable, *self.options.emulator_interpreter_args, "-m", "sim.kubeapi",
-             "--host", LOOPBACK, "--port", "0",
-             "--kubeconfig", str(self.kubeconfig), "--crds", str(self.options.crds_dir),
-             "--history", str(self.options.watch_history)],
-            log_dir=work,
-        )
+        if self.options.kubeconfig is None:
+            self.emulator = await spawn(
+                "kubeapi",
+                [sys.executable, *self.options.emulator_interpreter_args, "-m", "sim.kubeapi",
+                 "--host", LOOPBACK, "--port", "0",
+                 "--kubeconfig", str(self.kubeconfig), "--crds", str(self.options.crds_dir),
+                 "--history", str(self.options.watch_history)],
+                log_dir=work,
+            )
         self.apim = await spawn(
             "apim", [sys.executable, "-m", "sim.apim", "--host", LOOPBACK, "--port", "0"],
             log_dir=work,
         )
         timeout = self.options.start_timeout
-        self.kube_url, self.apim_url = await asyncio.gather(
-            self.emulator.first_line(prefix="http", timeout=timeout),
-            self.apim.first_line(prefix="http", timeout=timeout),
-        )
-        await asyncio.gather(
-            wait_http_ok(f"{self.kube_url}/readyz", timeout=timeout, process=self.emulator),
-            wait_http_ok(f"{self.apim_url}/_sim/health", timeout=timeout, process=self.apim),
-        )
+        self.apim_url = await self.apim.first_line(prefix="http", timeout=timeout)
+        waits = [wait_http_ok(f"{self.apim_url}/_sim/health", timeout=timeout, process=self.apim)]
+        if self.emulator is not None:
+            self.kube_url = await self.emulator.first_line(prefix="http", timeout=timeout)
+            waits.append(
+                wait_http_ok(f"{self.kube_url}/readyz", timeout=timeout, process=self.emulator))
+        await asyncio.gather(*waits)
 
     async def start_operator(self, options: OperatorOptions | None = None) -> RunningOperator:
         """Spawn ``python -m examples.run_operator`` and wait until ``/readyz`` answers 200."""
@@ -280,7 +287,7 @@ class Stack:
         opts = options or OperatorOptions()
         probes, metrics = free_port(), free_port()
         env = {
-            "KUBECONFIG": str(self.kubeconfig),
+            "KUBECONFIG": str(self.options.operator_kubeconfig or self.kubeconfig),
             "ENABLE_METRICS": "true",
             "METRICS_PORT": str(metrics),
             "PROBES_PORT": str(probes),

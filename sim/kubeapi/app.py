@@ -65,6 +65,7 @@ class Emulator:
             on_namespace_terminating=self.gc.namespace_terminating,
             on_dangling_owner=self.gc.owner_missing,
             on_foreground=self.gc.foreground_requested,
+            on_orphan=self.gc.orphan_requested,
         )
         self.gc.bind(self.ops)
         self.faults = Faults(

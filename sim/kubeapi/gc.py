@@ -14,7 +14,12 @@ import logging
 from typing import Any
 
 from sim.kubeapi.errors import ApiError
-from sim.kubeapi.operations import FOREGROUND_FINALIZER, DeleteOptions, Operations
+from sim.kubeapi.operations import (
+    FOREGROUND_FINALIZER,
+    ORPHAN_FINALIZER,
+    DeleteOptions,
+    Operations,
+)
 
 JsonObj = dict[str, Any]
 _log = logging.getLogger(__name__)
@@ -55,6 +60,9 @@ class GarbageCollector:
     def foreground_requested(self, owner_uid: str) -> None:
         self._jobs.put_nowait(("foreground", owner_uid))
 
+    def orphan_requested(self, owner_uid: str) -> None:
+        self._jobs.put_nowait(("orphan", owner_uid))
+
     def owner_missing(self, owner_uid: str) -> None:
         if owner_uid:
             self._jobs.put_nowait(("owner", owner_uid))
@@ -73,6 +81,8 @@ class GarbageCollector:
                     self._collect_dependents(arg)
                 elif kind == "foreground":
                     self._foreground(arg)
+                elif kind == "orphan":
+                    self._orphan(arg)
                 elif kind == "namespace":
                     self._empty_namespace(arg)
                 else:
@@ -123,6 +133,18 @@ class GarbageCollector:
                 )
         if remaining == 0:
             ops.drop_finalizer(rt, owner, FOREGROUND_FINALIZER)
+
+    def _orphan(self, owner_uid: str) -> None:
+        """Strip the owner's references from its dependents, then release its orphan finalizer."""
+        ops = self._ops_or_fail()
+        found = ops.locate(owner_uid)
+        if found is None:
+            return
+        rt, owner = found
+        if ORPHAN_FINALIZER not in (owner["metadata"].get("finalizers") or ()):
+            return
+        ops.orphan_dependents(owner_uid)
+        ops.drop_finalizer(rt, owner, ORPHAN_FINALIZER)
 
     def _sweep(self) -> None:
         ops = self._ops_or_fail()

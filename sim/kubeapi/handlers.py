@@ -362,7 +362,15 @@ class ResourceHandlers:
             parse_field_selector(query.get("fieldSelector")),
         )
         rv_text = query.get("resourceVersion", "")
-        initial_events = query.get("sendInitialEvents") in _TRUE
+        # kube-apiserver >= 1.32 (WatchList on) turns a watch from "" or "0" without
+        # sendInitialEvents into sendInitialEvents=true (SetListOptionsDefaults): same synthetic
+        # ADDED events, then the initial-events-end bookmark when bookmarks are allowed.
+        send_initial = query.get("sendInitialEvents")
+        initial_events = send_initial in _TRUE or (
+            send_initial is None
+            and not query.get("resourceVersionMatch")
+            and rv_text in ("", "0")
+        )
         since: int | None = None
         if rv_text not in ("", "0") and not initial_events:
             try:
@@ -387,6 +395,9 @@ class ResourceHandlers:
             watcher, backlog = store.watch(
                 rt.key, namespace=target.namespace, matcher=matcher, since_rv=since
             )
+            # What the client knows once the backlog is sent: the watch cache sends no bookmark
+            # that would not move it forward (cache_watcher.go, process()).
+            start_rv = since if since is not None else store.rv
         except ApiError as exc:
             # Like kube-apiserver: the stream opens, then carries one ERROR event and ends.
             await response.prepare(request)
@@ -401,10 +412,11 @@ class ResourceHandlers:
                 return b""
             if not as_table:
                 return event.wire(etype, rt.api_version)
+            obj = event.object_as(etype)
             doc = tables.table(
                 rt,
-                [event.obj],
-                resource_version=event.obj["metadata"].get("resourceVersion", ""),
+                [obj],
+                resource_version=obj["metadata"].get("resourceVersion", ""),
                 include_object=include_object,
                 clock=self._clock,
                 with_columns=first_table[0],
@@ -443,6 +455,7 @@ class ResourceHandlers:
                 bookmarks and not as_table,
                 initial_events,
                 deadline,
+                start_rv,
             )
         except ConnectionError:
             # The client went away; nothing left to tell it.
@@ -464,8 +477,13 @@ class ResourceHandlers:
         bookmarks: bool,
         initial_events: bool,
         deadline: float | None,
+        start_rv: int,
     ) -> None:
-        """Write the backlog, then live events (batched), bookmarks and the timeout."""
+        """Write the backlog, then live events (batched), bookmarks and the timeout.
+
+        A periodic bookmark goes out only once the store has moved past ``start_rv``: like
+        kube-apiserver, never one carrying a resource version the client already has."""
+        store = self._ops.store
         loop = asyncio.get_running_loop()
         chunk = b"".join(encode(e) for e in backlog)
         if initial_events and bookmarks:
@@ -486,8 +504,9 @@ class ResourceHandlers:
             except TimeoutError:
                 if deadline is not None and loop.time() >= deadline:
                     break
-                await response.write(bookmark())
-                self.bookmarks_sent += 1
+                if store.rv > start_rv:
+                    await response.write(bookmark())
+                    self.bookmarks_sent += 1
                 next_bookmark = loop.time() + self._watch.bookmark_interval
                 continue
             if queue.empty():

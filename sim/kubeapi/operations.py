@@ -21,7 +21,7 @@ from typing import Any
 
 import attrs
 
-from sim.kubeapi import crds, metadata, patching, schema
+from sim.kubeapi import crds, metadata, microtime, patching, schema
 from sim.kubeapi.errors import (
     STALE_OBJECT,
     ApiError,
@@ -44,6 +44,7 @@ Clock = Callable[[], datetime.datetime]
 
 NAMESPACES: ResourceKey = ("", "namespaces")
 FOREGROUND_FINALIZER = "foregroundDeletion"
+ORPHAN_FINALIZER = "orphan"
 CRDS: ResourceKey = ("apiextensions.k8s.io", "customresourcedefinitions")
 _SERVER_OWNED = (
     "uid",
@@ -118,6 +119,7 @@ class Operations:
         on_namespace_terminating: Callable[[str], None] | None = None,
         on_dangling_owner: Callable[[str], None] | None = None,
         on_foreground: Callable[[str], None] | None = None,
+        on_orphan: Callable[[str], None] | None = None,
     ) -> None:
         self.store = store
         self.registry = registry
@@ -126,6 +128,7 @@ class Operations:
         self._on_namespace_terminating = on_namespace_terminating
         self._on_dangling_owner = on_dangling_owner
         self._on_foreground = on_foreground
+        self._on_orphan = on_orphan
         # Server-side apply memory: what each field manager last applied to each object.
         self._applied: dict[tuple[ResourceKey, str, str, str], JsonObj] = {}
         self._uids: dict[str, tuple[ResourceKey, str, str]] = {}
@@ -493,24 +496,30 @@ class Operations:
             )
         if options.dry_run:
             return WriteResult(obj, 200)
-        if options.propagation_policy == "Orphan":
-            self._orphan_dependents(meta["uid"])
         if rt.key == NAMESPACES:
+            if options.propagation_policy == "Orphan":
+                self.orphan_dependents(meta["uid"])
             return self._delete_namespace(rt, obj)
         if meta.get("deletionTimestamp"):
             return WriteResult(obj, 200)
-        if options.propagation_policy == "Foreground":
-            # The owner stays, marked, until the collector has removed its dependents.
+        if options.propagation_policy in ("Orphan", "Foreground"):
+            # Like kube-apiserver: the owner stays, marked with the policy's finalizer, and the
+            # delete answers it; the collector orphans (or deletes) its dependents, then drops
+            # the finalizer.
+            finalizer = (
+                ORPHAN_FINALIZER if options.propagation_policy == "Orphan" else FOREGROUND_FINALIZER
+            )
             new = copy.deepcopy(obj)
             finalizers = list(meta.get("finalizers") or [])
-            if FOREGROUND_FINALIZER not in finalizers:
-                finalizers.append(FOREGROUND_FINALIZER)
+            if finalizer not in finalizers:
+                finalizers.append(finalizer)
             new["metadata"]["finalizers"] = finalizers
             new["metadata"]["deletionTimestamp"] = timestamp(self._clock())
             new["metadata"]["deletionGracePeriodSeconds"] = 0
             stored = self.store.put(rt.key, new, obj)
-            if self._on_foreground is not None:
-                self._on_foreground(meta["uid"])
+            notify = self._on_orphan if finalizer == ORPHAN_FINALIZER else self._on_foreground
+            if notify is not None:
+                notify(meta["uid"])
             return WriteResult(stored, 200)
         if meta.get("finalizers"):
             new = copy.deepcopy(obj)
@@ -604,7 +613,8 @@ class Operations:
                 self.finish_namespace(ns)
         return final
 
-    def _orphan_dependents(self, uid: str) -> None:
+    def orphan_dependents(self, uid: str) -> None:
+        """Remove the owner reference to ``uid`` from every object that has one."""
         for key, obj in self.store.all_objects():
             refs = obj["metadata"].get("ownerReferences") or []
             if any(r.get("uid") == uid for r in refs):
@@ -716,7 +726,14 @@ class Operations:
     ) -> tuple[str, ...]:
         """Kind-specific defaulting and validation before storage; returns warnings."""
         warnings: tuple[str, ...] = ()
-        meta_errors = metadata.validate(obj["metadata"])
+        if not rt.custom:
+            try:
+                microtime.normalise(rt.group, rt.plural, obj)
+            except microtime.MicroTimeError as exc:
+                raise bad_request(
+                    f'{rt.kind} in version "{rt.version}" cannot be handled as a {rt.kind}: {exc}'
+                ) from None
+        meta_errors = metadata.validate(obj["metadata"], custom=rt.custom)
         if meta_errors:
             raise invalid(rt.kind, rt.group, obj["metadata"].get("name", ""), meta_errors)
         if rt.custom:
@@ -732,6 +749,10 @@ class Operations:
                         "strict decoding error: " + ", ".join(messages)
                     )
                 warnings = tuple(messages)
+            # Decoding warnings first, then validation's, as kube-apiserver orders them.
+            warnings += metadata.finalizer_warnings(
+                obj["metadata"], old["metadata"] if old is not None else None
+            )
             errors = schema.validate(obj, rt.schema, old=old)
             if errors:
                 raise invalid(rt.kind, rt.group, obj["metadata"].get("name", ""), errors)

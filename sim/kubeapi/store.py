@@ -45,11 +45,20 @@ class WatchEvent:
         self.namespace: str = obj.get("metadata", {}).get("namespace", "")
         self._wire: dict[tuple[str, str], bytes] = {}
 
+    def object_as(self, etype: str) -> JsonObj:
+        """The object a watcher sees in an event of type ``etype`` (see :func:`project`): an
+        object that leaves a watcher's selector is DELETED in its previous state (still
+        matching), at the event's resource version, as kube-apiserver's watch cache sends it."""
+        if etype == DELETED and self.type == MODIFIED and self.old is not None:
+            meta = {**self.old.get("metadata", {}), "resourceVersion": str(self.rv)}
+            return {**self.old, "metadata": meta}
+        return self.obj
+
     def wire(self, etype: str, api_version: str) -> bytes:
         cache_key = (etype, api_version)
         data = self._wire.get(cache_key)
         if data is None:
-            obj = self.obj
+            obj = self.object_as(etype)
             if obj.get("apiVersion") != api_version:
                 obj = {**obj, "apiVersion": api_version}
             data = jsonwire.dumps({"type": etype, "object": obj}) + b"\n"

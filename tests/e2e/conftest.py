@@ -2,7 +2,8 @@
 
 With ``E2E_TARGET=cluster`` the suite runs against the cluster and URLs the environment names
 (``deploy/e2e/run.sh`` on k3d); otherwise it starts the emulator, the APIM simulator and the
-operator as local subprocesses, once for the whole package (and stops them after its last
+operator as local subprocesses (``E2E_TARGET=real``: the test API server of ``make testenv`` in
+place of the emulator, see ``testenv``), once for the whole package (and stops them after its last
 test, so the rest of ``make test`` does not share the machine with them). Every test gets its
 own namespace, emptied at the end through the operator (so deletions are part of what is
 checked). When a test fails against the local stack, the tail of every process's log is
@@ -20,11 +21,12 @@ from collections.abc import AsyncIterator, Generator
 import pytest
 import pytest_asyncio
 
+from tests.e2e import testenv
 from tests.e2e.apim import Apim
 from tests.e2e.kube import Cluster, wait_for
 from tests.e2e.local_stack import LocalStack, local_stack
 from tests.e2e.system import E2e
-from tests.e2e.target import Target, cluster_target, wanted_cluster
+from tests.e2e.target import Target, cluster_target, wanted, wanted_cluster
 
 # Dependants first: a context or resource deletion waits for the objects that use it.
 CLEANUP_ORDER = (
@@ -45,7 +47,11 @@ async def e2e(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[E2e]:
         async for env in _connected(target, None):
             yield env
         return
-    async with local_stack(tmp_path_factory.mktemp("e2e-stack")) as local:
+    real: testenv.TestEnv | None = None
+    if wanted() == "real":
+        real = testenv.locate()
+        await testenv.install(real)
+    async with local_stack(tmp_path_factory.mktemp("e2e-stack"), real) as local:
         _running.append(local)
         try:
             async for env in _connected(local.target, local):

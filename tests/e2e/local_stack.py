@@ -1,4 +1,5 @@
-"""The local system under test: emulator, APIM simulator and operator as subprocesses.
+"""The local system under test: emulator, APIM simulator and operator as subprocesses
+(or, for ``E2E_TARGET=real``, the test API server in place of the emulator).
 
 Owns turning ``examples.stack`` (the process helper shared with ``make demo`` and the
 benchmarks) into a :class:`~tests.e2e.target.Target`, and the operator's log for failure
@@ -16,6 +17,7 @@ import attrs
 
 from examples.stack import OperatorOptions, Stack, StackOptions
 from tests.e2e.target import Target, timeout_from
+from tests.e2e.testenv import TestEnv
 
 
 @attrs.define
@@ -43,9 +45,19 @@ class LocalStack:
 
 
 @asynccontextmanager
-async def local_stack(work_dir: pathlib.Path) -> AsyncIterator[LocalStack]:
-    """Start the three processes (the operator once its caches are synced); stop them on exit."""
-    options = StackOptions(work_dir=work_dir, start_timeout=60.0)
+async def local_stack(
+    work_dir: pathlib.Path, testenv: TestEnv | None = None
+) -> AsyncIterator[LocalStack]:
+    """Start the three processes (the operator once its caches are synced); stop them on exit.
+
+    With ``testenv``, the test API server (already running, CRDs and RBAC installed) replaces
+    the emulator: the tests use its admin kubeconfig, the operator its own identity's."""
+    if testenv is None:
+        options = StackOptions(work_dir=work_dir, start_timeout=60.0)
+    else:
+        options = StackOptions(work_dir=work_dir, start_timeout=60.0,
+                               kubeconfig=testenv.admin_kubeconfig,
+                               operator_kubeconfig=testenv.operator_kubeconfig)
     async with Stack(options) as stack:
         # Console logs make a failure report readable; debug shows every reconcile decision.
         operator_options = OperatorOptions(

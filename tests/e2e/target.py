@@ -6,6 +6,9 @@ through a kubeconfig and APIM only through URLs, so the same tests run against k
 (``deploy/e2e/run.sh`` exports the variables) and against the emulator, the simulator and the
 operator started as local subprocesses (nothing exported: ``make e2e-local`` and ``make test``).
 
+``E2E_TARGET=real`` keeps the local simulator and operator processes but puts the real
+kube-apiserver of ``make testenv`` in place of the emulator (``tests/e2e/testenv.py``).
+
 A cluster target is opt-in (``E2E_TARGET=cluster``), never inferred from ``KUBECONFIG`` alone:
 ``make test`` on a laptop whose ``KUBECONFIG`` points at a real cluster must not write to it.
 It must never start or stop anything; ``local_stack`` does that.
@@ -45,13 +48,19 @@ class Target:
     """True for a cluster the suite did not start (k3d); False for the local stack."""
 
 
-def wanted_cluster(environ: Mapping[str, str] | None = None) -> bool:
-    """True when the environment asks for a cluster target (``E2E_TARGET=cluster``)."""
+def wanted(environ: Mapping[str, str] | None = None) -> str:
+    """``E2E_TARGET``: ``local`` (default), ``cluster`` (k3d, ``make e2e``) or ``real`` (the
+    local stack around the test API server of ``make testenv`` instead of the emulator)."""
     env = os.environ if environ is None else environ
     value = env.get("E2E_TARGET", "local").strip().lower()
-    if value not in ("local", "cluster"):
-        raise TargetError(f"E2E_TARGET must be 'local' or 'cluster', not {value!r}")
-    return value == "cluster"
+    if value not in ("local", "cluster", "real"):
+        raise TargetError(f"E2E_TARGET must be 'local', 'cluster' or 'real', not {value!r}")
+    return value
+
+
+def wanted_cluster(environ: Mapping[str, str] | None = None) -> bool:
+    """True when the environment asks for a cluster target (``E2E_TARGET=cluster``)."""
+    return wanted(environ) == "cluster"
 
 
 def timeout_from(environ: Mapping[str, str] | None = None, *, default: float) -> float:

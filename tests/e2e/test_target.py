@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.target import TargetError, cluster_target, timeout_from, wanted_cluster
+from tests.e2e.target import TargetError, cluster_target, timeout_from, wanted, wanted_cluster
 
 CLUSTER_ENV = {
     "E2E_TARGET": "cluster",
@@ -22,6 +22,12 @@ def test_local_unless_a_cluster_is_asked_for():
     assert wanted_cluster({"E2E_TARGET": "cluster"}) is True
     with pytest.raises(TargetError, match="E2E_TARGET must be"):
         wanted_cluster({"E2E_TARGET": "k3d"})
+
+
+def test_real_is_the_local_stack_around_the_test_api_server():
+    assert wanted({}) == "local"
+    assert wanted({"E2E_TARGET": " Real "}) == "real"
+    assert wanted_cluster({"E2E_TARGET": "real"}) is False
 
 
 def test_cluster_target_from_the_environment():

@@ -29,6 +29,14 @@ REAL = os.environ.get("KUBEAPI_TARGET") == "real"
 KUBECTL = shutil.which("kubectl")
 # Real clusters publish this ConfigMap in every namespace; the emulator does not.
 ROOT_CA = "kube-root-ca.crt"
+# `make test-real` runs a bare kube-apiserver (tools/testenv) and says so with this variable:
+# no kube-controller-manager, so no garbage collector and no namespace controller.
+NO_CONTROLLER_MANAGER = REAL and os.environ.get("KUBEAPI_CONTROLLER_MANAGER") == "absent"
+needs_controller_manager = pytest.mark.skipif(
+    NO_CONTROLLER_MANAGER,
+    reason="needs kube-controller-manager (garbage collector / namespace controller), which the "
+    "bare kube-apiserver of the test API server tier does not run",
+)
 
 
 @attrs.define

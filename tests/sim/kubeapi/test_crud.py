@@ -431,8 +431,17 @@ async def test_leases_and_events_round_trip(target: Target):
         },
     )
     assert lease.spec.holder_identity == "me"
-    lease.spec.holder_identity = "you"
-    replaced = await coordination.replace_namespaced_lease("leader", target.namespace, lease)
+    # A plain body: the client's own model would serialise renewTime with datetime.isoformat()
+    # ("+00:00", no fraction), which a real server refuses for a MicroTime (see below).
+    body = {
+        "metadata": {"name": "leader", "resourceVersion": lease.metadata.resource_version},
+        "spec": {
+            "holderIdentity": "you",
+            "leaseDurationSeconds": 15,
+            "renewTime": "2026-01-01T00:00:01.000000Z",
+        },
+    }
+    replaced = await coordination.replace_namespaced_lease("leader", target.namespace, body)
     assert replaced.spec.holder_identity == "you"
     event = await target.core.create_namespaced_event(
         target.namespace,
@@ -483,3 +492,48 @@ async def test_cluster_scoped_custom_resource(target: Target):
         await target.custom.delete_cluster_custom_object(
             GROUP, VERSION, "gadgets", f"g-{target.namespace}"
         )
+
+
+async def _create_lease(target: Target, renew_time: str) -> Any:
+    """The raw response to creating a Lease with this renewTime, sent verbatim."""
+    from kubernetes_asyncio import client as k8s
+
+    coordination: Any = k8s.CoordinationV1Api(target.api)
+    return await coordination.create_namespaced_lease(
+        target.namespace,
+        {"metadata": {"name": "l"}, "spec": {"renewTime": renew_time}},
+        _preload_content=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "stored"),
+    [
+        ("2026-01-01T00:00:00.123456Z", "2026-01-01T00:00:00.123456Z"),
+        ("2026-01-01T02:00:00.000000+02:00", "2026-01-01T00:00:00.000000Z"),
+    ],
+)
+async def test_micro_time_is_stored_in_utc(target: Target, value: str, stored: str):
+    response = await _create_lease(target, value)
+    created = json.loads(await response.read())
+    assert created["spec"]["renewTime"] == stored
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("2026-01-01T00:00:00Z", 'cannot parse "Z" as ".000000"'),
+        ("2026-01-01T00:00:00+00:00", 'cannot parse "+00:00" as ".000000"'),
+        ("2026-01-01T00:00:00.123Z", 'cannot parse ".123Z" as ".000000"'),
+        ("2026-01-01T00:00:00.1234567Z", 'cannot parse "7Z" as "Z07:00"'),
+    ],
+)
+async def test_micro_time_needs_six_fractional_digits(target: Target, value: str, problem: str):
+    response = await _create_lease(target, value)
+    assert response.status == 400
+    status = json.loads(await response.read())
+    assert status["reason"] == "BadRequest"
+    assert status["message"] == (
+        'Lease in version "v1" cannot be handled as a Lease: '
+        f'parsing time "{value}" as "2006-01-02T15:04:05.000000Z07:00": {problem}'
+    )

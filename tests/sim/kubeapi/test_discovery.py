@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import json
+import uuid
 from typing import Any
 
 import pytest
@@ -10,7 +12,14 @@ from kubernetes_asyncio import client as k8s
 from kubernetes_asyncio.client.rest import ApiException
 
 from sim.kubeapi.testing import RunningEmulator
-from tests.sim.kubeapi.conftest import GROUP, VERSION, Target, wait_for
+from tests.sim.kubeapi.conftest import (
+    GROUP,
+    VERSION,
+    WIDGET_CRD_DOCS,
+    Target,
+    register_crds,
+    wait_for,
+)
 
 
 async def _get(target: Target, path: str) -> Any:
@@ -64,24 +73,50 @@ async def test_crd_gets_established(target: Target):
 
 
 async def test_deleting_crd_removes_its_resources(target: Target):
-    if not target.emulated:
-        pytest.skip("deleting the shared CRD would disturb other tests on a real cluster")
+    # A CRD of this test's own (the Widget schema under another name), so that deleting it
+    # disturbs no other test, on the emulator or on a real server: the clean-up of a deleted
+    # CRD's objects runs inside kube-apiserver itself (apiextensions), no controller-manager.
+    crd = copy.deepcopy(WIDGET_CRD_DOCS[0])
+    suffix = uuid.uuid4().hex[:6]
+    plural = f"gadgets{suffix}"
+    crd["metadata"]["name"] = f"{plural}.{GROUP}"
+    crd["spec"]["names"] = {
+        "plural": plural,
+        "singular": f"gadget{suffix}",
+        "kind": f"Gadget{suffix}",
+        "listKind": f"Gadget{suffix}List",
+    }
+    await register_crds(target.api, [crd])
     ext = k8s.ApiextensionsV1Api(target.api)
-    await target.create_widget("w")
-    await ext.delete_custom_resource_definition(f"widgets.{GROUP}")
+    body = target.widget("w")
+    body["kind"] = crd["spec"]["names"]["kind"]
+    await target.custom.create_namespaced_custom_object(
+        GROUP, VERSION, target.namespace, plural, body
+    )
+    await ext.delete_custom_resource_definition(crd["metadata"]["name"])
 
     async def unserved() -> bool:
         try:
             await target.custom.list_namespaced_custom_object(
-                GROUP, VERSION, target.namespace, "widgets"
+                GROUP, VERSION, target.namespace, plural
             )
         except ApiException as exc:
             return exc.status == 404
         return False
 
-    await wait_for(unserved)
+    await wait_for(unserved, timeout=30)
+
+    async def crd_gone() -> bool:
+        try:
+            await ext.read_custom_resource_definition(crd["metadata"]["name"])
+        except ApiException as exc:
+            return exc.status == 404
+        return False
+
+    await wait_for(crd_gone, timeout=30)
     resources = await _get(target, f"/apis/{GROUP}/{VERSION}")
-    assert "widgets" not in {r["name"] for r in resources["resources"]}
+    assert plural not in {r["name"] for r in resources["resources"]}
+    assert "widgets" in {r["name"] for r in resources["resources"]}
 
 
 async def test_status_objects_carry_reason_and_details(target: Target):

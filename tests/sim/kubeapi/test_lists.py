@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-from tests.sim.kubeapi.conftest import GROUP, ROOT_CA, VERSION, Target, wait_for
+import json
+
+import pytest
+from kubernetes_asyncio.client.rest import ApiException
+
+from tests.sim.kubeapi.conftest import (
+    GROUP,
+    ROOT_CA,
+    VERSION,
+    Target,
+    needs_controller_manager,
+    wait_for,
+)
 
 
 async def _configmaps(target: Target, count: int) -> None:
@@ -89,6 +101,7 @@ async def test_custom_objects_across_namespaces(target: Target):
     assert listed["kind"] == "WidgetList"
 
 
+@needs_controller_manager
 async def test_owner_garbage_collection(target: Target):
     owner = await target.create_widget("owner")
     ref = {
@@ -114,6 +127,7 @@ async def test_owner_garbage_collection(target: Target):
     await wait_for(collected, timeout=30)
 
 
+@needs_controller_manager
 async def test_orphan_propagation_keeps_dependents(target: Target):
     owner = await target.create_widget("owner")
     ref = {
@@ -136,6 +150,7 @@ async def test_orphan_propagation_keeps_dependents(target: Target):
     await wait_for(orphaned, timeout=30)
 
 
+@needs_controller_manager
 async def test_namespace_deletion_removes_contents(target: Target):
     ns = f"{target.namespace}-doomed"
     await target.core.create_namespace({"metadata": {"name": ns}})
@@ -161,6 +176,7 @@ async def test_namespace_deletion_removes_contents(target: Target):
     await wait_for(gone, timeout=60)
 
 
+@needs_controller_manager
 async def test_dependent_of_missing_owner_is_collected(target: Target):
     ref = {
         "apiVersion": f"{GROUP}/{VERSION}",
@@ -189,6 +205,7 @@ async def test_server_dry_run_stores_nothing(target: Target):
     assert listed["items"] == []
 
 
+@needs_controller_manager
 async def test_namespace_waits_for_finalized_contents(target: Target):
     ns = f"{target.namespace}-held"
     await target.core.create_namespace({"metadata": {"name": ns}})
@@ -227,6 +244,7 @@ async def test_namespace_waits_for_finalized_contents(target: Target):
     await wait_for(namespace_gone, timeout=60)
 
 
+@needs_controller_manager
 async def test_foreground_deletion_removes_dependents_first(target: Target):
     owner = await target.create_widget("owner")
     ref = {
@@ -253,3 +271,62 @@ async def test_foreground_deletion_removes_dependents_first(target: Target):
         return not cms and not widgets["items"]
 
     await wait_for(all_gone, timeout=60)
+
+
+@pytest.mark.parametrize(("policy", "finalizer"), [("Orphan", "orphan"),
+                                                   ("Foreground", "foregroundDeletion")])
+async def test_propagation_policy_marks_the_owner(target: Target, policy: str, finalizer: str):
+    # The API server's half of orphan/foreground deletion (the garbage collector does the rest):
+    # the owner is not removed but marked, with the policy's finalizer, and the delete answers
+    # the marked object.
+    owner = await target.create_widget("owner")
+    ref = {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "Widget",
+        "name": "owner",
+        "uid": owner["metadata"]["uid"],
+    }
+    await target.core.create_namespaced_config_map(
+        target.namespace, {"metadata": {"name": "dep", "ownerReferences": [ref]}}
+    )
+    marked = await target.custom.delete_namespaced_custom_object(
+        GROUP, VERSION, target.namespace, "widgets", "owner", propagation_policy=policy
+    )
+    assert marked["kind"] == "Widget"
+    assert marked["metadata"]["deletionTimestamp"]
+    assert finalizer in marked["metadata"]["finalizers"]
+
+
+async def test_namespace_deletion_marks_it_terminating(target: Target):
+    # The API server's half of namespace deletion (the namespace controller empties it): the
+    # namespace is marked at once and refuses new objects; it is not removed while it holds one.
+    ns = f"{target.namespace}-marked"
+    await target.core.create_namespace({"metadata": {"name": ns}})
+    body = {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "Widget",
+        "metadata": {"name": "held", "finalizers": ["contract.kubeapi.test/hold"]},
+        "spec": {"color": "red"},
+    }
+    await target.custom.create_namespaced_custom_object(GROUP, VERSION, ns, "widgets", body)
+    # Raw: the client would decode the answer as a Status, but it is the marked Namespace.
+    response = await target.core.delete_namespace(ns, _preload_content=False)
+    deleted = json.loads(await response.read())
+    assert deleted["kind"] == "Namespace"
+    assert deleted["metadata"]["deletionTimestamp"]
+    assert deleted["status"]["phase"] == "Terminating"
+    assert deleted["spec"]["finalizers"] == ["kubernetes"]
+    with pytest.raises(ApiException) as info:
+        await target.core.create_namespaced_config_map(ns, {"metadata": {"name": "late"}})
+    assert info.value.status == 403
+    assert "because it is being terminated" in json.loads(info.value.body or b"{}")["message"]
+    assert (await target.core.read_namespace(ns)).status.phase == "Terminating"
+    await target.custom.patch_namespaced_custom_object(
+        GROUP,
+        VERSION,
+        ns,
+        "widgets",
+        "held",
+        {"metadata": {"finalizers": None}},
+        _content_type="application/merge-patch+json",
+    )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from typing import Any
 
 import pytest
 from kubernetes_asyncio.client.rest import ApiException
@@ -87,6 +89,12 @@ async def test_invalid_patch_is_rejected_and_object_unchanged(target: Target):
     assert (await target.get_widget("w"))["spec"]["color"] == "red"
 
 
+def warning_texts(response: Any) -> list[str]:
+    """The texts of a response's ``299`` warnings, however the server splits them in headers."""
+    joined = ", ".join(response.headers.getall("Warning", []))
+    return [json.loads(text) for text in re.findall(r'299 - ("(?:[^"\\]|\\.)*")', joined)]
+
+
 async def test_metadata_validation(target: Target):
     body = target.widget("w")
     body["metadata"]["labels"] = {"team": "x" * 64}
@@ -97,16 +105,63 @@ async def test_metadata_validation(target: Target):
     assert info.value.status == 422
     status = json.loads(info.value.body or b"{}")
     assert status["details"]["causes"][0]["field"] == "metadata.labels"
-    assert "must be no more than 63 characters" in status["message"]
+    assert "must be no more than 63 bytes" in status["message"]
 
+    # Built-in kinds refuse a finalizer name that is neither standard nor domain-qualified...
+    with pytest.raises(ApiException) as info:
+        await target.core.create_namespaced_config_map(
+            target.namespace, {"metadata": {"name": "c", "finalizers": ["unqualified"]}}
+        )
+    assert info.value.status == 422
+    assert "fully qualified" in json.loads(info.value.body or b"{}")["message"]
+    # ...custom resources take it with a warning (apiextensions validates only the syntax).
+    body = target.widget("unqualified")
+    body["metadata"]["finalizers"] = ["zz", "unqualified", "dotted.name", "zz", "a.io/ok"]
+    response = await target.custom.create_namespaced_custom_object(
+        GROUP, VERSION, target.namespace, "widgets", body, _preload_content=False
+    )
+    assert response.status == 201
+    # One per distinct name, sorted (the server collects them in a set).
+    assert warning_texts(response) == [
+        'metadata.finalizers: "dotted.name": prefer a domain-qualified finalizer name including '
+        "a path (/) to avoid accidental conflicts with other finalizer writers",
+        'metadata.finalizers: "unqualified": prefer a domain-qualified finalizer name to avoid '
+        "accidental conflicts with other finalizer writers",
+        'metadata.finalizers: "zz": prefer a domain-qualified finalizer name to avoid '
+        "accidental conflicts with other finalizer writers",
+    ]
+    # An update warns only about the names it adds.
+    response = await target.custom.patch_namespaced_custom_object(
+        GROUP,
+        VERSION,
+        target.namespace,
+        "widgets",
+        "unqualified",
+        {"metadata": {"finalizers": ["zz", "unqualified", "dotted.name", "new"]}},
+        _content_type=MERGE,
+        _preload_content=False,
+    )
+    assert response.status == 200
+    assert warning_texts(response) == [
+        'metadata.finalizers: "new": prefer a domain-qualified finalizer name to avoid '
+        "accidental conflicts with other finalizer writers",
+    ]
+    await target.custom.patch_namespaced_custom_object(
+        GROUP,
+        VERSION,
+        target.namespace,
+        "widgets",
+        "unqualified",
+        {"metadata": {"finalizers": None}},
+        _content_type=MERGE,
+    )
     body = target.widget("w")
-    body["metadata"]["finalizers"] = ["unqualified"]
+    body["metadata"]["finalizers"] = ["a/b/c"]
     with pytest.raises(ApiException) as info:
         await target.custom.create_namespaced_custom_object(
             GROUP, VERSION, target.namespace, "widgets", body
         )
     assert info.value.status == 422
-    assert "fully qualified" in json.loads(info.value.body or b"{}")["message"]
 
     body = target.widget("w")
     body["metadata"]["labels"] = {"example.com/team": "a-b_c.d", "empty": ""}

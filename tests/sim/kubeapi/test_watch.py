@@ -60,16 +60,62 @@ async def test_watch_without_version_starts_with_synthetic_added(target: Target)
         stream.close()
 
 
+@pytest.mark.parametrize("rv", [None, "0"])
+async def test_watch_from_no_version_ends_initial_events_with_a_bookmark(
+    target: Target, rv: str | None
+):
+    # Since Kubernetes 1.32 (WatchList), such a watch is a sendInitialEvents=true one.
+    await target.create_widget("a")
+    params: dict[str, Any] = {"allow_watch_bookmarks": True}
+    if rv is not None:
+        params["resource_version"] = rv
+    stream = await RawWatch.widgets(target, **params)
+    try:
+        assert summary(await stream.next(skip_bookmarks=False)) == ("ADDED", "a")
+        end = await stream.next(skip_bookmarks=False)
+        assert end["type"] == "BOOKMARK"
+        assert end["object"]["metadata"]["annotations"] == {"k8s.io/initial-events-end": "true"}
+        await target.create_widget("b")
+        assert summary(await stream.next()) == ("ADDED", "b")
+    finally:
+        stream.close()
+
+
 async def test_bookmarks_carry_current_resource_version(target: Target):
     created = await target.create_widget("a")
     rv = created["metadata"]["resourceVersion"]
-    stream = await RawWatch.widgets(target, resource_version=rv, allow_watch_bookmarks=True)
+    # A real apiserver sends a bookmark about once a minute, and 2 s before a watch's timeout
+    # ends it (so the client can resume from there); the emulator every second. Neither sends
+    # one before something newer than the watch's starting version exists.
+    stream = await RawWatch.widgets(
+        target, resource_version=rv, allow_watch_bookmarks=True, timeout_seconds=10
+    )
     try:
-        # A real apiserver sends bookmarks about once a minute; the emulator every second.
-        event = await stream.next(timeout=90, skip_bookmarks=False)
+        later = await target.create_widget("b")
+        assert summary(await stream.next(skip_bookmarks=False)) == ("ADDED", "b")
+        event = await stream.next(timeout=15, skip_bookmarks=False)
         assert event["type"] == "BOOKMARK"
         assert event["object"]["kind"] == "Widget"
-        assert int(event["object"]["metadata"]["resourceVersion"]) >= int(rv)
+        assert int(event["object"]["metadata"]["resourceVersion"]) >= int(
+            later["metadata"]["resourceVersion"]
+        )
+    finally:
+        stream.close()
+
+
+async def test_no_bookmark_behind_the_start_version(emulator_only: RunningEmulator, target: Target):
+    # Emulator-only: on a real server, etcd progress notifications may advance the watch cache
+    # (and so send a bookmark) with no change to this resource at all.
+    created = await target.create_widget("a")
+    stream = await RawWatch.widgets(
+        target,
+        resource_version=created["metadata"]["resourceVersion"],
+        allow_watch_bookmarks=True,
+        timeout_seconds=3,
+    )
+    try:
+        # Nothing at all, not even a bookmark, before the timeout ends the stream.
+        assert await asyncio.wait_for(stream.response.content.readline(), 10) == b""
     finally:
         stream.close()
 
@@ -120,10 +166,24 @@ async def test_label_selector_moves_in_and_out(target: Target):
             _content_type=MERGE,
         )
         assert summary(await stream.next()) == ("MODIFIED", "w")
-        await label("b")
+        relabelled = await target.custom.patch_namespaced_custom_object(
+            GROUP,
+            VERSION,
+            target.namespace,
+            "widgets",
+            "w",
+            {"metadata": {"labels": {"team": "b"}}},
+            _content_type=MERGE,
+        )
         left = await stream.next()
         assert summary(left) == ("DELETED", "w")
-        assert left["object"]["metadata"]["labels"]["team"] == "b"
+        # The object as the watcher last matched it, at the resource version of the change.
+        assert left["object"]["metadata"]["labels"]["team"] == "a"
+        assert left["object"]["spec"]["size"] == 3
+        assert (
+            left["object"]["metadata"]["resourceVersion"]
+            == relabelled["metadata"]["resourceVersion"]
+        )
     finally:
         stream.close()
 
