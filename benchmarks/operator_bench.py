@@ -667,12 +667,17 @@ class Bench:
                     await asyncio.sleep(opts.outage_seconds / 2)
                     for obj in created:
                         await kube.create(obj)
+                    # The operator's counters as they stand just before APIM comes back: read
+                    # after it answers, a fast recovery's first calls would count as made
+                    # during the outage. The last second is left to the "after" figures.
+                    await asyncio.sleep(
+                        max(0.0, mono_down + opts.outage_seconds - 1.0 - time.monotonic()))
+                    metrics_down = await recovery.operator_retry_metrics(session, metrics_url)
                     up_seen = await recovery.wait_answering(probe, stack.apim_url,
                                                             timeout=opts.outage_seconds + 60)
                 finally:
                     stop_edits.set()
                     await editing
-                metrics_down = await recovery.operator_retry_metrics(session, metrics_url)
                 outage = await recovery.simulator_outage(probe, stack.apim_url)
                 up_at = float(outage.get("upAt") or up_seen)
                 expected = dict(edits.generation)

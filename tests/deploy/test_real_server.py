@@ -185,8 +185,11 @@ def test_the_rendered_chart_passes_a_server_side_dry_run(real_server: RealServer
     # The ServiceMonitor CRD (Prometheus Operator) is not installed on the test server.
     documents = [doc for doc in yaml.safe_load_all(rendered.stdout)
                  if doc and doc["kind"] != "ServiceMonitor"]
+    # Cluster-scoped objects of the same names may already be installed by another manager
+    # (the e2e suite's install on the same server): a dry run validates the objects, it does
+    # not need to own their fields, hence --force-conflicts.
     applied = _kubectl(real_server, "apply", "--server-side", "--dry-run=server",
-                       "--field-manager=helm-dry-run", "-f", "-",
+                       "--force-conflicts", "--field-manager=helm-dry-run", "-f", "-",
                        stdin=yaml.safe_dump_all(documents))
     assert applied.returncode == 0, applied.stderr
     assert applied.stdout.count("serverside-applied (server dry run)") == len(documents), (
