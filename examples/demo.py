@@ -9,7 +9,8 @@ object that should be ``Accepted=True`` is not (an object annotated
 
 ``--manifests DIR`` applies ``DIR/*.yaml`` and ``DIR/*.yml`` instead (objects without a
 namespace go to ``default``, as ``kubectl apply`` would put them). An API refused because it is
-STARTED without a plan gets a hint with the line that fixes it (docs/behavior/admission.md).
+STARTED without a plan gets a hint with the line that fixes it
+(docs/behavior/admission.md#apis-v2-and-v4).
 
 ``--serve`` keeps everything running afterwards and prints how to use ``kubectl`` against it,
 until Ctrl-C, which is the normal way to end it: the exit status is then the demo's own (0 when
@@ -54,7 +55,8 @@ MESSAGE_WIDTH: Final = 60
 DEFAULT_NAMESPACE: Final = "default"
 MANIFEST_SUFFIXES: Final = (".yaml", ".yml")
 NO_PLANS: Final = "but the API has no plans"
-"""Part of the message an API STARTED without plans is refused with (docs/behavior/admission.md)."""
+"""Part of the message an API STARTED without plans is refused with
+(docs/behavior/admission.md#apis-v2-and-v4)."""
 PLAN_FIX: Final = {
     "ApiDefinition": "plans: [{name: Open, description: No authentication, security: KEY_LESS}]",
     "ApiV4Definition": "plans: {open: {name: Open, security: {type: KEY_LESS}}}",
