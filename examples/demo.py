@@ -27,6 +27,7 @@ import base64
 import contextlib
 import os
 import pathlib
+import shutil
 import signal
 import sys
 import tempfile
@@ -445,17 +446,9 @@ async def _main(args: argparse.Namespace) -> int:
         return code
     finally:
         if code == 0 and not args.serve:
-            _remove_tree(work_dir)
+            shutil.rmtree(work_dir, ignore_errors=True)
         else:
             print(f"logs kept in {work_dir}", flush=True)
-
-
-def _remove_tree(path: pathlib.Path) -> None:
-    for child in sorted(path.rglob("*"), reverse=True):
-        with contextlib.suppress(OSError):
-            child.rmdir() if child.is_dir() and not child.is_symlink() else child.unlink()
-    with contextlib.suppress(OSError):
-        path.rmdir()
 
 
 @contextlib.contextmanager

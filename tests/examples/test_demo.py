@@ -219,6 +219,9 @@ async def test_demo_exits_non_zero_and_says_why_when_an_object_is_not_accepted(t
     )
     out, _ = await asyncio.wait_for(process.communicate(), 200)
     text = out.decode()
+    kept = re.search(r"^logs kept in (\S+)$", text, re.MULTILINE)
+    assert kept is not None, text  # a failed demo keeps its logs, and says where
+    shutil.rmtree(kept.group(1), ignore_errors=True)
     assert process.returncode == 1, text
     assert re.search(r"^!!\s+ApiV4Definition\s+default/broken-template\s+False\s+"
                      r"CompileTemplateError", text, re.MULTILINE)
