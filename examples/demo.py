@@ -7,9 +7,16 @@ prints what happened to each one and a summary of APIM, then stops everything. E
 object that should be ``Accepted=True`` is not (an object annotated
 ``demo.gravitee.io/expect: <Reason>`` is expected to fail with that reason instead).
 
+``--manifests DIR`` applies ``DIR/*.yaml`` and ``DIR/*.yml`` instead (objects without a
+namespace go to ``default``, as ``kubectl apply`` would put them). An API refused because it is
+STARTED without a plan gets a hint with the line that fixes it
+(docs/behavior/admission.md#apis-v2-and-v4).
+
 ``--serve`` keeps everything running afterwards and prints how to use ``kubectl`` against it,
-until Ctrl-C. This module owns the demo's flow and its output; processes come from
-``examples.stack``. It must never print a Secret's content.
+until Ctrl-C, which is the normal way to end it: the exit status is then the demo's own (0 when
+every object met its expectation), and the logs stay where the demo said they are. This module
+owns the demo's flow and its output; processes come from ``examples.stack``. It must never
+print a Secret's content.
 """
 
 from __future__ import annotations
@@ -17,19 +24,22 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
+import os
 import pathlib
+import shutil
 import signal
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from typing import Final
 
 import aiohttp
 import attrs
 import yaml
 
-from examples.kube import JsonObj, KubeClient, KubeError, key_of
+from examples.kube import KINDS, JsonObj, KubeClient, KubeError, key_of
 from examples.stack import OperatorOptions, Stack, StackError, StackOptions
 from examples.watch import ConditionWatcher, condition
 
@@ -43,15 +53,55 @@ WATCHED_KINDS: Final = (
     "ManagementContext", "ApiResource", "ApiDefinition", "ApiV4Definition", "Application",
 )
 MESSAGE_WIDTH: Final = 60
+DEFAULT_NAMESPACE: Final = "default"
+MANIFEST_SUFFIXES: Final = (".yaml", ".yml")
+NO_PLANS: Final = "but the API has no plans"
+"""Part of the message an API STARTED without plans is refused with
+(docs/behavior/admission.md#apis-v2-and-v4)."""
+PLAN_FIX: Final = {
+    "ApiDefinition": "plans: [{name: Open, description: No authentication, security: KEY_LESS}]",
+    "ApiV4Definition": "plans: {open: {name: Open, security: {type: KEY_LESS}}}",
+}
+"""The one line, under ``spec:``, that gives an API a keyless plan (README, "Troubleshooting")."""
+
+
+def manifest_files(directory: pathlib.Path) -> list[pathlib.Path]:
+    """``*.yaml`` and ``*.yml`` files of ``directory``, in name order."""
+    return sorted(p for p in directory.iterdir()
+                  if p.is_file() and p.suffix in MANIFEST_SUFFIXES)
+
+
+def _with_namespace(obj: JsonObj) -> JsonObj:
+    kind = KINDS.get(str(obj.get("kind")))
+    metadata = obj.get("metadata")
+    if (kind is None or kind.namespaced) and isinstance(metadata, dict) \
+            and not metadata.get("namespace"):
+        metadata["namespace"] = DEFAULT_NAMESPACE
+    return obj
 
 
 def load_manifests(apim_url: str, directory: pathlib.Path = MANIFESTS) -> list[JsonObj]:
-    """Every document of ``directory/*.yaml`` in file order, ``${APIM_URL}`` filled in."""
+    """Every document of ``directory/*.yaml`` and ``*.yml`` in file order, ``${APIM_URL}``
+    filled in, namespaced objects without a namespace put in ``default``."""
     objects: list[JsonObj] = []
-    for path in sorted(directory.glob("*.yaml")):
+    for path in manifest_files(directory):
         text = path.read_text().replace(APIM_URL_PLACEHOLDER, apim_url)
-        objects.extend(doc for doc in yaml.safe_load_all(text) if isinstance(doc, dict))
+        objects.extend(_with_namespace(doc) for doc in yaml.safe_load_all(text)
+                       if isinstance(doc, dict))
     return objects
+
+
+def plan_hint(row: Row) -> list[str]:
+    """What to add when ``row`` was refused for being STARTED without a plan, else nothing."""
+    fix = PLAN_FIX.get(row.kind)
+    if fix is None or row.status != "False" or NO_PLANS not in row.message_full:
+        return []
+    return [
+        f"hint: {row.kind} {row.key} has no plan, and APIM (like upstream GKO) refuses to "
+        "deploy a STARTED API without one. Add this line under its spec:",
+        f"    {fix}",
+        "  (or set 'state: STOPPED' to keep it undeployed)",
+    ]
 
 
 def _untracked_resource(obj: JsonObj) -> bool:
@@ -80,6 +130,8 @@ class Row:
     landed: str
     ok: bool
     expected: str
+    message_full: str = ""
+    """The condition's whole message (``message`` is cut to fit the table)."""
 
 
 def expectation(obj: JsonObj) -> str:
@@ -178,6 +230,7 @@ async def build_rows(kube: KubeClient, objects: Sequence[JsonObj],
         reason = str(accepted.get("reason", "not reconciled"))
         rows.append(Row(kind=obj["kind"], key=key_of(obj), status=status, reason=reason,
                         message=_truncate(str(accepted.get("message", ""))),
+                        message_full=str(accepted.get("message", "")),
                         ok=meets_expectation(obj),
                         expected=expected, landed=await _landed(kube, obj, manifests)))
     return rows
@@ -246,17 +299,24 @@ def serve_help(stack: Stack) -> str:
         f"  curl -s -u admin:admin {stack.apim_url}/automation/organizations/DEFAULT"
         "/environments/DEFAULT/apis/default-echo-v4",
     ]
+    lines.append(f"Kubernetes API:    {stack.kube_url}   (emulator)")
     if operator is not None:
         lines += [
             f"Operator metrics:  {operator.metrics_url}/metrics",
-            f"Logs:              {stack.options.work_dir}/*.log",
+            f"Operator probes:   {operator.probes_url}/healthz   {operator.probes_url}/readyz",
         ]
-    lines += ["", "Press Ctrl-C to stop everything."]
+    lines += [
+        f"Logs:              {stack.options.work_dir}/*.log   (kept after Ctrl-C)",
+        "",
+        "Press Ctrl-C to stop everything.",
+    ]
     return "\n".join(lines)
 
 
 async def run(*, serve: bool, timeout: float, settle: float, work_dir: pathlib.Path,
-              manifests_dir: pathlib.Path = MANIFESTS) -> int:
+              manifests_dir: pathlib.Path = MANIFESTS,
+              until_stopped: Callable[[], Awaitable[object]] | None = None) -> int:
+    """The demo; with ``serve``, everything keeps running until ``until_stopped()`` returns."""
     say = _Say()
     async with Stack(StackOptions(work_dir=work_dir)) as stack:
         say(f"Kubernetes API emulator  {stack.kube_url}  (kubeconfig {stack.kubeconfig})")
@@ -305,6 +365,9 @@ async def run(*, serve: bool, timeout: float, settle: float, work_dir: pathlib.P
                         else f"Accepted=False/{row.expected}")
                 print(f"FAILED: {row.kind} {row.key} should be {want}, is "
                       f"{row.status}/{row.reason}: {row.message}")
+            for row in failed:
+                for line in plan_hint(row):
+                    print(line)
             print("operator log (last lines):")
             print(operator.process.log_tail(40))
         else:
@@ -313,7 +376,8 @@ async def run(*, serve: bool, timeout: float, settle: float, work_dir: pathlib.P
                   f"{expected_failures} rejected as expected")
         if serve:
             print(serve_help(stack), flush=True)
-            await asyncio.Event().wait()
+            await (until_stopped or asyncio.Event().wait)()
+            print(flush=True)
         say("stopping operator, simulator and emulator")
     return 1 if failed else 0
 
@@ -338,38 +402,109 @@ class _Say:
         print(f"[{time.monotonic() - self._start:5.1f}s] {text}", flush=True)
 
 
+class _Interrupts:
+    """Ctrl-C and SIGTERM: while serving they end the demo normally (``stop`` is set); before,
+    they cancel the run (exit 130), so the stack's teardown runs in both cases."""
+
+    def __init__(self, task: asyncio.Task[object]) -> None:
+        self.task = task
+        self.stop = asyncio.Event()
+        self.serving = False
+
+    def __call__(self) -> None:
+        if self.serving:
+            self.stop.set()
+        else:
+            self.task.cancel()
+
+    async def serve_until_stopped(self) -> None:
+        self.serving = True
+        await self.stop.wait()
+
+
 async def _main(args: argparse.Namespace) -> int:
     task = asyncio.current_task()
     assert task is not None
-    # Ctrl-C and SIGTERM cancel the run so the stack's teardown runs. Installed explicitly:
-    # a shell starts background jobs with SIGINT ignored, and asyncio would then not react.
+    # Installed explicitly: a shell starts background jobs with SIGINT ignored, and asyncio
+    # would then not react.
+    interrupts = _Interrupts(task)
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, task.cancel)
-    with tempfile.TemporaryDirectory(prefix="gko-demo-") as tmp:
-        try:
-            return await run(serve=args.serve, timeout=args.timeout, settle=args.settle,
-                             work_dir=pathlib.Path(tmp), manifests_dir=args.manifests)
-        except StackError as error:
-            print(f"demo failed to start: {error}", file=sys.stderr)
-            return 2
+        loop.add_signal_handler(signum, interrupts)
+    # The logs stay after --serve (serve_help says where) and after a failure; a successful
+    # plain run leaves nothing behind.
+    work_dir = pathlib.Path(tempfile.mkdtemp(prefix="gko-demo-"))
+    code = 130
+    try:
+        code = await run(serve=args.serve, timeout=args.timeout, settle=args.settle,
+                         work_dir=work_dir, manifests_dir=args.manifests,
+                         until_stopped=interrupts.serve_until_stopped)
+        return code
+    except StackError as error:
+        print(f"demo failed to start: {error}", file=sys.stderr)
+        code = 2
+        return code
+    finally:
+        if code == 0 and not args.serve:
+            shutil.rmtree(work_dir, ignore_errors=True)
+        else:
+            print(f"logs kept in {work_dir}", flush=True)
+
+
+@contextlib.contextmanager
+def terminal_foreground() -> Iterator[None]:
+    """Own the terminal's foreground while serving, so that Ctrl-C reaches the demo alone.
+
+    Under ``make demo-serve`` the terminal's Ctrl-C also reaches make, which then reports
+    ``Interrupt``/``Error 130`` whatever the demo does. In its own process group, made the
+    terminal's foreground one (as a job-control shell does), the demo alone gets it and make
+    sees the demo's exit status. The previous foreground group gets the terminal back on exit.
+    Does nothing when stdin is not a terminal or the demo runs in the background.
+    """
+    try:
+        previous = os.tcgetpgrp(0)
+    except OSError:
+        yield
+        return
+    if previous != os.getpgrp() or os.getsid(0) == os.getpid():
+        yield
+        return
+    old_ttou = signal.signal(signal.SIGTTOU, signal.SIG_IGN)
+    try:
+        os.setpgid(0, 0)
+        os.tcsetpgrp(0, os.getpgrp())
+    except OSError:
+        signal.signal(signal.SIGTTOU, old_ttou)
+        yield
+        return
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            os.tcsetpgrp(0, previous)
+        signal.signal(signal.SIGTTOU, old_ttou)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m examples.demo", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m examples.demo", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--serve", action="store_true",
                         help="keep everything running after the table, until Ctrl-C")
     parser.add_argument("--timeout", type=float, default=60.0,
                         help="seconds to wait for the operator to reconcile (default 60)")
     parser.add_argument("--manifests", type=pathlib.Path, default=MANIFESTS,
-                        help="directory of *.yaml to apply instead of examples/manifests "
-                             "(${APIM_URL} is replaced by the simulator's URL)")
+                        help="directory of *.yaml / *.yml to apply instead of "
+                             "examples/manifests (${APIM_URL} is replaced by the simulator's "
+                             "URL; objects without a namespace go to default)")
     parser.add_argument("--settle", type=float, default=15.0,
                         help="extra seconds for objects not yet in their expected state once "
                              "all were reconciled (retries; default 15)")
     args = parser.parse_args(argv)
+    if not args.manifests.is_dir():
+        parser.error(f"--manifests {args.manifests}: not a directory")
     try:
-        return asyncio.run(_main(args))
+        with terminal_foreground() if args.serve else contextlib.nullcontext():
+            return asyncio.run(_main(args))
     except (KeyboardInterrupt, asyncio.CancelledError):
         print("\nstopped", flush=True)
         return 130

@@ -20,6 +20,7 @@ from sim.apim import ids
 from sim.apim.automation_common import find_api, hrid_of, with_status
 from sim.apim.errors import SimHttpError, invalid_import, json_response
 from sim.apim.http_common import flag, json_object, resolve_org_env, sim_of, upper
+from sim.apim.schema_rules import check_v4_enums, v4_plugin_errors, with_upper_enums
 from sim.apim.state import ApiRecord, PageRecord, PlanRecord, SimulatorState, utcnow
 from sim.apim.validation import validate_api
 
@@ -72,6 +73,9 @@ async def put_api(request: web.Request) -> web.Response:
     state = sim.state
     org, env = resolve_org_env(request)
     body = json_object(request)
+    # An enum value APIM cannot read fails the request before anything else, dry run or not.
+    check_v4_enums(body)
+    body = with_upper_enums(body)
     hrid = hrid_of(body)
     dry_run = flag(request, "dryRun")
     legacy = flag(request, "hridContainsUUID")
@@ -104,6 +108,7 @@ async def put_api(request: web.Request) -> web.Response:
         parent_ref = hrid
 
     findings = validate_api(state, org, env, body)
+    findings.severe.extend(v4_plugin_errors(body))
     errors = findings.as_json()
     if findings.severe and not dry_run:
         raise invalid_import(findings.severe)

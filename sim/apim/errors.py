@@ -45,6 +45,7 @@ class SimHttpError(Exception):
         *,
         technical_code: str | None = None,
         parameters: dict[str, str] | None = None,
+        details: list[dict[str, str]] | None = None,
         body: Any = None,
     ) -> None:
         super().__init__(message)
@@ -52,6 +53,7 @@ class SimHttpError(Exception):
         self.message = message
         self.technical_code = technical_code
         self.parameters = parameters
+        self.details = details  # v2 and Automation only: [{message, location}]
         self.body = body  # when set, sent verbatim instead of the family's error shape
 
 
@@ -72,6 +74,8 @@ def error_body(family: ApiFamily, error: SimHttpError) -> dict[str, Any]:
         body["technicalCode"] = error.technical_code
     if error.parameters:
         body["parameters"] = error.parameters
+    if error.details and family is not ApiFamily.V1:
+        body["details"] = error.details
     return body
 
 

@@ -17,6 +17,7 @@ from aiohttp import web
 from sim.apim.errors import INVALID_ORG_OR_ENV, SimHttpError, json_response
 from sim.apim.export import v2_api_manifest
 from sim.apim.http_common import epoch_ms, flag, json_object, resolve_org_env, sim_of, upper
+from sim.apim.schema_rules import v2_plan_errors
 from sim.apim.state import (
     ApiRecord,
     GroupRecord,
@@ -58,6 +59,7 @@ async def import_crd(request: web.Request) -> web.Response:
     cross_id = cross_id or (existing.cross_id if existing else str(uuid.uuid4()))
 
     findings = validate_api(state, org, env, body)
+    findings.severe.extend(v2_plan_errors(body))
     errors = findings.as_json()
     if findings.severe and not dry_run:
         # v1 answers with the validation result itself as the error body.

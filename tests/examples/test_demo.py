@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import shutil
 import signal
 import sys
 import time
@@ -44,10 +45,6 @@ def _alive(pid: int) -> bool:
 
 def _server_of(kubeconfig: Path) -> str:
     return str(yaml.safe_load(kubeconfig.read_text())["clusters"][0]["cluster"]["server"])
-
-
-def _exists(path: Path) -> bool:
-    return path.exists()
 
 
 async def _read_until(stream: asyncio.StreamReader, marker: str, timeout: float) -> list[str]:
@@ -112,10 +109,13 @@ async def test_demo_reconciles_every_example_and_exits_zero():
 
 @pytest.mark.timeout(240)
 async def test_demo_serve_is_usable_then_ctrl_c_stops_every_process():
+    """``--serve`` prints every address (probes included), Ctrl-C ends it with exit status 0,
+    stops every child and keeps the logs where it said they are."""
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "examples.demo", "--serve", cwd=str(ROOT),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )
+    logs_dir: Path | None = None
     try:
         assert process.stdout is not None
         lines = await _read_until(process.stdout, "Press Ctrl-C", 200)
@@ -126,27 +126,48 @@ async def test_demo_serve_is_usable_then_ctrl_c_stops_every_process():
         kubeconfig = Path(exported.group(1))
         server = _server_of(kubeconfig)
         assert server.startswith("http://127.0.0.1:")
-        # While serving, the cluster answers what the table said, e.g. through kubectl's paths.
+        assert f"Kubernetes API:    {server}" in text
+        probes = re.search(r"Operator probes:\s+(http://127\.0\.0\.1:\d+)/healthz\s+"
+                           r"(http://127\.0\.0\.1:\d+)/readyz", text)
+        metrics = re.search(r"Operator metrics:\s+(http://127\.0\.0\.1:\d+/metrics)", text)
+        logs = re.search(r"Logs:\s+(\S+)/\*\.log", text)
+        assert probes is not None, text
+        assert metrics is not None, text
+        assert logs is not None, text
+        logs_dir = Path(logs.group(1))
+        # While serving, the cluster answers what the table said, e.g. through kubectl's paths,
+        # and every printed address answers.
         async with aiohttp.ClientSession() as session:
             url = f"{server}/apis/gravitee.io/v1alpha1/namespaces/default/apiv4definitions/echo-v4"
             async with session.get(url) as response:
                 api = await response.json()
+            for address in (f"{probes.group(1)}/healthz", f"{probes.group(2)}/readyz",
+                            metrics.group(1)):
+                async with session.get(address) as response:
+                    assert response.status == 200, address
         accepted = [c for c in api["status"]["conditions"] if c["type"] == "Accepted"]
         assert accepted[0]["status"] == "True"
         children = _children(process.pid)
         assert len(children) == 3, children  # emulator, simulator, operator
         process.send_signal(signal.SIGINT)
-        await asyncio.wait_for(process.wait(), 60)
-        assert process.returncode == 130
+        rest, _ = await asyncio.wait_for(process.communicate(), 60)
+        assert process.returncode == 0, rest.decode()
         deadline = time.monotonic() + 10
         while any(_alive(pid) for pid in children) and time.monotonic() < deadline:
             await asyncio.sleep(0.1)
         assert not [pid for pid in children if _alive(pid)]
-        assert not _exists(kubeconfig)  # the demo's temporary directory is gone
+        # The logs are where the demo said, and it says so again on the way out.
+        assert f"logs kept in {logs_dir}" in rest.decode()
+        operator_log = logs_dir / "operator.log"
+        assert "controllers started" in operator_log.read_text()
+        assert {p.name for p in logs_dir.glob("*.log")} >= {"operator.log", "apim.log",
+                                                            "kubeapi.log"}
     finally:
         if process.returncode is None:
             process.kill()
             await process.wait()
+        if logs_dir is not None:
+            shutil.rmtree(logs_dir, ignore_errors=True)
 
 
 @pytest.mark.timeout(120)
@@ -198,6 +219,9 @@ async def test_demo_exits_non_zero_and_says_why_when_an_object_is_not_accepted(t
     )
     out, _ = await asyncio.wait_for(process.communicate(), 200)
     text = out.decode()
+    kept = re.search(r"^logs kept in (\S+)$", text, re.MULTILINE)
+    assert kept is not None, text  # a failed demo keeps its logs, and says where
+    shutil.rmtree(kept.group(1), ignore_errors=True)
     assert process.returncode == 1, text
     assert re.search(r"^!!\s+ApiV4Definition\s+default/broken-template\s+False\s+"
                      r"CompileTemplateError", text, re.MULTILINE)

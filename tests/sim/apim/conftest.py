@@ -3,7 +3,8 @@
 ``apim`` is overridden here to record responses: at teardown every exchange of the test is
 validated against the OpenAPI file documenting its path (see ``contract.py``), so each request
 the simulator accepted and each response it sent in these tests is checked, not only the ones of
-``test_openapi_contract.py``. Mark a test ``no_contract_check`` to opt out (none does today).
+``test_openapi_contract.py``. Mark a test ``no_contract_check`` to opt out (only the one sending
+lower-case enums, which APIM accepts and the file does not).
 """
 
 from __future__ import annotations
