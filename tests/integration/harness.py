@@ -396,3 +396,12 @@ async def operator_env(
                 await close()
     finally:
         await api.close()
+
+
+def missing_ref(message: str) -> str:
+    """``Accepted``'s message (and the Warning Event's) for a missing reference: the reference
+    error and what to do about it (issue 17, item 7)."""
+    return (
+        f"{message}. Create it, or correct the reference: the object is reconciled again as "
+        "soon as it exists"
+    )

@@ -35,6 +35,7 @@ from tests.integration.harness import (
     Env,
     application,
     context,
+    missing_ref,
     operator_env,
     secret,
     v2_api,
@@ -192,7 +193,7 @@ async def test_missing_auth_secret_then_created(env: Env):
     assert (accepted["status"], accepted["reason"], accepted["message"]) == (
         "False",
         "ReconcileFailed",
-        "ReconcileFailed",
+        missing_ref('secrets "apim-creds" not found'),
     )
 
     await env.create(secret("apim-creds", {"username": "admin", "password": "admin"}))
@@ -417,9 +418,11 @@ async def test_deletion_blocked_while_referenced_then_completes(
     await env.delete(MANAGEMENT_CONTEXTS, "apim")
 
     expected = (
-        f"[apim] cannot be deleted because 1 {label} are relying on this context. You can "
-        f"review those by running the following command: kubectl get {resource} -A -o "
-        "jsonpath='{.items[?(@.spec.contextRef.name==\"apim\")].metadata.name}'"
+        f"[apim] cannot be deleted because 1 {label} are relying on this context: "
+        f"{kind.kind} team/{name}. You can review those by running the following command: "
+        f"kubectl get {resource} -A -o jsonpath='{{range "
+        ".items[?(@.spec.contextRef.name==\"apim\")]}{.kind} "
+        '{.metadata.namespace}/{.metadata.name}{"\\n"}{end}\''
     )
 
     async def delete_failed():
@@ -655,7 +658,10 @@ async def test_deletion_message_counts_the_dependants(env: Env):
         what="deletion blocked",
     )
     message = (condition(blocked, "Accepted") or {}).get("message", "")
-    assert message.startswith("[apim] cannot be deleted because 2 applications are relying")
+    assert message.startswith(
+        "[apim] cannot be deleted because 2 applications are relying on this context: "
+        "Application team/app-1, Application team/app-2. "
+    )
 
     await env.delete(APPLICATIONS, "app-1")
     await env.wait_gone(APPLICATIONS, "app-1")
@@ -668,3 +674,27 @@ async def test_deletion_message_counts_the_dependants(env: Env):
     )
     await env.delete(APPLICATIONS, "app-2")
     await env.wait_gone(MANAGEMENT_CONTEXTS, "apim")
+
+
+async def test_deletion_message_counts_and_names_every_kind_of_dependant(env: Env):
+    await env.create(context("apim", env.apim))
+    await env.wait_condition(MANAGEMENT_CONTEXTS, "apim")
+    await env.create(v4_api("petstore"))
+    await env.create(application("app"))
+    await env.wait_condition(API_V4_DEFINITIONS, "petstore")
+    await env.wait_condition(APPLICATIONS, "app")
+
+    await env.delete(MANAGEMENT_CONTEXTS, "apim")
+    blocked = await wait_object(
+        env,
+        MANAGEMENT_CONTEXTS,
+        "apim",
+        lambda o: (condition(o, "Accepted") or {}).get("status") == "False",
+        what="deletion blocked",
+    )
+    message = (condition(blocked, "Accepted") or {}).get("message", "")
+    assert message.startswith(
+        "[apim] cannot be deleted because 2 objects are relying on this context: "
+        "ApiV4Definition team/petstore, Application team/app. "
+    )
+    assert "kubectl get apiv4definitions.gravitee.io,applications.gravitee.io -A" in message

@@ -41,6 +41,7 @@ from tests.integration.harness import (
     application,
     configmap,
     context,
+    missing_ref,
     operator_env,
     secret,
     v2_api,
@@ -225,7 +226,9 @@ async def test_missing_source_then_created(env: Env, kind: str):
     assert unresolved["message"] == f"{kind} [team/missing-{kind}] not found"
     accepted = await env.condition(APPLICATIONS, "app")
     assert accepted is not None
-    assert (accepted["reason"], accepted["message"]) == ("ReconcileFailed", "ReconcileFailed")
+    assert (accepted["reason"], accepted["message"]) == (
+        "ReconcileFailed", missing_ref(f"{kind} [team/missing-{kind}] not found")
+    )
     assert app_puts(env) == []
 
     await env.create(source(f"missing-{kind}", {"domain": "late.example.com"}))

@@ -38,6 +38,16 @@ class ReconcileError(Exception):
     def recoverable(self) -> bool:
         return True
 
+    @property
+    def hint(self) -> str:
+        """What the user can do about it, when the error text does not say (empty: it does)."""
+        return ""
+
+    def describe(self) -> str:
+        """The error text and the hint: the message of ``Accepted=False`` and of the Warning
+        Event (docs/behavior/conditions-and-events.md)."""
+        return f"{self}. {self.hint}" if self.hint else str(self)
+
 
 class CompileTemplateError(ReconcileError):
     """A ``[[ secret ... ]]`` / ``[[ configmap ... ]]`` template cannot be compiled.
@@ -70,6 +80,13 @@ class ResolveRefError(ReconcileError):
     """
 
     reason = REASON_RECONCILE_FAILED
+
+    @property
+    def hint(self) -> str:
+        return (
+            "Create it, or correct the reference: the object is reconciled again as soon as "
+            "it exists"
+        )
 
 
 class ControlPlaneError(ReconcileError):
@@ -105,6 +122,13 @@ class UnexpectedError(ReconcileError):
         detail = str(error) or "no detail"
         super().__init__(f"unexpected {type(error).__name__}: {detail}")
 
+    @property
+    def hint(self) -> str:
+        return (
+            "This is a bug in the operator, retried with backoff: please report it with the "
+            "operator's logs for this object"
+        )
+
 
 def control_plane_error(error: ApimError) -> ControlPlaneError:
     return ControlPlaneError(str(error), status=error.status)
@@ -117,7 +141,10 @@ def classify(error: Exception) -> ReconcileError:
     if isinstance(error, ApimError):
         return control_plane_error(error)
     if isinstance(error, KubeApiError):
-        return ReconcileError(f"Kubernetes API: {error}")
+        return ReconcileError(
+            f"Kubernetes API: {error} (retried with backoff; if it persists, check the "
+            "operator's RBAC and the API server)"
+        )
     if isinstance(error, asyncio.CancelledError):
         raise error
     return UnexpectedError(error)

@@ -242,7 +242,7 @@ class KindRuntime:
         *,
         reason: str,
     ) -> NoReturn:
-        pending.append(self.events.emit(attempt.obj, WARNING, reason, str(error)))
+        pending.append(self.events.emit(attempt.obj, WARNING, reason, error.describe()))
         if self.primary.has_status and (
             self.primary.status_while_deleting or reason == v.EVENT_UPDATE_FAILED
         ):
