@@ -43,6 +43,12 @@ class ReconcileError(Exception):
         """What the user can do about it, when the error text does not say (empty: it does)."""
         return ""
 
+    @property
+    def log_level(self) -> str:
+        """The level of the loop's one line about this failure (``controller/reconcile.py``):
+        ``error`` for what needs the operator's attention."""
+        return "error"
+
     def describe(self) -> str:
         """The error text and the hint: the message of ``Accepted=False`` and of the Warning
         Event (docs/behavior/conditions-and-events.md)."""
@@ -61,6 +67,10 @@ class CompileTemplateError(ReconcileError):
     def recoverable(self) -> bool:
         return False
 
+    @property
+    def log_level(self) -> str:
+        return "warning"  # the object's author must fix it; the operator works
+
 
 class IllegalStateError(ReconcileError):
     """The desired state is contradictory (e.g. a STARTED v4 API without plans)."""
@@ -70,6 +80,10 @@ class IllegalStateError(ReconcileError):
     @property
     def recoverable(self) -> bool:
         return False
+
+    @property
+    def log_level(self) -> str:
+        return "warning"  # the object's author must fix it; the operator works
 
 
 class ResolveRefError(ReconcileError):
@@ -87,6 +101,10 @@ class ResolveRefError(ReconcileError):
             "Create it, or correct the reference: the object is reconciled again as soon as "
             "it exists"
         )
+
+    @property
+    def log_level(self) -> str:
+        return "info"  # an expected wait: the reference may be created next
 
 
 class ControlPlaneError(ReconcileError):
@@ -107,6 +125,11 @@ class ControlPlaneError(ReconcileError):
         """APIM did not answer, or answered that it cannot serve (5xx): an outage, not a
         problem with the object."""
         return self.status is None or self.status >= 500
+
+    @property
+    def log_level(self) -> str:
+        # An outage is reported per context by recovery.py; a refused request needs a look.
+        return "warning" if self.unreachable else "error"
 
     @property
     def max_backoff(self) -> float | None:

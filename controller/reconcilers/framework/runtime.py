@@ -255,7 +255,7 @@ class KindRuntime:
         if reason == v.EVENT_DELETE_FAILED or error.recoverable:
             # A deletion must complete by itself once what blocks it goes away: always retry.
             raise error
-        raise TerminalError(str(error)) from error
+        raise TerminalError(error.describe(), log_level=error.log_level) from error
 
     # -- delete -------------------------------------------------------------------------------
 

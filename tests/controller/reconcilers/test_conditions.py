@@ -159,3 +159,19 @@ def test_unexpected_errors_and_kubernetes_errors_say_what_to_do():
     assert accepted.message.startswith("unexpected KeyError: 'x'. This is a bug in the operator")
     assert "please report it" in accepted.message
     assert classify(KubeApiError.__new__(KubeApiError)).describe().startswith("Kubernetes API:")
+
+
+def test_expected_waits_are_not_logged_as_errors():
+    from controller.reconcilers.framework.errors import (
+        CompileTemplateError,
+        ControlPlaneError,
+        IllegalStateError,
+        classify,
+    )
+
+    assert ResolveRefError("x").log_level == "info"
+    assert IllegalStateError("x").log_level == "warning"
+    assert CompileTemplateError("x").log_level == "warning"
+    assert ControlPlaneError("down", status=None).log_level == "warning"
+    assert ControlPlaneError("rejected", status=400).log_level == "error"
+    assert classify(KeyError("x")).log_level == "error"
