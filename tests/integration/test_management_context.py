@@ -15,6 +15,7 @@ from controller.kube.kinds import (
     MANAGEMENT_CONTEXTS,
     SECRETS,
 )
+from tests.integration.api_v2_helpers import event_messages
 from tests.integration.context_app_helpers import (
     APIS_V4_PATH,
     APPLICATIONS_PATH,
@@ -115,6 +116,26 @@ async def test_unreachable_apim_is_reported_in_accepted(env: Env):
     resolved = await env.condition(MANAGEMENT_CONTEXTS, "apim", "ResolvedRefs")
     assert resolved is not None
     assert resolved["status"] == "True"
+
+
+@pytest.mark.parametrize("suffix", ["/management", "/management/"])
+async def test_base_url_ending_with_management_is_refused_with_the_fix(env: Env, suffix: str):
+    manifest = context("apim", env.apim)
+    manifest["spec"]["baseUrl"] = env.apim.url + suffix
+    await env.create(manifest)
+
+    refused = await env.wait_condition(MANAGEMENT_CONTEXTS, "apim", "False")
+    assert refused["reason"] == "IllegalStateError"
+    assert refused["message"] == (
+        f"invalid management context [team/apim]: [baseUrl] {env.apim.url}{suffix} ends with "
+        "/management, so every APIM call would go to /management/management/... and fail: set "
+        f"baseUrl to {env.apim.url} (the operator adds /management itself), or set spec.path "
+        "if APIM is really served under another prefix"
+    )
+    assert refused["message"] in event_messages(await env.events("apim"), "UpdateFailed")
+
+    await env.patch(MANAGEMENT_CONTEXTS, "apim", {"spec": {"baseUrl": env.apim.url}})
+    await env.wait_condition(MANAGEMENT_CONTEXTS, "apim")
 
 
 @pytest.mark.parametrize(
