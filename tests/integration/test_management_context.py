@@ -719,3 +719,32 @@ async def test_deletion_message_counts_and_names_every_kind_of_dependant(env: En
         "ApiV4Definition team/petstore, Application team/app. "
     )
     assert "kubectl get apiv4definitions.gravitee.io,applications.gravitee.io -A" in message
+
+
+async def test_deleting_a_secret_still_in_use_warns_on_the_secret_and_its_users(env: Env):
+    await env.create(secret("apim-creds", {"username": "admin", "password": "admin"}))
+    await env.create(context("apim", env.apim, auth=_secret_auth("apim-creds")))
+    await env.wait_condition(MANAGEMENT_CONTEXTS, "apim")
+    await wait_object(env, SECRETS, "apim-creds",
+                      lambda o: SECRET_FINALIZER in finalizers(o), what="secret held")
+
+    await env.delete(SECRETS, "apim-creds")
+
+    async def warned(name: str, reason: str) -> dict[str, Any] | None:
+        return next((e for e in await env.events(name) if e["reason"] == reason), None)
+
+    on_secret = await wait_for(lambda: warned("apim-creds", "DeletionBlocked"),
+                               what="Warning on the Secret")
+    assert on_secret["type"] == "Warning"
+    assert on_secret["involvedObject"]["kind"] == "Secret"
+    assert on_secret["message"].startswith(
+        "secret [team/apim-creds] is being deleted but 1 objects still use it: "
+        "ManagementContext team/apim. "
+    )
+    on_user = await wait_for(lambda: warned("apim", "ReferenceDeleting"),
+                             what="Warning on the context")
+    assert on_user["type"] == "Warning"
+    assert on_user["message"].startswith(
+        "secret [team/apim-creds], which this object reads, is being deleted"
+    )
+    assert "admin" not in on_secret["message"] + on_user["message"]

@@ -46,6 +46,7 @@ from tests.integration.harness import (
     secret,
     v2_api,
     v4_api,
+    wait_for,
 )
 
 TEMPLATING_FINALIZER = "finalizers.gravitee.io/templating"
@@ -318,6 +319,17 @@ async def test_bookkeeping_on_sources_and_release_on_delete(env: Env):
         what="source terminating",
     )
     assert finalizers(terminating) == [TEMPLATING_FINALIZER]
+
+    async def warned(name: str, reason: str) -> list[str]:
+        return [e["message"] for e in await env.events(name)
+                if e["reason"] == reason and e["type"] == "Warning"]
+
+    on_source = await wait_for(lambda: warned(SOURCE, "DeletionBlocked"), what="on the Secret")
+    assert on_source[0].startswith(
+        f"secret [team/{SOURCE}] is being deleted but 1 objects still use it: "
+        "ApiV4Definition team/petstore. "
+    )
+    await wait_for(lambda: warned("petstore", "ReferenceDeleting"), what="on the API")
 
     await env.delete(API_V4_DEFINITIONS, "petstore")
     await env.wait_gone(API_V4_DEFINITIONS, "petstore")

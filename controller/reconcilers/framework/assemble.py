@@ -358,8 +358,12 @@ class Assembly:
         if not holders:
             return None
         informer = self.informers.informer_for(kind)
-        keeper = ReferenceKeeper(self.api, kind, source_kind, informer.store, holders)
         name = f"{kind.plural[:-1]}-references"
+        events = EventRecorder(self.api, name)
+        self.recorders.append(events)
+        keeper = ReferenceKeeper(
+            self.api, kind, source_kind, informer.store, holders, events=events
+        )
         controller = Controller(name, keeper, options=self.options,
                                 on_ready=lambda: _add_all(controller, keeper.keys_to_check()))
         def when(event: Event) -> bool:
