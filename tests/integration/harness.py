@@ -26,6 +26,8 @@ from controller.kube.kinds import (
     API_V4_DEFINITIONS,
     APPLICATIONS,
     MANAGEMENT_CONTEXTS,
+    SHARED_POLICY_GROUPS,
+    SUBSCRIPTIONS,
 )
 from controller.kube.resources import CONFIG_MAPS, EVENTS, SECRETS, ResourceKind
 from controller.kube.rest import MERGE_PATCH, KubeApiError, request_json
@@ -48,6 +50,8 @@ KINDS: dict[str, ResourceKind] = {
     "Application": APPLICATIONS,
     "Secret": SECRETS,
     "ConfigMap": CONFIG_MAPS,
+    "Subscription": SUBSCRIPTIONS,
+    "SharedPolicyGroup": SHARED_POLICY_GROUPS,
 }
 
 T = TypeVar("T")
