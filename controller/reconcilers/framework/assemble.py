@@ -17,7 +17,7 @@ logic and its ``KindRuntime`` and ``Controller``, and connects:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from typing import Final
 
 import attrs
@@ -41,6 +41,7 @@ from controller.metrics import apim_request_observer
 from controller.queue.workqueue import LOW_PRIORITY
 from controller.reconcilers.framework.builder import (
     Builder,
+    Claims,
     ControllerSpec,
     Owned,
     Primary,
@@ -152,6 +153,11 @@ class Assembly:
             informer.add_index(sources.index, sources.refs, reads=sources.reads)
         for owned in spec.owned:
             self.informers.informer_for(owned.kind)
+        for claims in spec.claims:
+            for kind in claims.kinds:
+                self.informers.informer_for(kind).add_index(
+                    claims.index, claims.values, reads=spec_of
+                )
 
     def _deps(self) -> RuntimeDeps:
         secrets, configmaps = self.store(SECRETS), self.store(CONFIG_MAPS)
@@ -173,6 +179,7 @@ class Assembly:
             referrers=self.referrers,
             health=self.health,
             templating=self.settings.enable_templating,
+            claims_in_cluster=self.settings.webhook.check_api_context_path_conflict_in_cluster,
         )
 
     def _controller(self, spec: ControllerSpec, deps: RuntimeDeps) -> _Wired:
@@ -218,6 +225,33 @@ class Assembly:
             self._connect_owned(wired, owned)
         if wired.spec.waits_for_referrers:
             self._connect_waiting_deletion(wired)
+        for claims in wired.spec.claims:
+            self._connect_claims(wired, claims)
+
+    def _connect_claims(self, wired: _Wired, claims: Claims) -> None:
+        """A change of what an object claims (or its arrival or deletion) enqueues the objects
+        of this kind claiming any value it had or has: the loser of a conflict is reconciled
+        again when the winner lets go."""
+        store = wired.store
+
+        def claimed(obj: KubeObject | None) -> set[Hashable]:
+            return set(claims.values(obj)) if obj is not None else set()
+
+        def changed(event: Event) -> bool:
+            return not event.initial and claimed(event.old) != claimed(event.new)
+
+        for kind in claims.kinds:
+            def competitors(event: Event, same: bool = kind == wired.primary.kind
+                            ) -> list[ObjectKey]:
+                keys = {key for value in claimed(event.old) | claimed(event.new)
+                        for key in store.keys_by_index(claims.index, value)}
+                if same:
+                    keys.discard(event.key)
+                return sorted(keys)
+
+            self.informers.informer_for(kind).add_handler(
+                enqueue_mapped(wired.controller.queue, competitors, when=changed), replay=False
+            )
 
     def _connect_reference(self, wired: _Wired, reference: Reference) -> None:
         queue, store = wired.controller.queue, wired.store

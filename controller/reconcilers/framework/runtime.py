@@ -123,6 +123,9 @@ class RuntimeDeps:
     referrers: Referrers
     health: DependencyHealth
     templating: bool = True
+    claims_in_cluster: bool = False
+    """Whether claims (context paths) must be unique cluster-wide rather than per namespace
+    (``CHECK_API_CONTEXT_PATH_CONFLICT_IN_CLUSTER``)."""
 
 
 class KindLogic(abc.ABC):
