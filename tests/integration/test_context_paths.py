@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest_asyncio
 
@@ -30,7 +31,7 @@ def conflict(path: str, winner: str) -> str:
 
 async def test_later_local_v4_api_with_the_same_path_is_refused_until_the_first_goes(env: Env):
     await env.create(context("apim", env.apim))
-    local = {"definitionContext": {"syncFrom": "KUBERNETES"}}
+    local: dict[str, Any] = {"definitionContext": {"syncFrom": "KUBERNETES"}}
     await env.create(v4_api("a-first", path="/shop", **local))
     await env.wait_condition(API_V4_DEFINITIONS, "a-first")
     await env.create(v4_api("b-second", path="/shop/", **local))
