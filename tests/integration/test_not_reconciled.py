@@ -55,3 +55,30 @@ async def test_unreconciled_kinds_say_so_in_accepted_and_an_event(
 
     await env.delete(kind, name)
     await env.wait_gone(kind, name)
+
+
+def _not_accepted() -> dict[tuple[str, str], float]:
+    from controller import metrics
+
+    (family,) = list(metrics.NOT_ACCEPTED.collect())
+    return {(s.labels["kind"], s.labels["reason"]): s.value for s in family.samples}
+
+
+async def test_a_gauge_counts_objects_not_accepted_by_kind_and_reason(env: Env):
+    from controller.kube.kinds import API_V4_DEFINITIONS, MANAGEMENT_CONTEXTS
+    from tests.integration.harness import context, v4_api
+
+    await env.create(v4_api("early"))
+    await env.wait_condition(API_V4_DEFINITIONS, "early", "False")
+    await wait_for(
+        lambda: _async(_not_accepted().get(("ApiV4Definition", "ReconcileFailed")) == 1),
+        what="gauge counting the API",
+    )
+    await env.create(context("apim", env.apim))
+    await env.wait_condition(MANAGEMENT_CONTEXTS, "apim")
+    await env.wait_condition(API_V4_DEFINITIONS, "early", timeout=15)
+    await wait_for(lambda: _async(not _not_accepted()), what="gauge back to nothing")
+
+
+async def _async(value: bool) -> bool:
+    return value

@@ -23,6 +23,7 @@ from typing import Final
 import attrs
 from kubernetes_asyncio.client import ApiClient
 
+from controller import metrics
 from controller import vocabulary as v
 from controller.apim import ApimClientPool, ClientOptions
 from controller.config import Settings
@@ -131,6 +132,8 @@ class Assembly:
             self.wired.append(self._controller(spec, deps))
         for wired in self.wired:
             self._connect(wired)
+            if wired.primary.has_status:
+                metrics.NOT_ACCEPTED.watch(wired.primary.kind.kind, _not_accepted(wired.store))
         keepers = [self._keeper(kind, source_kind) for source_kind, kind in SOURCE_KINDS.items()]
         controllers = [w.controller for w in self.wired]
         controllers += [k for k in keepers if k is not None]
@@ -468,3 +471,20 @@ def assemble(
 ) -> Assembled:
     """Every controller of ``setups``, connected to ``informers``; nothing is started."""
     return Assembly(settings, api_client, informers).build(setups)
+
+
+def _not_accepted(store: Store) -> Callable[[], list[str]]:
+    """The reasons of the objects of ``store`` whose ``Accepted`` condition is not True."""
+
+    def reasons() -> list[str]:
+        out = []
+        for obj in store.objects():
+            conditions = (obj.get("status") or {}).get("conditions") or []
+            accepted = next((c for c in conditions if c.get("type") == v.CONDITION_ACCEPTED), None)
+            if accepted is None:
+                out.append("Pending")
+            elif accepted.get("status") != "True":
+                out.append(str(accepted.get("reason") or "Unknown"))
+        return out
+
+    return reasons
