@@ -12,6 +12,7 @@ function of the mapping it is given.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping
 from typing import Final, Literal, TypeVar
 
@@ -29,6 +30,51 @@ TimestampFormat = Literal["iso-8601", "epoch-second", "epoch-millis", "epoch-nan
 ReconcileStrategy = Literal["onSpecChange", "always"]
 
 _T = TypeVar("_T")
+
+_NAMESPACE_NAME: Final = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+
+_TRUE_TURNS_ON: Final = (
+    ("ENABLE_INGRESS", "Ingress objects are not watched; no API is created from an Ingress"),
+    ("ENABLE_GATEWAY_API", "Gateway API objects (Gateway, HTTPRoute...) are not watched"),
+    ("APPLY_GATEWAY_API_CRDS", "the Gateway API CRDs are not applied"),
+    ("ENABLE_WEBHOOK", "no admission webhook is served; the same rules are checked at "
+     "reconcile time and reported in the object's Accepted condition"),
+)
+_SET_HAS_NO_EFFECT: Final = (
+    ("INGRESS_CLASSES", "no Ingress is watched (ENABLE_INGRESS is not implemented)"),
+    ("TEMPLATE_404_CONFIG_MAP_NAME", "no Ingress is watched (ENABLE_INGRESS is not implemented)"),
+    ("TEMPLATE_404_CONFIG_MAP_NAMESPACE",
+     "no Ingress is watched (ENABLE_INGRESS is not implemented)"),
+    ("GATEWAY_API_SKIP_API_DEFINITION",
+     "Gateway API objects are not watched (ENABLE_GATEWAY_API is not implemented)"),
+    ("GATEWAY_API_MATCH_ACROSS_ROUTES",
+     "Gateway API objects are not watched (ENABLE_GATEWAY_API is not implemented)"),
+    ("WEBHOOK_CERT_SECRET_NAME", "no certificate is generated: no admission webhook is served"),
+)
+_DRIFT = "drift between APIM and the cluster is not detected; objects are re-applied only when " \
+    "they or what they reference change"
+
+
+def unimplemented_settings(
+    environ: Mapping[str, str] | None = None,
+) -> list[tuple[str, str]]:
+    """(variable, what happens instead) for each upstream setting present in ``environ`` that
+    asks for something this operator reads but does not implement yet
+    (docs/behavior/configuration.md)."""
+    env = os.environ if environ is None else environ
+    out: list[tuple[str, str]] = []
+    for name, instead in _TRUE_TURNS_ON:
+        if env.get(name, "").strip().lower() == "true":
+            out.append((name, instead))
+    for name, instead in _SET_HAS_NO_EFFECT:
+        if env.get(name, "").strip():
+            out.append((name, instead))
+    if env.get("ENABLE_DRIFT_DETECTION", "").strip().lower() not in ("", "false"):
+        out.append(("ENABLE_DRIFT_DETECTION", _DRIFT))
+    for name in sorted(env):
+        if name.startswith("DRIFT_DETECTION_") and env[name].strip():
+            out.append((name, _DRIFT))
+    return out
 
 
 class SettingsError(ValueError):
@@ -191,7 +237,7 @@ class Settings:
         """
         env = _Env(os.environ if environ is None else environ)
         return cls(
-            namespaces=env.csv("NAMESPACE"),
+            namespaces=env.namespaces("NAMESPACE"),
             pod_namespace=env.raw("POD_NAMESPACE").strip(),
             enable_leader_election=env.boolean("ENABLE_LEADER_ELECTION", False),
             apply_crds=env.boolean("APPLY_CRDS", False),
@@ -334,6 +380,18 @@ class _Env:
             return lowered[value.lower()]
         allowed = ", ".join(sorted(set(accepted)))
         raise SettingsError(f"{name} must be one of {allowed} (got {value!r})")
+
+    def namespaces(self, name: str) -> tuple[str, ...]:
+        """A comma-separated list of namespace names (RFC 1123 labels)."""
+        values = self.csv(name)
+        for value in values:
+            if len(value) > 63 or not _NAMESPACE_NAME.fullmatch(value):
+                raise SettingsError(
+                    f"{name} must be a comma-separated list of namespace names (lowercase "
+                    f"letters, digits and '-', at most 63 characters, starting and ending with "
+                    f"a letter or digit); {value!r} is not one"
+                )
+        return values
 
     def csv(self, name: str) -> tuple[str, ...]:
         return tuple(part.strip() for part in self.raw(name).split(",") if part.strip())

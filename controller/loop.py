@@ -33,7 +33,7 @@ from controller.keys import ObjectKey
 from controller.queue.clock import Clock, RealClock
 from controller.queue.ratelimiters import RateLimiter
 from controller.queue.workqueue import WorkQueue, WorkQueueOptions
-from controller.reconcile import Reconciler, Result, TerminalError
+from controller.reconcile import LOG_LEVEL_ATTRIBUTE, Reconciler, Result, TerminalError
 
 __all__ = ["PANIC_TYPES", "Controller", "ControllerOptions", "WaitReady"]
 
@@ -299,7 +299,7 @@ class Controller:
                 self._count_error()
                 # Like controller-runtime: the error's text, no stack trace (these are
                 # expected outcomes such as a bad spec, not bugs).
-                self._log.error("Reconciler error", error=str(error), terminal=True)
+                self._log_outcome(error, terminal=True)
                 return
             except (KeyboardInterrupt, SystemExit):
                 raise
@@ -352,10 +352,17 @@ class Controller:
         if panic:
             self._log.error("Observed a panic in reconciler", exc_info=error, panic=True)
         else:
-            self._log.error(
-                "Reconciler error", error=str(error) or type(error).__name__,
-                error_type=type(error).__name__,
-            )
+            self._log_outcome(error, terminal=False)
+
+    def _log_outcome(self, error: BaseException, *, terminal: bool) -> None:
+        """The one line of a failed reconcile, at the level the error asks for."""
+        level = getattr(error, LOG_LEVEL_ATTRIBUTE, "error")
+        log = {"info": self._log.info, "warning": self._log.warning}.get(level, self._log.error)
+        cause = error.__cause__ if terminal and error.__cause__ is not None else error
+        log(
+            "Reconciler error", error=str(error) or type(error).__name__,
+            error_type=type(cause).__name__, terminal=terminal,
+        )
 
     def __repr__(self) -> str:
         return (

@@ -17,6 +17,8 @@ so the ``le`` values are the same floats (e.g. ``9.999999999999999e-05``).
 
 from __future__ import annotations
 
+from collections import Counter as Tally
+from collections.abc import Callable, Iterable, Iterator
 from typing import Protocol
 
 from prometheus_client import (
@@ -30,6 +32,8 @@ from prometheus_client import (
     disable_created_metrics,
     generate_latest,
 )
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from controller.queue.metrics import (
     CounterMetric,
@@ -270,6 +274,42 @@ def init_controller_metrics(controller: str, *, max_concurrent_reconciles: int) 
     RECONCILE_TIME.labels(controller=controller)
     MAX_CONCURRENT_RECONCILES.labels(controller=controller).set(max_concurrent_reconciles)
     ACTIVE_WORKERS.labels(controller=controller).set(0)
+
+
+# --------------------------------------------------------------------------- objects
+# Ours: how many objects are not Accepted, by kind and reason, read from the informer caches at
+# each scrape (nothing to keep in sync with status writes or deletions).
+
+NotAccepted = Callable[[], Iterable[str]]
+"""The reason of every object of one kind that is not Accepted (``Pending`` when it has no
+``Accepted`` condition yet)."""
+
+
+class NotAcceptedCollector(Collector):
+    _name = "gravitee_operator_not_accepted_objects"
+    _labelnames = ("kind", "reason")
+
+    def __init__(self) -> None:
+        self._kinds: dict[str, NotAccepted] = {}
+
+    def watch(self, kind: str, reasons: NotAccepted) -> None:
+        """Count ``kind``'s objects through ``reasons`` (replacing an earlier registration)."""
+        self._kinds[kind] = reasons
+
+    def collect(self) -> Iterator[Metric]:
+        family = GaugeMetricFamily(
+            self._name,
+            "Objects whose Accepted condition is not True, by kind and reason.",
+            labels=list(self._labelnames),
+        )
+        for kind, reasons in sorted(self._kinds.items()):
+            for reason, count in sorted(Tally(reasons()).items()):
+                family.add_metric([kind, reason], count)
+        yield family
+
+
+NOT_ACCEPTED = NotAcceptedCollector()
+REGISTRY.register(NOT_ACCEPTED)
 
 
 def render_metrics() -> bytes:

@@ -43,8 +43,20 @@ class Result:
 class TerminalError(Exception):
     """A failure that retrying cannot fix (invalid spec, rejected credentials, ...).
 
-    Still logged and counted as a reconcile error; the key is not re-queued.
+    Still logged and counted as a reconcile error; the key is not re-queued. ``log_level`` is the
+    level of its one log line (see ``LOG_LEVEL_ATTRIBUTE``).
     """
+
+    def __init__(self, message: str, *, log_level: str = "error") -> None:
+        super().__init__(message)
+        self.log_level = log_level
+
+
+LOG_LEVEL_ATTRIBUTE = "log_level"
+"""An exception a reconcile raises may carry ``log_level`` (``info``, ``warning`` or ``error``,
+the default): the level of the loop's one line about it. Expected waits (a reference that may
+appear, an APIM outage) are not errors an operator should be paged for
+(docs/behavior/conditions-and-events.md#errors-and-retries)."""
 
 
 class Reconciler(Protocol):

@@ -131,6 +131,8 @@ class ApimUrls:
         if not environment_id:
             raise ValueError("environment id is required")
         base = strip_userinfo(base_url)
+        if not path and not cloud:
+            _check_not_management(base)
         if path:
             management_path = automation_path = path
         elif cloud:
@@ -144,4 +146,17 @@ class ApimUrls:
             v1=join_path(organization, "environments", env),
             v2=join_path(base, management_path, "v2/organizations", org, "environments", env),
             automation=join_path(base, automation_path, "organizations", org, "environments", env),
+        )
+
+
+def _check_not_management(base: str) -> None:
+    """A base URL copied from the console (``.../management``) would make every call
+    ``.../management/management/...`` and 404: say what to change instead."""
+    trimmed = base.rstrip("/")
+    if trimmed.endswith("/management"):
+        root = trimmed[: -len("/management")]
+        raise ValueError(
+            f"[baseUrl] {base} ends with /management, so every APIM call would go to "
+            f"/management/management/... and fail: set baseUrl to {root} (the operator adds "
+            "/management itself), or set spec.path if APIM is really served under another prefix"
         )

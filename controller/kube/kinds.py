@@ -20,6 +20,9 @@ APPLICATIONS: Final = _gravitee("applications", "Application")
 # Read by the API reconcilers (groupRefs, notificationsRefs); not reconciled yet.
 GROUPS: Final = _gravitee("groups", "Group")
 NOTIFICATIONS: Final = _gravitee("notifications", "Notification")
+# Watched only to say they are not reconciled yet (framework/unreconciled.py).
+SUBSCRIPTIONS: Final = _gravitee("subscriptions", "Subscription")
+SHARED_POLICY_GROUPS: Final = _gravitee("sharedpolicygroups", "SharedPolicyGroup")
 
 __all__ = [
     "API_DEFINITIONS",
@@ -31,4 +34,6 @@ __all__ = [
     "MANAGEMENT_CONTEXTS",
     "NOTIFICATIONS",
     "SECRETS",
+    "SHARED_POLICY_GROUPS",
+    "SUBSCRIPTIONS",
 ]

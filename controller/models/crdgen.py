@@ -62,9 +62,9 @@ def build_crd(info: KindInfo) -> dict[str, Any]:
         "schema": {"openAPIV3Schema": root},
         "subresources": {"status": {}},
     }
-    if info.printer_columns:
+    if info.all_printer_columns:
         columns = []
-        for column in info.printer_columns:
+        for column in info.all_printer_columns:
             entry = {"name": column.name, "jsonPath": column.json_path, "type": column.type}
             if column.description:
                 entry["description"] = column.description

@@ -31,6 +31,22 @@ class PrinterColumn:
     description: str = ""
 
 
+OUTCOME_COLUMNS: tuple[PrinterColumn, ...] = (
+    PrinterColumn(
+        name="Accepted",
+        json_path='.status.conditions[?(@.type=="Accepted")].status',
+        description="Whether the last reconcile succeeded (the Accepted condition).",
+    ),
+    PrinterColumn(
+        name="Reason",
+        json_path='.status.conditions[?(@.type=="Accepted")].reason',
+        description="Reason of the Accepted condition; kubectl describe shows its message.",
+    ),
+    PrinterColumn(name="Age", json_path=".metadata.creationTimestamp", type="date"),
+)
+"""Appended to every kind's upstream columns: the outcome, not only the spec."""
+
+
 @attrs.frozen(kw_only=True)
 class KindInfo:
     """Everything the CRD generator needs to know about one kind."""
@@ -45,6 +61,11 @@ class KindInfo:
     short_names: tuple[str, ...] = ()
     categories: tuple[str, ...] = ()
     printer_columns: tuple[PrinterColumn, ...] = ()
+
+    @property
+    def all_printer_columns(self) -> tuple[PrinterColumn, ...]:
+        """Upstream's columns, then ours (``OUTCOME_COLUMNS``)."""
+        return self.printer_columns + OUTCOME_COLUMNS
 
     @property
     def crd_name(self) -> str:

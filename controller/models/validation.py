@@ -607,8 +607,8 @@ def validate_shared_policy_group_update(
 # --- rules over data the caller looked up (still no I/O here) --------------------------------
 
 
-# Not called yet: issue 17 item 1 wires it at reconcile time, issue 16 at admission (from the
-# informer cache).
+# Called at reconcile time (controller/reconcilers/support/context_paths.py); issue 16 adds it at
+# admission (from the informer cache).
 def validate_context_path_conflicts(
     paths: Sequence[tuple[str, str]], others: Iterable[tuple[str, Sequence[str]]]
 ) -> list[FieldError]:

@@ -42,6 +42,7 @@ from controller.reconcilers.support.api_common import (
     is_template,
     stopped,
 )
+from controller.reconcilers.support.context_paths import check_context_paths
 from controller.reconcilers.support.identity import populate_v2_ids, v2_definition_context
 from controller.reconcilers.support.local_configmap import api_configmap
 from controller.reconcilers.support.references import (
@@ -92,6 +93,7 @@ class ApiDefinition(KindLogic):
     async def apply(self, attempt: Attempt) -> Outcome:
         spec = attempt.spec
         validate(spec, attempt.name)
+        check_context_paths(attempt, self.deps)
         local = bool(spec.get("local", False))
         spec["definition_context"] = v2_definition_context(spec)
         inline_resources(attempt, self.deps)

@@ -14,6 +14,7 @@ from controller.kube.kinds import API_RESOURCES
 from controller.models.api_resource import ApiResourceSpec
 from controller.models.convert import ModelError, structure
 from controller.models.validation import severe, validate_api_resource
+from controller.reconcilers.framework import referrers
 from controller.reconcilers.framework.builder import Builder
 from controller.reconcilers.framework.errors import IllegalStateError, ReconcileError
 from controller.reconcilers.framework.runtime import (
@@ -54,6 +55,15 @@ class ApiResource(KindLogic):
         return Outcome()
 
     async def cleanup(self, attempt: Attempt) -> Cleanup:
-        if self.deps.referrers.of(API_RESOURCES, attempt.key):
-            raise ReconcileError("resource is referenced and will remain")
+        groups = self.deps.referrers.of(API_RESOURCES, attempt.key)
+        if groups:
+            kinds = ",".join(dict.fromkeys(f"{g.kind.plural}.{g.kind.group}" for g in groups))
+            raise ReconcileError(
+                f"[{attempt.name}] cannot be deleted because {referrers.total(groups)} APIs are "
+                f"relying on this resource: {referrers.named(groups)}. Remove it from their "
+                "spec.resources; the deletion then completes by itself. You can review every "
+                f"API's resource references by running: kubectl get {kinds} -A -o jsonpath="
+                "'{range .items[*]}{.kind} {.metadata.namespace}/{.metadata.name}: "
+                '{.spec.resources[*].ref.name}{"\\n"}{end}\''
+            )
         return Cleanup()

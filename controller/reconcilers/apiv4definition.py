@@ -38,6 +38,7 @@ from controller.reconcilers.support.api_common import (
     inline_resources,
     stopped,
 )
+from controller.reconcilers.support.context_paths import check_context_paths
 from controller.reconcilers.support.identity import (
     automation_body,
     populate_v4_ids,
@@ -79,6 +80,7 @@ class ApiV4Definition(KindLogic):
     async def apply(self, attempt: Attempt) -> Outcome:
         spec = attempt.spec
         validate(spec, attempt.name)
+        check_context_paths(attempt, self.deps)
         inline_resources(attempt, self.deps)
         definition_context = v4_definition_context(spec)
         spec["definitionContext"] = definition_context

@@ -23,6 +23,7 @@ from controller.kube.kinds import (
     MANAGEMENT_CONTEXTS,
     SECRETS,
 )
+from controller.reconcilers.framework import referrers
 from controller.reconcilers.framework.builder import Builder
 from controller.reconcilers.framework.errors import ControlPlaneError, ReconcileError
 from controller.reconcilers.framework.metadata import annotations_of
@@ -90,14 +91,22 @@ def setup(builder: Builder) -> None:
     )
 
 
-def deletion_blocked_message(name: str, referrers: ReferrerGroup) -> str:
-    kind = referrers.kind
-    label = "APIs" if kind in (API_DEFINITIONS, API_V4_DEFINITIONS) else kind.plural
+def deletion_blocked_message(name: str, groups: list[ReferrerGroup]) -> str:
+    """Upstream's sentence, with the total over every referring kind, the first referrers named,
+    and a command listing them all with their namespace (a context named alike in another
+    namespace is someone else's)."""
+    kinds = {group.kind for group in groups}
+    if kinds <= {API_DEFINITIONS, API_V4_DEFINITIONS}:
+        label = "APIs"
+    elif len(kinds) == 1:
+        label = next(iter(kinds)).plural
+    else:
+        label = "objects"
     return (
-        f"[{name}] cannot be deleted because {len(referrers.keys)} {label} are relying on this "
-        "context. You can review those by running the following command: kubectl get "
-        f'{kind.plural}.{kind.group} -A -o jsonpath=\'{{.items[?(@.spec.contextRef.name=="{name}")]'
-        ".metadata.name}'"
+        f"[{name}] cannot be deleted because {referrers.total(groups)} {label} are relying on "
+        f"this context: {referrers.named(groups)}. You can review those by running the "
+        "following command: "
+        f"{referrers.kubectl_listing(groups, '.spec.contextRef.name', name)}"
     )
 
 
@@ -132,8 +141,9 @@ class ManagementContext(KindLogic):
         return Outcome()
 
     async def cleanup(self, attempt: Attempt) -> Cleanup:
-        for referrers in self.deps.referrers.of(MANAGEMENT_CONTEXTS, attempt.key):
-            raise ReconcileError(deletion_blocked_message(attempt.name, referrers))
+        groups = self.deps.referrers.of(MANAGEMENT_CONTEXTS, attempt.key)
+        if groups:
+            raise ReconcileError(deletion_blocked_message(attempt.name, groups))
         self.deps.resolver.forget(attempt.key)
         self.deps.health.forget(attempt.key)
         return Cleanup()

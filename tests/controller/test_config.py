@@ -107,3 +107,24 @@ def test_operator_namespace_prefers_pod_namespace_then_service_account_file(tmp_
     assert operator_namespace(Settings(), service_account_namespace_file=str(sa_file)) == "from-sa"
     with pytest.raises(SettingsError, match="POD_NAMESPACE"):
         operator_namespace(Settings(), service_account_namespace_file=str(tmp_path / "missing"))
+
+
+@pytest.mark.parametrize("value", ["bad,x y", "Team", "a_b", "-a", "a" * 64])
+def test_namespace_values_that_are_not_namespace_names_are_refused(value):
+    with pytest.raises(SettingsError, match="NAMESPACE must be a comma-separated list"):
+        Settings.from_env({"NAMESPACE": value})
+
+
+def test_unimplemented_settings_name_what_happens_instead():
+    from controller.config import unimplemented_settings
+
+    assert unimplemented_settings({}) == []
+    assert unimplemented_settings({"ENABLE_INGRESS": "false",
+                                   "ENABLE_DRIFT_DETECTION": "false"}) == []
+    found = dict(unimplemented_settings({
+        "ENABLE_INGRESS": "true", "ENABLE_WEBHOOK": "true", "ENABLE_DRIFT_DETECTION": "true",
+        "DRIFT_DETECTION_INTERVAL": "5m", "GATEWAY_API_MATCH_ACROSS_ROUTES": "true",
+    }))
+    assert set(found) == {"ENABLE_INGRESS", "ENABLE_WEBHOOK", "ENABLE_DRIFT_DETECTION",
+                          "DRIFT_DETECTION_INTERVAL", "GATEWAY_API_MATCH_ACROSS_ROUTES"}
+    assert "not watched" in found["ENABLE_INGRESS"]

@@ -507,3 +507,36 @@ async def test_a_failing_logger_does_not_kill_the_worker(clock: FakeClock):
     clock.advance(1.0)
     await until(lambda: reconciler.count("ns/a") == 2, what="retried")
     await controller.stop()
+
+
+class _Waiting(Exception):
+    log_level = "info"
+
+
+@pytest.mark.parametrize(
+    ("raised", "level", "terminal"),
+    [
+        (TerminalError("bad spec", log_level="warning"), "warning", True),
+        (TerminalError("rejected"), "error", True),
+        (_Waiting("reference not there yet"), "info", False),
+        (RuntimeError("boom"), "error", False),
+    ],
+)
+async def test_one_log_line_per_failed_outcome_at_the_level_it_asks_for(
+    make, raised, level, terminal
+):
+    from structlog.testing import capture_logs
+
+    async def fail(key: str, n: int) -> Result:
+        raise raised
+
+    with capture_logs() as logs:
+        controller, reconciler = make(fail, workers=1)
+        await controller.start()
+        controller.queue.add(K("ns/obj"))
+        await until(lambda: reconciler.calls, what="reconciled")
+        await settle()
+        await controller.stop()
+    lines = [line for line in logs if line["event"] == "Reconciler error"]
+    assert [(line["log_level"], line["terminal"]) for line in lines[:1]] == [(level, terminal)]
+    assert len(lines) == reconciler.count("ns/obj")

@@ -159,6 +159,7 @@ def test_the_required_views_are_there(dashboard: dict[str, Any]) -> None:
         "apim_client_requests_total",
         "apim_client_request_duration_seconds_bucket",
         "leader_election_master_status",
+        "gravitee_operator_not_accepted_objects",
         "process_resident_memory_bytes",
         "process_cpu_seconds_total",
     }
@@ -179,6 +180,8 @@ def test_the_required_views_are_there(dashboard: dict[str, Any]) -> None:
         ), quantile
     apim = [e for e in exprs if "apim_client_requests_total" in e]
     assert any("by (host, code)" in e for e in apim)
+    not_accepted = [e for e in exprs if "gravitee_operator_not_accepted_objects" in e]
+    assert any("by (kind, reason)" in e for e in not_accepted)
 
 
 def test_every_panel_uses_the_datasource_variable(dashboard: dict[str, Any]) -> None:

@@ -26,6 +26,8 @@ from controller.kube.kinds import (
     API_V4_DEFINITIONS,
     APPLICATIONS,
     MANAGEMENT_CONTEXTS,
+    SHARED_POLICY_GROUPS,
+    SUBSCRIPTIONS,
 )
 from controller.kube.resources import CONFIG_MAPS, EVENTS, SECRETS, ResourceKind
 from controller.kube.rest import MERGE_PATCH, KubeApiError, request_json
@@ -48,6 +50,8 @@ KINDS: dict[str, ResourceKind] = {
     "Application": APPLICATIONS,
     "Secret": SECRETS,
     "ConfigMap": CONFIG_MAPS,
+    "Subscription": SUBSCRIPTIONS,
+    "SharedPolicyGroup": SHARED_POLICY_GROUPS,
 }
 
 T = TypeVar("T")
@@ -396,3 +400,12 @@ async def operator_env(
                 await close()
     finally:
         await api.close()
+
+
+def missing_ref(message: str) -> str:
+    """``Accepted``'s message (and the Warning Event's) for a missing reference: the reference
+    error and what to do about it (issue 17, item 7)."""
+    return (
+        f"{message}. Create it, or correct the reference: the object is reconciled again as "
+        "soon as it exists"
+    )

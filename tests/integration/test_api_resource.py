@@ -34,6 +34,7 @@ from tests.integration.harness import (
     Env,
     api_resource,
     context,
+    missing_ref,
     operator_env,
     secret,
     v4_api,
@@ -42,7 +43,14 @@ from tests.integration.harness import (
 )
 
 FINALIZER = "finalizers.gravitee.io/apiresource"
-REFERENCED = "resource is referenced and will remain"
+REFERENCED = (
+    "[cache] cannot be deleted because 2 APIs are relying on this resource: ApiDefinition "
+    "team/holder-v2, ApiV4Definition team/holder-v4. Remove it from their spec.resources; the "
+    "deletion then completes by itself. You can review every API's resource references by "
+    "running: kubectl get apidefinitions.gravitee.io,apiv4definitions.gravitee.io -A -o "
+    "jsonpath='{range .items[*]}{.kind} {.metadata.namespace}/{.metadata.name}: "
+    '{.spec.resources[*].ref.name}{"\\n"}{end}\''
+)
 CACHE = {
     "name": "my-cache",
     "type": "cache",
@@ -165,7 +173,7 @@ async def test_missing_resource_fails_refs_until_it_is_created(env: Env):
     await env.create(v2("early", resources=[ref("later")]))
     failed = await env.wait_condition(API_DEFINITIONS, "early", "False")
     assert failed["reason"] == "ReconcileFailed"
-    assert failed["message"] == "ReconcileFailed"
+    assert failed["message"] == missing_ref('apiresources.gravitee.io "later" not found')
     refs = await env.condition(API_DEFINITIONS, "early", "ResolvedRefs")
     assert refs is not None
     assert refs["status"] == "False"

@@ -55,6 +55,7 @@ from tests.integration.harness import (
     Env,
     api_resource,
     context,
+    missing_ref,
     operator_env,
     secret,
     wait_for,
@@ -812,7 +813,12 @@ async def test_missing_context_is_a_reference_error_until_created(env: Env):
     refs = await env.condition(API_DEFINITIONS, "orphan", "ResolvedRefs")
     assert refs is not None
     assert refs["status"] == "False"
-    assert refs["message"] == 'managementcontexts.gravitee.io "later" not found'
+    assert refs["message"] == (
+        "resource [orphan] references management context [team/later] that doesn't exist in "
+        "the cluster"
+    )
+    assert failed["message"] == missing_ref(refs["message"])
+    assert event_messages(await env.events("orphan"), "UpdateFailed")[-1] == failed["message"]
     await env.create(context("later", env.apim))
     await env.wait_condition(MANAGEMENT_CONTEXTS, "later")
     await env.wait_condition(API_DEFINITIONS, "orphan")

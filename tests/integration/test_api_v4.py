@@ -30,6 +30,7 @@ from tests.integration.harness import (
     api_resource,
     configmap,
     context,
+    missing_ref,
     operator_env,
     secret,
     v4_api,
@@ -590,12 +591,16 @@ async def test_missing_context_is_a_resolve_ref_failure_fixed_by_creating_it(env
     await env.create(v4_api("early"))
     failed = await env.wait_condition(API_V4_DEFINITIONS, "early", "False")
     assert failed["reason"] == "ReconcileFailed"
-    assert failed["message"] == "ReconcileFailed"
+    missing = (
+        "resource [early] references management context [team/apim] that doesn't exist in the "
+        "cluster"
+    )
+    assert failed["message"] == missing_ref(missing)
     resolved = await env.condition(API_V4_DEFINITIONS, "early", "ResolvedRefs")
     assert resolved is not None
     assert resolved["status"] == "False"
     assert resolved["reason"] == "ResolvedRefs"
-    assert resolved["message"] == 'managementcontexts.gravitee.io "apim" not found'
+    assert resolved["message"] == missing
 
     await env.create(context("apim", env.apim))
     await env.wait_condition(API_V4_DEFINITIONS, "early", timeout=15)

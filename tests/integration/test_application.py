@@ -254,7 +254,10 @@ async def test_apim_errors_are_retried_until_accepted(env: Env):
 async def test_missing_context_then_created(env: Env):
     await env.create(application("app"))
     unresolved = await env.wait_condition(APPLICATIONS, "app", "False", type_="ResolvedRefs")
-    assert unresolved["message"] == 'managementcontexts.gravitee.io "apim" not found'
+    assert unresolved["message"] == (
+        "resource [app] references management context [team/apim] that doesn't exist in the "
+        "cluster"
+    )
     accepted = await env.condition(APPLICATIONS, "app")
     assert accepted is not None
     assert accepted["reason"] == "ReconcileFailed"

@@ -15,6 +15,7 @@ from controller.kube.kinds import (
     MANAGEMENT_CONTEXTS,
     SECRETS,
 )
+from tests.integration.api_v2_helpers import event_messages
 from tests.integration.context_app_helpers import (
     APIS_V4_PATH,
     APPLICATIONS_PATH,
@@ -35,6 +36,7 @@ from tests.integration.harness import (
     Env,
     application,
     context,
+    missing_ref,
     operator_env,
     secret,
     v2_api,
@@ -116,6 +118,26 @@ async def test_unreachable_apim_is_reported_in_accepted(env: Env):
     assert resolved["status"] == "True"
 
 
+@pytest.mark.parametrize("suffix", ["/management", "/management/"])
+async def test_base_url_ending_with_management_is_refused_with_the_fix(env: Env, suffix: str):
+    manifest = context("apim", env.apim)
+    manifest["spec"]["baseUrl"] = env.apim.url + suffix
+    await env.create(manifest)
+
+    refused = await env.wait_condition(MANAGEMENT_CONTEXTS, "apim", "False")
+    assert refused["reason"] == "IllegalStateError"
+    assert refused["message"] == (
+        f"invalid management context [team/apim]: [baseUrl] {env.apim.url}{suffix} ends with "
+        "/management, so every APIM call would go to /management/management/... and fail: set "
+        f"baseUrl to {env.apim.url} (the operator adds /management itself), or set spec.path "
+        "if APIM is really served under another prefix"
+    )
+    assert refused["message"] in event_messages(await env.events("apim"), "UpdateFailed")
+
+    await env.patch(MANAGEMENT_CONTEXTS, "apim", {"spec": {"baseUrl": env.apim.url}})
+    await env.wait_condition(MANAGEMENT_CONTEXTS, "apim")
+
+
 @pytest.mark.parametrize(
     "auth",
     [
@@ -192,7 +214,7 @@ async def test_missing_auth_secret_then_created(env: Env):
     assert (accepted["status"], accepted["reason"], accepted["message"]) == (
         "False",
         "ReconcileFailed",
-        "ReconcileFailed",
+        missing_ref('secrets "apim-creds" not found'),
     )
 
     await env.create(secret("apim-creds", {"username": "admin", "password": "admin"}))
@@ -417,9 +439,11 @@ async def test_deletion_blocked_while_referenced_then_completes(
     await env.delete(MANAGEMENT_CONTEXTS, "apim")
 
     expected = (
-        f"[apim] cannot be deleted because 1 {label} are relying on this context. You can "
-        f"review those by running the following command: kubectl get {resource} -A -o "
-        "jsonpath='{.items[?(@.spec.contextRef.name==\"apim\")].metadata.name}'"
+        f"[apim] cannot be deleted because 1 {label} are relying on this context: "
+        f"{kind.kind} team/{name}. You can review those by running the following command: "
+        f"kubectl get {resource} -A -o jsonpath='{{range "
+        ".items[?(@.spec.contextRef.name==\"apim\")]}{.kind} "
+        '{.metadata.namespace}/{.metadata.name}{"\\n"}{end}\''
     )
 
     async def delete_failed():
@@ -655,7 +679,10 @@ async def test_deletion_message_counts_the_dependants(env: Env):
         what="deletion blocked",
     )
     message = (condition(blocked, "Accepted") or {}).get("message", "")
-    assert message.startswith("[apim] cannot be deleted because 2 applications are relying")
+    assert message.startswith(
+        "[apim] cannot be deleted because 2 applications are relying on this context: "
+        "Application team/app-1, Application team/app-2. "
+    )
 
     await env.delete(APPLICATIONS, "app-1")
     await env.wait_gone(APPLICATIONS, "app-1")
@@ -668,3 +695,56 @@ async def test_deletion_message_counts_the_dependants(env: Env):
     )
     await env.delete(APPLICATIONS, "app-2")
     await env.wait_gone(MANAGEMENT_CONTEXTS, "apim")
+
+
+async def test_deletion_message_counts_and_names_every_kind_of_dependant(env: Env):
+    await env.create(context("apim", env.apim))
+    await env.wait_condition(MANAGEMENT_CONTEXTS, "apim")
+    await env.create(v4_api("petstore"))
+    await env.create(application("app"))
+    await env.wait_condition(API_V4_DEFINITIONS, "petstore")
+    await env.wait_condition(APPLICATIONS, "app")
+
+    await env.delete(MANAGEMENT_CONTEXTS, "apim")
+    blocked = await wait_object(
+        env,
+        MANAGEMENT_CONTEXTS,
+        "apim",
+        lambda o: (condition(o, "Accepted") or {}).get("status") == "False",
+        what="deletion blocked",
+    )
+    message = (condition(blocked, "Accepted") or {}).get("message", "")
+    assert message.startswith(
+        "[apim] cannot be deleted because 2 objects are relying on this context: "
+        "ApiV4Definition team/petstore, Application team/app. "
+    )
+    assert "kubectl get apiv4definitions.gravitee.io,applications.gravitee.io -A" in message
+
+
+async def test_deleting_a_secret_still_in_use_warns_on_the_secret_and_its_users(env: Env):
+    await env.create(secret("apim-creds", {"username": "admin", "password": "admin"}))
+    await env.create(context("apim", env.apim, auth=_secret_auth("apim-creds")))
+    await env.wait_condition(MANAGEMENT_CONTEXTS, "apim")
+    await wait_object(env, SECRETS, "apim-creds",
+                      lambda o: SECRET_FINALIZER in finalizers(o), what="secret held")
+
+    await env.delete(SECRETS, "apim-creds")
+
+    async def warned(name: str, reason: str) -> dict[str, Any] | None:
+        return next((e for e in await env.events(name) if e["reason"] == reason), None)
+
+    on_secret = await wait_for(lambda: warned("apim-creds", "DeletionBlocked"),
+                               what="Warning on the Secret")
+    assert on_secret["type"] == "Warning"
+    assert on_secret["involvedObject"]["kind"] == "Secret"
+    assert on_secret["message"].startswith(
+        "secret [team/apim-creds] is being deleted but 1 objects still use it: "
+        "ManagementContext team/apim. "
+    )
+    on_user = await wait_for(lambda: warned("apim", "ReferenceDeleting"),
+                             what="Warning on the context")
+    assert on_user["type"] == "Warning"
+    assert on_user["message"].startswith(
+        "secret [team/apim-creds], which this object reads, is being deleted"
+    )
+    assert "admin" not in on_secret["message"] + on_user["message"]

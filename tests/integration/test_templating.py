@@ -41,10 +41,12 @@ from tests.integration.harness import (
     application,
     configmap,
     context,
+    missing_ref,
     operator_env,
     secret,
     v2_api,
     v4_api,
+    wait_for,
 )
 
 TEMPLATING_FINALIZER = "finalizers.gravitee.io/templating"
@@ -225,7 +227,9 @@ async def test_missing_source_then_created(env: Env, kind: str):
     assert unresolved["message"] == f"{kind} [team/missing-{kind}] not found"
     accepted = await env.condition(APPLICATIONS, "app")
     assert accepted is not None
-    assert (accepted["reason"], accepted["message"]) == ("ReconcileFailed", "ReconcileFailed")
+    assert (accepted["reason"], accepted["message"]) == (
+        "ReconcileFailed", missing_ref(f"{kind} [team/missing-{kind}] not found")
+    )
     assert app_puts(env) == []
 
     await env.create(source(f"missing-{kind}", {"domain": "late.example.com"}))
@@ -315,6 +319,17 @@ async def test_bookkeeping_on_sources_and_release_on_delete(env: Env):
         what="source terminating",
     )
     assert finalizers(terminating) == [TEMPLATING_FINALIZER]
+
+    async def warned(name: str, reason: str) -> list[str]:
+        return [e["message"] for e in await env.events(name)
+                if e["reason"] == reason and e["type"] == "Warning"]
+
+    on_source = await wait_for(lambda: warned(SOURCE, "DeletionBlocked"), what="on the Secret")
+    assert on_source[0].startswith(
+        f"secret [team/{SOURCE}] is being deleted but 1 objects still use it: "
+        "ApiV4Definition team/petstore. "
+    )
+    await wait_for(lambda: warned("petstore", "ReferenceDeleting"), what="on the API")
 
     await env.delete(API_V4_DEFINITIONS, "petstore")
     await env.wait_gone(API_V4_DEFINITIONS, "petstore")

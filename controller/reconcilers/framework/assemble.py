@@ -17,12 +17,13 @@ logic and its ``KindRuntime`` and ``Controller``, and connects:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from typing import Final
 
 import attrs
 from kubernetes_asyncio.client import ApiClient
 
+from controller import metrics
 from controller import vocabulary as v
 from controller.apim import ApimClientPool, ClientOptions
 from controller.config import Settings
@@ -41,6 +42,7 @@ from controller.metrics import apim_request_observer
 from controller.queue.workqueue import LOW_PRIORITY
 from controller.reconcilers.framework.builder import (
     Builder,
+    Claims,
     ControllerSpec,
     Owned,
     Primary,
@@ -130,6 +132,8 @@ class Assembly:
             self.wired.append(self._controller(spec, deps))
         for wired in self.wired:
             self._connect(wired)
+            if wired.primary.has_status:
+                metrics.NOT_ACCEPTED.watch(wired.primary.kind.kind, _not_accepted(wired.store))
         keepers = [self._keeper(kind, source_kind) for source_kind, kind in SOURCE_KINDS.items()]
         controllers = [w.controller for w in self.wired]
         controllers += [k for k in keepers if k is not None]
@@ -152,6 +156,11 @@ class Assembly:
             informer.add_index(sources.index, sources.refs, reads=sources.reads)
         for owned in spec.owned:
             self.informers.informer_for(owned.kind)
+        for claims in spec.claims:
+            for kind in claims.kinds:
+                self.informers.informer_for(kind).add_index(
+                    claims.index, claims.values, reads=spec_of
+                )
 
     def _deps(self) -> RuntimeDeps:
         secrets, configmaps = self.store(SECRETS), self.store(CONFIG_MAPS)
@@ -173,6 +182,7 @@ class Assembly:
             referrers=self.referrers,
             health=self.health,
             templating=self.settings.enable_templating,
+            claims_in_cluster=self.settings.webhook.check_api_context_path_conflict_in_cluster,
         )
 
     def _controller(self, spec: ControllerSpec, deps: RuntimeDeps) -> _Wired:
@@ -218,6 +228,33 @@ class Assembly:
             self._connect_owned(wired, owned)
         if wired.spec.waits_for_referrers:
             self._connect_waiting_deletion(wired)
+        for claims in wired.spec.claims:
+            self._connect_claims(wired, claims)
+
+    def _connect_claims(self, wired: _Wired, claims: Claims) -> None:
+        """A change of what an object claims (or its arrival or deletion) enqueues the objects
+        of this kind claiming any value it had or has: the loser of a conflict is reconciled
+        again when the winner lets go."""
+        store = wired.store
+
+        def claimed(obj: KubeObject | None) -> set[Hashable]:
+            return set(claims.values(obj)) if obj is not None else set()
+
+        def changed(event: Event) -> bool:
+            return not event.initial and claimed(event.old) != claimed(event.new)
+
+        for kind in claims.kinds:
+            def competitors(event: Event, same: bool = kind == wired.primary.kind
+                            ) -> list[ObjectKey]:
+                keys = {key for value in claimed(event.old) | claimed(event.new)
+                        for key in store.keys_by_index(claims.index, value)}
+                if same:
+                    keys.discard(event.key)
+                return sorted(keys)
+
+            self.informers.informer_for(kind).add_handler(
+                enqueue_mapped(wired.controller.queue, competitors, when=changed), replay=False
+            )
 
     def _connect_reference(self, wired: _Wired, reference: Reference) -> None:
         queue, store = wired.controller.queue, wired.store
@@ -359,8 +396,12 @@ class Assembly:
         if not holders:
             return None
         informer = self.informers.informer_for(kind)
-        keeper = ReferenceKeeper(self.api, kind, source_kind, informer.store, holders)
         name = f"{kind.plural[:-1]}-references"
+        events = EventRecorder(self.api, name)
+        self.recorders.append(events)
+        keeper = ReferenceKeeper(
+            self.api, kind, source_kind, informer.store, holders, events=events
+        )
         controller = Controller(name, keeper, options=self.options,
                                 on_ready=lambda: _add_all(controller, keeper.keys_to_check()))
         def when(event: Event) -> bool:
@@ -433,3 +474,20 @@ def assemble(
 ) -> Assembled:
     """Every controller of ``setups``, connected to ``informers``; nothing is started."""
     return Assembly(settings, api_client, informers).build(setups)
+
+
+def _not_accepted(store: Store) -> Callable[[], list[str]]:
+    """The reasons of the objects of ``store`` whose ``Accepted`` condition is not True."""
+
+    def reasons() -> list[str]:
+        out = []
+        for obj in store.objects():
+            conditions = (obj.get("status") or {}).get("conditions") or []
+            accepted = next((c for c in conditions if c.get("type") == v.CONDITION_ACCEPTED), None)
+            if accepted is None:
+                out.append("Pending")
+            elif accepted.get("status") != "True":
+                out.append(str(accepted.get("reason") or "Unknown"))
+        return out
+
+    return reasons

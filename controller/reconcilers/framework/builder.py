@@ -21,6 +21,10 @@ Declarations:
   indexes at every check (never counted).
 * ``deletion_waits_for_referrers()``: the kind's deletion is blocked while others reference it
   (contexts, resources); a referrer that goes away enqueues it, but only while it is deleting.
+* ``claims(kinds, values=..., index=...)``: objects of ``kinds`` claim values that must be unique
+  among them (context paths). Every claim is filed in ``index`` on each kind's cache (the logic
+  looks competitors up there); an object whose claims change, or that goes away, enqueues this
+  kind's objects claiming any value it had or has, so a conflict that goes is noticed.
 """
 
 from __future__ import annotations
@@ -68,6 +72,17 @@ class Sources:
     when that changes."""
 
 
+ClaimsFunc = Callable[[KubeObject], Iterable[Hashable]]
+"""The values ``obj`` claims (e.g. its cleaned context paths)."""
+
+
+@attrs.frozen
+class Claims:
+    kinds: tuple[ResourceKind, ...]
+    values: ClaimsFunc
+    index: str
+
+
 @attrs.frozen
 class Owned:
     kind: ResourceKind
@@ -95,6 +110,7 @@ class ControllerSpec:
     references: list[Reference] = attrs.field(factory=list)
     sources: list[Sources] = attrs.field(factory=list)
     waits_for_referrers: bool = False
+    claims: list[Claims] = attrs.field(factory=list)
     make: Callable[[RuntimeDeps], KindLogic] | None = None
 
 
@@ -161,6 +177,14 @@ class Builder:
 
     def deletion_waits_for_referrers(self) -> Builder:
         self.spec.waits_for_referrers = True
+        return self
+
+    def claims(
+        self, kinds: Iterable[ResourceKind], *, values: ClaimsFunc, index: str
+    ) -> Builder:
+        """Declare unique claims shared with ``kinds`` (pass the same ``values`` function and
+        ``index`` from every kind that competes, so the index is registered once per cache)."""
+        self.spec.claims.append(Claims(tuple(kinds), values, index))
         return self
 
     def complete(self, make: Callable[[RuntimeDeps], KindLogic]) -> None:

@@ -86,17 +86,18 @@ def success_conditions(
 
 
 def failure_conditions(error: BaseException, generation: int | None) -> list[Condition]:
-    """The two conditions upstream's ``ErrorToCondition`` produces for ``error``."""
+    """The two conditions upstream's ``ErrorToCondition`` produces for ``error``, except that
+    ``Accepted`` always says what is wrong and what to do (upstream's says only
+    ``ReconcileFailed`` for a missing reference)."""
     message = str(error)
+    described = error.describe() if isinstance(error, ReconcileError) else message
     if isinstance(error, ResolveRefError):
         return [
-            Condition(
-                ACCEPTED, "False", REASON_RECONCILE_FAILED, REASON_RECONCILE_FAILED, generation
-            ),
+            Condition(ACCEPTED, "False", REASON_RECONCILE_FAILED, described, generation),
             Condition(RESOLVED_REFS, "False", RESOLVED_REFS, message, generation),
         ]
     reason = error.reason if isinstance(error, ReconcileError) else REASON_RECONCILE_FAILED
-    return [Condition(ACCEPTED, "False", reason, message, generation), resolved_refs(generation)]
+    return [Condition(ACCEPTED, "False", reason, described, generation), resolved_refs(generation)]
 
 
 def merge_conditions(

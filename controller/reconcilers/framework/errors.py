@@ -38,6 +38,22 @@ class ReconcileError(Exception):
     def recoverable(self) -> bool:
         return True
 
+    @property
+    def hint(self) -> str:
+        """What the user can do about it, when the error text does not say (empty: it does)."""
+        return ""
+
+    @property
+    def log_level(self) -> str:
+        """The level of the loop's one line about this failure (``controller/reconcile.py``):
+        ``error`` for what needs the operator's attention."""
+        return "error"
+
+    def describe(self) -> str:
+        """The error text and the hint: the message of ``Accepted=False`` and of the Warning
+        Event (docs/behavior/conditions-and-events.md)."""
+        return f"{self}. {self.hint}" if self.hint else str(self)
+
 
 class CompileTemplateError(ReconcileError):
     """A ``[[ secret ... ]]`` / ``[[ configmap ... ]]`` template cannot be compiled.
@@ -51,6 +67,10 @@ class CompileTemplateError(ReconcileError):
     def recoverable(self) -> bool:
         return False
 
+    @property
+    def log_level(self) -> str:
+        return "warning"  # the object's author must fix it; the operator works
+
 
 class IllegalStateError(ReconcileError):
     """The desired state is contradictory (e.g. a STARTED v4 API without plans)."""
@@ -61,6 +81,10 @@ class IllegalStateError(ReconcileError):
     def recoverable(self) -> bool:
         return False
 
+    @property
+    def log_level(self) -> str:
+        return "warning"  # the object's author must fix it; the operator works
+
 
 class ResolveRefError(ReconcileError):
     """A referenced Kubernetes object (context, resource, Secret...) does not exist (yet).
@@ -70,6 +94,17 @@ class ResolveRefError(ReconcileError):
     """
 
     reason = REASON_RECONCILE_FAILED
+
+    @property
+    def hint(self) -> str:
+        return (
+            "Create it, or correct the reference: the object is reconciled again as soon as "
+            "it exists"
+        )
+
+    @property
+    def log_level(self) -> str:
+        return "info"  # an expected wait: the reference may be created next
 
 
 class ControlPlaneError(ReconcileError):
@@ -92,6 +127,11 @@ class ControlPlaneError(ReconcileError):
         return self.status is None or self.status >= 500
 
     @property
+    def log_level(self) -> str:
+        # An outage is reported per context by recovery.py; a refused request needs a look.
+        return "warning" if self.unreachable else "error"
+
+    @property
     def max_backoff(self) -> float | None:
         """Read by the controller loop to cap the retry delay (controller/reconcile.py)."""
         return TRANSPORT_MAX_BACKOFF if self.unreachable else None
@@ -105,6 +145,13 @@ class UnexpectedError(ReconcileError):
         detail = str(error) or "no detail"
         super().__init__(f"unexpected {type(error).__name__}: {detail}")
 
+    @property
+    def hint(self) -> str:
+        return (
+            "This is a bug in the operator, retried with backoff: please report it with the "
+            "operator's logs for this object"
+        )
+
 
 def control_plane_error(error: ApimError) -> ControlPlaneError:
     return ControlPlaneError(str(error), status=error.status)
@@ -117,7 +164,10 @@ def classify(error: Exception) -> ReconcileError:
     if isinstance(error, ApimError):
         return control_plane_error(error)
     if isinstance(error, KubeApiError):
-        return ReconcileError(f"Kubernetes API: {error}")
+        return ReconcileError(
+            f"Kubernetes API: {error} (retried with backoff; if it persists, check the "
+            "operator's RBAC and the API server)"
+        )
     if isinstance(error, asyncio.CancelledError):
         raise error
     return UnexpectedError(error)

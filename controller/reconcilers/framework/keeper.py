@@ -9,6 +9,10 @@ which users upstream's reference annotations list, and whether it carries the ha
 (what its users were last given, so an edit made while the operator is down is noticed at
 start-up). Nothing is counted: when the last user goes, the next check finds nobody and releases
 the object, whatever order the users went in. It writes only when something differs.
+
+A source deleted while still in use stays (its finalizer holds it): the keeper says so in one
+Warning Event on the source, naming its users, and one on each user, naming the source
+(docs/behavior/templating.md#bookkeeping-on-the-sources).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from controller import vocabulary as v
 from controller.informers.predicates import source_data_hash
 from controller.informers.store import KubeObject, Store
 from controller.keys import ObjectKey
+from controller.kube.events import WARNING, EventRecorder
 from controller.kube.resources import ResourceKind
 from controller.reconcile import Result
 from controller.reconcilers.framework.builder import SourcesFunc
@@ -41,6 +46,12 @@ from controller.reconcilers.support.templating import (
 )
 
 _NO_USERS: Final = "[]"
+
+EVENT_DELETION_BLOCKED: Final = "DeletionBlocked"
+"""Reason of the Warning Event on a source deleted while still in use."""
+EVENT_SOURCE_DELETING: Final = "ReferenceDeleting"
+"""Reason of the Warning Event on each user of a source being deleted."""
+_NAMED_USERS: Final = 10
 
 
 @attrs.frozen
@@ -66,8 +77,13 @@ class ReferenceKeeper:
         source_kind: SourceKind,
         store: Store,
         holders: Sequence[Holder],
+        events: EventRecorder | None = None,
     ) -> None:
         self._api = api_client
+        self._events = events
+        # Deleting sources already warned about, with the users named then: warn again only
+        # when the users change, not at every check.
+        self._warned: dict[ObjectKey, frozenset[tuple[str, ObjectKey]]] = {}
         self._kind = kind
         self._source_kind = source_kind
         self._store = store
@@ -103,6 +119,7 @@ class ReferenceKeeper:
             return Result()
         ref = self.source_ref(key)
         users = {holder: holder.store.keys_by_index(holder.index, ref) for holder in self._holders}
+        self._warn_if_deleting_in_use(key, obj, users)
         finalizers = self._finalizers(obj, users)
         annotations = self._annotations(obj, users)
         if finalizers is None and not annotations:
@@ -111,6 +128,52 @@ class ReferenceKeeper:
             self._api, self._kind, obj, finalizers=finalizers, annotations=annotations or None
         )
         return Result()
+
+    def _warn_if_deleting_in_use(
+        self, key: ObjectKey, obj: Mapping[str, Any], users: Mapping[Holder, list[ObjectKey]]
+    ) -> None:
+        in_use = frozenset(
+            (holder.plural, user)
+            for holder, keys in users.items()
+            if holder.finalizer
+            for user in keys
+        )
+        if not (obj.get("metadata") or {}).get("deletionTimestamp") or not in_use:
+            self._warned.pop(key, None)
+            return
+        if self._events is None or self._warned.get(key) == in_use:
+            return
+        self._warned[key] = in_use
+        readers = sorted(in_use)
+        stores = {holder.plural: holder.store for holder in self._holders}
+
+        def label(plural: str, user: ObjectKey) -> str:
+            return f"{(stores[plural].get(user) or {}).get('kind') or plural} {user}"
+
+        listed = ", ".join(label(plural, user) for plural, user in readers[:_NAMED_USERS])
+        more = len(readers) - _NAMED_USERS
+        if more > 0:
+            listed += f" and {more} more"
+        source = f"{self._source_kind} [{key}]"
+        self._events.emit(
+            dict(obj),
+            WARNING,
+            EVENT_DELETION_BLOCKED,
+            f"{source} is being deleted but {len(readers)} objects still use it: {listed}. It "
+            "stays until they stop using it; change or delete them, and the deletion completes "
+            "by itself",
+        )
+        for plural, user in readers:
+            user_obj = stores[plural].get(user)
+            if user_obj is not None:
+                self._events.emit(
+                    user_obj,
+                    WARNING,
+                    EVENT_SOURCE_DELETING,
+                    f"{source}, which this object reads, is being deleted: it stays while this "
+                    "object uses it; stop using it, or recreate it under another name, before "
+                    "it goes",
+                )
 
     def _finalizers(
         self, obj: Mapping[str, Any], users: Mapping[Holder, list[ObjectKey]]

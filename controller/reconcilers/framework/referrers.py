@@ -29,6 +29,34 @@ class ReferrerGroup:
     keys: tuple[ObjectKey, ...]
 
 
+NAMED_REFERRERS = 10
+"""How many referrers a blocked deletion names (the total is always given)."""
+
+
+def total(groups: list[ReferrerGroup]) -> int:
+    return sum(len(group.keys) for group in groups)
+
+
+def named(groups: list[ReferrerGroup], limit: int = NAMED_REFERRERS) -> str:
+    """``ApiV4Definition team/a, Application team/b`` for the first ``limit`` referrers, and how
+    many more there are."""
+    everyone = [f"{group.kind.kind} {key}" for group in groups for key in sorted(group.keys)]
+    shown = ", ".join(everyone[:limit])
+    hidden = len(everyone) - limit
+    return f"{shown} and {hidden} more" if hidden > 0 else shown
+
+
+def kubectl_listing(groups: list[ReferrerGroup], field: str, value: str) -> str:
+    """A ``kubectl`` command listing, with their kind and namespace, every object of the
+    referring kinds whose ``field`` (a JSONPath such as ``.spec.contextRef.name``) is
+    ``value``."""
+    kinds = ",".join(dict.fromkeys(f"{g.kind.plural}.{g.kind.group}" for g in groups))
+    return (
+        f"kubectl get {kinds} -A -o jsonpath='{{range .items[?(@{field}==\"{value}\")]}}"
+        '{.kind} {.metadata.namespace}/{.metadata.name}{"\\n"}{end}\''
+    )
+
+
 class Referrers:
     def __init__(self) -> None:
         self._by_target: dict[str, list[ReferringIndex]] = {}

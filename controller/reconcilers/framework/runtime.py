@@ -123,6 +123,9 @@ class RuntimeDeps:
     referrers: Referrers
     health: DependencyHealth
     templating: bool = True
+    claims_in_cluster: bool = False
+    """Whether claims (context paths) must be unique cluster-wide rather than per namespace
+    (``CHECK_API_CONTEXT_PATH_CONFLICT_IN_CLUSTER``)."""
 
 
 class KindLogic(abc.ABC):
@@ -242,7 +245,7 @@ class KindRuntime:
         *,
         reason: str,
     ) -> NoReturn:
-        pending.append(self.events.emit(attempt.obj, WARNING, reason, str(error)))
+        pending.append(self.events.emit(attempt.obj, WARNING, reason, error.describe()))
         if self.primary.has_status and (
             self.primary.status_while_deleting or reason == v.EVENT_UPDATE_FAILED
         ):
@@ -255,7 +258,7 @@ class KindRuntime:
         if reason == v.EVENT_DELETE_FAILED or error.recoverable:
             # A deletion must complete by itself once what blocks it goes away: always retry.
             raise error
-        raise TerminalError(str(error)) from error
+        raise TerminalError(error.describe(), log_level=error.log_level) from error
 
     # -- delete -------------------------------------------------------------------------------
 

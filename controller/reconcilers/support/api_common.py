@@ -16,6 +16,7 @@ from controller.kube.kinds import API_RESOURCES, MANAGEMENT_CONTEXTS
 from controller.reconcilers.framework.builder import Builder
 from controller.reconcilers.framework.errors import ResolveRefError
 from controller.reconcilers.framework.runtime import Attempt, RuntimeDeps
+from controller.reconcilers.support.context_paths import declare_claims
 from controller.reconcilers.support.contexts import ContextClient
 from controller.reconcilers.support.references import (
     context_refs,
@@ -36,7 +37,7 @@ UNRECONCILED_CHANGED: EventFilter = dependency_changed(reconciled=False)
 
 def declare_api(builder: Builder) -> Builder:
     """The references both API kinds declare."""
-    return (
+    return declare_claims(
         builder.references(MANAGEMENT_CONTEXTS, refs=context_refs, follow=True)
         .references(API_RESOURCES, refs=resource_refs, follow=True)
         .reads_sources(template_sources, finalizer=TEMPLATING_FINALIZER)

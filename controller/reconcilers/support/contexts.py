@@ -69,10 +69,15 @@ class ContextResolver:
         # its Secrets changed, rather than re-reading, re-compiling and re-resolving each time.
         self._resolved: dict[ObjectKey, tuple[Fingerprint, ContextClient]] = {}
 
-    async def context_object(self, key: ObjectKey) -> dict[str, Any]:
+    async def context_object(self, key: ObjectKey, *, referrer: str) -> dict[str, Any]:
+        """The context ``key`` that the object named ``referrer`` references."""
         context = await self._sources.read(MANAGEMENT_CONTEXTS, self._contexts, key)
         if context is None:
-            raise ResolveRefError(f'managementcontexts.gravitee.io "{key.name}" not found')
+            # Upstream's admission wording (docs/behavior/management-context.md).
+            raise ResolveRefError(
+                f"resource [{referrer}] references management context [{key}] that doesn't "
+                "exist in the cluster"
+            )
         return context
 
     async def secret_data(self, key: ObjectKey) -> dict[str, str]:
@@ -178,7 +183,9 @@ class ContextResolver:
         if key is None:
             return None
         attempt.uses_context = key
-        return await self.client_for_context(key, await self.context_object(key))
+        referrer = str((obj.get("metadata") or {}).get("name") or "")
+        context = await self.context_object(key, referrer=referrer)
+        return await self.client_for_context(key, context)
 
     async def client_of_context(self, attempt: UsesContext) -> ContextClient:
         """The client of the context being reconciled itself."""

@@ -103,7 +103,8 @@ def crd_differences(upstream: dict[str, Any], ours: dict[str, Any]) -> list[str]
     for key in ("name", "served", "storage", "subresources"):
         if up_version.get(key) != our_version.get(key):
             out.append(f"version.{key}: {up_version.get(key)!r} != {our_version.get(key)!r}")
-    if _columns(upstream) != _columns(ours):
+    # Upstream's columns come first, unchanged; ours (the outcome and the age) may follow.
+    if _columns(ours)[: len(_columns(upstream))] != _columns(upstream):
         out.append(f"printer columns: {_columns(upstream)} != {_columns(ours)}")
     out.extend(
         schema_differences(

@@ -157,3 +157,26 @@ async def test_short_names_and_printer_columns_through_kubectl(kubeapi, tmp_path
     header, row = out.splitlines()[:2]
     assert header.split()[:5] == ["NAME", "STATE", "LIFECYCLE", "STATE", "VERSION"]
     assert row.split()[:4] == ["columns", "STOPPED", "UNPUBLISHED", "2.1"]
+    # Ours, after upstream's: the outcome and the age (issue 17, item 13).
+    assert header.split()[5:] == ["ACCEPTED", "REASON", "AGE"]
+
+
+async def test_printer_columns_show_the_outcome(kubeapi, tmp_path):
+    await kubeapi.apply_crd_files(REPO / "manifests" / "crds")
+    body = v4_manifest("outcome", {"state": "STOPPED", "version": "2.1"})
+    code, _, err = await kubectl(kubeapi, tmp_path, "apply", "-f", "-", stdin=json.dumps(body))
+    assert code == 0, err
+    status = {"status": {"conditions": [{
+        "type": "Accepted", "status": "False", "reason": "IllegalStateError", "message": "m",
+        "lastTransitionTime": "2024-01-01T00:00:00Z",
+    }]}}
+    code, _, err = await kubectl(
+        kubeapi, tmp_path, "patch", "apiv4definitions.gravitee.io", "outcome", "-n", NAMESPACE,
+        "--subresource=status", "--type=merge", "-p", json.dumps(status),
+    )
+    assert code == 0, err
+    code, out, err = await kubectl(kubeapi, tmp_path, "get", "graviteev4apis", "outcome",
+                                   "-n", NAMESPACE)
+    assert code == 0, err
+    row = out.splitlines()[1].split()
+    assert row[:1] + row[4:6] == ["outcome", "False", "IllegalStateError"]

@@ -100,10 +100,12 @@ def test_error_mapping(error, reason, recoverable):
 
 def test_resolve_ref_error_flips_resolved_refs():
     accepted, refs = c.failure_conditions(ResolveRefError("secret [a/b] not found"), 2)
+    # Unlike upstream ("ReconcileFailed"), Accepted says what is missing and what to do.
     assert (accepted.status, accepted.reason, accepted.message) == (
         "False",
         "ReconcileFailed",
-        "ReconcileFailed",
+        "secret [a/b] not found. Create it, or correct the reference: the object is reconciled "
+        "again as soon as it exists",
     )
     assert (refs.status, refs.reason, refs.message) == (
         "False",
@@ -147,3 +149,29 @@ def test_status_merge_patch_nulls_keys_removed_from_maps():
         "errors": {"w": []},
     }
     assert merge_patch(desired, desired) == {}
+
+
+def test_unexpected_errors_and_kubernetes_errors_say_what_to_do():
+    from controller.kube.rest import KubeApiError
+    from controller.reconcilers.framework.errors import classify
+
+    accepted, _ = c.failure_conditions(classify(KeyError("x")), 1)
+    assert accepted.message.startswith("unexpected KeyError: 'x'. This is a bug in the operator")
+    assert "please report it" in accepted.message
+    assert classify(KubeApiError.__new__(KubeApiError)).describe().startswith("Kubernetes API:")
+
+
+def test_expected_waits_are_not_logged_as_errors():
+    from controller.reconcilers.framework.errors import (
+        CompileTemplateError,
+        ControlPlaneError,
+        IllegalStateError,
+        classify,
+    )
+
+    assert ResolveRefError("x").log_level == "info"
+    assert IllegalStateError("x").log_level == "warning"
+    assert CompileTemplateError("x").log_level == "warning"
+    assert ControlPlaneError("down", status=None).log_level == "warning"
+    assert ControlPlaneError("rejected", status=400).log_level == "error"
+    assert classify(KeyError("x")).log_level == "error"
