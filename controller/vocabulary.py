@@ -31,6 +31,9 @@ FINALIZER_TEMPLATING: Final = "finalizers.gravitee.io/templating"
 # --- Annotations ---------------------------------------------------------------------------
 ANNOTATION_LAST_SPEC_HASH: Final = "gravitee.io/last-spec-hash"
 ANNOTATION_LAST_SECRET_REF: Final = "gravitee.io/last-secret-ref"
+# Ours (not upstream's): the context an API was last synced to, so that moving it to another
+# context removes the copy it left in the previous one.
+ANNOTATION_LAST_CONTEXT_REF: Final = "gravitee.io/last-context-ref"
 ANNOTATION_TEMPLATE: Final = "gravitee.io/template"
 ANNOTATION_REFERENCES: Final = "gravitee.io/references"
 

@@ -35,14 +35,17 @@ from controller.reconcilers.framework.runtime import (
 from controller.reconcilers.support.admission import enforce
 from controller.reconcilers.support.api_common import (
     UNRECONCILED_CHANGED,
+    context_annotations,
     context_for_cleanup,
     declare_api,
     errors_status,
     inline_resources,
     is_template,
+    leave_previous_context,
     stopped,
 )
 from controller.reconcilers.support.context_paths import check_context_paths
+from controller.reconcilers.support.contexts import ContextClient
 from controller.reconcilers.support.identity import populate_v2_ids, v2_definition_context
 from controller.reconcilers.support.local_configmap import api_configmap
 from controller.reconcilers.support.references import (
@@ -112,9 +115,14 @@ class ApiDefinition(KindLogic):
             if not local:
                 raise IllegalStateError(NO_CONTEXT)
             await self._sync_configmap(attempt, populated, None, None)
+            previous_id = attempt.live_status.get("id")
+            annotations, warnings = await leave_previous_context(
+                attempt, self.deps, None, what=f"API [{previous_id or attempt.key}]",
+                delete=lambda previous: self._delete_remote(previous, previous_id),
+            )
             return Outcome(
                 status={"state": populated.get("state", "STARTED"), "id": populated["id"]},
-                conditions=unresolved,
+                conditions=unresolved, annotations=annotations, warnings=warnings,
             )
         body = {k: value for k, value in populated.items() if k not in ("contextRef", "local")}
         result = await import_api(context.client, body)
@@ -140,7 +148,22 @@ class ApiDefinition(KindLogic):
             )
         else:
             await self.configmaps.remove(attempt.key)
-        return Outcome(status=status, conditions=unresolved)
+        previous_id = attempt.live_status.get("id")
+        annotations, warnings = await leave_previous_context(
+            attempt, self.deps, context, what=f"API [{previous_id or attempt.key}]",
+            delete=lambda previous: self._delete_remote(previous, previous_id),
+        )
+        return Outcome(
+            status=status, conditions=unresolved, annotations=annotations, warnings=warnings
+        )
+
+    def annotations(self, obj: Mapping[str, Any]) -> Mapping[str, str]:
+        return context_annotations(obj)
+
+    async def _delete_remote(self, context: ContextClient, api_id: Any) -> None:
+        # Without an id it was never imported by this operator: nothing to delete.
+        if api_id:
+            await delete_api(context.client, str(api_id))
 
     def _group_names(self, refs: Any, namespace: str) -> tuple[list[str], list[ObjectKey]]:
         """Names of the referenced Group objects, and the keys of the missing ones."""
@@ -235,8 +258,7 @@ class ApiDefinition(KindLogic):
             context, leftovers = await context_for_cleanup(
                 attempt, self.deps, f"API [{api_id or attempt.key}]"
             )
-            # Without an id it was never imported by this operator: nothing to delete.
-            if context is not None and api_id:
-                await delete_api(context.client, str(api_id))
+            if context is not None:
+                await self._delete_remote(context, api_id)
         await self.configmaps.remove(attempt.key)
         return Cleanup(leftovers=leftovers)

@@ -32,13 +32,16 @@ from controller.reconcilers.framework.runtime import (
 )
 from controller.reconcilers.support.admission import enforce
 from controller.reconcilers.support.api_common import (
+    context_annotations,
     context_for_cleanup,
     declare_api,
     errors_status,
     inline_resources,
+    leave_previous_context,
     stopped,
 )
 from controller.reconcilers.support.context_paths import check_context_paths
+from controller.reconcilers.support.contexts import ContextClient
 from controller.reconcilers.support.identity import (
     automation_body,
     populate_v4_ids,
@@ -127,7 +130,16 @@ class ApiV4Definition(KindLogic):
                 if plan_id:
                     plan["id"] = plan_id
         await self._sync_configmap(attempt, definition, to_kubernetes, organization, environment)
-        return Outcome(status=status, conditions=conditions)
+        annotations, warnings = await leave_previous_context(
+            attempt, self.deps, context, what=f"API [{hrid(attempt.namespace, attempt.name)}]",
+            delete=lambda previous: self._delete_remote(attempt, previous),
+        )
+        return Outcome(
+            status=status, conditions=conditions, annotations=annotations, warnings=warnings
+        )
+
+    def annotations(self, obj: Mapping[str, Any]) -> Mapping[str, str]:
+        return context_annotations(obj)
 
     async def _sync_configmap(
         self,
@@ -159,10 +171,14 @@ class ApiV4Definition(KindLogic):
             api = f"API [{hrid(attempt.namespace, attempt.name)}]"
             context, leftovers = await context_for_cleanup(attempt, self.deps, api)
             if context is not None:
-                status_id = attempt.live_status.get("id")
-                if attempt.automation_managed or not status_id:
-                    await delete_api(context.client, hrid(attempt.namespace, attempt.name))
-                else:
-                    await delete_api(context.client, str(status_id), hrid_contains_uuid=True)
+                await self._delete_remote(attempt, context)
         await self.configmaps.remove(attempt.key)
         return Cleanup(leftovers=leftovers)
+
+    async def _delete_remote(self, attempt: Attempt, context: ContextClient) -> None:
+        """Delete the API from ``context``'s APIM, addressed as it was last synced."""
+        status_id = attempt.live_status.get("id")
+        if attempt.automation_managed or not status_id:
+            await delete_api(context.client, hrid(attempt.namespace, attempt.name))
+        else:
+            await delete_api(context.client, str(status_id), hrid_contains_uuid=True)

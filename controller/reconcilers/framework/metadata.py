@@ -79,6 +79,17 @@ async def stamp(
     )
 
 
+async def write_changed_annotations(
+    api: ApiClient, kind: ResourceKind, obj: KubeObject, annotations: Mapping[str, str]
+) -> KubeObject:
+    """Write the ``annotations`` that differ from ``obj``'s; no write when none does."""
+    current = annotations_of(obj)
+    changed = {k: value for k, value in annotations.items() if current.get(k) != value}
+    if not changed:
+        return obj
+    return await write_metadata(api, kind, obj, annotations=changed)
+
+
 async def remove_finalizer(
     api: ApiClient, kind: ResourceKind, obj: KubeObject, finalizer: str
 ) -> None:

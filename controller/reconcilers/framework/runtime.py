@@ -42,7 +42,11 @@ from controller.reconcilers.framework.errors import (
     ResolveRefError,
     classify,
 )
-from controller.reconcilers.framework.metadata import remove_finalizer, stamp
+from controller.reconcilers.framework.metadata import (
+    remove_finalizer,
+    stamp,
+    write_changed_annotations,
+)
 from controller.reconcilers.framework.recovery import DependencyHealth
 from controller.reconcilers.framework.referrers import Referrers
 from controller.reconcilers.support.contexts import ContextResolver
@@ -100,6 +104,10 @@ class Outcome:
     """Extra conditions (``AutomationAPIManaged``) and soft reference failures
     (``ResolvedRefs=False``, which replace ``ResolvedRefs=True``)."""
     requeue_after: float | None = None
+    annotations: Mapping[str, str] = attrs.field(factory=dict)
+    """Annotations to record once the remote side is in place (written only if they differ)."""
+    warnings: tuple[str, ...] = ()
+    """Things the user should know although the reconcile succeeded (one Warning Event each)."""
 
 
 @attrs.frozen(kw_only=True)
@@ -227,6 +235,12 @@ class KindRuntime:
             outcome = await self.logic.apply(attempt)
         except Exception as error:
             await self._failed(attempt, classify(error), pending, reason=v.EVENT_UPDATE_FAILED)
+        if outcome.annotations:
+            attempt.obj = await write_changed_annotations(
+                self.deps.api_client, self.primary.kind, attempt.obj, outcome.annotations
+            )
+        pending += [self.events.emit(obj, WARNING, v.EVENT_UPDATE_SUCCEEDED[1], warning)
+                    for warning in outcome.warnings]
         pending.append(self.events.emit(obj, NORMAL, *v.EVENT_UPDATE_SUCCEEDED[1:]))
         await self._write_status(attempt, pending, self._success_status(attempt, outcome))
         return Result(requeue_after=outcome.requeue_after)

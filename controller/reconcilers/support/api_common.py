@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from controller import vocabulary as v
@@ -14,7 +14,7 @@ from controller.informers.store import Store
 from controller.keys import ObjectKey
 from controller.kube.kinds import API_RESOURCES, MANAGEMENT_CONTEXTS
 from controller.reconcilers.framework.builder import Builder
-from controller.reconcilers.framework.errors import ResolveRefError
+from controller.reconcilers.framework.errors import IllegalStateError, ResolveRefError
 from controller.reconcilers.framework.runtime import Attempt, RuntimeDeps
 from controller.reconcilers.support.context_paths import declare_claims
 from controller.reconcilers.support.contexts import ContextClient
@@ -106,3 +106,58 @@ def stopped(definition: Mapping[str, Any]) -> bool:
 def is_template(obj: Mapping[str, Any]) -> bool:
     annotations = (obj.get("metadata") or {}).get("annotations") or {}
     return bool(annotations.get(v.ANNOTATION_TEMPLATE) == "true")
+
+
+# --- moving an API to another context -----------------------------------------------------------
+
+
+def context_annotations(obj: Mapping[str, Any]) -> Mapping[str, str]:
+    """``gravitee.io/last-context-ref`` for an object that has none yet (a new object, or one
+    reconciled before the operator recorded it): there is nothing to move from, so the current
+    context is recorded in the reconcile's first metadata write. A recorded value is only ever
+    changed after a successful sync (``leave_previous_context``)."""
+    annotations = (obj.get("metadata") or {}).get("annotations") or {}
+    if v.ANNOTATION_LAST_CONTEXT_REF in annotations:
+        return {}
+    current = ObjectKey.from_ref(
+        (obj.get("spec") or {}).get("contextRef"), ObjectKey.of(obj).namespace
+    )
+    return {v.ANNOTATION_LAST_CONTEXT_REF: str(current) if current else ""}
+
+
+async def leave_previous_context(
+    attempt: Attempt,
+    deps: RuntimeDeps,
+    current: ContextClient | None,
+    *,
+    what: str,
+    delete: Callable[[ContextClient], Awaitable[None]],
+) -> tuple[dict[str, str], tuple[str, ...]]:
+    """After the API was synced to ``current``: remove the copy it left in the context it was
+    moved from, then record ``current``. Returns the annotations to record and the warnings.
+
+    Nothing is deleted when both contexts lead to the same APIM environment (the delete would
+    remove the copy just synced). When the previous context no longer exists the copy may
+    remain, and a warning says so: the move itself is never blocked by it.
+    """
+    annotations = (attempt.obj.get("metadata") or {}).get("annotations") or {}
+    recorded = annotations.get(v.ANNOTATION_LAST_CONTEXT_REF)
+    now = str(current.key) if current is not None else ""
+    if recorded is None or recorded == now:
+        return {}, ()
+    record = {v.ANNOTATION_LAST_CONTEXT_REF: now}
+    if not recorded:
+        return record, ()
+    try:
+        previous_key = ObjectKey.parse(recorded)
+        previous = await deps.resolver.client_for_context(
+            previous_key,
+            await deps.resolver.context_object(previous_key, referrer=attempt.name),
+        )
+    except (ResolveRefError, IllegalStateError, ValueError) as gone:
+        return record, (f"{what} may remain in the APIM of management context [{recorded}]: "
+                        f"{gone}",)
+    if current is not None and previous.resolved.urls == current.resolved.urls:
+        return record, ()
+    await delete(previous)
+    return record, ()
