@@ -17,7 +17,6 @@ API_DEFINITIONS: Final = _gravitee("apidefinitions", "ApiDefinition")
 API_V4_DEFINITIONS: Final = _gravitee("apiv4definitions", "ApiV4Definition")
 API_RESOURCES: Final = _gravitee("apiresources", "ApiResource")
 APPLICATIONS: Final = _gravitee("applications", "Application")
-# Read by the API reconcilers (groupRefs, notificationsRefs); not reconciled yet.
 GROUPS: Final = _gravitee("groups", "Group")
 NOTIFICATIONS: Final = _gravitee("notifications", "Notification")
 

@@ -9,6 +9,7 @@ from controller.reconcilers import (
     apiresource,
     apiv4definition,
     application,
+    group,
     managementcontext,
 )
 from controller.reconcilers.framework.builder import Setup
@@ -19,6 +20,7 @@ KINDS: tuple[Setup, ...] = (
     apiv4definition.setup,
     apiresource.setup,
     application.setup,
+    group.setup,
 )
 
 __all__ = ["KINDS"]

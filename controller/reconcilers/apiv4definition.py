@@ -16,8 +16,9 @@ from typing import Any
 from controller import vocabulary as v
 from controller.apim.apis_v4 import delete_api, upsert_api
 from controller.apim.ids import hrid
+from controller.informers.store import Store
 from controller.keys import ObjectKey
-from controller.kube.kinds import API_V4_DEFINITIONS, CONFIG_MAPS
+from controller.kube.kinds import API_V4_DEFINITIONS, CONFIG_MAPS, GROUPS, NOTIFICATIONS
 from controller.models.api_v4 import ApiV4DefinitionSpec
 from controller.models.validation import validate_api_v4
 from controller.reconcilers.framework import conditions as cond
@@ -38,6 +39,7 @@ from controller.reconcilers.support.api_common import (
     inline_resources,
     stopped,
 )
+from controller.reconcilers.support.groups import console_notification, resolve_group_refs
 from controller.reconcilers.support.identity import (
     automation_body,
     populate_v4_ids,
@@ -75,11 +77,14 @@ class ApiV4Definition(KindLogic):
     def __init__(self, deps: RuntimeDeps) -> None:
         self.deps = deps
         self.configmaps = deps.gateway_configmaps
+        self.groups: Store = deps.stores[GROUPS.plural]
+        self.notifications: Store = deps.stores[NOTIFICATIONS.plural]
 
     async def apply(self, attempt: Attempt) -> Outcome:
         spec = attempt.spec
         validate(spec, attempt.name)
         inline_resources(attempt, self.deps)
+        unresolved = resolve_group_refs(self.groups, spec, attempt.namespace, attempt.generation)
         definition_context = v4_definition_context(spec)
         spec["definitionContext"] = definition_context
         to_kubernetes = definition_context["syncFrom"] == "KUBERNETES"
@@ -100,8 +105,9 @@ class ApiV4Definition(KindLogic):
         definition = identity.spec
         organization = environment = None
         status: dict[str, Any] = {"state": definition.get("state", "STARTED")}
-        conditions: tuple[cond.Condition, ...] = ()
+        conditions: tuple[cond.Condition, ...] = unresolved
         if context is not None:
+            self._console_notification(attempt, definition)
             state = await upsert_api(
                 context.client,
                 automation_body(definition),
@@ -118,7 +124,7 @@ class ApiV4Definition(KindLogic):
                 "errors": errors_status(state.errors.severe, state.errors.warning),
             }
             if identity.mode == "hrid":
-                conditions = (cond.automation_api_managed(attempt.generation),)
+                conditions += (cond.automation_api_managed(attempt.generation),)
             definition = dict(definition, id=state.id or definition.get("id"))
             for key, plan in (definition.get("plans") or {}).items():
                 plan_id = state.plans.get(str(plan.get("hrid") or key))
@@ -126,6 +132,19 @@ class ApiV4Definition(KindLogic):
                     plan["id"] = plan_id
         await self._sync_configmap(attempt, definition, to_kubernetes, organization, environment)
         return Outcome(status=status, conditions=conditions)
+
+    def _console_notification(self, attempt: Attempt, definition: dict[str, Any]) -> None:
+        """The first console API Notification referenced, in the v4 shape
+        (docs/behavior/notification.md)."""
+        definition.pop("consoleNotification", None)
+        settings = console_notification(
+            self.notifications, self.groups, definition, attempt.namespace
+        )
+        if settings is not None:
+            definition["consoleNotification"] = {
+                "events": settings.events,
+                "groups": settings.groups,
+            }
 
     async def _sync_configmap(
         self,

@@ -25,7 +25,9 @@ from controller.kube.kinds import (
     API_RESOURCES,
     API_V4_DEFINITIONS,
     APPLICATIONS,
+    GROUPS,
     MANAGEMENT_CONTEXTS,
+    NOTIFICATIONS,
 )
 from controller.kube.resources import CONFIG_MAPS, EVENTS, SECRETS, ResourceKind
 from controller.kube.rest import MERGE_PATCH, KubeApiError, request_json
@@ -46,6 +48,8 @@ KINDS: dict[str, ResourceKind] = {
     "ApiV4Definition": API_V4_DEFINITIONS,
     "ApiResource": API_RESOURCES,
     "Application": APPLICATIONS,
+    "Group": GROUPS,
+    "Notification": NOTIFICATIONS,
     "Secret": SECRETS,
     "ConfigMap": CONFIG_MAPS,
 }
@@ -357,6 +361,31 @@ def api_resource(name: str, **spec: Any) -> dict[str, Any]:
         "kind": "ApiResource",
         "metadata": {"name": name},
         "spec": body,
+    }
+
+
+def group(
+    name: str, group_name: str | None = None, *, context_ref: str | None = "apim", **spec: Any
+) -> dict[str, Any]:
+    """A Group object ``name`` for the APIM group ``group_name`` (default: the same)."""
+    body: dict[str, Any] = {"name": group_name or name, "members": []}
+    if context_ref:
+        body["contextRef"] = {"name": context_ref}
+    body.update(spec)
+    return {
+        "apiVersion": "gravitee.io/v1alpha1",
+        "kind": "Group",
+        "metadata": {"name": name},
+        "spec": body,
+    }
+
+
+def notification(name: str, **console: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "gravitee.io/v1alpha1",
+        "kind": "Notification",
+        "metadata": {"name": name},
+        "spec": {"target": "console", "eventType": "api", "console": console},
     }
 
 

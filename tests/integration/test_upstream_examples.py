@@ -16,7 +16,7 @@ import pytest
 import pytest_asyncio
 import yaml
 
-from controller.kube.kinds import APPLICATIONS, MANAGEMENT_CONTEXTS
+from controller.kube.kinds import APPLICATIONS, GROUPS, MANAGEMENT_CONTEXTS
 from sim.apim.testing import RunningSimulator, start_simulator
 from sim.kubeapi.testing import RunningEmulator
 from tests.integration.harness import Env, context, operator_env, wait_for
@@ -158,3 +158,22 @@ async def test_cloud_example_with_an_unknown_secret_says_so(default_env: Env):
     assert accepted is not None
     assert (accepted["status"], accepted["reason"]) == ("False", "ReconcileFailed")
     assert env.apim.requests.find(path_contains="/organizations/") == []
+
+
+APIM_EXAMPLES = SHARED / "apim"
+
+
+async def test_group_example_is_accepted_lands_in_apim_and_is_removed(default_env: Env):
+    env = default_env
+    [manifest] = documents(APIM_EXAMPLES / "group" / "group.yml")
+    await env.create(context("dev-ctx", env.apim))
+    await env.create(manifest)
+    accepted = await env.wait_condition(GROUPS, "developers")
+    assert accepted["reason"] == "Accepted"
+    live = await env.get(GROUPS, "developers")
+    record = env.apim.state.group(live["status"]["id"])
+    assert record is not None
+    assert record.name == "developers"
+    await env.delete(GROUPS, "developers")
+    await env.wait_gone(GROUPS, "developers")
+    assert not env.apim.state.groups

@@ -12,13 +12,16 @@ from controller import vocabulary as v
 from controller.informers.predicates import EventFilter, dependency_changed
 from controller.informers.store import Store
 from controller.keys import ObjectKey
-from controller.kube.kinds import API_RESOURCES, MANAGEMENT_CONTEXTS
+from controller.kube.kinds import API_RESOURCES, GROUPS, MANAGEMENT_CONTEXTS, NOTIFICATIONS
 from controller.reconcilers.framework.builder import Builder
 from controller.reconcilers.framework.errors import ResolveRefError
 from controller.reconcilers.framework.runtime import Attempt, RuntimeDeps
 from controller.reconcilers.support.contexts import ContextClient
 from controller.reconcilers.support.references import (
     context_refs,
+    group_refs,
+    notification_group_refs,
+    notification_refs,
     resource_refs,
     template_sources,
 )
@@ -29,17 +32,21 @@ from controller.reconcilers.support.templating import (
 )
 
 RESOURCE_FIELDS = ("enabled", "name", "type", "configuration")
-# Groups and Notifications are not reconciled: they carry no hash, so their start-up list
-# triggers nothing.
+# Notifications are not reconciled: they carry no hash, so their start-up list triggers nothing.
 UNRECONCILED_CHANGED: EventFilter = dependency_changed(reconciled=False)
 
 
 def declare_api(builder: Builder) -> Builder:
-    """The references both API kinds declare."""
+    """The references both API kinds declare: an edit of any of these objects (or one
+    appearing) re-reconciles the APIs using it, and a Group or Notification still used cannot
+    be deleted (docs/behavior/references.md#propagation)."""
     return (
         builder.references(MANAGEMENT_CONTEXTS, refs=context_refs, follow=True)
         .references(API_RESOURCES, refs=resource_refs, follow=True)
         .reads_sources(template_sources, finalizer=TEMPLATING_FINALIZER)
+        .references(GROUPS, refs=group_refs)
+        .references(NOTIFICATIONS, refs=notification_refs, when=UNRECONCILED_CHANGED)
+        .references(GROUPS, refs=notification_group_refs, via=NOTIFICATIONS)
     )
 
 
