@@ -11,6 +11,7 @@ from controller.reconcilers import (
     application,
     group,
     managementcontext,
+    notification,
 )
 from controller.reconcilers.framework.builder import Setup
 
@@ -21,6 +22,7 @@ KINDS: tuple[Setup, ...] = (
     apiresource.setup,
     application.setup,
     group.setup,
+    notification.setup,
 )
 
 __all__ = ["KINDS"]

@@ -16,7 +16,7 @@ import pytest
 import pytest_asyncio
 import yaml
 
-from controller.kube.kinds import APPLICATIONS, GROUPS, MANAGEMENT_CONTEXTS
+from controller.kube.kinds import APPLICATIONS, GROUPS, MANAGEMENT_CONTEXTS, NOTIFICATIONS
 from sim.apim.testing import RunningSimulator, start_simulator
 from sim.kubeapi.testing import RunningEmulator
 from tests.integration.harness import Env, context, operator_env, wait_for
@@ -177,3 +177,18 @@ async def test_group_example_is_accepted_lands_in_apim_and_is_removed(default_en
     await env.delete(GROUPS, "developers")
     await env.wait_gone(GROUPS, "developers")
     assert not env.apim.state.groups
+
+
+@pytest.mark.parametrize("name", ["notification-no-group", "notification-with-groups"])
+async def test_notification_example_is_accepted_and_deletes(default_env: Env, name: str):
+    env = default_env
+    await env.create(context("dev-ctx", env.apim))
+    await create_all(env, documents(APIM_EXAMPLES / "group" / "group.yml"))
+    [manifest] = documents(APIM_EXAMPLES / "notification" / f"{name}.yml")
+    await env.create(manifest)
+    notification = manifest["metadata"]["name"]
+    await env.wait_condition(NOTIFICATIONS, notification)
+    refs = await env.wait_condition(NOTIFICATIONS, notification, type_="ResolvedRefs")
+    assert refs["message"] == "All References successfully resolved"
+    await env.delete(NOTIFICATIONS, notification)
+    await env.wait_gone(NOTIFICATIONS, notification)

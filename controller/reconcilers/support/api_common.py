@@ -9,7 +9,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from controller import vocabulary as v
-from controller.informers.predicates import EventFilter, dependency_changed
 from controller.informers.store import Store
 from controller.keys import ObjectKey
 from controller.kube.kinds import API_RESOURCES, GROUPS, MANAGEMENT_CONTEXTS, NOTIFICATIONS
@@ -32,8 +31,6 @@ from controller.reconcilers.support.templating import (
 )
 
 RESOURCE_FIELDS = ("enabled", "name", "type", "configuration")
-# Notifications are not reconciled: they carry no hash, so their start-up list triggers nothing.
-UNRECONCILED_CHANGED: EventFilter = dependency_changed(reconciled=False)
 
 
 def declare_api(builder: Builder) -> Builder:
@@ -45,7 +42,7 @@ def declare_api(builder: Builder) -> Builder:
         .references(API_RESOURCES, refs=resource_refs, follow=True)
         .reads_sources(template_sources, finalizer=TEMPLATING_FINALIZER)
         .references(GROUPS, refs=group_refs)
-        .references(NOTIFICATIONS, refs=notification_refs, when=UNRECONCILED_CHANGED)
+        .references(NOTIFICATIONS, refs=notification_refs)
         .references(GROUPS, refs=notification_group_refs, via=NOTIFICATIONS)
     )
 
