@@ -19,6 +19,8 @@ API_RESOURCES: Final = _gravitee("apiresources", "ApiResource")
 APPLICATIONS: Final = _gravitee("applications", "Application")
 GROUPS: Final = _gravitee("groups", "Group")
 NOTIFICATIONS: Final = _gravitee("notifications", "Notification")
+SHARED_POLICY_GROUPS: Final = _gravitee("sharedpolicygroups", "SharedPolicyGroup")
+SUBSCRIPTIONS: Final = _gravitee("subscriptions", "Subscription")
 
 __all__ = [
     "API_DEFINITIONS",
@@ -30,4 +32,6 @@ __all__ = [
     "MANAGEMENT_CONTEXTS",
     "NOTIFICATIONS",
     "SECRETS",
+    "SHARED_POLICY_GROUPS",
+    "SUBSCRIPTIONS",
 ]

@@ -12,6 +12,7 @@ from controller.reconcilers import (
     group,
     managementcontext,
     notification,
+    sharedpolicygroup,
 )
 from controller.reconcilers.framework.builder import Setup
 
@@ -23,6 +24,7 @@ KINDS: tuple[Setup, ...] = (
     application.setup,
     group.setup,
     notification.setup,
+    sharedpolicygroup.setup,
 )
 
 __all__ = ["KINDS"]

@@ -16,14 +16,21 @@ from typing import Any
 from controller import vocabulary as v
 from controller.apim.apis_v4 import delete_api, upsert_api
 from controller.apim.ids import hrid
+from controller.informers.predicates import dependency_or_status_changed
 from controller.informers.store import Store
 from controller.keys import ObjectKey
-from controller.kube.kinds import API_V4_DEFINITIONS, CONFIG_MAPS, GROUPS, NOTIFICATIONS
+from controller.kube.kinds import (
+    API_V4_DEFINITIONS,
+    CONFIG_MAPS,
+    GROUPS,
+    NOTIFICATIONS,
+    SHARED_POLICY_GROUPS,
+)
 from controller.models.api_v4 import ApiV4DefinitionSpec
 from controller.models.validation import validate_api_v4
 from controller.reconcilers.framework import conditions as cond
 from controller.reconcilers.framework.builder import Builder
-from controller.reconcilers.framework.errors import IllegalStateError
+from controller.reconcilers.framework.errors import IllegalStateError, ResolveRefError
 from controller.reconcilers.framework.runtime import (
     Attempt,
     Cleanup,
@@ -46,6 +53,7 @@ from controller.reconcilers.support.identity import (
     v4_definition_context,
 )
 from controller.reconcilers.support.local_configmap import api_configmap, gateway_definition
+from controller.reconcilers.support.references import flow_steps, shared_policy_group_refs
 
 NOWHERE = (
     "the API has no contextRef and definitionContext.syncFrom is MANAGEMENT: it is neither "
@@ -61,11 +69,19 @@ def gateway_configmaps(obj: Mapping[str, Any]) -> list[ObjectKey]:
     return [ObjectKey.of(obj)]
 
 
+SHARED_POLICY_GROUP_POLICY = "shared-policy-group-policy"
+
+
 def setup(builder: Builder) -> None:
     declare_api(
         builder.reconciles(API_V4_DEFINITIONS, finalizer=v.FINALIZER_API).owns(
             CONFIG_MAPS, expected=gateway_configmaps
         )
+    ).references(
+        # A group's crossId only exists once it was reconciled: its arrival re-queues too.
+        SHARED_POLICY_GROUPS,
+        refs=shared_policy_group_refs,
+        when=dependency_or_status_changed("crossId"),
     ).complete(ApiV4Definition)
 
 
@@ -79,6 +95,7 @@ class ApiV4Definition(KindLogic):
         self.configmaps = deps.gateway_configmaps
         self.groups: Store = deps.stores[GROUPS.plural]
         self.notifications: Store = deps.stores[NOTIFICATIONS.plural]
+        self.shared_policy_groups: Store = deps.stores[SHARED_POLICY_GROUPS.plural]
 
     async def apply(self, attempt: Attempt) -> Outcome:
         spec = attempt.spec
@@ -89,6 +106,7 @@ class ApiV4Definition(KindLogic):
         spec["definitionContext"] = definition_context
         to_kubernetes = definition_context["syncFrom"] == "KUBERNETES"
         context = await self.deps.resolver.client_for(attempt)
+        self._resolve_shared_policy_groups(attempt, context.key if context else None)
         if context is None and not to_kubernetes:
             # A local API switched to MANAGEMENT without a context must still leave the
             # gateway: otherwise its stale ConfigMap keeps serving it while it says it failed.
@@ -132,6 +150,36 @@ class ApiV4Definition(KindLogic):
                     plan["id"] = plan_id
         await self._sync_configmap(attempt, definition, to_kubernetes, organization, environment)
         return Outcome(status=status, conditions=conditions)
+
+    def _resolve_shared_policy_groups(self, attempt: Attempt, context: ObjectKey | None) -> None:
+        """Every flow step naming a SharedPolicyGroup runs it: the step becomes the shared
+        policy group policy with the group's crossId (docs/behavior/shared-policy-group.md)."""
+        for step in flow_steps(attempt.spec):
+            ref = step.get("sharedPolicyGroupRef") if isinstance(step, dict) else None
+            key = ObjectKey.from_ref(ref, attempt.namespace)
+            if key is None:
+                continue
+            group = self.shared_policy_groups.get(key)
+            if group is None:
+                raise ResolveRefError(f'sharedpolicygroups.gravitee.io "{key.name}" not found')
+            group_spec = group.get("spec") or {}
+            group_context = ObjectKey.from_ref(group_spec.get("contextRef"), key.namespace)
+            if context is not None and group_context != context:
+                raise IllegalStateError(
+                    f"shared policy group [{key}] belongs to context [{group_context}], "
+                    f"not to the API's context [{context}]"
+                )
+            cross_id = (group.get("status") or {}).get("crossId")
+            if not cross_id:
+                raise ResolveRefError(
+                    f"shared policy group [{key}] has not been synced to APIM yet"
+                )
+            configuration: dict[str, Any] = {"sharedPolicyGroupId": cross_id}
+            if group_spec.get("hrid"):
+                configuration["hrid"] = group_spec["hrid"]
+            step.update(
+                name=key.name, policy=SHARED_POLICY_GROUP_POLICY, configuration=configuration
+            )
 
     def _console_notification(self, attempt: Attempt, definition: dict[str, Any]) -> None:
         """The first console API Notification referenced, in the v4 shape

@@ -28,6 +28,8 @@ from controller.kube.kinds import (
     GROUPS,
     MANAGEMENT_CONTEXTS,
     NOTIFICATIONS,
+    SHARED_POLICY_GROUPS,
+    SUBSCRIPTIONS,
 )
 from controller.kube.resources import CONFIG_MAPS, EVENTS, SECRETS, ResourceKind
 from controller.kube.rest import MERGE_PATCH, KubeApiError, request_json
@@ -50,6 +52,8 @@ KINDS: dict[str, ResourceKind] = {
     "Application": APPLICATIONS,
     "Group": GROUPS,
     "Notification": NOTIFICATIONS,
+    "SharedPolicyGroup": SHARED_POLICY_GROUPS,
+    "Subscription": SUBSCRIPTIONS,
     "Secret": SECRETS,
     "ConfigMap": CONFIG_MAPS,
 }
@@ -386,6 +390,33 @@ def notification(name: str, **console: Any) -> dict[str, Any]:
         "kind": "Notification",
         "metadata": {"name": name},
         "spec": {"target": "console", "eventType": "api", "console": console},
+    }
+
+
+def shared_policy_group(
+    name: str, *, context_ref: str = "apim", **spec: Any
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "contextRef": {"name": context_ref},
+        "name": name,
+        "apiType": "PROXY",
+        "phase": "REQUEST",
+        "steps": [
+            {
+                "name": "Rate Limit",
+                "enabled": True,
+                "policy": "rate-limit",
+                "configuration": {"rate": {"limit": 10, "periodTime": 1,
+                                           "periodTimeUnit": "MINUTES"}},
+            }
+        ],
+    }
+    body.update(spec)
+    return {
+        "apiVersion": "gravitee.io/v1alpha1",
+        "kind": "SharedPolicyGroup",
+        "metadata": {"name": name},
+        "spec": body,
     }
 
 

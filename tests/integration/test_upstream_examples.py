@@ -16,7 +16,13 @@ import pytest
 import pytest_asyncio
 import yaml
 
-from controller.kube.kinds import APPLICATIONS, GROUPS, MANAGEMENT_CONTEXTS, NOTIFICATIONS
+from controller.kube.kinds import (
+    APPLICATIONS,
+    GROUPS,
+    MANAGEMENT_CONTEXTS,
+    NOTIFICATIONS,
+    SHARED_POLICY_GROUPS,
+)
 from sim.apim.testing import RunningSimulator, start_simulator
 from sim.kubeapi.testing import RunningEmulator
 from tests.integration.harness import Env, context, operator_env, wait_for
@@ -192,3 +198,21 @@ async def test_notification_example_is_accepted_and_deletes(default_env: Env, na
     assert refs["message"] == "All References successfully resolved"
     await env.delete(NOTIFICATIONS, notification)
     await env.wait_gone(NOTIFICATIONS, notification)
+
+
+async def test_shared_policy_group_example_is_accepted_lands_in_apim_and_is_removed(
+    default_env: Env,
+):
+    env = default_env
+    [manifest] = documents(APIM_EXAMPLES / "shared_policy_groups" / "shared_policy_groups.yml")
+    name = manifest["metadata"]["name"]
+    await env.create(context("dev-ctx", env.apim))
+    await env.create(manifest)
+    await env.wait_condition(SHARED_POLICY_GROUPS, name)
+    live = await env.get(SHARED_POLICY_GROUPS, name)
+    record = env.apim.state.shared_policy_group(live["status"]["id"])
+    assert record is not None
+    assert record.name == "simple-shared-policy-groups"
+    await env.delete(SHARED_POLICY_GROUPS, name)
+    await env.wait_gone(SHARED_POLICY_GROUPS, name)
+    assert not env.apim.state.shared_policy_groups
