@@ -13,6 +13,7 @@ from controller.reconcilers import (
     managementcontext,
     notification,
     sharedpolicygroup,
+    subscription,
 )
 from controller.reconcilers.framework.builder import Setup
 
@@ -25,6 +26,7 @@ KINDS: tuple[Setup, ...] = (
     group.setup,
     notification.setup,
     sharedpolicygroup.setup,
+    subscription.setup,
 )
 
 __all__ = ["KINDS"]

@@ -38,6 +38,7 @@ from controller.reconcilers.support.api_common import (
     errors_status,
     inline_resources,
     is_template,
+    refuse_while_subscribed,
     stopped,
 )
 from controller.reconcilers.support.groups import console_notification, resolve_group_refs
@@ -60,7 +61,7 @@ def setup(builder: Builder) -> None:
         builder.reconciles(API_DEFINITIONS, finalizer=v.FINALIZER_API).owns(
             CONFIG_MAPS, expected=gateway_configmaps
         )
-    ).complete(ApiDefinition)
+    ).deletion_waits_for_referrers().complete(ApiDefinition)
 
 
 def validate(spec: Mapping[str, Any], name: str) -> None:
@@ -161,6 +162,7 @@ class ApiDefinition(KindLogic):
         )
 
     async def cleanup(self, attempt: Attempt) -> Cleanup:
+        refuse_while_subscribed(self.deps, API_DEFINITIONS, attempt)
         leftovers = None
         api_id = attempt.live_status.get("id")
         if (attempt.spec.get("contextRef") or {}).get("name"):

@@ -44,6 +44,7 @@ from controller.reconcilers.support.api_common import (
     declare_api,
     errors_status,
     inline_resources,
+    refuse_while_subscribed,
     stopped,
 )
 from controller.reconcilers.support.groups import console_notification, resolve_group_refs
@@ -82,7 +83,7 @@ def setup(builder: Builder) -> None:
         SHARED_POLICY_GROUPS,
         refs=shared_policy_group_refs,
         when=dependency_or_status_changed("crossId"),
-    ).complete(ApiV4Definition)
+    ).deletion_waits_for_referrers().complete(ApiV4Definition)
 
 
 def validate(spec: Mapping[str, Any], name: str) -> None:
@@ -219,6 +220,7 @@ class ApiV4Definition(KindLogic):
         )
 
     async def cleanup(self, attempt: Attempt) -> Cleanup:
+        refuse_while_subscribed(self.deps, API_V4_DEFINITIONS, attempt)
         leftovers = None
         if (attempt.spec.get("contextRef") or {}).get("name"):
             api = f"API [{hrid(attempt.namespace, attempt.name)}]"

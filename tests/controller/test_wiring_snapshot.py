@@ -39,6 +39,7 @@ from controller.kube.kinds import (
     MANAGEMENT_CONTEXTS,
     NOTIFICATIONS,
     SHARED_POLICY_GROUPS,
+    SUBSCRIPTIONS,
 )
 from controller.kube.resources import CONFIG_MAPS, SECRETS, ResourceKind
 from controller.queue.workqueue import WorkQueue
@@ -95,6 +96,7 @@ def _world() -> list[tuple[ResourceKind, dict[str, Any]]]:
               "resources": [{"ref": {"name": "res"}}], "groupRefs": [{"name": "group"}],
               "notificationsRefs": [{"name": "notif"}],
               "flows": [{"request": [{"sharedPolicyGroupRef": {"name": "spg"}}]}]}
+    subscription = {"api": {"name": "v4"}, "application": {"name": "app"}, "plan": "jwt"}
     spg = {"name": "spg", "contextRef": {"name": "ctx"}, "apiType": "PROXY", "phase": "REQUEST"}
     application = {"name": "app", "contextRef": {"name": "ctx"}, "settings": {"tls": {
         "clientCertificates": [{"ref": {"kind": "secrets", "name": "app-cert", "key": "crt"}}]}}}
@@ -125,6 +127,7 @@ def _world() -> list[tuple[ResourceKind, dict[str, Any]]]:
         (GROUPS, _custom(GROUPS, "group", group)),
         (NOTIFICATIONS, _custom(NOTIFICATIONS, "notif", notification)),
         (SHARED_POLICY_GROUPS, _custom(SHARED_POLICY_GROUPS, "spg", spg)),
+        (SUBSCRIPTIONS, _custom(SUBSCRIPTIONS, "sub", subscription)),
     ]
 
 

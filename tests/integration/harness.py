@@ -420,6 +420,18 @@ def shared_policy_group(
     }
 
 
+def subscription(
+    name: str, *, api: str, application: str, plan: str, **spec: Any
+) -> dict[str, Any]:
+    return {
+        "apiVersion": "gravitee.io/v1alpha1",
+        "kind": "Subscription",
+        "metadata": {"name": name},
+        "spec": {"api": {"name": api}, "application": {"name": application}, "plan": plan,
+                 **spec},
+    }
+
+
 @contextlib.asynccontextmanager
 async def operator_env(
     kube: RunningEmulator,

@@ -12,8 +12,9 @@ from controller import vocabulary as v
 from controller.informers.store import Store
 from controller.keys import ObjectKey
 from controller.kube.kinds import API_RESOURCES, GROUPS, MANAGEMENT_CONTEXTS, NOTIFICATIONS
+from controller.kube.resources import ResourceKind
 from controller.reconcilers.framework.builder import Builder
-from controller.reconcilers.framework.errors import ResolveRefError
+from controller.reconcilers.framework.errors import ReconcileError, ResolveRefError
 from controller.reconcilers.framework.runtime import Attempt, RuntimeDeps
 from controller.reconcilers.support.contexts import ContextClient
 from controller.reconcilers.support.references import (
@@ -45,6 +46,20 @@ def declare_api(builder: Builder) -> Builder:
         .references(NOTIFICATIONS, refs=notification_refs)
         .references(GROUPS, refs=notification_group_refs, via=NOTIFICATIONS)
     )
+
+
+def refuse_while_subscribed(deps: RuntimeDeps, kind: ResourceKind, attempt: Attempt) -> None:
+    """An API or Application with Subscriptions is not deleted behind their back: the deletion
+    waits, names them (read from the indexes now), and completes once the last one is gone
+    (docs/behavior/subscription.md#deleting-what-a-subscription-uses)."""
+    keys = sorted(key for group in deps.referrers.of(kind, attempt.key) for key in group.keys)
+    if keys:
+        what = "the application" if kind.kind == "Application" else "the API definition"
+        raise ReconcileError(
+            f"cannot delete [{attempt.key}] because it is referenced in {len(keys)} "
+            f"subscriptions. Subscriptions must be deleted before {what}. Subscriptions: "
+            f"[{' '.join(str(key) for key in keys)}]"
+        )
 
 
 def errors_status(severe_errors: Any, warnings: Any) -> dict[str, list[str]]:
