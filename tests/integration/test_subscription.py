@@ -11,11 +11,12 @@ import pytest
 
 from controller.kube.kinds import API_DEFINITIONS, API_V4_DEFINITIONS, APPLICATIONS, SUBSCRIPTIONS
 from tests.integration.api_v2_helpers import event_messages, production_logging, v2
-from tests.integration.context_app_helpers import condition
+from tests.integration.context_app_helpers import condition, seed
 from tests.integration.harness import (
     Env,
     application,
     context,
+    operator_env,
     subscription,
     v4_api,
     wait_for,
@@ -204,3 +205,31 @@ async def test_v2_api_subscription_uses_uuids(env: Env):
     assert put.body["planHrid"] in api["status"]["plans"].values()
 
 
+
+
+async def test_legacy_subscription_keeps_its_uuid(kubeapi, apim):
+    """A subscription an older operator created (UUID in status, no AutomationAPIManaged) is
+    addressed by that UUID with hridContainsUUID=true, now and when deleted."""
+    legacy_id = "8d6f0a52-3c1e-4b7a-9f21-6b0e5c4d3a21"
+    await seed(
+        kubeapi,
+        [context("apim", apim), v4_api("echo", plans=PLANS),
+         application("consumer", settings={"app": {"type": "web", "clientId": "c-1"}}),
+         subscription("old", api="echo", application="consumer", plan="jwt")],
+        statuses={"old": {"id": legacy_id, "processingStatus": "Completed"}},
+    )
+    async with operator_env(kubeapi, apim) as env:
+        await env.wait_condition(SUBSCRIPTIONS, "old", timeout=15)
+        [put, *_] = sub_puts(env)
+        assert put.query["hridContainsUUID"] == "true"
+        assert put.body["hrid"] == legacy_id
+        obj = await env.get(SUBSCRIPTIONS, "old")
+        assert obj["status"]["id"] == legacy_id
+        assert condition(obj, "AutomationAPIManaged") is None
+
+        mark = apim.requests.mark()
+        await env.delete(SUBSCRIPTIONS, "old")
+        await env.wait_gone(SUBSCRIPTIONS, "old")
+        [delete] = apim.requests.find(method="DELETE", since=mark)
+        assert delete.path.endswith(f"/subscriptions/{legacy_id}")
+        assert delete.query["hridContainsUUID"] == "true"
