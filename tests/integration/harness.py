@@ -198,6 +198,18 @@ class Env:
                 f"{(obj or {}).get('status')}"
             ) from None
 
+    async def wait_message(
+        self, kind: ResourceKind, name: str, type_: str, message: str, *, timeout: float = 15.0
+    ) -> dict[str, Any]:
+        """The condition once it says ``message``: a dependency the operator has not seen yet
+        (e.g. the context) may fail an earlier attempt with another message."""
+
+        async def probe() -> dict[str, Any] | None:
+            found = await self.condition(kind, name, type_)
+            return found if found is not None and found["message"] == message else None
+
+        return await wait_for(probe, timeout=timeout, what=f"{kind.kind} {name} {type_}: {message}")
+
     async def wait_gone(
         self, kind: ResourceKind, name: str, *, timeout: float = 10.0, namespace: str | None = None
     ) -> None:

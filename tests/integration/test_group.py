@@ -105,9 +105,9 @@ async def test_v4_group_refs_send_the_group_name_and_follow_edits(env: Env):
 async def test_v4_missing_group_is_a_soft_failure(env: Env):
     await env.create(context("apim", env.apim))
     await env.create(v4_api("lonely", groupRefs=[{"name": "ghost"}]))
-    refs = await env.wait_condition(API_V4_DEFINITIONS, "lonely", "False", type_="ResolvedRefs")
+    refs = await env.wait_message(API_V4_DEFINITIONS, "lonely", "ResolvedRefs",
+                                  "Group team/ghost could not be found")
     assert refs["reason"] == "GroupNotFound"
-    assert refs["message"] == "Group team/ghost could not be found"
     accepted = await env.condition(API_V4_DEFINITIONS, "lonely")
     assert accepted is not None
     assert accepted["status"] == "True"

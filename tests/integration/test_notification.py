@@ -60,8 +60,9 @@ async def test_editing_a_notification_reaches_v4_apis(env: Env):
 async def test_missing_notification_fails_the_api_until_it_appears(env: Env):
     await env.create(context("apim", env.apim))
     await env.create(v4_api("waiting", notificationsRefs=[{"name": "later"}]))
-    failed = await env.wait_condition(API_V4_DEFINITIONS, "waiting", "False")
-    assert failed["message"] == 'notifications.gravitee.io "later" not found'
+    failed = await env.wait_message(API_V4_DEFINITIONS, "waiting", "Accepted",
+                                    'notifications.gravitee.io "later" not found')
+    assert failed["status"] == "False"
     await env.create(notification("later", apiEvents=["API_STARTED"]))
     await env.wait_condition(API_V4_DEFINITIONS, "waiting", timeout=15)
 

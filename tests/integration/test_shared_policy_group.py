@@ -97,8 +97,9 @@ async def test_v4_flow_step_is_resolved_to_the_group_and_follows_its_edits(env: 
 async def test_api_waits_for_a_group_that_appears_later(env: Env):
     await env.create(context("apim", env.apim))
     await env.create(using("early", "later"))
-    failed = await env.wait_condition(API_V4_DEFINITIONS, "early", "False", type_="ResolvedRefs")
-    assert failed["message"] == 'sharedpolicygroups.gravitee.io "later" not found'
+    failed = await env.wait_message(API_V4_DEFINITIONS, "early", "ResolvedRefs",
+                                    'sharedpolicygroups.gravitee.io "later" not found')
+    assert failed["status"] == "False"
     await env.create(shared_policy_group("later"))
     await env.wait_condition(API_V4_DEFINITIONS, "early", timeout=15)
     step = v4_puts(env, "early")[-1].body["flows"][0]["request"][0]
@@ -111,9 +112,12 @@ async def test_a_group_of_another_context_is_refused(env: Env):
     await env.create(shared_policy_group("elsewhere", context_ref="other"))
     await env.wait_condition(SHARED_POLICY_GROUPS, "elsewhere")
     await env.create(using("mixed", "elsewhere"))
-    failed = await env.wait_condition(API_V4_DEFINITIONS, "mixed", "False")
+    failed = await env.wait_message(
+        API_V4_DEFINITIONS, "mixed", "Accepted",
+        "shared policy group [team/elsewhere] belongs to context [team/other], not to the "
+        "API's context [team/apim]",
+    )
     assert failed["reason"] == "IllegalStateError"
-    assert "team/other" in failed["message"]
     assert v4_puts(env, "mixed") == []
 
 

@@ -133,8 +133,8 @@ async def test_missing_api_and_application_are_waited_for_through_the_index(env:
 async def test_unknown_plan_is_reported_and_a_plan_added_later_resolves_it(env: Env):
     await world(env)
     await env.create(subscription("sub", api="echo", application="consumer", plan="gold"))
-    refs = await env.wait_condition(SUBSCRIPTIONS, "sub", "False", type_="ResolvedRefs")
-    assert refs["message"] == "plan gold not found"
+    refs = await env.wait_message(SUBSCRIPTIONS, "sub", "ResolvedRefs", "plan gold not found")
+    assert refs["status"] == "False"
     plans = {**PLANS, "gold": {"name": "Gold", "security": {"type": "JWT", "configuration": {}}}}
     await env.patch(API_V4_DEFINITIONS, "echo", {"spec": {"plans": plans}})
     await env.wait_condition(SUBSCRIPTIONS, "sub", timeout=15)
@@ -143,12 +143,12 @@ async def test_unknown_plan_is_reported_and_a_plan_added_later_resolves_it(env: 
 async def test_keyless_plans_cannot_be_subscribed(env: Env):
     await world(env)
     await env.create(subscription("free", api="echo", application="consumer", plan="key-less"))
-    failed = await env.wait_condition(SUBSCRIPTIONS, "free", "False")
-    assert failed["reason"] == "IllegalStateError"
-    assert failed["message"] == (
+    failed = await env.wait_message(
+        SUBSCRIPTIONS, "free", "Accepted",
         "unable to subscribe to plan [key-less] because security type is not one of "
-        "[API_KEY,JWT,OAUTH2,MTLS]"
+        "[API_KEY,JWT,OAUTH2,MTLS]",
     )
+    assert (failed["status"], failed["reason"]) == ("False", "IllegalStateError")
 
 
 async def test_deleting_an_api_or_application_with_subscriptions_waits_and_explains(env: Env):
