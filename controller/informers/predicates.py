@@ -96,6 +96,23 @@ def dependency_changed(*, reconciled: bool = True) -> EventFilter:
     return when
 
 
+def dependency_or_status_changed(*fields: str) -> EventFilter:
+    """``dependency_changed()``, plus a change of one of the status ``fields`` (e.g. the APIM
+    id a dependant needs, which only exists once the dependency was reconciled)."""
+    changed = dependency_changed()
+
+    def when(event: Event) -> bool:
+        if changed(event):
+            return True
+        if event.type is not EventType.MODIFIED or event.old is None or event.new is None:
+            return False
+        before = event.old.get("status") or {}
+        after = event.new.get("status") or {}
+        return any(before.get(field) != after.get(field) for field in fields)
+
+    return when
+
+
 def source_data_hash(obj: Mapping[str, Any]) -> str:
     """Hash of a Secret's or ConfigMap's content, kept in its ``gravitee.io/last-spec-hash``
     annotation by the operator once it reads the object (upstream does the same for Secrets)."""

@@ -17,12 +17,10 @@ API_DEFINITIONS: Final = _gravitee("apidefinitions", "ApiDefinition")
 API_V4_DEFINITIONS: Final = _gravitee("apiv4definitions", "ApiV4Definition")
 API_RESOURCES: Final = _gravitee("apiresources", "ApiResource")
 APPLICATIONS: Final = _gravitee("applications", "Application")
-# Read by the API reconcilers (groupRefs, notificationsRefs); not reconciled yet.
 GROUPS: Final = _gravitee("groups", "Group")
 NOTIFICATIONS: Final = _gravitee("notifications", "Notification")
-# Watched only to say they are not reconciled yet (framework/unreconciled.py).
-SUBSCRIPTIONS: Final = _gravitee("subscriptions", "Subscription")
 SHARED_POLICY_GROUPS: Final = _gravitee("sharedpolicygroups", "SharedPolicyGroup")
+SUBSCRIPTIONS: Final = _gravitee("subscriptions", "Subscription")
 
 __all__ = [
     "API_DEFINITIONS",

@@ -4,17 +4,18 @@
 ``support/`` holds what several kinds share. Adding a kind: docs/architecture.md.
 """
 
-from controller import vocabulary as v
-from controller.kube.kinds import SHARED_POLICY_GROUPS, SUBSCRIPTIONS
 from controller.reconcilers import (
     apidefinition,
     apiresource,
     apiv4definition,
     application,
+    group,
     managementcontext,
+    notification,
+    sharedpolicygroup,
+    subscription,
 )
 from controller.reconcilers.framework.builder import Setup
-from controller.reconcilers.framework.unreconciled import not_reconciled_yet
 
 KINDS: tuple[Setup, ...] = (
     managementcontext.setup,
@@ -22,11 +23,10 @@ KINDS: tuple[Setup, ...] = (
     apiv4definition.setup,
     apiresource.setup,
     application.setup,
-    # Until their reconcilers land (issue 15): Accepted=False, "not reconciled yet".
-    not_reconciled_yet("subscription", SUBSCRIPTIONS, finalizer=v.FINALIZER_SUBSCRIPTION),
-    not_reconciled_yet(
-        "sharedpolicygroup", SHARED_POLICY_GROUPS, finalizer=v.FINALIZER_SHARED_POLICY_GROUP
-    ),
+    group.setup,
+    notification.setup,
+    sharedpolicygroup.setup,
+    subscription.setup,
 )
 
 __all__ = ["KINDS"]

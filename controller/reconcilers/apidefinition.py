@@ -22,9 +22,8 @@ from controller.keys import ObjectKey
 from controller.kube.kinds import API_DEFINITIONS, CONFIG_MAPS, GROUPS, NOTIFICATIONS
 from controller.models.api_v2 import ApiDefinitionSpec
 from controller.models.validation import validate_api_v2
-from controller.reconcilers.framework import conditions as cond
 from controller.reconcilers.framework.builder import Builder
-from controller.reconcilers.framework.errors import IllegalStateError, ReconcileError
+from controller.reconcilers.framework.errors import IllegalStateError
 from controller.reconcilers.framework.runtime import (
     Attempt,
     Cleanup,
@@ -34,7 +33,6 @@ from controller.reconcilers.framework.runtime import (
 )
 from controller.reconcilers.support.admission import enforce
 from controller.reconcilers.support.api_common import (
-    UNRECONCILED_CHANGED,
     context_annotations,
     context_for_cleanup,
     declare_api,
@@ -42,20 +40,16 @@ from controller.reconcilers.support.api_common import (
     inline_resources,
     is_template,
     leave_previous_context,
+    refuse_while_subscribed,
     stopped,
 )
 from controller.reconcilers.support.context_paths import check_context_paths
 from controller.reconcilers.support.contexts import ContextClient
+from controller.reconcilers.support.groups import console_notification, resolve_group_refs
 from controller.reconcilers.support.identity import populate_v2_ids, v2_definition_context
 from controller.reconcilers.support.local_configmap import api_configmap
-from controller.reconcilers.support.references import (
-    group_refs,
-    notification_group_refs,
-    notification_refs,
-)
 
 NO_CONTEXT = "a context is required when setting local to false"
-REASON_GROUP_NOT_FOUND = "GroupNotFound"
 
 
 def gateway_configmaps(obj: Mapping[str, Any]) -> list[ObjectKey]:
@@ -71,11 +65,7 @@ def setup(builder: Builder) -> None:
         builder.reconciles(API_DEFINITIONS, finalizer=v.FINALIZER_API).owns(
             CONFIG_MAPS, expected=gateway_configmaps
         )
-    ).references(GROUPS, refs=group_refs, when=UNRECONCILED_CHANGED).references(
-        NOTIFICATIONS, refs=notification_refs, when=UNRECONCILED_CHANGED
-    ).references(
-        GROUPS, refs=notification_group_refs, when=UNRECONCILED_CHANGED, via=NOTIFICATIONS
-    ).complete(ApiDefinition)
+    ).deletion_waits_for_referrers().complete(ApiDefinition)
 
 
 def validate(spec: Mapping[str, Any], name: str) -> None:
@@ -100,7 +90,7 @@ class ApiDefinition(KindLogic):
         local = bool(spec.get("local", False))
         spec["definition_context"] = v2_definition_context(spec)
         inline_resources(attempt, self.deps)
-        unresolved = self._resolve_group_refs(attempt, spec)
+        unresolved = resolve_group_refs(self.groups, spec, attempt.namespace, attempt.generation)
         self._console_notification(attempt, spec)
         metadata = attempt.obj["metadata"]
         populated = populate_v2_ids(
@@ -165,73 +155,18 @@ class ApiDefinition(KindLogic):
         if api_id:
             await delete_api(context.client, str(api_id))
 
-    def _group_names(self, refs: Any, namespace: str) -> tuple[list[str], list[ObjectKey]]:
-        """Names of the referenced Group objects, and the keys of the missing ones."""
-        names: list[str] = []
-        missing: list[ObjectKey] = []
-        for ref in refs or []:
-            key = ObjectKey.from_ref(ref, namespace)
-            if key is None:
-                continue
-            group = self.groups.get(key)
-            name = ((group or {}).get("spec") or {}).get("name")
-            if group is None or not name:
-                missing.append(key)
-            elif name not in names:
-                names.append(str(name))
-        return names, missing
-
-    def _resolve_group_refs(
-        self, attempt: Attempt, spec: dict[str, Any]
-    ) -> tuple[cond.Condition, ...]:
-        """``groupRefs`` add their Group's ``spec.name`` (upstream sends names, not ids) to
-        ``groups``; a missing Group is a soft failure: ResolvedRefs=False, still Accepted."""
-        if not spec.get("groupRefs"):
-            return ()
-        names, missing = self._group_names(spec["groupRefs"], attempt.namespace)
-        groups = list(spec.get("groups") or [])
-        spec["groups"] = groups + [name for name in names if name not in groups]
-        if not missing:
-            return ()
-        # One condition per type: upstream overwrites it per missing group, the last wins.
-        return (
-            cond.Condition(
-                cond.RESOLVED_REFS,
-                "False",
-                REASON_GROUP_NOT_FOUND,
-                f"Group {missing[-1]} could not be found",
-                attempt.generation,
-            ),
-        )
-
     def _console_notification(self, attempt: Attempt, spec: dict[str, Any]) -> None:
         """The first console API Notification referenced becomes the API's console
         notification settings (docs/behavior/api-v2.md#update, step 4)."""
         spec.pop("consoleNotificationConfiguration", None)
-        configuration: dict[str, Any] | None = None
-        for ref in spec.get("notificationsRefs") or []:
-            key = ObjectKey.from_ref(ref, attempt.namespace)
-            if key is None:
-                continue
-            notification = self.notifications.get(key)
-            if notification is None:
-                raise ReconcileError(f'notifications.gravitee.io "{key.name}" not found')
-            target = notification.get("spec") or {}
-            if configuration is not None or (target.get("eventType") or "api") != "api":
-                continue
-            if (target.get("target") or "console") != "console":
-                continue
-            console = target.get("console") or {}
-            group_names, _ = self._group_names(console.get("groupRefs"), key.namespace)
-            groups = list(console.get("groups") or [])
-            configuration = {
-                "hooks": list(console.get("apiEvents") or []),
-                "groups": groups + [g for g in group_names if g not in groups],
+        settings = console_notification(self.notifications, self.groups, spec, attempt.namespace)
+        if settings is not None:
+            spec["consoleNotificationConfiguration"] = {
+                "hooks": settings.events,
+                "groups": settings.groups,
                 "config_type": "PORTAL",
                 "origin": "KUBERNETES",
             }
-        if configuration is not None:
-            spec["consoleNotificationConfiguration"] = configuration
 
     async def _sync_configmap(
         self, attempt: Attempt, definition: dict[str, Any], org: str | None, env: str | None
@@ -252,6 +187,7 @@ class ApiDefinition(KindLogic):
         )
 
     async def cleanup(self, attempt: Attempt) -> Cleanup:
+        refuse_while_subscribed(self.deps, API_DEFINITIONS, attempt)
         leftovers = None
         api_id = attempt.live_status.get("id")
         if (attempt.spec.get("contextRef") or {}).get("name"):

@@ -16,13 +16,21 @@ from typing import Any
 from controller import vocabulary as v
 from controller.apim.apis_v4 import delete_api, upsert_api
 from controller.apim.ids import hrid
+from controller.informers.predicates import dependency_or_status_changed
+from controller.informers.store import Store
 from controller.keys import ObjectKey
-from controller.kube.kinds import API_V4_DEFINITIONS, CONFIG_MAPS
+from controller.kube.kinds import (
+    API_V4_DEFINITIONS,
+    CONFIG_MAPS,
+    GROUPS,
+    NOTIFICATIONS,
+    SHARED_POLICY_GROUPS,
+)
 from controller.models.api_v4 import ApiV4DefinitionSpec
 from controller.models.validation import validate_api_v4
 from controller.reconcilers.framework import conditions as cond
 from controller.reconcilers.framework.builder import Builder
-from controller.reconcilers.framework.errors import IllegalStateError
+from controller.reconcilers.framework.errors import IllegalStateError, ResolveRefError
 from controller.reconcilers.framework.runtime import (
     Attempt,
     Cleanup,
@@ -38,16 +46,19 @@ from controller.reconcilers.support.api_common import (
     errors_status,
     inline_resources,
     leave_previous_context,
+    refuse_while_subscribed,
     stopped,
 )
 from controller.reconcilers.support.context_paths import check_context_paths
 from controller.reconcilers.support.contexts import ContextClient
+from controller.reconcilers.support.groups import console_notification, resolve_group_refs
 from controller.reconcilers.support.identity import (
     automation_body,
     populate_v4_ids,
     v4_definition_context,
 )
 from controller.reconcilers.support.local_configmap import api_configmap, gateway_definition
+from controller.reconcilers.support.references import flow_steps, shared_policy_group_refs
 
 NOWHERE = (
     "the API has no contextRef and definitionContext.syncFrom is MANAGEMENT: it is neither "
@@ -63,12 +74,20 @@ def gateway_configmaps(obj: Mapping[str, Any]) -> list[ObjectKey]:
     return [ObjectKey.of(obj)]
 
 
+SHARED_POLICY_GROUP_POLICY = "shared-policy-group-policy"
+
+
 def setup(builder: Builder) -> None:
     declare_api(
         builder.reconciles(API_V4_DEFINITIONS, finalizer=v.FINALIZER_API).owns(
             CONFIG_MAPS, expected=gateway_configmaps
         )
-    ).complete(ApiV4Definition)
+    ).references(
+        # A group's crossId only exists once it was reconciled: its arrival re-queues too.
+        SHARED_POLICY_GROUPS,
+        refs=shared_policy_group_refs,
+        when=dependency_or_status_changed("crossId"),
+    ).deletion_waits_for_referrers().complete(ApiV4Definition)
 
 
 def validate(spec: Mapping[str, Any], name: str) -> None:
@@ -79,16 +98,21 @@ class ApiV4Definition(KindLogic):
     def __init__(self, deps: RuntimeDeps) -> None:
         self.deps = deps
         self.configmaps = deps.gateway_configmaps
+        self.groups: Store = deps.stores[GROUPS.plural]
+        self.notifications: Store = deps.stores[NOTIFICATIONS.plural]
+        self.shared_policy_groups: Store = deps.stores[SHARED_POLICY_GROUPS.plural]
 
     async def apply(self, attempt: Attempt) -> Outcome:
         spec = attempt.spec
         validate(spec, attempt.name)
         check_context_paths(attempt, self.deps)
         inline_resources(attempt, self.deps)
+        unresolved = resolve_group_refs(self.groups, spec, attempt.namespace, attempt.generation)
         definition_context = v4_definition_context(spec)
         spec["definitionContext"] = definition_context
         to_kubernetes = definition_context["syncFrom"] == "KUBERNETES"
         context = await self.deps.resolver.client_for(attempt)
+        self._resolve_shared_policy_groups(attempt, context.key if context else None)
         if context is None and not to_kubernetes:
             # A local API switched to MANAGEMENT without a context must still leave the
             # gateway: otherwise its stale ConfigMap keeps serving it while it says it failed.
@@ -105,8 +129,9 @@ class ApiV4Definition(KindLogic):
         definition = identity.spec
         organization = environment = None
         status: dict[str, Any] = {"state": definition.get("state", "STARTED")}
-        conditions: tuple[cond.Condition, ...] = ()
+        conditions: tuple[cond.Condition, ...] = unresolved
         if context is not None:
+            self._console_notification(attempt, definition)
             state = await upsert_api(
                 context.client,
                 automation_body(definition),
@@ -123,7 +148,7 @@ class ApiV4Definition(KindLogic):
                 "errors": errors_status(state.errors.severe, state.errors.warning),
             }
             if identity.mode == "hrid":
-                conditions = (cond.automation_api_managed(attempt.generation),)
+                conditions += (cond.automation_api_managed(attempt.generation),)
             definition = dict(definition, id=state.id or definition.get("id"))
             for key, plan in (definition.get("plans") or {}).items():
                 plan_id = state.plans.get(str(plan.get("hrid") or key))
@@ -140,6 +165,49 @@ class ApiV4Definition(KindLogic):
 
     def annotations(self, obj: Mapping[str, Any]) -> Mapping[str, str]:
         return context_annotations(obj)
+
+    def _resolve_shared_policy_groups(self, attempt: Attempt, context: ObjectKey | None) -> None:
+        """Every flow step naming a SharedPolicyGroup runs it: the step becomes the shared
+        policy group policy with the group's crossId (docs/behavior/shared-policy-group.md)."""
+        for step in flow_steps(attempt.spec):
+            ref = step.get("sharedPolicyGroupRef") if isinstance(step, dict) else None
+            key = ObjectKey.from_ref(ref, attempt.namespace)
+            if key is None:
+                continue
+            group = self.shared_policy_groups.get(key)
+            if group is None:
+                raise ResolveRefError(f'sharedpolicygroups.gravitee.io "{key.name}" not found')
+            group_spec = group.get("spec") or {}
+            group_context = ObjectKey.from_ref(group_spec.get("contextRef"), key.namespace)
+            if context is not None and group_context != context:
+                raise IllegalStateError(
+                    f"shared policy group [{key}] belongs to context [{group_context}], "
+                    f"not to the API's context [{context}]"
+                )
+            cross_id = (group.get("status") or {}).get("crossId")
+            if not cross_id:
+                raise ResolveRefError(
+                    f"shared policy group [{key}] has not been synced to APIM yet"
+                )
+            configuration: dict[str, Any] = {"sharedPolicyGroupId": cross_id}
+            if group_spec.get("hrid"):
+                configuration["hrid"] = group_spec["hrid"]
+            step.update(
+                name=key.name, policy=SHARED_POLICY_GROUP_POLICY, configuration=configuration
+            )
+
+    def _console_notification(self, attempt: Attempt, definition: dict[str, Any]) -> None:
+        """The first console API Notification referenced, in the v4 shape
+        (docs/behavior/notification.md)."""
+        definition.pop("consoleNotification", None)
+        settings = console_notification(
+            self.notifications, self.groups, definition, attempt.namespace
+        )
+        if settings is not None:
+            definition["consoleNotification"] = {
+                "events": settings.events,
+                "groups": settings.groups,
+            }
 
     async def _sync_configmap(
         self,
@@ -166,6 +234,7 @@ class ApiV4Definition(KindLogic):
         )
 
     async def cleanup(self, attempt: Attempt) -> Cleanup:
+        refuse_while_subscribed(self.deps, API_V4_DEFINITIONS, attempt)
         leftovers = None
         if (attempt.spec.get("contextRef") or {}).get("name"):
             api = f"API [{hrid(attempt.namespace, attempt.name)}]"

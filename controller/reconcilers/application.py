@@ -31,7 +31,11 @@ from controller.reconcilers.framework.runtime import (
     Outcome,
     RuntimeDeps,
 )
-from controller.reconcilers.support.api_common import context_for_cleanup, errors_status
+from controller.reconcilers.support.api_common import (
+    context_for_cleanup,
+    errors_status,
+    refuse_while_subscribed,
+)
 from controller.reconcilers.support.references import context_refs, template_sources
 from controller.reconcilers.support.templating import TEMPLATING_FINALIZER, SourceRef
 
@@ -76,6 +80,7 @@ def setup(builder: Builder) -> None:
         # Certificates carry the hash of what was sent, but no finalizer: upstream never
         # blocks the deletion of a certificate Secret or ConfigMap.
         .reads_sources(certificate_sources)
+        .deletion_waits_for_referrers()
         .complete(Application)
     )
 
@@ -151,6 +156,7 @@ class Application(KindLogic):
         )
 
     async def cleanup(self, attempt: Attempt) -> Cleanup:
+        refuse_while_subscribed(self.deps, APPLICATIONS, attempt)
         application = f"application [{hrid(attempt.namespace, attempt.name)}]"
         context, leftovers = await context_for_cleanup(attempt, self.deps, application)
         if context is None:

@@ -38,6 +38,8 @@ from controller.kube.kinds import (
     GROUPS,
     MANAGEMENT_CONTEXTS,
     NOTIFICATIONS,
+    SHARED_POLICY_GROUPS,
+    SUBSCRIPTIONS,
 )
 from controller.kube.resources import CONFIG_MAPS, SECRETS, ResourceKind
 from controller.queue.workqueue import WorkQueue
@@ -92,7 +94,10 @@ def _world() -> list[tuple[ResourceKind, dict[str, Any]]]:
               "notificationsRefs": [{"name": "notif"}], "local": True}
     api_v4 = {"name": "v4", "version": "1", "type": "PROXY", "contextRef": {"name": "ctx"},
               "resources": [{"ref": {"name": "res"}}], "groupRefs": [{"name": "group"}],
-              "notificationsRefs": [{"name": "notif"}]}
+              "notificationsRefs": [{"name": "notif"}],
+              "flows": [{"request": [{"sharedPolicyGroupRef": {"name": "spg"}}]}]}
+    subscription = {"api": {"name": "v4"}, "application": {"name": "app"}, "plan": "jwt"}
+    spg = {"name": "spg", "contextRef": {"name": "ctx"}, "apiType": "PROXY", "phase": "REQUEST"}
     application = {"name": "app", "contextRef": {"name": "ctx"}, "settings": {"tls": {
         "clientCertificates": [{"ref": {"kind": "secrets", "name": "app-cert", "key": "crt"}}]}}}
     group = {"name": "group", "members": []}
@@ -121,6 +126,8 @@ def _world() -> list[tuple[ResourceKind, dict[str, Any]]]:
         (APPLICATIONS, _custom(APPLICATIONS, "app", application)),
         (GROUPS, _custom(GROUPS, "group", group)),
         (NOTIFICATIONS, _custom(NOTIFICATIONS, "notif", notification)),
+        (SHARED_POLICY_GROUPS, _custom(SHARED_POLICY_GROUPS, "spg", spg)),
+        (SUBSCRIPTIONS, _custom(SUBSCRIPTIONS, "sub", subscription)),
     ]
 
 
@@ -162,6 +169,9 @@ def _events(kind: ResourceKind, obj: dict[str, Any]) -> Iterator[tuple[str, Even
     def new_status(o: dict[str, Any]) -> None:
         o["status"] = {**o["status"], "observed": "x"}
 
+    def synced(o: dict[str, Any]) -> None:
+        o["status"] = {**o["status"], "id": "apim-id", "crossId": "apim-cross-id"}
+
     def deleting(o: dict[str, Any]) -> None:
         o["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z"
 
@@ -170,6 +180,7 @@ def _events(kind: ResourceKind, obj: dict[str, Any]) -> Iterator[tuple[str, Even
 
     yield "spec changed", event(EventType.MODIFIED, obj, _changed(obj, new_spec))
     yield "status changed", event(EventType.MODIFIED, obj, _changed(obj, new_status))
+    yield "status ids changed", event(EventType.MODIFIED, obj, _changed(obj, synced))
     yield "being deleted", event(EventType.MODIFIED, obj, _changed(obj, deleting))
     yield "listed at start-up, unconverged", event(
         EventType.ADDED, None, _changed(obj, unconverged), initial=True

@@ -25,7 +25,9 @@ from controller.kube.kinds import (
     API_RESOURCES,
     API_V4_DEFINITIONS,
     APPLICATIONS,
+    GROUPS,
     MANAGEMENT_CONTEXTS,
+    NOTIFICATIONS,
     SHARED_POLICY_GROUPS,
     SUBSCRIPTIONS,
 )
@@ -48,10 +50,12 @@ KINDS: dict[str, ResourceKind] = {
     "ApiV4Definition": API_V4_DEFINITIONS,
     "ApiResource": API_RESOURCES,
     "Application": APPLICATIONS,
+    "Group": GROUPS,
+    "Notification": NOTIFICATIONS,
+    "SharedPolicyGroup": SHARED_POLICY_GROUPS,
+    "Subscription": SUBSCRIPTIONS,
     "Secret": SECRETS,
     "ConfigMap": CONFIG_MAPS,
-    "Subscription": SUBSCRIPTIONS,
-    "SharedPolicyGroup": SHARED_POLICY_GROUPS,
 }
 
 T = TypeVar("T")
@@ -193,6 +197,18 @@ class Env:
                 f"{kind.kind} {name} never reached {type_}={status}; last status: "
                 f"{(obj or {}).get('status')}"
             ) from None
+
+    async def wait_message(
+        self, kind: ResourceKind, name: str, type_: str, message: str, *, timeout: float = 15.0
+    ) -> dict[str, Any]:
+        """The condition once it says ``message``: a dependency the operator has not seen yet
+        (e.g. the context) may fail an earlier attempt with another message."""
+
+        async def probe() -> dict[str, Any] | None:
+            found = await self.condition(kind, name, type_)
+            return found if found is not None and found["message"] == message else None
+
+        return await wait_for(probe, timeout=timeout, what=f"{kind.kind} {name} {type_}: {message}")
 
     async def wait_gone(
         self, kind: ResourceKind, name: str, *, timeout: float = 10.0, namespace: str | None = None
@@ -361,6 +377,70 @@ def api_resource(name: str, **spec: Any) -> dict[str, Any]:
         "kind": "ApiResource",
         "metadata": {"name": name},
         "spec": body,
+    }
+
+
+def group(
+    name: str, group_name: str | None = None, *, context_ref: str | None = "apim", **spec: Any
+) -> dict[str, Any]:
+    """A Group object ``name`` for the APIM group ``group_name`` (default: the same)."""
+    body: dict[str, Any] = {"name": group_name or name, "members": []}
+    if context_ref:
+        body["contextRef"] = {"name": context_ref}
+    body.update(spec)
+    return {
+        "apiVersion": "gravitee.io/v1alpha1",
+        "kind": "Group",
+        "metadata": {"name": name},
+        "spec": body,
+    }
+
+
+def notification(name: str, **console: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "gravitee.io/v1alpha1",
+        "kind": "Notification",
+        "metadata": {"name": name},
+        "spec": {"target": "console", "eventType": "api", "console": console},
+    }
+
+
+def shared_policy_group(
+    name: str, *, context_ref: str = "apim", **spec: Any
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "contextRef": {"name": context_ref},
+        "name": name,
+        "apiType": "PROXY",
+        "phase": "REQUEST",
+        "steps": [
+            {
+                "name": "Rate Limit",
+                "enabled": True,
+                "policy": "rate-limit",
+                "configuration": {"rate": {"limit": 10, "periodTime": 1,
+                                           "periodTimeUnit": "MINUTES"}},
+            }
+        ],
+    }
+    body.update(spec)
+    return {
+        "apiVersion": "gravitee.io/v1alpha1",
+        "kind": "SharedPolicyGroup",
+        "metadata": {"name": name},
+        "spec": body,
+    }
+
+
+def subscription(
+    name: str, *, api: str, application: str, plan: str, **spec: Any
+) -> dict[str, Any]:
+    return {
+        "apiVersion": "gravitee.io/v1alpha1",
+        "kind": "Subscription",
+        "metadata": {"name": name},
+        "spec": {"api": {"name": api}, "application": {"name": application}, "plan": plan,
+                 **spec},
     }
 
 

@@ -151,6 +151,11 @@ class KindLogic(abc.ABC):
         """True when the kind has nothing to do for this object (no finalizer is added)."""
         return False
 
+    def required_status(self) -> Mapping[str, Any]:
+        """Status fields the kind's schema requires, with the value written when no reconcile
+        has set them yet (e.g. a Group's ``members`` on a first, failed, reconcile)."""
+        return {}
+
     def annotations(self, obj: Mapping[str, Any]) -> Mapping[str, str]:
         """Annotations the kind keeps on its object, written with the finalizer and the spec
         hash in the reconcile's one metadata write (default: none)."""
@@ -320,6 +325,8 @@ class KindRuntime:
         self, desired: dict[str, Any], conditions: list[cond.Condition], *, ok: bool
     ) -> dict[str, Any]:
         desired["conditions"] = cond.merge_conditions(desired.get("conditions") or [], conditions)
+        for field, value in self.logic.required_status().items():
+            desired.setdefault(field, value)
         if self.primary.processing_status:
             desired["processingStatus"] = v.PROCESSING_COMPLETED if ok else v.PROCESSING_FAILED
         return desired

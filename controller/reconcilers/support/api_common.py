@@ -9,17 +9,24 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from controller import vocabulary as v
-from controller.informers.predicates import EventFilter, dependency_changed
 from controller.informers.store import Store
 from controller.keys import ObjectKey
-from controller.kube.kinds import API_RESOURCES, MANAGEMENT_CONTEXTS
+from controller.kube.kinds import API_RESOURCES, GROUPS, MANAGEMENT_CONTEXTS, NOTIFICATIONS
+from controller.kube.resources import ResourceKind
 from controller.reconcilers.framework.builder import Builder
-from controller.reconcilers.framework.errors import IllegalStateError, ResolveRefError
+from controller.reconcilers.framework.errors import (
+    IllegalStateError,
+    ReconcileError,
+    ResolveRefError,
+)
 from controller.reconcilers.framework.runtime import Attempt, RuntimeDeps
 from controller.reconcilers.support.context_paths import declare_claims
 from controller.reconcilers.support.contexts import ContextClient
 from controller.reconcilers.support.references import (
     context_refs,
+    group_refs,
+    notification_group_refs,
+    notification_refs,
     resource_refs,
     template_sources,
 )
@@ -30,18 +37,34 @@ from controller.reconcilers.support.templating import (
 )
 
 RESOURCE_FIELDS = ("enabled", "name", "type", "configuration")
-# Groups and Notifications are not reconciled: they carry no hash, so their start-up list
-# triggers nothing.
-UNRECONCILED_CHANGED: EventFilter = dependency_changed(reconciled=False)
 
 
 def declare_api(builder: Builder) -> Builder:
-    """The references both API kinds declare."""
+    """The references both API kinds declare: an edit of any of these objects (or one
+    appearing) re-reconciles the APIs using it, and a Group or Notification still used cannot
+    be deleted (docs/behavior/references.md#propagation); and the context paths they claim."""
     return declare_claims(
         builder.references(MANAGEMENT_CONTEXTS, refs=context_refs, follow=True)
         .references(API_RESOURCES, refs=resource_refs, follow=True)
         .reads_sources(template_sources, finalizer=TEMPLATING_FINALIZER)
+        .references(GROUPS, refs=group_refs)
+        .references(NOTIFICATIONS, refs=notification_refs)
+        .references(GROUPS, refs=notification_group_refs, via=NOTIFICATIONS)
     )
+
+
+def refuse_while_subscribed(deps: RuntimeDeps, kind: ResourceKind, attempt: Attempt) -> None:
+    """An API or Application with Subscriptions is not deleted behind their back: the deletion
+    waits, names them (read from the indexes now), and completes once the last one is gone
+    (docs/behavior/subscription.md#deleting-what-a-subscription-uses)."""
+    keys = sorted(key for group in deps.referrers.of(kind, attempt.key) for key in group.keys)
+    if keys:
+        what = "the application" if kind.kind == "Application" else "the API definition"
+        raise ReconcileError(
+            f"cannot delete [{attempt.key}] because it is referenced in {len(keys)} "
+            f"subscriptions. Subscriptions must be deleted before {what}. Subscriptions: "
+            f"[{' '.join(str(key) for key in keys)}]"
+        )
 
 
 def errors_status(severe_errors: Any, warnings: Any) -> dict[str, list[str]]:

@@ -65,6 +65,37 @@ def notification_group_refs(obj: Mapping[str, Any]) -> Iterable[ObjectKey]:
     return _refs_list((spec_of(obj).get("console") or {}).get("groupRefs"), _namespace(obj))
 
 
+FLOW_PHASES = ("request", "response", "connect", "interact", "publish", "subscribe")
+
+
+def _flows(spec: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
+    """The API's flows and every plan's flows (a v4 spec)."""
+    yield from (f for f in spec.get("flows") or [] if isinstance(f, Mapping))
+    plans = spec.get("plans")
+    for plan in plans.values() if isinstance(plans, Mapping) else []:
+        if isinstance(plan, Mapping):
+            yield from (f for f in plan.get("flows") or [] if isinstance(f, Mapping))
+
+
+def flow_steps(spec: Mapping[str, Any]) -> Iterable[Any]:
+    """Every step of every phase of every flow of a v4 spec (API and plans)."""
+    for flow in _flows(spec):
+        for phase in FLOW_PHASES:
+            steps = flow.get(phase)
+            if isinstance(steps, list):
+                yield from steps
+
+
+def shared_policy_group_refs(obj: Mapping[str, Any]) -> Iterable[ObjectKey]:
+    """SharedPolicyGroup objects the flow steps of a v4 API name."""
+    namespace = _namespace(obj)
+    return _unique(
+        ObjectKey.from_ref(step.get("sharedPolicyGroupRef"), namespace)
+        for step in flow_steps(spec_of(obj))
+        if isinstance(step, Mapping)
+    )
+
+
 def context_credential_sources(obj: Mapping[str, Any]) -> Iterable[SourceRef]:
     """The Secrets a ManagementContext reads credentials from (``auth`` and ``cloud``)."""
     spec = spec_of(obj)

@@ -1,0 +1,121 @@
+"""Group: an APIM user group, upserted and deleted through the Automation API
+(docs/behavior/group.md).
+
+HRID mode for new objects (and those already ``AutomationAPIManaged``); a group an older
+operator created keeps its UUID (``hridContainsUUID=true``). APIs name groups through
+``groupRefs`` (and Notifications through ``console.groupRefs``): editing a group re-reconciles
+them, and a group still named by any of them cannot be deleted; the deletion waits, says who
+holds it, and completes by itself once the last one lets go.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from controller import vocabulary as v
+from controller.apim.groups import delete_group, upsert_group
+from controller.apim.ids import hrid
+from controller.kube.kinds import GROUPS, MANAGEMENT_CONTEXTS
+from controller.reconcilers.framework import conditions as cond
+from controller.reconcilers.framework.builder import Builder
+from controller.reconcilers.framework.errors import IllegalStateError, ReconcileError
+from controller.reconcilers.framework.referrers import ReferrerGroup
+from controller.reconcilers.framework.runtime import (
+    Attempt,
+    Cleanup,
+    KindLogic,
+    Outcome,
+    RuntimeDeps,
+)
+from controller.reconcilers.support.api_common import context_for_cleanup, errors_status
+from controller.reconcilers.support.references import context_refs, template_sources
+from controller.reconcilers.support.templating import TEMPLATING_FINALIZER
+
+NO_CONTEXT = "a context is required to reconcile a group"
+
+
+def setup(builder: Builder) -> None:
+    (
+        builder.reconciles(GROUPS, finalizer=v.FINALIZER_GROUP)
+        .references(MANAGEMENT_CONTEXTS, refs=context_refs, follow=True)
+        .reads_sources(template_sources, finalizer=TEMPLATING_FINALIZER)
+        .deletion_waits_for_referrers()
+        .complete(Group)
+    )
+
+
+def still_used_message(name: str, holders: list[ReferrerGroup]) -> str:
+    """Who still names the group, computed from the indexes at this moment."""
+    parts = [
+        f"{group.kind.kind} [{', '.join(str(key) for key in sorted(group.keys))}]"
+        for group in holders
+    ]
+    return (
+        f"[{name}] cannot be deleted because it is still referenced by "
+        f"{'; '.join(parts)}: remove those references first"
+    )
+
+
+def _legacy_id(attempt: Attempt) -> str | None:
+    """The UUID of a group an older operator created (it has an id and was never marked
+    ``AutomationAPIManaged``); None for a group in HRID mode."""
+    status_id = attempt.live_status.get("id")
+    if attempt.automation_managed or not status_id:
+        return None
+    return str(status_id)
+
+
+def body(spec: Mapping[str, Any], ref: str, legacy: bool) -> dict[str, Any]:
+    out = {k: value for k, value in spec.items() if k not in ("contextRef", "id", "hrid")}
+    out["hrid"] = ref
+    if legacy:
+        out["id"] = ref
+    return out
+
+
+class Group(KindLogic):
+    def __init__(self, deps: RuntimeDeps) -> None:
+        self.deps = deps
+
+    def required_status(self) -> Mapping[str, Any]:
+        return {"members": 0}
+
+    async def apply(self, attempt: Attempt) -> Outcome:
+        context = await self.deps.resolver.client_for(attempt)
+        if context is None:
+            raise IllegalStateError(NO_CONTEXT)
+        legacy = _legacy_id(attempt)
+        ref = legacy or hrid(attempt.namespace, attempt.name)
+        state = await upsert_group(
+            context.client, body(attempt.spec, ref, legacy is not None),
+            hrid_contains_uuid=legacy is not None,
+        )
+        return Outcome(
+            status={
+                "id": state.id,
+                "organizationId": state.organization_id or context.resolved.organization_id,
+                "environmentId": state.environment_id or context.resolved.environment_id,
+                "members": state.member_count,
+                "errors": errors_status(state.errors.severe, state.errors.warning),
+            },
+            conditions=()
+            if legacy
+            else (cond.automation_api_managed(attempt.generation),),
+        )
+
+    async def cleanup(self, attempt: Attempt) -> Cleanup:
+        holders = self.deps.referrers.of(GROUPS, attempt.key)
+        if holders:
+            raise ReconcileError(still_used_message(attempt.name, holders))
+        group = f"group [{hrid(attempt.namespace, attempt.name)}]"
+        context, leftovers = await context_for_cleanup(attempt, self.deps, group)
+        if context is None:
+            return Cleanup(leftovers=leftovers)
+        legacy = _legacy_id(attempt)
+        await delete_group(
+            context.client,
+            legacy or hrid(attempt.namespace, attempt.name),
+            hrid_contains_uuid=legacy is not None,
+        )
+        return Cleanup()
