@@ -60,3 +60,14 @@ def test_exit_status(tmp_path):
     log.write_text("")
     assert main([str(log)]) == 1
     assert main([]) == 2
+
+
+def test_a_403_that_rbac_allowed_is_not_a_missing_rule():
+    """An Event posted into a namespace being terminated: RBAC said allow, admission refused."""
+    refused_by_admission = json.loads(line("create", "events", 403))
+    refused_by_admission["annotations"] = {"authorization.k8s.io/decision": "allow"}
+    refused_by_rbac = json.loads(line("list", "namespaces", 403))
+    refused_by_rbac["annotations"] = {"authorization.k8s.io/decision": "forbid"}
+    result = usage([json.dumps(refused_by_admission), json.dumps(refused_by_rbac)], RULES)
+    assert result.denied == {("", "namespaces", "list"): 1}
+    assert result.used == {("", "events", "create"): 1}
