@@ -50,7 +50,8 @@ EXPECT_ANNOTATION: Final = "demo.gravitee.io/expect"
 API_RESOURCE_FINALIZER: Final = "finalizers.gravitee.io/apiresource"
 APIM_USER: Final = ("admin", "admin")
 WATCHED_KINDS: Final = (
-    "ManagementContext", "ApiResource", "ApiDefinition", "ApiV4Definition", "Application",
+    "ManagementContext", "ApiResource", "SharedPolicyGroup", "ApiDefinition", "ApiV4Definition",
+    "Application", "Subscription",
 )
 MESSAGE_WIDTH: Final = 60
 DEFAULT_NAMESPACE: Final = "default"
@@ -191,6 +192,42 @@ def _resource_users(objects: Sequence[JsonObj], resource: JsonObj) -> list[str]:
     return users
 
 
+def _spg_users(objects: Sequence[JsonObj], group: JsonObj) -> list[str]:
+    """v4 APIs of ``objects`` with a flow step (API or plan flows) naming ``group``."""
+    name = group["metadata"]["name"]
+    namespace = group["metadata"].get("namespace", DEFAULT_NAMESPACE)
+    users = []
+    for obj in objects:
+        if obj.get("kind") != "ApiV4Definition":
+            continue
+        spec = obj.get("spec") or {}
+        flows = list(spec.get("flows") or [])
+        for plan in (spec.get("plans") or {}).values():
+            flows += (plan or {}).get("flows") or []
+        refs = [
+            step.get("sharedPolicyGroupRef") or {}
+            for flow in flows for steps in (flow or {}).values() if isinstance(steps, list)
+            for step in steps if isinstance(step, dict)
+        ]
+        if any(ref.get("name") == name and ref.get(
+                "namespace", obj["metadata"].get("namespace")) == namespace for ref in refs):
+            users.append(obj["metadata"]["name"])
+    return users
+
+
+def _subscription_landed(obj: JsonObj) -> str:
+    """Subscription id, plan and how many API keys: never a key itself."""
+    spec = obj.get("spec") or {}
+    status = obj.get("status") or {}
+    api = (spec.get("api") or {}).get("name")
+    keys = len(spec.get("apiKeys") or [])
+    parts = [f"APIM id {status['id']}" if status.get("id") else "not in APIM",
+             f"plan {spec.get('plan')} of {api}"]
+    if keys:
+        parts.append(f"{keys} API key{'s' if keys > 1 else ''} (value not shown)")
+    return "; ".join(parts)
+
+
 async def _landed(kube: KubeClient, obj: JsonObj, manifests: Sequence[JsonObj]) -> str:
     kind = obj["kind"]
     spec = obj.get("spec", {})
@@ -200,6 +237,11 @@ async def _landed(kube: KubeClient, obj: JsonObj, manifests: Sequence[JsonObj]) 
         return f"APIM at {spec.get('baseUrl')}"
     if kind == "ApiResource":
         return "used by " + ", ".join(_resource_users(manifests, obj))
+    if kind == "SharedPolicyGroup":
+        cross = f"APIM crossId {status['crossId']}" if status.get("crossId") else "not in APIM"
+        return f"{cross}; used by " + (", ".join(_spg_users(manifests, obj)) or "no API")
+    if kind == "Subscription":
+        return _subscription_landed(obj)
     places = []
     if status.get("id") and (spec.get("contextRef") or kind == "Application"):
         state = f" ({status['state']})" if status.get("state") else ""
@@ -250,8 +292,9 @@ def render_table(rows: Sequence[Row]) -> str:
     )
 
 
-async def apim_summary(apim_url: str, applications: Sequence[JsonObj]) -> list[str]:
-    """A few lines about what APIM now holds, read from the simulator."""
+async def apim_summary(apim_url: str, applications: Sequence[JsonObj],
+                       subscriptions: Sequence[JsonObj] = ()) -> list[str]:
+    """A few lines about what APIM now holds, read from the simulator (never an API key)."""
     token = base64.b64encode(":".join(APIM_USER).encode()).decode()
     auth = {"Authorization": f"Basic {token}"}
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
@@ -277,6 +320,24 @@ async def apim_summary(apim_url: str, applications: Sequence[JsonObj]) -> list[s
                 else:
                     lines.append(f"  application hrid={hrid}: not in APIM "
                                  f"(HTTP {response.status})")
+        for sub in subscriptions:
+            meta = sub["metadata"]
+            namespace = meta.get("namespace")
+            api = (sub.get("spec") or {}).get("api") or {}
+            api_hrid = f"{api.get('namespace') or namespace}-{api.get('name')}"
+            hrid = f"{namespace}-{meta['name']}"
+            url = (f"{apim_url}/automation/organizations/DEFAULT/environments/DEFAULT"
+                   f"/apis/{api_hrid}/subscriptions/{hrid}")
+            async with session.get(url, headers=auth) as response:
+                if response.status == 200:
+                    body = await response.json()
+                    lines.append(f"  subscription hrid={hrid}  api={api_hrid}  "
+                                 f"plan={body.get('planHrid')}  "
+                                 f"application={body.get('applicationHrid')}  "
+                                 f"since={body.get('startingAt')}")
+                else:
+                    lines.append(f"  subscription hrid={hrid}: not in APIM "
+                                 f"(HTTP {response.status})")
     return lines
 
 
@@ -288,6 +349,7 @@ def serve_help(stack: Stack) -> str:
         "Everything keeps running. In another terminal:",
         f"  export KUBECONFIG={kubeconfig}",
         "  kubectl get managementcontexts,apidefinitions,apiv4definitions,applications -A",
+        "  kubectl get sharedpolicygroups,subscriptions -A",
         "  kubectl get apiv4definitions echo-v4 -o yaml",
         "  kubectl wait --for=condition=Accepted apidefinitions/echo-v2",
         "  kubectl get configmap echo-local -o jsonpath='{.data.definition}'",
@@ -355,7 +417,8 @@ async def run(*, serve: bool, timeout: float, settle: float, work_dir: pathlib.P
         print(render_table(rows))
         print()
         applications = [o for o in manifests if o["kind"] == "Application"]
-        for line in await apim_summary(stack.apim_url, applications):
+        subscriptions = [o for o in manifests if o["kind"] == "Subscription"]
+        for line in await apim_summary(stack.apim_url, applications, subscriptions):
             print(line)
         failed = [r for r in rows if not r.ok]
         print()

@@ -19,7 +19,13 @@ from controller import vocabulary as v
 from controller.apim.apis_v2 import delete_api, import_api
 from controller.informers.store import Store
 from controller.keys import ObjectKey
-from controller.kube.kinds import API_DEFINITIONS, CONFIG_MAPS, GROUPS, NOTIFICATIONS
+from controller.kube.kinds import (
+    API_DEFINITIONS,
+    CONFIG_MAPS,
+    GROUPS,
+    NOTIFICATIONS,
+    SUBSCRIPTIONS,
+)
 from controller.models.api_v2 import ApiDefinitionSpec
 from controller.models.validation import validate_api_v2
 from controller.reconcilers.framework.builder import Builder
@@ -65,6 +71,8 @@ def setup(builder: Builder) -> None:
         builder.reconciles(API_DEFINITIONS, finalizer=v.FINALIZER_API).owns(
             CONFIG_MAPS, expected=gateway_configmaps
         )
+    ).derived_status(
+        "subscriptions", from_referrers=SUBSCRIPTIONS
     ).deletion_waits_for_referrers().complete(ApiDefinition)
 
 

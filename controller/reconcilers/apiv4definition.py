@@ -25,6 +25,7 @@ from controller.kube.kinds import (
     GROUPS,
     NOTIFICATIONS,
     SHARED_POLICY_GROUPS,
+    SUBSCRIPTIONS,
 )
 from controller.models.api_v4 import ApiV4DefinitionSpec
 from controller.models.validation import validate_api_v4
@@ -87,6 +88,8 @@ def setup(builder: Builder) -> None:
         SHARED_POLICY_GROUPS,
         refs=shared_policy_group_refs,
         when=dependency_or_status_changed("crossId"),
+    ).derived_status(
+        "subscriptions", from_referrers=SUBSCRIPTIONS
     ).deletion_waits_for_referrers().complete(ApiV4Definition)
 
 

@@ -20,7 +20,7 @@ from controller import vocabulary as v
 from controller.apim.applications import delete_application, upsert_application
 from controller.apim.ids import hrid
 from controller.keys import ObjectKey
-from controller.kube.kinds import APPLICATIONS, MANAGEMENT_CONTEXTS
+from controller.kube.kinds import APPLICATIONS, MANAGEMENT_CONTEXTS, SUBSCRIPTIONS
 from controller.reconcilers.framework import conditions as cond
 from controller.reconcilers.framework.builder import Builder
 from controller.reconcilers.framework.errors import IllegalStateError, ResolveRefError
@@ -80,6 +80,7 @@ def setup(builder: Builder) -> None:
         # Certificates carry the hash of what was sent, but no finalizer: upstream never
         # blocks the deletion of a certificate Secret or ConfigMap.
         .reads_sources(certificate_sources)
+        .derived_status("subscriptions", from_referrers=SUBSCRIPTIONS)
         .deletion_waits_for_referrers()
         .complete(Application)
     )

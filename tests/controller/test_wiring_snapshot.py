@@ -110,6 +110,12 @@ def _world() -> list[tuple[ResourceKind, dict[str, Any]]]:
     gateway_cm["metadata"]["ownerReferences"] = [{
         "apiVersion": v.API_VERSION, "kind": "ApiDefinition", "name": "v2", "uid": "uid-v2",
         "controller": True, "blockOwnerDeletion": True}]
+    # Converged: the derived Subscription counts already say what the indexes say.
+    counted = {name: _custom(kind, name, spec) for kind, name, spec in (
+        (API_DEFINITIONS, "v2", api_v2), (API_V4_DEFINITIONS, "v4", api_v4),
+        (APPLICATIONS, "app", application))}
+    for name, count in (("v2", 0), ("v4", 1), ("app", 1)):
+        counted[name]["status"]["subscriptions"] = count
     return [
         (SECRETS, _source(SECRETS, "ctx-secret", {"username": "YQ==", "password": "Yg=="},
                           read=True)),
@@ -121,9 +127,9 @@ def _world() -> list[tuple[ResourceKind, dict[str, Any]]]:
         (CONFIG_MAPS, gateway_cm),
         (MANAGEMENT_CONTEXTS, _custom(MANAGEMENT_CONTEXTS, "ctx", context)),
         (API_RESOURCES, _custom(API_RESOURCES, "res", resource)),
-        (API_DEFINITIONS, _custom(API_DEFINITIONS, "v2", api_v2)),
-        (API_V4_DEFINITIONS, _custom(API_V4_DEFINITIONS, "v4", api_v4)),
-        (APPLICATIONS, _custom(APPLICATIONS, "app", application)),
+        (API_DEFINITIONS, counted["v2"]),
+        (API_V4_DEFINITIONS, counted["v4"]),
+        (APPLICATIONS, counted["app"]),
         (GROUPS, _custom(GROUPS, "group", group)),
         (NOTIFICATIONS, _custom(NOTIFICATIONS, "notif", notification)),
         (SHARED_POLICY_GROUPS, _custom(SHARED_POLICY_GROUPS, "spg", spg)),

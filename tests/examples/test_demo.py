@@ -85,6 +85,9 @@ async def test_demo_reconciles_every_example_and_exits_zero():
         ("ApiV4Definition", "default/echo-v4"),
         ("ApiDefinition", "default/echo-local"),
         ("Application", "default/demo-app"),
+        ("SharedPolicyGroup", "default/request-limits"),
+        ("ApiV4Definition", "default/orders-v4"),
+        ("Subscription", "default/demo-app-orders"),
     ]
     for kind, key in expected_accepted:
         row = rows[(kind, key)]
@@ -102,8 +105,22 @@ async def test_demo_reconciles_every_example_and_exits_zero():
     assert re.search(r"API 'Echo \(v2\)'\s+V2\s+state=STARTED", text)
     assert "application 'Demo application' hrid=default-demo-app" in text
     assert "Broken template" not in text.split("APIM (simulator) now holds")[1]
-    assert "demo OK: 6 objects accepted, 1 rejected as expected" in text
+    # The shared policy group: where it is in APIM and which API runs it.
+    assert re.search(r"APIM crossId [0-9a-f-]{36}; used by orders-v4$",
+                     rows[("SharedPolicyGroup", "default/request-limits")][0])
+    # The subscription: its APIM id, plan and API, how many keys, never a key's value.
+    assert re.search(r"APIM id [0-9a-f-]{36}; plan keyed of orders-v4; "
+                     r"1 API key \(value not shown\)$",
+                     rows[("Subscription", "default/demo-app-orders")][0])
+    assert re.search(r"API 'Orders \(v4\)'\s+V4\s+state=STARTED\s+hrid=default-orders-v4", text)
+    assert re.search(r"subscription hrid=default-demo-app-orders\s+api=default-orders-v4\s+"
+                     r"plan=keyed\s+application=default-demo-app", text)
+    assert "1 subscriptions, 1 sharedPolicyGroups" in text
+    assert "demo OK: 9 objects accepted, 1 rejected as expected" in text
     assert "password" not in text.lower()  # the credentials Secret never reaches the output
+    api_key = yaml.safe_load_all((ROOT / "examples" / "manifests" / "00-sources.yaml").read_text())
+    [key_secret] = [d for d in api_key if d["metadata"]["name"] == "demo-consumer-key"]
+    assert key_secret["stringData"]["apiKey"] not in text  # nor does the API key
     assert not _children(process.pid)
 
 

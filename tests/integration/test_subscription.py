@@ -233,3 +233,31 @@ async def test_legacy_subscription_keeps_its_uuid(kubeapi, apim):
         [delete] = apim.requests.find(method="DELETE", since=mark)
         assert delete.path.endswith(f"/subscriptions/{legacy_id}")
         assert delete.query["hridContainsUUID"] == "true"
+
+
+async def test_subscription_counts_are_derived_and_kept_without_reconciling_the_api(env: Env):
+    """Upstream's ``status.subscriptions`` on the API and the Application: the number of
+    Subscriptions referencing them now, from the indexes, rewritten by the derived-status
+    keeper alone (no APIM call for the API or the Application) when one comes or goes."""
+    await world(env)
+    for kind, name in ((API_V4_DEFINITIONS, "echo"), (APPLICATIONS, "consumer")):
+        await env.wait_condition(kind, name, timeout=15)
+
+    async def counts(expected: int) -> bool:
+        found = [((await env.get(kind, name)).get("status") or {}).get("subscriptions")
+                 for kind, name in ((API_V4_DEFINITIONS, "echo"), (APPLICATIONS, "consumer"))]
+        return found == [expected, expected]
+
+    await wait_for(lambda: counts(0), what="counts of 0 written with the first status")
+    mark = env.apim.requests.mark()
+    await env.create(subscription("sub-a", api="echo", application="consumer", plan="api-key",
+                                  apiKeys=[{"key": KEY_1}]))
+    await env.create(subscription("sub-b", api="echo", application="consumer", plan="jwt"))
+    await wait_for(lambda: counts(2), what="2 subscriptions counted on both", timeout=15)
+    for name in ("sub-a", "sub-b"):
+        await env.wait_condition(SUBSCRIPTIONS, name, timeout=15)
+    await env.delete(SUBSCRIPTIONS, "sub-a")
+    await env.wait_gone(SUBSCRIPTIONS, "sub-a", timeout=15)
+    await wait_for(lambda: counts(1), what="1 subscription counted on both", timeout=15)
+    others = [r for r in env.apim.requests.find(since=mark) if "/subscriptions" not in r.path]
+    assert [r.path for r in others if "/apis" in r.path or "/applications" in r.path] == []

@@ -12,7 +12,10 @@ logic and its ``KindRuntime`` and ``Controller``, and connects:
 * owned objects' deletions and foreign edits to their owner, and, once the caches are synced,
   owners whose expected objects are missing or edited;
 * a referrer that goes away to the object whose deletion waits for it, while it is deleting;
-* the reference keepers of Secrets and ConfigMaps (``keeper.py``).
+* the reference keepers of Secrets and ConfigMaps (``keeper.py``);
+* for a kind with derived status fields, its derived-status keeper (``derived.py``): a referrer
+  that appears, goes or changes what it references, and a status showing another value, enqueue
+  the object there (never in the kind's own queue: no remote call for a count).
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ from controller.reconcilers.framework.builder import (
     Setup,
     Sources,
 )
+from controller.reconcilers.framework.derived import DerivedStatusKeeper, DerivedValues
 from controller.reconcilers.framework.keeper import Holder, ReferenceKeeper
 from controller.reconcilers.framework.recovery import DependencyHealth
 from controller.reconcilers.framework.referrers import Referrers
@@ -86,6 +90,7 @@ class _Wired:
     primary: Primary
     informer: Informer
     controller: Controller
+    derived: DerivedValues
 
     @property
     def store(self) -> Store:
@@ -137,6 +142,7 @@ class Assembly:
         keepers = [self._keeper(kind, source_kind) for source_kind, kind in SOURCE_KINDS.items()]
         controllers = [w.controller for w in self.wired]
         controllers += [k for k in keepers if k is not None]
+        controllers += [self._derived_keeper(w) for w in self.wired if w.derived]
         return Assembled(controllers, self.pool, self.recorders)
 
     def _register_indexes(self, spec: ControllerSpec) -> None:
@@ -190,7 +196,9 @@ class Assembly:
         assert spec.make is not None
         events = EventRecorder(self.api, v.COMPONENTS[spec.name])
         self.recorders.append(events)
-        runtime = KindRuntime(spec.name, spec.primary, spec.make(deps), deps, events=events)
+        derived = DerivedValues(spec.primary.kind, spec.derived, self.referrers)
+        runtime = KindRuntime(spec.name, spec.primary, spec.make(deps), deps, events=events,
+                              derived=derived)
         informer = self.informers.informer_for(spec.primary.kind)
         controller = Controller(
             spec.name,
@@ -198,7 +206,7 @@ class Assembly:
             options=self.options,
             on_ready=(lambda: self._check_owned(wired)) if spec.owned else None,
         )
-        wired = _Wired(spec, spec.primary, informer, controller)
+        wired = _Wired(spec, spec.primary, informer, controller, derived)
         runtime.queue = controller.queue
         return wired
 
@@ -422,6 +430,41 @@ class Assembly:
             holder_kind = next(w.informer for w in self.wired if w.store is holder.store)
             holder_kind.add_handler(enqueue_mapped(controller.queue, released_or_taken),
                                     replay=False)
+        return controller
+
+
+    # -- derived status -------------------------------------------------------------------
+
+    def _derived_keeper(self, target: _Wired) -> Controller:
+        """The keeper of ``target``'s derived status fields, fed by the referrers' events
+        and by ``target``'s own status."""
+        name = f"{target.spec.name}-derived-status"
+        keeper = DerivedStatusKeeper(self.api, target.store, target.derived)
+        controller = Controller(name, keeper, options=self.options,
+                                on_ready=lambda: _add_all(controller, keeper.keys_to_check()))
+        for derived in target.spec.derived:
+            referrer = self._wired_for(derived.referrer)
+            references = [r for r in (referrer.spec.references if referrer else [])
+                          if r.kind == target.primary.kind and r.via is None]
+            if referrer is None or not references:
+                raise ValueError(f"{target.spec.name}: derived status {derived.field!r} needs "
+                                 f"{derived.referrer.kind} to reference "
+                                 f"{target.primary.kind.kind}")
+            for reference in references:
+                def moved(event: Event, reference: Reference = reference) -> list[ObjectKey]:
+                    if event.initial:
+                        return []  # the check after sync covers the start-up list
+                    before = set(reference.refs(event.old)) if event.old else set()
+                    after = set(reference.refs(event.new)) if event.new else set()
+                    return sorted(before ^ after)
+
+                referrer.informer.add_handler(enqueue_mapped(controller.queue, moved),
+                                              replay=False)
+
+        def stale(event: Event) -> bool:
+            return not event.initial and keeper.concerns(event.key, event.new)
+
+        target.informer.add_handler(enqueue_object(controller.queue, when=stale), replay=False)
         return controller
 
 

@@ -25,6 +25,10 @@ Declarations:
   among them (context paths). Every claim is filed in ``index`` on each kind's cache (the logic
   looks competitors up there); an object whose claims change, or that goes away, enqueues this
   kind's objects claiming any value it had or has, so a conflict that goes is noticed.
+* ``derived_status(field, from_referrers=kind)``: ``status.<field>`` is the number of objects of
+  ``kind`` referencing this object now (upstream's ``status.subscriptions``), read from the
+  indexes: written with every status write, and kept current by a keeper (``derived.py``) when a
+  referrer appears or goes, without reconciling the object again.
 """
 
 from __future__ import annotations
@@ -84,6 +88,14 @@ class Claims:
 
 
 @attrs.frozen
+class DerivedStatus:
+    """``status.<field>`` = how many objects of ``referrer`` reference the object now."""
+
+    field: str
+    referrer: ResourceKind
+
+
+@attrs.frozen
 class Owned:
     kind: ResourceKind
     expected: RefsFunc
@@ -111,6 +123,7 @@ class ControllerSpec:
     sources: list[Sources] = attrs.field(factory=list)
     waits_for_referrers: bool = False
     claims: list[Claims] = attrs.field(factory=list)
+    derived: list[DerivedStatus] = attrs.field(factory=list)
     make: Callable[[RuntimeDeps], KindLogic] | None = None
 
 
@@ -185,6 +198,13 @@ class Builder:
         """Declare unique claims shared with ``kinds`` (pass the same ``values`` function and
         ``index`` from every kind that competes, so the index is registered once per cache)."""
         self.spec.claims.append(Claims(tuple(kinds), values, index))
+        return self
+
+    def derived_status(self, field: str, *, from_referrers: ResourceKind) -> Builder:
+        """``status.<field>``: the number of objects of ``from_referrers`` that reference this
+        object now (that kind must declare ``references`` to this one). Never counted up or
+        down: derived from the referrer's index at every write."""
+        self.spec.derived.append(DerivedStatus(field, from_referrers))
         return self
 
     def complete(self, make: Callable[[RuntimeDeps], KindLogic]) -> None:

@@ -11,6 +11,8 @@ for all kinds:
 * any exception, of any type, becomes ``Accepted=False`` with a reason and a message naming the
   cause, one Warning Event, and a retry with backoff (or none, for errors retrying cannot fix);
 * an APIM that does not answer parks the object until it answers again (``recovery.py``);
+* status fields derived from the indexes (``derived_status``) are written with every status
+  write (``derived.py`` keeps them current in between);
 * a deletion whose remote cleanup needs something that no longer exists completes anyway and
   says, in a Warning Event, what may remain remotely.
 """
@@ -36,6 +38,7 @@ from controller.queue.workqueue import WorkQueue
 from controller.reconcile import Result, TerminalError
 from controller.reconcilers.framework import conditions as cond
 from controller.reconcilers.framework.builder import Primary
+from controller.reconcilers.framework.derived import DerivedValues
 from controller.reconcilers.framework.errors import (
     ControlPlaneError,
     ReconcileError,
@@ -192,8 +195,11 @@ class KindRuntime:
         deps: RuntimeDeps,
         *,
         events: EventRecorder,
+        derived: DerivedValues | None = None,
     ) -> None:
         self.name = name
+        self.derived = derived
+        """Status fields derived from the indexes, written with every status write."""
         self.primary = primary
         self.logic = logic
         self.deps = deps
@@ -338,6 +344,8 @@ class KindRuntime:
         await _sent(pending)
         if not self.primary.has_status:
             return
+        if self.derived:
+            desired.update(self.derived.of(attempt.key))
         patch = merge_patch(attempt.live_status, desired)
         if not patch:
             return
