@@ -28,7 +28,7 @@ from kubernetes_asyncio.client import ApiClient
 from controller import jsonfast
 from controller.informers.backoff import Backoff, BackoffOptions
 from controller.informers.events import Event, EventType
-from controller.informers.store import KubeObject, Store, resource_version
+from controller.informers.store import KubeObject, Store, resource_version, slim
 from controller.keys import ObjectKey
 from controller.kube.resources import ResourceKind
 from controller.kube.rest import error_from_response, open_request
@@ -189,6 +189,7 @@ class Reflector:
                 # List items omit kind/apiVersion; restore them so handlers see whole objects.
                 item.setdefault("kind", kind)
                 item.setdefault("apiVersion", api_version)
+                slim(item)
             items.extend(page_items)
             metadata = page.get("metadata") or {}
             continue_token = metadata.get("continue") or ""
@@ -279,7 +280,7 @@ class Reflector:
             return
         key = ObjectKey.of(obj)
         if event_type in ("ADDED", "MODIFIED"):
-            old = self._store.upsert(obj)
+            old = self._store.upsert(slim(obj))
             if old is not None and rv and resource_version(old) == rv:
                 # A replay of a state we already have (e.g. after a reconnect): no change.
                 self._resource_version = rv

@@ -32,6 +32,23 @@ part equal, the object's index values are kept instead of recomputed."""
 NAMESPACE_INDEX: Final = "namespace"
 
 
+LAST_APPLIED: Final = "kubectl.kubernetes.io/last-applied-configuration"
+
+
+def slim(obj: KubeObject) -> KubeObject:
+    """``obj`` without what the operator never reads and never writes back: the server-side
+    apply bookkeeping (``metadata.managedFields``) and kubectl's copy of the last applied
+    manifest. Together they are often larger than the object itself; a merge patch never sends
+    them, so nothing is lost by not caching them (docs/architecture.md)."""
+    metadata = obj.get("metadata")
+    if isinstance(metadata, dict):
+        metadata.pop("managedFields", None)
+        annotations = metadata.get("annotations")
+        if isinstance(annotations, dict) and LAST_APPLIED in annotations:
+            del annotations[LAST_APPLIED]
+    return obj
+
+
 def resource_version(obj: KubeObject) -> str:
     return str((obj.get("metadata") or {}).get("resourceVersion") or "")
 

@@ -21,9 +21,11 @@ from controller.informers import (
 )
 from controller.informers.backoff import BackoffOptions
 from controller.informers.reflector import LineSplitter
+from controller.informers.store import slim
 from controller.keys import ObjectKey
 from controller.kube.client import connect, instrument
 from controller.kube.resources import CONFIG_MAPS
+from controller.kube.rest import request_json
 from controller.queue import WorkQueue
 from tests.controller.informers.helpers import (
     WIDGETS,
@@ -328,3 +330,42 @@ async def test_resync_redelivers_cached_objects_at_low_priority(api, informers):
     key, priority = await next_key(queue)
     assert (key, priority) == (K("resync/cm"), LOW_PRIORITY)
     await queue.shutdown()
+
+
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+
+
+async def _applied_config_map(api, name: str) -> None:
+    body = {
+        "apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": name, "namespace": "slim",
+                     "annotations": {LAST_APPLIED: '{"big": "' + "x" * 2000 + '"}', "keep": "me"}},
+        "data": {"v": "1"},
+    }
+    await request_json(api, "POST", CONFIG_MAPS.collection_path("slim"), body=body)
+
+
+async def test_the_cache_holds_neither_managed_fields_nor_the_last_applied_copy(api, informers):
+    """Issue 21: what the operator never reads is dropped as objects arrive, listed or
+    watched; its other annotations stay."""
+    await ensure_namespace(api, "slim")
+    await _applied_config_map(api, "listed")
+    informer, log = start(informers, api, CONFIG_MAPS, namespaces=("slim",))
+    assert await informer.wait_synced(10)
+    await _applied_config_map(api, "watched")
+    await wait_for(lambda: log.of("slim/watched"), what="the watched ConfigMap")
+    for name in ("listed", "watched"):
+        cached = informer.store.get(K(f"slim/{name}"))
+        assert cached is not None
+        assert "managedFields" not in cached["metadata"]
+        assert cached["metadata"]["annotations"] == {"keep": "me"}
+    served = await request_json(api, "GET", CONFIG_MAPS.object_path("slim", "listed"))
+    assert LAST_APPLIED in served["metadata"]["annotations"]  # the server keeps it
+
+
+def test_slim_drops_managed_fields_and_last_applied_only():
+    obj = {"metadata": {"name": "a", "managedFields": [{"manager": "kubectl"}],
+                        "annotations": {LAST_APPLIED: "{}", "other": "1"}}, "spec": {"x": 1}}
+    assert slim(obj) == {"metadata": {"name": "a", "annotations": {"other": "1"}},
+                         "spec": {"x": 1}}
+    assert slim({"metadata": {"name": "b"}}) == {"metadata": {"name": "b"}}
