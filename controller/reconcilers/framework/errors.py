@@ -55,35 +55,29 @@ class ReconcileError(Exception):
         return f"{self}. {self.hint}" if self.hint else str(self)
 
 
-class CompileTemplateError(ReconcileError):
-    """A ``[[ secret ... ]]`` / ``[[ configmap ... ]]`` template cannot be compiled.
+class AuthorError(ReconcileError):
+    """What only the object's author can fix: not retried (a change of the object or of what it
+    reads re-triggers it), logged as a warning since the operator itself works."""
 
-    Not recoverable: the user must change the spec or the source (a source change re-triggers).
-    """
+    @property
+    def recoverable(self) -> bool:
+        return False
+
+    @property
+    def log_level(self) -> str:
+        return "warning"
+
+
+class CompileTemplateError(AuthorError):
+    """A ``[[ secret ... ]]`` / ``[[ configmap ... ]]`` template cannot be compiled."""
 
     reason = REASON_COMPILE_TEMPLATE_ERROR
 
-    @property
-    def recoverable(self) -> bool:
-        return False
 
-    @property
-    def log_level(self) -> str:
-        return "warning"  # the object's author must fix it; the operator works
-
-
-class IllegalStateError(ReconcileError):
+class IllegalStateError(AuthorError):
     """The desired state is contradictory (e.g. a STARTED v4 API without plans)."""
 
     reason = REASON_ILLEGAL_STATE_ERROR
-
-    @property
-    def recoverable(self) -> bool:
-        return False
-
-    @property
-    def log_level(self) -> str:
-        return "warning"  # the object's author must fix it; the operator works
 
 
 class ResolveRefError(ReconcileError):
