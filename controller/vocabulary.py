@@ -26,6 +26,7 @@ FINALIZER_SUBSCRIPTION: Final = "finalizers.gravitee.io/subscriptions"
 FINALIZER_GROUP: Final = "finalizers.gravitee.io/groups"
 FINALIZER_SHARED_POLICY_GROUP: Final = "finalizers.gravitee.io/sharedpolicygroups"
 FINALIZER_NOTIFICATION: Final = "finalizers.gravitee.io/notification"
+FINALIZER_DICTIONARY: Final = "finalizers.gravitee.io/dictionaries"
 FINALIZER_TEMPLATING: Final = "finalizers.gravitee.io/templating"
 
 # --- Annotations ---------------------------------------------------------------------------
@@ -69,6 +70,7 @@ COMPONENTS: Final = {
     "group": "group-controller",
     "sharedpolicygroup": "sharedpolicygroups-controller",
     "notification": "notification-controller",
+    "dictionary": "dictionary-controller",
 }
 
 # --- Conditions (types; reasons and messages live with the runtime) -------------------------

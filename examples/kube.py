@@ -59,6 +59,7 @@ KINDS: Final = {
         Kind(_GRAVITEE, "Group", "groups"),
         Kind(_GRAVITEE, "SharedPolicyGroup", "sharedpolicygroups"),
         Kind(_GRAVITEE, "Notification", "notifications"),
+        Kind(_GRAVITEE, "Dictionary", "dictionaries"),
     )
 }
 

@@ -17,6 +17,7 @@ API_DEFINITIONS: Final = _gravitee("apidefinitions", "ApiDefinition")
 API_V4_DEFINITIONS: Final = _gravitee("apiv4definitions", "ApiV4Definition")
 API_RESOURCES: Final = _gravitee("apiresources", "ApiResource")
 APPLICATIONS: Final = _gravitee("applications", "Application")
+DICTIONARIES: Final = _gravitee("dictionaries", "Dictionary")
 GROUPS: Final = _gravitee("groups", "Group")
 NOTIFICATIONS: Final = _gravitee("notifications", "Notification")
 SHARED_POLICY_GROUPS: Final = _gravitee("sharedpolicygroups", "SharedPolicyGroup")
@@ -28,6 +29,7 @@ __all__ = [
     "API_V4_DEFINITIONS",
     "APPLICATIONS",
     "CONFIG_MAPS",
+    "DICTIONARIES",
     "GROUPS",
     "MANAGEMENT_CONTEXTS",
     "NOTIFICATIONS",

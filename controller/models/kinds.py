@@ -12,6 +12,7 @@ from controller.models.api_resource import ApiResourceSpec, ApiResourceStatus
 from controller.models.api_v2 import ApiDefinitionSpec, ApiDefinitionStatus
 from controller.models.api_v4 import ApiV4DefinitionSpec, ApiV4DefinitionStatus
 from controller.models.application import ApplicationSpec, ApplicationStatus
+from controller.models.dictionary import DictionarySpec, DictionaryStatus
 from controller.models.group import GroupSpec, GroupStatus
 from controller.models.management_context import ManagementContextSpec, ManagementContextStatus
 from controller.models.notification import NotificationSpec, NotificationStatus
@@ -208,6 +209,19 @@ KINDS: tuple[KindInfo, ...] = (
             PrinterColumn(
                 name="Event Type", json_path=".spec.eventType", description="Event source."
             ),
+        ),
+    ),
+    KindInfo(
+        kind="Dictionary",
+        plural="dictionaries",
+        singular="dictionary",
+        description="An APIM dictionary of key/value pairs that gateway expressions read.",
+        spec_type=DictionarySpec,
+        status_type=DictionaryStatus,
+        resource_type=r.Dictionary,
+        short_names=("graviteedictionaries",),
+        printer_columns=(
+            PrinterColumn(name="Type", json_path=".spec.type", description="MANUAL or DYNAMIC."),
         ),
     ),
 )

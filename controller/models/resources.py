@@ -17,6 +17,7 @@ from controller.models.api_v4 import ApiV4DefinitionSpec, ApiV4DefinitionStatus
 from controller.models.application import ApplicationSpec, ApplicationStatus
 from controller.models.base import Opt, Raw, prop
 from controller.models.convert import ModelError, structure
+from controller.models.dictionary import DictionarySpec, DictionaryStatus
 from controller.models.group import GroupSpec, GroupStatus
 from controller.models.management_context import ManagementContextSpec, ManagementContextStatus
 from controller.models.notification import NotificationSpec, NotificationStatus
@@ -139,6 +140,17 @@ class Notification:
     status: Opt[NotificationStatus] = prop()
 
 
+@attrs.frozen(kw_only=True)
+class Dictionary:
+    """An APIM dictionary gateway expressions read."""
+
+    api_version: Opt[str] = _api_version()
+    kind: Opt[str] = _kind()
+    metadata: Opt[Raw] = _metadata()
+    spec: DictionarySpec = prop(required=True)
+    status: Opt[DictionaryStatus] = prop()
+
+
 AnyResource: TypeAlias = (
     ManagementContext
     | ApiDefinition
@@ -149,6 +161,7 @@ AnyResource: TypeAlias = (
     | SharedPolicyGroup
     | Group
     | Notification
+    | Dictionary
 )
 
 RESOURCE_CLASSES: dict[str, type[Any]] = {
@@ -163,6 +176,7 @@ RESOURCE_CLASSES: dict[str, type[Any]] = {
         SharedPolicyGroup,
         Group,
         Notification,
+        Dictionary,
     )
 }
 

@@ -9,6 +9,7 @@ from controller.reconcilers import (
     apiresource,
     apiv4definition,
     application,
+    dictionary,
     group,
     managementcontext,
     notification,
@@ -27,6 +28,7 @@ KINDS: tuple[Setup, ...] = (
     notification.setup,
     sharedpolicygroup.setup,
     subscription.setup,
+    dictionary.setup,
 )
 
 __all__ = ["KINDS"]

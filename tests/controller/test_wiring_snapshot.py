@@ -2,7 +2,8 @@
 
 The snapshot is empirical, so it does not depend on how the wiring is written: a small world of
 objects referencing each other (a context with its Secret and a templated ConfigMap, v2 and v4
-APIs, an Application, an ApiResource, a Group, a Notification, a gateway ConfigMap) is put in
+APIs, an Application, an ApiResource, a Group, a Notification, a Dictionary reading a Secret,
+a gateway ConfigMap) is put in
 the informer caches, then every kind of event each object can produce (created, spec or data
 changed, status-only change, being deleted, deleted, and the start-up list in its converged and
 unconverged forms) is delivered to the handlers the wiring registered. Each line says which
@@ -35,6 +36,7 @@ from controller.kube.kinds import (
     API_RESOURCES,
     API_V4_DEFINITIONS,
     APPLICATIONS,
+    DICTIONARIES,
     GROUPS,
     MANAGEMENT_CONTEXTS,
     NOTIFICATIONS,
@@ -101,6 +103,9 @@ def _world() -> list[tuple[ResourceKind, dict[str, Any]]]:
     application = {"name": "app", "contextRef": {"name": "ctx"}, "settings": {"tls": {
         "clientCertificates": [{"ref": {"kind": "secrets", "name": "app-cert", "key": "crt"}}]}}}
     group = {"name": "group", "members": []}
+    dictionary = {"name": "dict", "contextRef": {"name": "ctx"}, "type": "MANUAL",
+                  "deployed": True,
+                  "manual": {"properties": {"token": "[[ secret `dict-secret/token` ]]"}}}
     notification = {"target": "console", "eventType": "api",
                     "console": {"apiEvents": ["APIKEY_EXPIRED"], "groupRefs": [{"name": "group"}]}}
     # As the operator writes it: stamped with the hash of its data.
@@ -121,6 +126,7 @@ def _world() -> list[tuple[ResourceKind, dict[str, Any]]]:
                           read=True)),
         (SECRETS, _source(SECRETS, "api-secret", {"desc": "ZA=="}, read=True)),
         (SECRETS, _source(SECRETS, "app-cert", {"crt": "Yw=="}, read=True)),
+        (SECRETS, _source(SECRETS, "dict-secret", {"token": "dA=="}, read=True)),
         (SECRETS, _source(SECRETS, "unrelated-secret", {"x": "eA=="}, read=False)),
         (CONFIG_MAPS, _source(CONFIG_MAPS, "ctx-cm", {"url": "http://apim"}, read=True)),
         (CONFIG_MAPS, _source(CONFIG_MAPS, "res-cm", {"ttl": "60"}, read=True)),
@@ -134,6 +140,7 @@ def _world() -> list[tuple[ResourceKind, dict[str, Any]]]:
         (NOTIFICATIONS, _custom(NOTIFICATIONS, "notif", notification)),
         (SHARED_POLICY_GROUPS, _custom(SHARED_POLICY_GROUPS, "spg", spg)),
         (SUBSCRIPTIONS, _custom(SUBSCRIPTIONS, "sub", subscription)),
+        (DICTIONARIES, _custom(DICTIONARIES, "dict", dictionary)),
     ]
 
 

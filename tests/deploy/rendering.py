@@ -37,6 +37,7 @@ CRD_PLURALS = (
     "sharedpolicygroups",
     "groups",
     "notifications",
+    "dictionaries",
 )
 
 KUBECTL = shutil.which("kubectl")

@@ -33,6 +33,7 @@ def test_examples_cover_every_kind_in_scope():
         "SharedPolicyGroup",
         "Group",
         "Notification",
+        "Dictionary",
     }
     assert len(EXAMPLES) > 80
 

@@ -71,6 +71,7 @@ several namespaced releases in one cluster never fight over one ClusterRole.
 - sharedpolicygroups
 - groups
 - notifications
+- dictionaries
 {{- end }}
 
 {{/*
