@@ -37,7 +37,8 @@ from controller.reconcilers.framework.runtime import (
     Outcome,
     RuntimeDeps,
 )
-from controller.reconcilers.support.admission import enforce
+from controller.reconcilers.support import context_paths
+from controller.reconcilers.support.admission import context_exists, enforce, named_rules
 from controller.reconcilers.support.api_common import (
     context_annotations,
     context_for_cleanup,
@@ -46,8 +47,12 @@ from controller.reconcilers.support.api_common import (
     inline_resources,
     is_template,
     leave_previous_context,
+    notifications_checked,
     refuse_while_subscribed,
+    resource_refs_exist,
+    skip_templates,
     stopped,
+    subscribed_plans_kept,
 )
 from controller.reconcilers.support.context_paths import check_context_paths
 from controller.reconcilers.support.contexts import ContextClient
@@ -73,7 +78,25 @@ def setup(builder: Builder) -> None:
         )
     ).derived_status(
         "subscriptions", from_referrers=SUBSCRIPTIONS
-    ).deletion_waits_for_referrers().complete(ApiDefinition)
+    ).deletion_waits_for_referrers().admits(
+        ApiDefinitionSpec,
+        *(
+            skip_templates(check)
+            for check in (
+                subscribed_plans_kept(API_DEFINITIONS, plan_names),
+                context_exists,
+                named_rules(validate_api_v2),
+                context_paths.admission_check,
+                resource_refs_exist,
+                notifications_checked,
+            )
+        ),
+    ).complete(ApiDefinition)
+
+
+def plan_names(spec: Mapping[str, Any]) -> set[str]:
+    """What a Subscription names a v2 plan by: its ``name``."""
+    return {str(plan.get("name")) for plan in spec.get("plans") or [] if isinstance(plan, Mapping)}
 
 
 def validate(spec: Mapping[str, Any], name: str) -> None:

@@ -16,10 +16,12 @@ from typing import Any
 from controller import vocabulary as v
 from controller.apim.apis_v4 import delete_api, upsert_api
 from controller.apim.ids import hrid
+from controller.apim.results import ImportErrors
 from controller.informers.predicates import dependency_or_status_changed
 from controller.informers.store import Store
 from controller.keys import ObjectKey
 from controller.kube.kinds import (
+    API_RESOURCES,
     API_V4_DEFINITIONS,
     CONFIG_MAPS,
     GROUPS,
@@ -28,8 +30,16 @@ from controller.kube.kinds import (
     SUBSCRIPTIONS,
 )
 from controller.models.api_v4 import ApiV4DefinitionSpec
-from controller.models.validation import validate_api_v4
+from controller.models.convert import ModelError, structure
+from controller.models.shared_policy_group import SharedPolicyGroupSpec
+from controller.models.validation import (
+    FieldError,
+    validate_api_v4,
+    validate_api_v4_update,
+    validate_shared_policy_group_phases,
+)
 from controller.reconcilers.framework import conditions as cond
+from controller.reconcilers.framework.admission import Review
 from controller.reconcilers.framework.builder import Builder
 from controller.reconcilers.framework.errors import IllegalStateError, ResolveRefError
 from controller.reconcilers.framework.runtime import (
@@ -39,7 +49,15 @@ from controller.reconcilers.framework.runtime import (
     Outcome,
     RuntimeDeps,
 )
-from controller.reconcilers.support.admission import enforce
+from controller.reconcilers.support import context_paths
+from controller.reconcilers.support.admission import (
+    context_exists,
+    dry_run,
+    enforce,
+    named_rules,
+    on_update,
+    watched,
+)
 from controller.reconcilers.support.api_common import (
     context_annotations,
     context_for_cleanup,
@@ -47,8 +65,12 @@ from controller.reconcilers.support.api_common import (
     errors_status,
     inline_resources,
     leave_previous_context,
+    notifications_checked,
     refuse_while_subscribed,
+    resolve_resources,
+    resource_refs_exist,
     stopped,
+    subscribed_plans_kept,
 )
 from controller.reconcilers.support.context_paths import check_context_paths
 from controller.reconcilers.support.contexts import ContextClient
@@ -90,7 +112,71 @@ def setup(builder: Builder) -> None:
         when=dependency_or_status_changed("crossId"),
     ).derived_status(
         "subscriptions", from_referrers=SUBSCRIPTIONS
-    ).deletion_waits_for_referrers().complete(ApiV4Definition)
+    ).deletion_waits_for_referrers().admits(
+        ApiV4DefinitionSpec,
+        on_update(validate_api_v4_update),
+        subscribed_plans_kept(API_V4_DEFINITIONS, plan_keys),
+        named_rules(validate_api_v4),
+        shared_policy_groups_checked,
+        context_exists,
+        context_paths.admission_check,
+        resource_refs_exist,
+        notifications_checked,
+        remote=dry_run_v4,
+    ).complete(ApiV4Definition)
+
+
+def plan_keys(spec: Mapping[str, Any]) -> set[str]:
+    """What a Subscription names a v4 plan by: its key in ``plans``."""
+    return set(spec.get("plans") or {})
+
+
+def shared_policy_groups_checked(
+    review: Review[ApiV4DefinitionSpec], deps: RuntimeDeps
+) -> list[FieldError]:
+    """Flow steps name SharedPolicyGroups of the cluster that run in the step's phase."""
+    store = deps.stores[SHARED_POLICY_GROUPS.plural]
+    groups: dict[str, SharedPolicyGroupSpec | None] = {}
+    for key in shared_policy_group_refs(review.obj):
+        found = store.get(key)
+        if found is None and not watched(deps, key.namespace):
+            continue  # not in the caches: the reconcile resolves it
+        try:
+            groups[str(key)] = (
+                structure(dict(found.get("spec") or {}), SharedPolicyGroupSpec)
+                if found is not None else None
+            )
+        except ModelError:
+            groups[str(key)] = None
+    return validate_shared_policy_group_phases(
+        review.model, namespace=review.namespace, groups=groups
+    )
+
+
+async def dry_run_v4(review: Review[ApiV4DefinitionSpec], deps: RuntimeDeps) -> list[FieldError]:
+    """``PUT {AUTO}/apis?dryRun=true`` with the body the reconcile would send."""
+    old_status = (review.old or {}).get("status") or {}
+    spec = dict(review.spec)
+    resources = resolve_resources(
+        spec, namespace=review.namespace, resources=deps.stores[API_RESOURCES.plural],
+        reader=deps.sources if deps.templating else None,
+    )
+    if resources is not None:
+        spec["resources"] = resources
+    spec["definitionContext"] = v4_definition_context(spec)
+    identity = populate_v4_ids(
+        spec, namespace=review.namespace, name=review.name, status=old_status,
+        automation_managed=cond.is_true(old_status.get("conditions") or [],
+                                        cond.AUTOMATION_API_MANAGED),
+        has_context=True,
+    )
+
+    async def call(context: ContextClient) -> ImportErrors:
+        state = await upsert_api(context.client, automation_body(identity.spec), dry_run=True,
+                                 hrid_contains_uuid=identity.hrid_contains_uuid)
+        return state.errors
+
+    return await dry_run(review, deps, call)
 
 
 def validate(spec: Mapping[str, Any], name: str) -> None:

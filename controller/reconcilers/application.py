@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import copy
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -21,9 +22,20 @@ from controller.apim.applications import delete_application, upsert_application
 from controller.apim.ids import hrid
 from controller.keys import ObjectKey
 from controller.kube.kinds import APPLICATIONS, MANAGEMENT_CONTEXTS, SUBSCRIPTIONS
+from controller.models.application import ApplicationSpec
+from controller.models.validation import (
+    FieldError,
+    validate_application,
+    validate_application_update,
+)
 from controller.reconcilers.framework import conditions as cond
+from controller.reconcilers.framework.admission import Review
 from controller.reconcilers.framework.builder import Builder
-from controller.reconcilers.framework.errors import IllegalStateError, ResolveRefError
+from controller.reconcilers.framework.errors import (
+    IllegalStateError,
+    ReconcileError,
+    ResolveRefError,
+)
 from controller.reconcilers.framework.runtime import (
     Attempt,
     Cleanup,
@@ -31,13 +43,18 @@ from controller.reconcilers.framework.runtime import (
     Outcome,
     RuntimeDeps,
 )
+from controller.reconcilers.support.admission import context_exists, on_update, rules
 from controller.reconcilers.support.api_common import (
     context_for_cleanup,
     errors_status,
     refuse_while_subscribed,
 )
 from controller.reconcilers.support.references import context_refs, template_sources
-from controller.reconcilers.support.templating import TEMPLATING_FINALIZER, SourceRef
+from controller.reconcilers.support.templating import (
+    TEMPLATING_FINALIZER,
+    SourceReader,
+    SourceRef,
+)
 
 DEFAULT_CERT_KEY = "tls.crt"
 
@@ -72,6 +89,54 @@ def certificate_sources(obj: Mapping[str, Any]) -> Iterable[SourceRef]:
     return sources
 
 
+def resolve_certificates(spec: dict[str, Any], namespace: str, sources: SourceReader) -> None:
+    """Inline every certificate ``ref`` of ``spec`` (and decode ``encoded`` ones); raises
+    ``ResolveRefError`` for a missing source or key, ``IllegalStateError`` for bad base64."""
+    for index, certificate in enumerate(_certificates(spec)):
+        if not isinstance(certificate, dict):
+            continue
+        ref = certificate.pop("ref", None)
+        if isinstance(ref, Mapping) and ref.get("name"):
+            kind, ref_namespace, name, key = _cert_ref(ref, namespace)
+            data = (
+                sources.secret_data(ref_namespace, name)
+                if kind == "secret"
+                else sources.configmap_data(ref_namespace, name)
+            )
+            plural = "secrets" if kind == "secret" else "configmaps"
+            if data is None:
+                raise ResolveRefError(
+                    f"failed to resolve certificate ref [{ref_namespace}/{name}] key [{key}]: "
+                    f'{plural} "{name}" not found'
+                )
+            if not data.get(key):
+                raise ResolveRefError(
+                    f"failed to resolve certificate ref [{ref_namespace}/{name}] key [{key}]: "
+                    f"key [{key}] not found"
+                )
+            certificate["content"] = data[key]
+        if certificate.pop("encoded", False):
+            try:
+                certificate["content"] = base64.b64decode(
+                    str(certificate.get("content") or ""), validate=True
+                ).decode("utf-8")
+            except (binascii.Error, UnicodeDecodeError, ValueError) as error:
+                raise IllegalStateError(
+                    f"failed to base64-decode certificate [{index}]: {error}"
+                ) from error
+        if not certificate.get("name"):
+            certificate["name"] = f"{spec.get('name', '')}-{index}"
+
+
+def certificates_resolve(review: Review[ApplicationSpec], deps: RuntimeDeps) -> list[FieldError]:
+    """Certificate references resolve, from the caches (the reconcile's own resolution)."""
+    try:
+        resolve_certificates(copy.deepcopy(review.spec), review.namespace, deps.sources)
+    except ReconcileError as error:
+        return [FieldError("spec.settings.tls.clientCertificates", str(error))]
+    return []
+
+
 def setup(builder: Builder) -> None:
     (
         builder.reconciles(APPLICATIONS, finalizer=v.FINALIZER_APPLICATION)
@@ -82,6 +147,13 @@ def setup(builder: Builder) -> None:
         .reads_sources(certificate_sources)
         .derived_status("subscriptions", from_referrers=SUBSCRIPTIONS)
         .deletion_waits_for_referrers()
+        .admits(
+            ApplicationSpec,
+            on_update(validate_application_update),
+            context_exists,
+            rules(validate_application),
+            certificates_resolve,
+        )
         .complete(Application)
     )
 
@@ -96,41 +168,7 @@ class Application(KindLogic):
 
     def _resolve_certificates(self, attempt: Attempt) -> None:
         """Inline every certificate ``ref``."""
-        spec = attempt.spec
-        for index, certificate in enumerate(_certificates(spec)):
-            if not isinstance(certificate, dict):
-                continue
-            ref = certificate.pop("ref", None)
-            if isinstance(ref, Mapping) and ref.get("name"):
-                kind, namespace, name, key = _cert_ref(ref, attempt.namespace)
-                data = (
-                    self.deps.sources.secret_data(namespace, name)
-                    if kind == "secret"
-                    else self.deps.sources.configmap_data(namespace, name)
-                )
-                plural = "secrets" if kind == "secret" else "configmaps"
-                if data is None:
-                    raise ResolveRefError(
-                        f"failed to resolve certificate ref [{namespace}/{name}] key [{key}]: "
-                        f'{plural} "{name}" not found'
-                    )
-                if not data.get(key):
-                    raise ResolveRefError(
-                        f"failed to resolve certificate ref [{namespace}/{name}] key [{key}]: "
-                        f"key [{key}] not found"
-                    )
-                certificate["content"] = data[key]
-            if certificate.pop("encoded", False):
-                try:
-                    certificate["content"] = base64.b64decode(
-                        str(certificate.get("content") or ""), validate=True
-                    ).decode("utf-8")
-                except (binascii.Error, UnicodeDecodeError, ValueError) as error:
-                    raise IllegalStateError(
-                        f"failed to base64-decode certificate [{index}]: {error}"
-                    ) from error
-            if not certificate.get("name"):
-                certificate["name"] = f"{spec.get('name', '')}-{index}"
+        resolve_certificates(attempt.spec, attempt.namespace, self.deps.sources)
 
     async def apply(self, attempt: Attempt) -> Outcome:
         spec = attempt.spec

@@ -29,7 +29,7 @@ from controller.reconcilers.framework.runtime import (
     Outcome,
     RuntimeDeps,
 )
-from controller.reconcilers.support.admission import enforce
+from controller.reconcilers.support.admission import context_exists, enforce, rules
 from controller.reconcilers.support.api_common import context_for_cleanup, errors_status
 from controller.reconcilers.support.references import context_refs, template_sources
 from controller.reconcilers.support.templating import TEMPLATING_FINALIZER
@@ -42,6 +42,7 @@ def setup(builder: Builder) -> None:
         builder.reconciles(DICTIONARIES, finalizer=v.FINALIZER_DICTIONARY, processing_status=False)
         .references(MANAGEMENT_CONTEXTS, refs=context_refs, follow=True)
         .reads_sources(template_sources, finalizer=TEMPLATING_FINALIZER)
+        .admits(DictionarySpec, context_exists, rules(type_rules))
         .complete(Dictionary)
     )
 

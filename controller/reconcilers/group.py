@@ -17,6 +17,7 @@ from controller import vocabulary as v
 from controller.apim.groups import delete_group, upsert_group
 from controller.apim.ids import hrid
 from controller.kube.kinds import GROUPS, MANAGEMENT_CONTEXTS
+from controller.models.group import GroupSpec
 from controller.reconcilers.framework import conditions as cond
 from controller.reconcilers.framework.builder import Builder
 from controller.reconcilers.framework.errors import IllegalStateError, ReconcileError
@@ -28,6 +29,7 @@ from controller.reconcilers.framework.runtime import (
     Outcome,
     RuntimeDeps,
 )
+from controller.reconcilers.support.admission import context_exists
 from controller.reconcilers.support.api_common import context_for_cleanup, errors_status
 from controller.reconcilers.support.references import context_refs, template_sources
 from controller.reconcilers.support.templating import TEMPLATING_FINALIZER
@@ -41,6 +43,7 @@ def setup(builder: Builder) -> None:
         .references(MANAGEMENT_CONTEXTS, refs=context_refs, follow=True)
         .reads_sources(template_sources, finalizer=TEMPLATING_FINALIZER)
         .deletion_waits_for_referrers()
+        .admits(GroupSpec, context_exists)
         .complete(Group)
     )
 

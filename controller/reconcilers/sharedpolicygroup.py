@@ -21,6 +21,7 @@ from controller.apim.shared_policy_groups import (
 )
 from controller.kube.kinds import MANAGEMENT_CONTEXTS, SHARED_POLICY_GROUPS
 from controller.models.shared_policy_group import SharedPolicyGroupSpec
+from controller.models.validation import validate_shared_policy_group_update
 from controller.reconcilers.framework import conditions as cond
 from controller.reconcilers.framework.builder import Builder
 from controller.reconcilers.framework.errors import IllegalStateError, ReconcileError
@@ -32,7 +33,7 @@ from controller.reconcilers.framework.runtime import (
     Outcome,
     RuntimeDeps,
 )
-from controller.reconcilers.support.admission import enforce
+from controller.reconcilers.support.admission import context_exists, enforce, on_update
 from controller.reconcilers.support.api_common import context_for_cleanup, errors_status
 from controller.reconcilers.support.references import context_refs, template_sources
 from controller.reconcilers.support.templating import TEMPLATING_FINALIZER
@@ -44,6 +45,11 @@ def setup(builder: Builder) -> None:
         .references(MANAGEMENT_CONTEXTS, refs=context_refs, follow=True)
         .reads_sources(template_sources, finalizer=TEMPLATING_FINALIZER)
         .deletion_waits_for_referrers()
+        .admits(
+            SharedPolicyGroupSpec,
+            on_update(validate_shared_policy_group_update),
+            context_exists,
+        )
         .complete(SharedPolicyGroup)
     )
 

@@ -25,10 +25,19 @@ from controller.keys import ObjectKey
 from controller.kube.kinds import API_DEFINITIONS, API_V4_DEFINITIONS, APPLICATIONS, SUBSCRIPTIONS
 from controller.kube.resources import ResourceKind
 from controller.models.subscription import SubscriptionSpec
-from controller.models.validation import validate_subscription
+from controller.models.validation import (
+    FieldError,
+    validate_subscription,
+    validate_subscription_update,
+)
 from controller.reconcilers.framework import conditions as cond
+from controller.reconcilers.framework.admission import Review
 from controller.reconcilers.framework.builder import Builder
-from controller.reconcilers.framework.errors import IllegalStateError, ResolveRefError
+from controller.reconcilers.framework.errors import (
+    IllegalStateError,
+    ReconcileError,
+    ResolveRefError,
+)
 from controller.reconcilers.framework.runtime import (
     Attempt,
     Cleanup,
@@ -82,8 +91,52 @@ def setup(builder: Builder) -> None:
         .references(API_DEFINITIONS, refs=v2_api_refs, when=SYNCED)
         .references(APPLICATIONS, refs=application_refs, when=SYNCED)
         .reads_sources(template_sources, finalizer=TEMPLATING_FINALIZER)
+        .admits(SubscriptionSpec, immutable_refs, dates_and_keys, references_checked)
         .complete(Subscription)
     )
+
+
+def immutable_refs(review: Review[SubscriptionSpec], deps: RuntimeDeps) -> list[FieldError]:
+    if review.old_model is None:
+        return []
+    return validate_subscription_update(review.old_model, review.model,
+                                        namespace=review.namespace)
+
+
+def dates_and_keys(review: Review[SubscriptionSpec], deps: RuntimeDeps) -> list[FieldError]:
+    """API kind, API keys and ending date; the one-minute rule applies to a new ending date
+    only (an old subscription re-applied must not fail as time passes)."""
+    old_ending = (review.old_model.ending_at if review.old_model is not None else None)
+    new_date = review.old_model is None or old_ending != review.model.ending_at
+    now = (datetime.datetime.now(datetime.UTC) if new_date
+           else datetime.datetime.min.replace(tzinfo=datetime.UTC))
+    return validate_subscription(review.model, now=now)
+
+
+def references_checked(review: Review[SubscriptionSpec], deps: RuntimeDeps) -> list[FieldError]:
+    """The API and application exist, share a context, and the plan exists and can be
+    subscribed to (from the caches, as the reconcile resolves them)."""
+    attempt = Attempt(review.key, review.obj, review.spec)
+    try:
+        refs = Subscription(deps)._refs(attempt)
+    except ReconcileError as error:
+        return [FieldError("spec", str(error))]
+    plan = str(review.spec.get("plan") or "")
+    spec = refs.api.get("spec") or {}
+    if refs.kind == API_DEFINITIONS:
+        found = next((p for p in spec.get("plans") or []
+                      if isinstance(p, Mapping) and p.get("name") == plan), None)
+        security = str((found or {}).get("security") or "")
+    else:
+        found = (spec.get("plans") or {}).get(plan)
+        security = str(((found or {}).get("security") or {}).get("type") or "")
+    if found is None:
+        return [FieldError("spec.plan", f"unable to subscribe to API [{refs.key}] because plan "
+                                        f"[{plan}] cannot be found")]
+    if security.upper() not in SUBSCRIBABLE and found.get("mode") != "PUSH":
+        return [FieldError("spec.plan", f"unable to subscribe to plan [{plan}] because security "
+                                        f"type is not one of [{','.join(SUBSCRIBABLE)}]")]
+    return []
 
 
 def _legacy_id(obj: Mapping[str, Any]) -> str | None:
@@ -105,6 +158,16 @@ class Target:
     plan: str
     application: str
     application_by_uuid: bool
+
+
+@attrs.frozen
+class References:
+    kind: ResourceKind
+    key: ObjectKey
+    api: dict[str, Any]
+    app_key: ObjectKey
+    app: dict[str, Any]
+    context: ObjectKey
 
 
 def rfc3339(moment: datetime.datetime) -> str:
@@ -159,7 +222,8 @@ class Subscription(KindLogic):
             return str(plan_id)
         return sanitize_key(plan)
 
-    def _target(self, attempt: Attempt) -> Target:
+    def _refs(self, attempt: Attempt) -> References:
+        """The API and the application, read from the caches, sharing one context."""
         kind, key, api = self._api(attempt)
         if api is None:
             raise ResolveRefError(f"unable to resolve API [{key}]")
@@ -181,6 +245,12 @@ class Subscription(KindLogic):
                 f"management contexts must match between application [{app_key}] and API "
                 f"[{key}], got [{app_context}] and [{api_context}]"
             )
+        return References(kind, key, api, app_key, app, api_context)
+
+    def _target(self, attempt: Attempt) -> Target:
+        refs = self._refs(attempt)
+        kind, key, api, app_key, app = refs.kind, refs.key, refs.api, refs.app_key, refs.app
+        api_context = refs.context
         api_uuid = _legacy_id(api)
         if not (api.get("status") or {}).get("id"):
             raise ResolveRefError(f"API [{key}] is not synced to APIM yet")

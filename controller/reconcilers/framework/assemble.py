@@ -20,13 +20,13 @@ logic and its ``KindRuntime`` and ``Controller``, and connects:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable, Sequence
-from typing import Final
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from typing import Any, Final
 
 import attrs
 from kubernetes_asyncio.client import ApiClient
 
-from controller import metrics
+from controller import jsonfast, metrics
 from controller import vocabulary as v
 from controller.apim import ApimClientPool, ClientOptions
 from controller.config import Settings
@@ -43,6 +43,7 @@ from controller.kube.resources import CONFIG_MAPS, SECRETS, ResourceKind
 from controller.loop import Controller, ControllerOptions
 from controller.metrics import apim_request_observer
 from controller.queue.workqueue import LOW_PRIORITY
+from controller.reconcilers.framework.admission import Admission, RemoteOptions
 from controller.reconcilers.framework.builder import (
     Builder,
     Claims,
@@ -62,7 +63,7 @@ from controller.reconcilers.support.contexts import ContextResolver
 from controller.reconcilers.support.gateway_configmaps import GatewayConfigMaps
 from controller.reconcilers.support.references import spec_of
 from controller.reconcilers.support.sources import CachedSources
-from controller.reconcilers.support.templating import SourceKind, SourceRef
+from controller.reconcilers.support.templating import SourceKind, SourceRef, compile_spec
 
 SOURCE_KINDS: Final[dict[SourceKind, ResourceKind]] = {"secret": SECRETS, "configmap": CONFIG_MAPS}
 
@@ -77,6 +78,9 @@ class Assembled:
     controllers: list[Controller]
     pool: ApimClientPool
     recorders: list[EventRecorder]
+    admission: Admission
+    """The admission rules the kinds declared, over the same caches (the webhook serves
+    them)."""
 
     async def close(self) -> None:
         for recorder in self.recorders:
@@ -143,7 +147,27 @@ class Assembly:
         controllers = [w.controller for w in self.wired]
         controllers += [k for k in keepers if k is not None]
         controllers += [self._derived_keeper(w) for w in self.wired if w.derived]
-        return Assembled(controllers, self.pool, self.recorders)
+        return Assembled(controllers, self.pool, self.recorders, self._admission(specs, deps))
+
+    def _admission(self, specs: Sequence[ControllerSpec], deps: RuntimeDeps) -> Admission:
+        rules = {spec.primary.kind.plural: spec.admission for spec in specs
+                 if spec.primary is not None and spec.admission is not None}
+        webhook = self.settings.webhook
+
+        def compile_templates(spec: Mapping[str, Any], namespace: str) -> dict[str, Any]:
+            if not deps.templating:
+                copied: dict[str, Any] = jsonfast.copy(dict(spec))
+                return copied
+            compiled: dict[str, Any] = compile_spec(
+                dict(spec), namespace=namespace, reader=deps.sources
+            ).spec
+            return compiled
+
+        return Admission(
+            rules, deps,
+            remote=RemoteOptions(enabled=webhook.apim_dry_run, budget=webhook.apim_dry_run_budget),
+            compile_templates=compile_templates,
+        )
 
     def _register_indexes(self, spec: ControllerSpec) -> None:
         assert spec.primary is not None
@@ -189,6 +213,7 @@ class Assembly:
             health=self.health,
             templating=self.settings.enable_templating,
             claims_in_cluster=self.settings.webhook.check_api_context_path_conflict_in_cluster,
+            namespaces=self.settings.namespaces,
         )
 
     def _controller(self, spec: ControllerSpec, deps: RuntimeDeps) -> _Wired:

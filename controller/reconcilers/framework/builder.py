@@ -25,6 +25,8 @@ Declarations:
   among them (context paths). Every claim is filed in ``index`` on each kind's cache (the logic
   looks competitors up there); an object whose claims change, or that goes away, enqueues this
   kind's objects claiming any value it had or has, so a conflict that goes is noticed.
+* ``admits(model, *checks, remote=..., default=...)``: the kind's admission rules, served by the
+  validating (and, with ``default``, mutating) webhook of its kind (``admission.py``).
 * ``derived_status(field, from_referrers=kind)``: ``status.<field>`` is the number of objects of
   ``kind`` referencing this object now (upstream's ``status.subscriptions``), read from the
   indexes: written with every status write, and kept current by a keeper (``derived.py``) when a
@@ -34,7 +36,7 @@ Declarations:
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
@@ -42,9 +44,17 @@ from controller.informers.predicates import EventFilter, dependency_changed
 from controller.informers.store import KubeObject
 from controller.keys import ObjectKey
 from controller.kube.resources import ResourceKind
+from controller.reconcilers.framework.admission import (
+    AdmissionRules,
+    Check,
+    Default,
+    RemoteCheck,
+)
 
 if TYPE_CHECKING:
     from controller.reconcilers.framework.runtime import KindLogic, RuntimeDeps
+
+M = TypeVar("M")
 
 RefsFunc = Callable[[KubeObject], Iterable[ObjectKey]]
 """The keys of the objects ``obj`` references (a reference without a namespace lives in the
@@ -124,6 +134,7 @@ class ControllerSpec:
     waits_for_referrers: bool = False
     claims: list[Claims] = attrs.field(factory=list)
     derived: list[DerivedStatus] = attrs.field(factory=list)
+    admission: AdmissionRules[Any] | None = None
     make: Callable[[RuntimeDeps], KindLogic] | None = None
 
 
@@ -205,6 +216,19 @@ class Builder:
         object now (that kind must declare ``references`` to this one). Never counted up or
         down: derived from the referrer's index at every write."""
         self.spec.derived.append(DerivedStatus(field, from_referrers))
+        return self
+
+    def admits(
+        self,
+        model: type[M],
+        *checks: Check[M],
+        remote: RemoteCheck[M] | None = None,
+        default: Default | None = None,
+    ) -> Builder:
+        """Admission rules of the kind: its spec must structure into ``model``, then ``checks``
+        run in order (no remote call), then, when enabled, the ``remote`` APIM dry run;
+        ``default`` mutates the object before validation (a mutating webhook)."""
+        self.spec.admission = AdmissionRules(model, tuple(checks), remote, default)
         return self
 
     def complete(self, make: Callable[[RuntimeDeps], KindLogic]) -> None:

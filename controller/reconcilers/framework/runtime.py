@@ -137,6 +137,8 @@ class RuntimeDeps:
     claims_in_cluster: bool = False
     """Whether claims (context paths) must be unique cluster-wide rather than per namespace
     (``CHECK_API_CONTEXT_PATH_CONFLICT_IN_CLUSTER``)."""
+    namespaces: tuple[str, ...] = ()
+    """The namespaces the caches hold (``NAMESPACE``); empty: all of them."""
 
 
 class KindLogic(abc.ABC):
