@@ -57,6 +57,9 @@ __all__ = [
     "REGISTRY",
     "REST_CLIENT_REQUESTS",
     "TERMINAL_RECONCILE_ERRORS",
+    "WEBHOOK_IN_FLIGHT",
+    "WEBHOOK_LATENCY",
+    "WEBHOOK_REQUESTS",
     "WORKQUEUE_ADDS",
     "WORKQUEUE_BUCKETS",
     "WORKQUEUE_DEPTH",
@@ -238,6 +241,27 @@ APIM_REQUEST_DURATION = Histogram(
     "Latency of requests to the APIM Management API, by method and host.",
     ["method", "host"],
     buckets=APIM_REQUEST_BUCKETS,
+    registry=REGISTRY,
+)
+
+# controller-runtime's webhook families: the label is the served path.
+WEBHOOK_LATENCY = Histogram(
+    "controller_runtime_webhook_latency_seconds",
+    "Histogram of the latency of processing admission requests",
+    ["webhook"],
+    buckets=WORKQUEUE_BUCKETS,
+    registry=REGISTRY,
+)
+WEBHOOK_REQUESTS = Counter(
+    "controller_runtime_webhook_requests",
+    "Total number of admission requests by HTTP status code.",
+    ["webhook", "code"],
+    registry=REGISTRY,
+)
+WEBHOOK_IN_FLIGHT = Gauge(
+    "controller_runtime_webhook_requests_in_flight",
+    "Current number of admission requests being served.",
+    ["webhook"],
     registry=REGISTRY,
 )
 

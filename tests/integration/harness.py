@@ -468,9 +468,12 @@ async def operator_env(
             probes_port=0, metrics_port=0, enable_metrics=True, max_concurrent_reconciles=4
         )
         manager = Manager(settings, api, options=OPTIONS)
-        wiring = WiringContext(settings=settings, api_client=api, informers=manager.informers)
+        wiring = WiringContext(settings=settings, api_client=api, informers=manager.informers,
+                               bind_host=OPTIONS.bind_host)
         for controller in build_controllers(wiring):
             manager.register(controller)
+        for server in wiring.servers:
+            manager.add_server(server)
         task = asyncio.create_task(manager.run())
         try:
             await asyncio.wait_for(manager.wait_controllers_started(), 15)

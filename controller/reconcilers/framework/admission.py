@@ -32,6 +32,7 @@ import attrs
 
 from controller.informers.store import KubeObject
 from controller.keys import ObjectKey
+from controller.kube.resources import ResourceKind
 from controller.models.convert import ModelError, structure
 from controller.models.validation import FieldError, severe, warnings
 from controller.reconcilers.framework.errors import ReconcileError
@@ -136,13 +137,15 @@ class Admission:
 
     def __init__(
         self,
-        rules: Mapping[str, AdmissionRules[Any]],
+        rules: Mapping[ResourceKind, AdmissionRules[Any]],
         deps: RuntimeDeps,
         *,
         remote: RemoteOptions | None = None,
         compile_templates: Callable[[Mapping[str, Any], str], dict[str, Any]] | None = None,
     ) -> None:
-        self.rules = dict(rules)
+        self.rules = {kind.plural: declared for kind, declared in rules.items()}
+        self.kinds = {kind.plural: kind for kind in rules}
+        """The kinds served, by plural."""
         self.deps = deps
         self.remote = remote or RemoteOptions()
         self._compile = compile_templates

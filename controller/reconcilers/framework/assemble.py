@@ -150,7 +150,7 @@ class Assembly:
         return Assembled(controllers, self.pool, self.recorders, self._admission(specs, deps))
 
     def _admission(self, specs: Sequence[ControllerSpec], deps: RuntimeDeps) -> Admission:
-        rules = {spec.primary.kind.plural: spec.admission for spec in specs
+        rules = {spec.primary.kind: spec.admission for spec in specs
                  if spec.primary is not None and spec.admission is not None}
         webhook = self.settings.webhook
 
