@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -13,7 +14,10 @@ from sim.apim.pytest_plugin import FIXTURE_TOKEN
 from sim.apim.testing import RunningSimulator, start_simulator
 from tests.webhooks.stack import ApiServer, Stack, api_server, context, stack
 
-NAMESPACE = "admission"
+def namespace() -> str:
+    """A namespace of its own per module and run: the real API server keeps what earlier runs
+    left (it has no namespace controller to empty a deleted namespace)."""
+    return f"admission-{uuid.uuid4().hex[:8]}"
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
@@ -34,7 +38,7 @@ async def simulator() -> AsyncIterator[RunningSimulator]:
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def operator(server: ApiServer, simulator: RunningSimulator) -> AsyncIterator[Stack]:
     """Webhooks on, a ManagementContext ``ctx`` in place."""
-    async with stack(server, simulator, NAMESPACE) as running:
+    async with stack(server, simulator, namespace()) as running:
         applied = await running.apply(context("ctx", simulator))
         assert applied.code == 0, applied.err
         yield running
