@@ -14,6 +14,7 @@ from sim.apim.pytest_plugin import FIXTURE_TOKEN
 from sim.apim.testing import RunningSimulator, start_simulator
 from tests.webhooks.stack import ApiServer, Stack, api_server, context, stack
 
+
 def namespace() -> str:
     """A namespace of its own per module and run: the real API server keeps what earlier runs
     left (it has no namespace controller to empty a deleted namespace)."""

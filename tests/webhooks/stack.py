@@ -142,6 +142,10 @@ class Stack:
     _wiring: WiringContext | None = None
 
     @property
+    def ns(self) -> str:
+        return self.namespace
+
+    @property
     def kubeconfig(self) -> Path:
         return self.server.kubeconfig
 

@@ -60,13 +60,13 @@ async def test_a_template_that_does_not_compile_refuses_the_object(operator: Sta
 
 async def test_v4_context_must_exist(operator: Stack) -> None:
     await refused(operator, v4_api("v4-noctx", context_ref="nope"),
-                  f"resource [v4-noctx] references management context [{operator.namespace}/nope] that "
+                  f"resource [v4-noctx] references management context [{operator.ns}/nope] that "
                   "doesn't exist in the cluster")
 
 
 async def test_v2_context_must_exist(operator: Stack) -> None:
     await refused(operator, v2_api("v2-noctx", context_ref="nope"),
-                  f"resource [v2-noctx] references management context [{operator.namespace}/nope] that "
+                  f"resource [v2-noctx] references management context [{operator.ns}/nope] that "
                   "doesn't exist in the cluster")
 
 
@@ -92,13 +92,14 @@ async def test_a_v2_template_is_not_checked(operator: Stack) -> None:
 async def test_context_path_taken_by_another_api(operator: Stack) -> None:
     await operator.applied(local_v4("path-owner", "/taken"))
     await refused(operator, local_v4("path-thief", "/taken/"),
-                  f"invalid API context path [/taken]. API [{operator.namespace}/path-owner] is already "
+                  f"invalid API context path [/taken]. API [{operator.ns}/path-owner] is already "
                   "defined with the same path")
 
 
 async def test_resource_reference_must_exist(operator: Stack) -> None:
     await refused(operator, v4("res-ref", resources=[{"ref": {"name": "nope"}}]),
-                  f"api references resource [{operator.namespace}/nope] that does not exist in the cluster")
+                  f"api references resource [{operator.ns}/nope] that does not exist in the "
+                  "cluster")
 
 
 async def test_inline_resource_needs_its_fields(operator: Stack) -> None:
@@ -117,7 +118,8 @@ async def test_page_parent_must_exist(operator: Stack) -> None:
 
 async def test_notification_reference_must_exist(operator: Stack) -> None:
     await refused(operator, v4("notif-missing", notificationsRefs=[{"name": "nope"}]),
-                  f"api references notification [{operator.namespace}/nope] that does not exist in the cluster")
+                  f"api references notification [{operator.ns}/nope] that does not exist in the "
+                  "cluster")
 
 
 async def test_one_console_notification_only(operator: Stack) -> None:
@@ -125,8 +127,8 @@ async def test_one_console_notification_only(operator: Stack) -> None:
                            notification("n2", apiEvents=["API_STOPPED"]))
     await refused(operator,
                   v4("notif-two", notificationsRefs=[{"name": "n1"}, {"name": "n2"}]),
-                  f"api references notification [{operator.namespace}/n2] but there is already another console "
-                  "notification referenced")
+                  f"api references notification [{operator.ns}/n2] but there is already another "
+                  "console notification referenced")
 
 
 async def test_notification_without_events_is_a_warning(operator: Stack) -> None:
@@ -135,22 +137,22 @@ async def test_notification_without_events_is_a_warning(operator: Stack) -> None
         v4("notif-warn", state="STOPPED", notificationsRefs=[{"name": "n-empty"}])
     )
     assert result.code == 0, result.err
-    assert (f"Warning: api references notification [{operator.namespace}/n-empty] configured without any API "
-            "events") in result.err
+    assert (f"Warning: api references notification [{operator.ns}/n-empty] configured without "
+            "any API events") in result.err
 
 
 async def test_plan_used_by_a_subscription_cannot_go(operator: Stack) -> None:
     api = v4("subscribed", plans={"jwt": {"name": "JWT", "security": {"type": "JWT"}}},
              state="STOPPED")
-    await operator.applied(api, application("sub-app", context_ref="ctx",
-                                            settings={"app": {"type": "backend", "clientId": "abc"}}))
+    app_settings = {"app": {"type": "backend", "clientId": "abc"}}
+    await operator.applied(api, application("sub-app", context_ref="ctx", settings=app_settings))
     await operator.applied(subscription("sub", api="subscribed", application="sub-app",
                                         plan="jwt"))
     changed = copy.deepcopy(api)
     changed["spec"]["plans"] = {"other": {"name": "Other", "security": {"type": "JWT"}}}
     await refused(operator, changed,
-                  f"Plan [jwt] could not be found in API [{operator.namespace}/subscribed] but there is a "
-                  "subscription referencing it.")
+                  f"Plan [jwt] could not be found in API [{operator.ns}/subscribed] but there "
+                  "is a subscription referencing it.")
 
 
 # --- v4 rules -----------------------------------------------------------------------------
@@ -175,7 +177,8 @@ def native(name: str, **spec: Any) -> dict[str, Any]:
 
 
 async def test_native_flow_execution(operator: Stack) -> None:
-    await refused(operator, native("native-exec", flowExecution={"mode": "DEFAULT", "matchRequired": False}),
+    execution = {"mode": "DEFAULT", "matchRequired": False}
+    await refused(operator, native("native-exec", flowExecution=execution),
                   "FlowExecution is not supported in Native API [native-exec]")
 
 
@@ -196,7 +199,7 @@ async def test_shared_policy_group_must_exist(operator: Stack) -> None:
     flows = [{"name": "f", "enabled": True,
               "request": [{"sharedPolicyGroupRef": {"name": "nope"}}]}]
     await refused(operator, v4("spg-missing", flows=flows),
-                  f"unable to get Shared Policy Group [nope] in namespace [{operator.namespace}]")
+                  f"unable to get Shared Policy Group [nope] in namespace [{operator.ns}]")
 
 
 async def test_v4_type_is_immutable(operator: Stack) -> None:
@@ -238,7 +241,7 @@ async def test_context_secret_must_exist(operator: Stack) -> None:
     await refused(operator, bare_context("c4", baseUrl="http://apim.local",
                                          organizationId="DEFAULT", environmentId="DEFAULT",
                                          auth={"secretRef": {"name": "nope"}}),
-                  f"secret [{operator.namespace}/nope] doesn't exist in the cluster")
+                  f"secret [{operator.ns}/nope] doesn't exist in the cluster")
 
 
 # --- ApiResource ----------------------------------------------------------------------------
@@ -255,7 +258,7 @@ async def test_api_resource_needs_a_type(operator: Stack) -> None:
 
 async def test_application_context_must_exist(operator: Stack) -> None:
     await refused(operator, application("app-noctx", context_ref="nope"),
-                  f"resource [app-noctx] references management context [{operator.namespace}/nope] that "
+                  f"resource [app-noctx] references management context [{operator.ns}/nope] that "
                   "doesn't exist in the cluster")
 
 
@@ -278,7 +281,7 @@ async def test_application_certificate_ref_must_resolve(operator: Stack) -> None
     settings = {"app": {"type": "web"},
                 "tls": {"clientCertificates": [{"ref": {"name": "no-cert"}}]}}
     await refused(operator, application("app-ref", context_ref="ctx", settings=settings),
-                  f"failed to resolve certificate ref [{operator.namespace}/no-cert] key [tls.crt]")
+                  f"failed to resolve certificate ref [{operator.ns}/no-cert] key [tls.crt]")
 
 
 async def test_application_deprecated_certificate_is_a_warning(operator: Stack) -> None:
@@ -303,7 +306,7 @@ async def test_application_cannot_move_from_simple_to_oauth(operator: Stack) -> 
 
 async def test_subscription_api_must_resolve(operator: Stack) -> None:
     await refused(operator, subscription("sub-noapi", api="nope", application="x", plan="p"),
-                  f"unable to resolve API [{operator.namespace}/nope]")
+                  f"unable to resolve API [{operator.ns}/nope]")
 
 
 async def test_subscription_plan_must_exist(operator: Stack) -> None:
@@ -311,7 +314,8 @@ async def test_subscription_plan_must_exist(operator: Stack) -> None:
                            application("sub-app2", context_ref="ctx"))
     await refused(operator,
                   subscription("sub-noplan", api="sub-api", application="sub-app2", plan="nope"),
-                  f"unable to subscribe to API [{operator.namespace}/sub-api] because plan [nope] cannot be found")
+                  f"unable to subscribe to API [{operator.ns}/sub-api] because plan [nope] "
+                  "cannot be found")
 
 
 async def test_subscription_ending_date_in_the_future(operator: Stack) -> None:
@@ -338,7 +342,7 @@ async def test_subscription_plan_is_immutable(operator: Stack) -> None:
 
 async def test_shared_policy_group_context_must_exist(operator: Stack) -> None:
     await refused(operator, shared_policy_group("spg-noctx", context_ref="nope"),
-                  f"resource [spg-noctx] references management context [{operator.namespace}/nope] that "
+                  f"resource [spg-noctx] references management context [{operator.ns}/nope] that "
                   "doesn't exist in the cluster")
 
 
@@ -354,7 +358,7 @@ async def test_shared_policy_group_phase_is_immutable(operator: Stack) -> None:
 
 async def test_group_context_must_exist(operator: Stack) -> None:
     await refused(operator, group("grp-noctx", context_ref="nope"),
-                  f"resource [grp-noctx] references management context [{operator.namespace}/nope] that "
+                  f"resource [grp-noctx] references management context [{operator.ns}/nope] that "
                   "doesn't exist in the cluster")
 
 
@@ -376,7 +380,8 @@ async def test_dictionary_type_matches_its_content(operator: Stack) -> None:
 async def test_a_metadata_only_update_is_admitted(operator: Stack) -> None:
     api = v4("relabel", state="STOPPED")
     await operator.applied(api)
-    result = await operator.kubectl("label", "-n", operator.namespace, "apiv4definitions", "relabel", "team=a")
+    result = await operator.kubectl("label", "-n", operator.ns, "apiv4definitions", "relabel",
+                                    "team=a")
     assert result.code == 0, result.err
 
 
