@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import socket
 from collections.abc import AsyncIterator
@@ -170,7 +171,7 @@ class Stack:
         for obj in objects:
             store = self.manager.informers.informer_for(kind_of(obj)).store
             key = ObjectKey(self.namespace, obj["metadata"]["name"])
-            await wait_for(lambda store=store, key=key: _present(store, key),
+            await wait_for(functools.partial(_present, store, key),
                            what=f"{obj['kind']} {key} in the operator's cache")
 
     async def start_operator(self) -> None:
