@@ -125,6 +125,50 @@ def test_unimplemented_settings_name_what_happens_instead():
         "ENABLE_INGRESS": "true", "ENABLE_WEBHOOK": "true", "ENABLE_DRIFT_DETECTION": "true",
         "DRIFT_DETECTION_INTERVAL": "5m", "GATEWAY_API_MATCH_ACROSS_ROUTES": "true",
     }))
-    assert set(found) == {"ENABLE_INGRESS", "ENABLE_WEBHOOK", "ENABLE_DRIFT_DETECTION",
+    # ENABLE_WEBHOOK is implemented: never reported as ignored.
+    assert set(found) == {"ENABLE_INGRESS", "ENABLE_DRIFT_DETECTION",
                           "DRIFT_DETECTION_INTERVAL", "GATEWAY_API_MATCH_ACROSS_ROUTES"}
     assert "not watched" in found["ENABLE_INGRESS"]
+
+
+def test_webhook_settings_have_safe_defaults():
+    webhook = Settings.from_env({}).webhook
+    assert not webhook.enabled
+    assert webhook.failure_policy == "Fail"
+    assert not webhook.apim_dry_run
+    assert webhook.timeout_seconds == 10  # min(HTTP_CLIENT_TIMEOUT_SECONDS + 5, 30)
+    assert webhook.apim_dry_run_budget < webhook.timeout_seconds
+    assert webhook.cert_dir == "/tmp/webhook-server/certs"
+    # unique per install unless named explicitly
+    assert webhook.validating_name("team-a") == "gko-validating-webhook-configurations-team-a"
+    assert webhook.mutating_name("team-b") == "gko-mutating-webhook-configurations-team-b"
+
+
+def test_webhook_settings_are_read_with_upstream_names():
+    webhook = Settings.from_env({
+        "ENABLE_WEBHOOK": "true", "WEBHOOK_NAMESPACE": "gko", "WEBHOOK_SERVICE_NAME": "hooks",
+        "WEBHOOK_SERVICE_PORT": "9444", "WEBHOOK_CERT_SECRET_NAME": "gko-webhook-cert",
+        "WEBHOOK_SELF_REGISTER_URL": "https://127.0.0.1:9444/", "WEBHOOK_FAILURE_POLICY": "ignore",
+        "WEBHOOK_APIM_DRY_RUN": "true", "WEBHOOK_APIM_DRY_RUN_BUDGET_SECONDS": "1.5",
+        "HTTP_CLIENT_TIMEOUT_SECONDS": "30",
+        "WEBHOOK_VALIDATING_CONFIGURATION_NAME": "mine",
+    }).webhook
+    assert webhook.enabled and webhook.namespace == "gko" and webhook.service_name == "hooks"
+    assert webhook.service_port == 9444 and webhook.cert_secret_name == "gko-webhook-cert"
+    assert webhook.self_register_url == "https://127.0.0.1:9444"
+    assert webhook.failure_policy == "Ignore"
+    assert webhook.apim_dry_run and webhook.apim_dry_run_budget == 1.5
+    assert webhook.timeout_seconds == 30
+    assert webhook.validating_name("gko") == "mine"
+
+
+@pytest.mark.parametrize(("env", "named"), [
+    ({"WEBHOOK_SELF_REGISTER_URL": "http://127.0.0.1:9443"}, "WEBHOOK_SELF_REGISTER_URL"),
+    ({"WEBHOOK_SELF_REGISTER_URL": "https://127.0.0.1:9443/hooks"}, "WEBHOOK_SELF_REGISTER_URL"),
+    ({"WEBHOOK_FAILURE_POLICY": "Sometimes"}, "WEBHOOK_FAILURE_POLICY"),
+    ({"WEBHOOK_TIMEOUT_SECONDS": "31"}, "WEBHOOK_TIMEOUT_SECONDS"),
+    ({"WEBHOOK_APIM_DRY_RUN_BUDGET_SECONDS": "10"}, "WEBHOOK_APIM_DRY_RUN_BUDGET_SECONDS"),
+])
+def test_webhook_settings_refuse_what_cannot_work(env, named):
+    with pytest.raises(SettingsError, match=named):
+        Settings.from_env(env)

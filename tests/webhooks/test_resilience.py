@@ -145,3 +145,32 @@ async def test_a_context_token_is_never_echoed(
         result = await running.apply(bad)
         assert "very-secret-token-123" not in result.err + result.out
         assert FIXTURE_TOKEN not in result.err + result.out
+
+
+async def test_a_rotated_certificate_is_served_and_its_ca_written_again(
+    server: ApiServer, simulator: RunningSimulator
+) -> None:
+    async with stack(server, simulator, fresh("rotate"),
+                     cert_secret_name="gko-webhook-cert") as running:
+        assert running.api is not None and running.webhook is not None
+        secret_path = f"/api/v1/namespaces/{running.ns}/secrets/gko-webhook-cert"
+        config_path = (f"{registration.API_PREFIX}/{registration.VALIDATING}/"
+                       f"{running.settings.webhook.validating_name(running.ns)}")
+
+        async def ca_bundle() -> str:
+            found = await request_json(running.api, "GET", config_path)
+            return str(found["webhooks"][0]["clientConfig"]["caBundle"])
+
+        stored = await request_json(running.api, "GET", secret_path)
+        before = await ca_bundle()
+        assert before == stored["data"]["ca"]  # the Secret's CA is what the API server trusts
+        assert not await running.webhook.refresh_certificate()  # nothing changed: kept
+
+        stored["data"] = {}  # e.g. someone deleting the keys to force a rotation
+        await request_json(running.api, "PUT", secret_path, body=stored)
+        assert await running.webhook.refresh_certificate()
+        rotated = await request_json(running.api, "GET", secret_path)
+        assert await ca_bundle() == rotated["data"]["ca"] != before
+
+        result = await running.apply(v4_api("after-rotation", context_ref=None, plans={}))
+        assert "Its state is set to STARTED, but the API has no plans" in result.err, result.err
