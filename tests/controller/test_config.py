@@ -153,11 +153,15 @@ def test_webhook_settings_are_read_with_upstream_names():
         "HTTP_CLIENT_TIMEOUT_SECONDS": "30",
         "WEBHOOK_VALIDATING_CONFIGURATION_NAME": "mine",
     }).webhook
-    assert webhook.enabled and webhook.namespace == "gko" and webhook.service_name == "hooks"
-    assert webhook.service_port == 9444 and webhook.cert_secret_name == "gko-webhook-cert"
+    assert webhook.enabled
+    assert webhook.namespace == "gko"
+    assert webhook.service_name == "hooks"
+    assert webhook.service_port == 9444
+    assert webhook.cert_secret_name == "gko-webhook-cert"
     assert webhook.self_register_url == "https://127.0.0.1:9444"
     assert webhook.failure_policy == "Ignore"
-    assert webhook.apim_dry_run and webhook.apim_dry_run_budget == 1.5
+    assert webhook.apim_dry_run
+    assert webhook.apim_dry_run_budget == 1.5
     assert webhook.timeout_seconds == 30
     assert webhook.validating_name("gko") == "mine"
 

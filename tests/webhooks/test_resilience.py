@@ -152,7 +152,8 @@ async def test_a_rotated_certificate_is_served_and_its_ca_written_again(
 ) -> None:
     async with stack(server, simulator, fresh("rotate"),
                      cert_secret_name="gko-webhook-cert") as running:
-        assert running.api is not None and running.webhook is not None
+        assert running.api is not None
+        assert running.webhook is not None
         secret_path = f"/api/v1/namespaces/{running.ns}/secrets/gko-webhook-cert"
         config_path = (f"{registration.API_PREFIX}/{registration.VALIDATING}/"
                        f"{running.settings.webhook.validating_name(running.ns)}")

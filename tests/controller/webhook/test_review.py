@@ -14,7 +14,9 @@ def test_parse_reads_the_request_and_fills_the_namespace():
                                    "object": {"metadata": {"name": "a"}},
                                    "oldObject": {"metadata": {"name": "a"}}, "dryRun": True}})
     parsed = review.parse(body.encode())
-    assert parsed.uid == "u1" and parsed.operation == "UPDATE" and parsed.dry_run
+    assert parsed.uid == "u1"
+    assert parsed.operation == "UPDATE"
+    assert parsed.dry_run
     assert parsed.obj["metadata"]["namespace"] == "team"
     assert parsed.old == {"metadata": {"name": "a"}}
 
