@@ -152,25 +152,26 @@ async def test_a_rotated_certificate_is_served_and_its_ca_written_again(
 ) -> None:
     async with stack(server, simulator, fresh("rotate"),
                      cert_secret_name="gko-webhook-cert") as running:
-        assert running.api is not None
-        assert running.webhook is not None
+        api, webhook = running.api, running.webhook
+        assert api is not None
+        assert webhook is not None
         secret_path = f"/api/v1/namespaces/{running.ns}/secrets/gko-webhook-cert"
         config_path = (f"{registration.API_PREFIX}/{registration.VALIDATING}/"
                        f"{running.settings.webhook.validating_name(running.ns)}")
 
         async def ca_bundle() -> str:
-            found = await request_json(running.api, "GET", config_path)
+            found = await request_json(api, "GET", config_path)
             return str(found["webhooks"][0]["clientConfig"]["caBundle"])
 
-        stored = await request_json(running.api, "GET", secret_path)
+        stored = await request_json(api, "GET", secret_path)
         before = await ca_bundle()
         assert before == stored["data"]["ca"]  # the Secret's CA is what the API server trusts
-        assert not await running.webhook.refresh_certificate()  # nothing changed: kept
+        assert not await webhook.refresh_certificate()  # nothing changed: kept
 
         stored["data"] = {}  # e.g. someone deleting the keys to force a rotation
-        await request_json(running.api, "PUT", secret_path, body=stored)
-        assert await running.webhook.refresh_certificate()
-        rotated = await request_json(running.api, "GET", secret_path)
+        await request_json(api, "PUT", secret_path, body=stored)
+        assert await webhook.refresh_certificate()
+        rotated = await request_json(api, "GET", secret_path)
         assert await ca_bundle() == rotated["data"]["ca"] != before
 
         result = await running.apply(v4_api("after-rotation", context_ref=None, plans={}))
