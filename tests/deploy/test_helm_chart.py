@@ -350,7 +350,28 @@ def test_impossible_combinations_fail_to_render() -> None:
          {"ENABLE_WEBHOOK": "true", "WEBHOOK_NAMESPACE": OPERATOR_NAMESPACE,
           "WEBHOOK_SERVICE_NAME": "gko-webhook", "WEBHOOK_SERVICE_PORT": "9443",
           "WEBHOOK_CERT_SECRET_NAME": "gko-webhook-cert",
+          "WEBHOOK_VALIDATING_CONFIGURATION_NAME":
+              f"gko-validating-webhook-configurations-{OPERATOR_NAMESPACE}",
+          "WEBHOOK_MUTATING_CONFIGURATION_NAME":
+              f"gko-mutating-webhook-configurations-{OPERATOR_NAMESPACE}",
+          "WEBHOOK_FAILURE_POLICY": "Fail", "WEBHOOK_TIMEOUT_SECONDS": "10",
+          "WEBHOOK_APIM_DRY_RUN": "false", "WEBHOOK_APIM_DRY_RUN_BUDGET_SECONDS": "2",
           "CHECK_API_CONTEXT_PATH_CONFLICT_IN_CLUSTER": "true"}),
+        ({"manager__webhook__enabled": True, "manager__webhook__failurePolicy": "Ignore",
+          "manager__webhook__apimDryRun__enabled": True,
+          "manager__webhook__apimDryRun__budgetSeconds": 3,
+          "manager__httpClient__timeoutSeconds": 30},
+         {"ENABLE_WEBHOOK": "true", "WEBHOOK_NAMESPACE": OPERATOR_NAMESPACE,
+          "WEBHOOK_SERVICE_NAME": "gko-webhook", "WEBHOOK_SERVICE_PORT": "9443",
+          "WEBHOOK_CERT_SECRET_NAME": "gko-webhook-cert",
+          "WEBHOOK_VALIDATING_CONFIGURATION_NAME":
+              f"gko-validating-webhook-configurations-{OPERATOR_NAMESPACE}",
+          "WEBHOOK_MUTATING_CONFIGURATION_NAME":
+              f"gko-mutating-webhook-configurations-{OPERATOR_NAMESPACE}",
+          "WEBHOOK_FAILURE_POLICY": "Ignore", "WEBHOOK_TIMEOUT_SECONDS": "30",
+          "HTTP_CLIENT_TIMEOUT_SECONDS": "30",
+          "WEBHOOK_APIM_DRY_RUN": "true", "WEBHOOK_APIM_DRY_RUN_BUDGET_SECONDS": "3",
+          "CHECK_API_CONTEXT_PATH_CONFLICT_IN_CLUSTER": "false"}),
         ({"ingress__controller__enabled": True, "ingress__ingressClasses[0]": "graviteeio",
           "ingress__ingressClasses[1]": "other",
           "ingress__templates__404__name": "not-found",

@@ -130,3 +130,41 @@ Refuse combinations that cannot work, at render time.
 {{- fail "manager.metrics.certSecret is only used with manager.metrics.secured: true" -}}
 {{- end -}}
 {{- end }}
+
+{{/*
+The admission webhooks: configuration names (unique per release namespace), timeout, and the
+kinds served (the same list as manifests/components/webhook/webhooks.yaml, generated from the
+kinds' declarations; tests/deploy compares them).
+*/}}
+{{- define "gko.validatingWebhookName" -}}
+gko-validating-webhook-configurations-{{ .Release.Namespace }}
+{{- end }}
+
+{{- define "gko.mutatingWebhookName" -}}
+gko-mutating-webhook-configurations-{{ .Release.Namespace }}
+{{- end }}
+
+{{- define "gko.webhookTimeout" -}}
+{{- if .Values.manager.webhook.timeoutSeconds -}}
+{{ .Values.manager.webhook.timeoutSeconds }}
+{{- else -}}
+{{ min 30 (add (int .Values.manager.httpClient.timeoutSeconds) 5) }}
+{{- end -}}
+{{- end }}
+
+{{- define "gko.validatedKinds" -}}
+- [ManagementContext, managementcontexts]
+- [ApiDefinition, apidefinitions]
+- [ApiV4Definition, apiv4definitions]
+- [ApiResource, apiresources]
+- [Application, applications]
+- [Group, groups]
+- [Notification, notifications]
+- [SharedPolicyGroup, sharedpolicygroups]
+- [Subscription, subscriptions]
+- [Dictionary, dictionaries]
+{{- end }}
+
+{{- define "gko.mutatedKinds" -}}
+- [ManagementContext, managementcontexts]
+{{- end }}
