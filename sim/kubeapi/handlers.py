@@ -265,7 +265,9 @@ class ResourceHandlers:
         else:
             options = await self._delete_options(request)
             context = attrs.evolve(
-                context, dry_run=options.dry_run, propagation_policy=options.propagation_policy
+                context,
+                dry_run=options.dry_run,
+                delete_options=await self._requested_delete_options(request),
             )
             if verb == "delete":
 
@@ -287,6 +289,22 @@ class ResourceHandlers:
         result, warnings = await self._webhooks.run(make, context)
         result = attrs.evolve(result, warnings=result.warnings + warnings)
         return self._write_response(request, rt, result)
+
+    async def _requested_delete_options(self, request: web.Request) -> JsonObj:
+        """The propagationPolicy and preconditions the client sent (reviews echo only those)."""
+        raw = await request.read()
+        try:
+            body = jsonwire.loads(raw) if raw else None
+        except ValueError:
+            body = None
+        body = body if isinstance(body, dict) else {}
+        sent: JsonObj = {}
+        policy = request.query.get("propagationPolicy") or body.get("propagationPolicy")
+        if isinstance(policy, str) and policy:
+            sent["propagationPolicy"] = policy
+        if isinstance(body.get("preconditions"), dict) and body["preconditions"]:
+            sent["preconditions"] = body["preconditions"]
+        return sent
 
     # -- bodies ----------------------------------------------------------------------------
 

@@ -330,7 +330,7 @@ class Operations:
             obj.pop("status", None)
         warnings = early + self._admit(rt, obj, None, strict=strict)
         if admission:
-            yield AdmissionStep(VALIDATE, CREATE, rt, namespace, requested_name, obj, None)
+            yield AdmissionStep(VALIDATE, CREATE, rt, namespace, name, obj, None)
         # Like etcd's create: a name taken is found at storage time, after validation.
         if self.store.get(rt.key, namespace if rt.namespaced else "", name) is not None:
             raise already_exists(rt.group, rt.plural, name)
@@ -660,11 +660,13 @@ class Operations:
         """:meth:`delete`, stopping at its admission points."""
         admission = self.admission_active()
         scope_ns = namespace if rt.namespaced else ""
-        if admission:
-            # kube-apiserver's delete handler runs mutating admission before reading the
-            # object: such webhooks see neither object nor oldObject.
-            yield AdmissionStep(MUTATE, DELETE, rt, scope_ns, name, None, None)
         obj = self.get(rt, scope_ns, name)
+        if admission:
+            # Mutating webhooks are called on DELETE too (with the stored object as oldObject),
+            # though there is nothing for them to patch.
+            yield AdmissionStep(MUTATE, DELETE, rt, scope_ns, name, None, obj)
+            if self.store.get(rt.key, scope_ns, name) is not obj:
+                raise StaleRead()
         meta = obj["metadata"]
         if options.precondition_uid and options.precondition_uid != meta["uid"]:
             raise conflict(

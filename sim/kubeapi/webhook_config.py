@@ -9,6 +9,7 @@ returns for them, with its field paths and messages. Must never call a webhook:
 
 from __future__ import annotations
 
+import json
 import re
 import urllib.parse
 from typing import Any
@@ -25,7 +26,13 @@ _MATCH_POLICIES = ("Equivalent", "Exact")
 _SIDE_EFFECTS = ("None", "NoneOnDryRun")
 _REINVOCATION = ("IfNeeded", "Never")
 _REVIEW_VERSIONS = ("v1", "v1beta1")
-_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_SUBDOMAIN_MESSAGE = (
+    "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or "
+    "'.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used "
+    "for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
+)
+_FORM = "; desired format: https://host[/path]"
 _SELECTOR_OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist")
 
 
@@ -70,8 +77,8 @@ def _invalid(path: str, value: str, detail: str) -> FieldError:
     return FieldError(path, "FieldValueInvalid", f"Invalid value: {value}: {detail}")
 
 
-def _go_string_slice(values: list[Any]) -> str:
-    return "[]string{" + ", ".join(f'"{v}"' for v in values) + "}"
+def _json_list(values: list[Any]) -> str:
+    return json.dumps(values, separators=(",", ":"))
 
 
 def validate(obj: JsonObj, *, mutating: bool) -> list[FieldError]:
@@ -147,7 +154,7 @@ def _validate_hook(hook: JsonObj, path: str, *, mutating: bool) -> list[FieldErr
         errors.append(
             _invalid(
                 f"{path}.admissionReviewVersions",
-                _go_string_slice(versions),
+                _json_list(versions),
                 "must include at least one of " + ", ".join(_REVIEW_VERSIONS),
             )
         )
@@ -172,18 +179,63 @@ def _validate_rule(rule: Any, path: str) -> list[FieldError]:
         errors.append(
             _invalid(
                 f"{path}.operations",
-                _go_string_slice(operations),
+                _json_list(operations),
                 "if '*' is present, must not specify other operations",
             )
         )
     for index, op in enumerate(operations):
         if op not in _OPERATIONS:
             errors.append(_unsupported(f"{path}.operations[{index}]", op, _OPERATIONS))
-    for field in ("apiGroups", "apiVersions", "resources"):
+    for field in ("apiGroups", "apiVersions"):
         if not rule.get(field):
             errors.append(_required(f"{path}.{field}"))
+    errors.extend(_validate_resources(list(rule.get("resources") or []), f"{path}.resources"))
     if rule.get("scope") not in _SCOPES:
         errors.append(_unsupported(f"{path}.scope", rule.get("scope"), _SCOPES))
+    return errors
+
+
+def _validate_resources(resources: list[Any], path: str) -> list[FieldError]:
+    """Wildcards may not overlap other entries (``*/*`` alone; ``*`` with no plain resource)."""
+    if not resources:
+        return [_required(path)]
+    errors: list[FieldError] = []
+    wildcard_subresources: set[str] = set()  # x/*
+    wildcard_resources: set[str] = set()  # */x
+    plain = False
+    for index, entry in enumerate(resources):
+        entry = str(entry)
+        if not entry:
+            errors.append(_required(f"{path}[{index}]"))
+            continue
+        res, slash, sub = entry.partition("/")
+        if not slash:
+            plain = plain or entry != "*"
+            continue
+        if res in wildcard_subresources:
+            message = f"if '{res}/*' is present, must not specify {entry}"
+            errors.append(_invalid(f"{path}[{index}]", f'"{entry}"', message))
+        if sub in wildcard_resources:
+            message = f"if '*/{sub}' is present, must not specify {entry}"
+            errors.append(_invalid(f"{path}[{index}]", f'"{entry}"', message))
+        if sub == "*":
+            wildcard_subresources.add(res)
+        if res == "*":
+            wildcard_resources.add(sub)
+    if len(resources) > 1 and "*/*" in resources:
+        errors.append(
+            _invalid(
+                path, _json_list(resources), "if '*/*' is present, must not specify other resources"
+            )
+        )
+    if "*" in resources and plain:
+        errors.append(
+            _invalid(
+                path,
+                _json_list(resources),
+                "if '*' is present, must not specify other resources without subresources",
+            )
+        )
     return errors
 
 
@@ -212,10 +264,12 @@ def _validate_client_config(config: JsonObj, path: str) -> list[FieldError]:
         return _validate_url(str(url), f"{path}.url")
     errors: list[FieldError] = []
     service = service if isinstance(service, dict) else {}
+    # kube-apiserver hands name and namespace over to its check in swapped order, so a
+    # missing name is reported on ``namespace`` and the other way round.
     if not service.get("name"):
-        errors.append(_required(f"{path}.service.name", "service name is required"))
+        errors.append(_required(f"{path}.service.namespace"))
     if not service.get("namespace"):
-        errors.append(_required(f"{path}.service.namespace", "service namespace is required"))
+        errors.append(_required(f"{path}.service.name"))
     port = service.get("port", 443)
     if not isinstance(port, int) or not 1 <= port <= 65535:
         errors.append(
@@ -226,8 +280,28 @@ def _validate_client_config(config: JsonObj, path: str) -> list[FieldError]:
             )
         )
     svc_path = service.get("path")
-    if svc_path is not None and not str(svc_path).startswith("/"):
-        errors.append(_invalid(f"{path}.service.path", f'"{svc_path}"', "must start with a '/'"))
+    if svc_path is not None:
+        errors.extend(_validate_service_path(str(svc_path), f"{path}.service.path"))
+    return errors
+
+
+def _validate_service_path(url_path: str, path: str) -> list[FieldError]:
+    if url_path in ("", "/"):
+        return []
+    shown = f'"{url_path}"'
+    if url_path == "//":
+        return [_invalid(path, shown, "segment[0] may not be empty")]
+    errors: list[FieldError] = []
+    if not url_path.startswith("/"):
+        errors.append(_invalid(path, shown, "must start with a '/'"))
+    rest = url_path[1:]
+    if rest.endswith("/"):
+        rest = rest[:-1]
+    for index, segment in enumerate(rest.split("/")):
+        if not segment:
+            errors.append(_invalid(path, shown, f"segment[{index}] may not be empty"))
+        elif len(segment) > 253 or not _DNS_SUBDOMAIN.match(segment):
+            errors.append(_invalid(path, shown, f"segment[{index}]: {_SUBDOMAIN_MESSAGE}"))
     return errors
 
 
@@ -235,9 +309,11 @@ def _validate_url(url: str, path: str) -> list[FieldError]:
     parts = urllib.parse.urlsplit(url)
     errors: list[FieldError] = []
     if parts.scheme != "https":
-        errors.append(_invalid(path, f'"{parts.scheme}"', "'https' is the only allowed URL scheme"))
+        errors.append(
+            _invalid(path, f'"{parts.scheme}"', "'https' is the only allowed URL scheme" + _FORM)
+        )
     if not parts.hostname:
-        errors.append(_invalid(path, f'"{parts.netloc}"', "host must be specified"))
+        errors.append(_invalid(path, f'"{parts.netloc}"', "host must be specified" + _FORM))
     if parts.username is not None:
         errors.append(
             _invalid(path, f'"{parts.username}"', "user information is not permitted in the URL")

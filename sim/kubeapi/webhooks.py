@@ -72,7 +72,8 @@ class RequestContext:
     dry_run: bool = False
     field_manager: str | None = None
     field_validation: str | None = None
-    propagation_policy: str | None = None
+    # What a DELETE's client sent of propagationPolicy and preconditions.
+    delete_options: JsonObj = attrs.field(factory=dict)
 
     def options(self, operation: str) -> JsonObj:
         """The ``options`` of the review: Create/Update/DeleteOptions as the request set them."""
@@ -83,8 +84,7 @@ class RequestContext:
         if self.dry_run:
             options["dryRun"] = ["All"]
         if kind == "DeleteOptions":
-            if self.propagation_policy:
-                options["propagationPolicy"] = self.propagation_policy
+            options.update(self.delete_options)
         else:
             if self.field_manager:
                 options["fieldManager"] = self.field_manager
@@ -412,7 +412,13 @@ def _review(uid: str, step: AdmissionStep, context: RequestContext) -> JsonObj:
     request["object"] = step.obj
     request["oldObject"] = step.old
     request["dryRun"] = context.dry_run
-    request["options"] = context.options(step.operation)
+    options = context.options(step.operation)
+    if rt.key == NAMESPACES and step.operation == "DELETE" and step.old is not None:
+        # The namespace store deletes with a uid precondition of its own, which shows here.
+        preconditions = dict(options.get("preconditions") or {})
+        preconditions.setdefault("uid", step.old["metadata"].get("uid", ""))
+        options["preconditions"] = preconditions
+    request["options"] = options
     return {"kind": "AdmissionReview", "apiVersion": REVIEW_API_VERSION, "request": request}
 
 

@@ -571,24 +571,105 @@ async def test_configuration_defaults(target: Target, hooks: Hooks):
     assert mutating.webhooks[1].reinvocation_policy == "Never"
 
 
-async def test_configuration_validation(target: Target, hooks: Hooks):
+def _set(path: str, value: Any) -> Any:
+    def change(hook: JsonObj) -> None:
+        *parents, last = path.split(".")
+        node: Any = hook
+        for part in parents:
+            node = node[int(part)] if isinstance(node, list) else node[part]
+        if value is _DELETE:
+            del node[last]
+        else:
+            node[last] = value
+
+    return change
+
+
+_DELETE = object()
+_FORM = "; desired format: https://host[/path]"
+INVALID_CONFIGURATIONS = {
+    "side effects Some and an http URL": (
+        [_set("sideEffects", "Some"), _set("clientConfig.url", "http://127.0.0.1:1/x")],
+        '[webhooks[0].sideEffects: Unsupported value: "Some": supported values: "None", '
+        '"NoneOnDryRun", webhooks[0].clientConfig.url: Invalid value: "http": '
+        f"'https' is the only allowed URL scheme{_FORM}]",
+    ),
+    "no side effects": (
+        [_set("sideEffects", _DELETE)],
+        "webhooks[0].sideEffects: Required value: must specify one of None, NoneOnDryRun",
+    ),
+    "timeout": (
+        [_set("timeoutSeconds", 31)],
+        "webhooks[0].timeoutSeconds: Invalid value: 31: the timeout value must be between 1 "
+        "and 30 seconds",
+    ),
+    "short name": (
+        [_set("name", "a.b")],
+        'webhooks[0].name: Invalid value: "a.b": should be a domain with at least three '
+        "segments separated by dots",
+    ),
+    "no client config": (
+        [_set("clientConfig", {})],
+        "webhooks[0].clientConfig: Required value: exactly one of url or service is required",
+    ),
+    "operations": (
+        [_set("rules.0.operations", ["*", "CREATE"])],
+        'webhooks[0].rules[0].operations: Invalid value: ["*","CREATE"]: if \'*\' is present, '
+        "must not specify other operations",
+    ),
+    "resources": (
+        [_set("rules.0.resources", ["*", "*/*"])],
+        'webhooks[0].rules[0].resources: Invalid value: ["*","*/*"]: if \'*/*\' is present, '
+        "must not specify other resources",
+    ),
+    "scope": (
+        [_set("rules.0.scope", "Foo")],
+        'webhooks[0].rules[0].scope: Unsupported value: "Foo": supported values: "*", '
+        '"Cluster", "Namespaced"',
+    ),
+    "review versions": (
+        [_set("admissionReviewVersions", ["v2"])],
+        'webhooks[0].admissionReviewVersions: Invalid value: ["v2"]: must include at least one '
+        "of v1, v1beta1",
+    ),
+    "service without name (reported on namespace, as kube-apiserver does)": (
+        [_set("clientConfig", {"service": {"namespace": "n"}})],
+        "webhooks[0].clientConfig.service.namespace: Required value",
+    ),
+    "service path": (
+        [_set("clientConfig", {"service": {"namespace": "n", "name": "s", "path": "x"}})],
+        "[webhooks[0].clientConfig.service.path: Invalid value: \"x\": must start with a '/', "
+        'webhooks[0].clientConfig.service.path: Invalid value: "x": segment[0] may not be empty]',
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(INVALID_CONFIGURATIONS))
+async def test_configuration_validation(target: Target, case: str):
+    changes, expected = INVALID_CONFIGURATIONS[case]
+    hook: JsonObj = {
+        "name": "bad.contract.kubeapi.test",
+        "clientConfig": {"url": "https://127.0.0.1:1/x"},
+        "rules": [widget_rule("CREATE")],
+        "sideEffects": "None",
+        "admissionReviewVersions": ["v1"],
+    }
+    for change in changes:
+        change(hook)
     api: Any = k8s.AdmissionregistrationV1Api(target.api)
-    bad = hooks.hook("bad", "http://127.0.0.1:1/x", side_effects="Some")
+    name = f"{target.namespace}-bad"
     body = {
         "apiVersion": "admissionregistration.k8s.io/v1",
         "kind": "ValidatingWebhookConfiguration",
-        "metadata": {"name": f"{target.namespace}-bad"},
-        "webhooks": [bad],
+        "metadata": {"name": name},
+        "webhooks": [hook],
     }
     with pytest.raises(ApiException) as caught:
         await api.create_validating_webhook_configuration(body)
     assert caught.value.status == 422
-    message = status_of(caught.value)["message"]
-    assert message == (
-        f'ValidatingWebhookConfiguration.admissionregistration.k8s.io "{target.namespace}-bad" '
-        'is invalid: [webhooks[0].sideEffects: Unsupported value: "Some": supported values: '
-        '"None", "NoneOnDryRun", webhooks[0].clientConfig.url: Invalid value: "http": '
-        "'https' is the only allowed URL scheme]"
+    assert status_of(caught.value)["message"] == (
+        f'ValidatingWebhookConfiguration.admissionregistration.k8s.io "{name}" is invalid: '
+        f"{expected}"
     )
 
 
