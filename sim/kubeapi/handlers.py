@@ -11,13 +11,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime
-import json
+import unicodedata
 from collections.abc import Callable
 from typing import Any
 
 import attrs
 import yaml
 from aiohttp import web
+from multidict import CIMultiDict
 
 from sim import jsonwire
 from sim.kubeapi import patching, protobuf, tables
@@ -38,10 +39,25 @@ def dumps(obj: Any) -> bytes:
     return jsonwire.dumps(obj)
 
 
+def warning_headers(warnings: tuple[str, ...]) -> CIMultiDict[str] | None:
+    """One ``Warning: 299 - "text"`` header per warning, as kube-apiserver writes them: empty,
+    repeated and non-printable (control characters) texts are dropped; ``"`` and ``\\`` are
+    escaped, other characters (UTF-8) kept."""
+    if not warnings:
+        return None
+    headers: CIMultiDict[str] = CIMultiDict()
+    seen: set[str] = set()
+    for text in warnings:
+        if not text or text in seen or any(unicodedata.category(c)[0] == "C" for c in text):
+            continue
+        seen.add(text)
+        quoted = text.replace("\\", "\\\\").replace('"', '\\"')
+        headers.add("Warning", f'299 - "{quoted}"')
+    return headers or None
+
+
 def json_response(obj: Any, status: int = 200, warnings: tuple[str, ...] = ()) -> web.Response:
-    headers = (
-        {"Warning": ", ".join(f"299 - {json.dumps(w)}" for w in warnings)} if warnings else None
-    )
+    headers = warning_headers(warnings)
     return web.Response(body=dumps(obj), status=status, content_type=_JSON, headers=headers)
 
 

@@ -171,10 +171,11 @@ class Operations:
         *,
         strict: bool,
         subresource: str | None = None,
-    ) -> Generator[AdmissionStep, JsonObj | None, tuple[JsonObj, tuple[str, ...]]]:
+    ) -> Generator[AdmissionStep, JsonObj | None, tuple[JsonObj, tuple[str, ...] | None]]:
         """The mutating admission point: webhooks see a custom resource pruned and defaulted,
         as kube-apiserver decodes it before admission. Returns the object to continue with
-        and the decoding warnings of a changed one (an unchanged one is decoded again later)."""
+        and, when a webhook changed it, the warnings of the request's own decoding (``None``
+        when unchanged: the request body is decoded again later)."""
         view = obj
         dropped: list[str] = []
         if rt.custom and rt.schema is not None:
@@ -182,12 +183,12 @@ class Operations:
             schema.prune_and_default(view, rt.schema, dropped=dropped)
             if dropped and strict:
                 # Refused at decoding, before any webhook (``_admit`` raises it).
-                return obj, ()
+                return obj, None
         mutated = yield AdmissionStep(
             MUTATE, operation, rt, namespace, name, view, old, subresource or ""
         )
         if mutated is None or mutated is view:
-            return obj, ()
+            return obj, None
         return mutated, tuple(f'unknown field "{path}"' for path in dropped)
 
     # -- reads -----------------------------------------------------------------------------
@@ -291,7 +292,7 @@ class Operations:
         meta = obj["metadata"]
         self._check_namespace(rt, namespace, meta)
         requested_name = meta.get("name") or ""
-        early: tuple[str, ...] = ()
+        early: tuple[str, ...] | None = None
         admission = self.admission_active()
         if admission:
             obj, early = yield from self._mutate(
@@ -328,7 +329,9 @@ class Operations:
             meta["generation"] = 1
         if rt.custom and rt.has_status:
             obj.pop("status", None)
-        warnings = early + self._admit(rt, obj, None, strict=strict)
+        warnings = (early or ()) + self._admit(
+            rt, obj, None, strict=strict, mutated=early is not None
+        )
         if admission:
             yield AdmissionStep(VALIDATE, CREATE, rt, namespace, name, obj, None)
         # Like etcd's create: a name taken is found at storage time, after validation.
@@ -583,7 +586,7 @@ class Operations:
         if rv and rv != old["metadata"]["resourceVersion"]:
             raise conflict(rt.group, rt.plural, name, STALE_OBJECT)
         namespace = old["metadata"].get("namespace", "")
-        early: tuple[str, ...] = ()
+        early: tuple[str, ...] | None = None
         admission = self.admission_active()
         if admission:
             new, early = yield from self._mutate(
@@ -624,7 +627,9 @@ class Operations:
             new["spec"] = old.get("spec", {})
             if old["metadata"].get("deletionTimestamp"):
                 new.setdefault("status", {})["phase"] = "Terminating"
-        warnings = early + self._admit(rt, new, old, strict=strict)
+        warnings = (early or ()) + self._admit(
+            rt, new, old, strict=strict, mutated=early is not None
+        )
         if rt.tracks_generation and _spec_changed(rt, old, new):
             new["metadata"]["generation"] = int(old["metadata"].get("generation", 0)) + 1
         new["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"]
@@ -929,9 +934,18 @@ class Operations:
             )
 
     def _admit(
-        self, rt: ResourceType, obj: JsonObj, old: JsonObj | None, *, strict: bool
+        self,
+        rt: ResourceType,
+        obj: JsonObj,
+        old: JsonObj | None,
+        *,
+        strict: bool,
+        mutated: bool = False,
     ) -> tuple[str, ...]:
-        """Kind-specific defaulting and validation before storage; returns warnings."""
+        """Kind-specific defaulting and validation before storage; returns warnings.
+
+        ``mutated``: an admission webhook changed the object; fields it added that the schema
+        does not know are dropped silently (the request's own were reported at decoding)."""
         warnings: tuple[str, ...] = ()
         if not rt.custom:
             try:
@@ -948,7 +962,7 @@ class Operations:
             schema.prune_and_default(
                 obj, rt.schema, dropped=dropped, admitted=self._admitted_version(rt, old)
             )
-            if dropped:
+            if dropped and not mutated:
                 messages = [f'unknown field "{path}"' for path in dropped]
                 if strict:
                     raise bad_request(

@@ -423,26 +423,43 @@ def _review(uid: str, step: AdmissionStep, context: RequestContext) -> JsonObj:
 
 
 def _verified(review: Any, uid: str, *, mutating: bool) -> JsonObj:
+    """The ``response`` of a webhook's review, checked as kube-apiserver checks it."""
+
     def invalid(why: str) -> _CallFailed:
         return _CallFailed(f"received invalid webhook response: {why}")
 
     if not isinstance(review, dict):
-        raise invalid("the response is not an object")
-    if review.get("apiVersion") != REVIEW_API_VERSION or review.get("kind") != "AdmissionReview":
-        raise invalid(
-            f"expected webhook response of {REVIEW_API_VERSION}, Kind=AdmissionReview, got "
-            f"{review.get('apiVersion', '')}, Kind={review.get('kind', '')}"
-        )
+        raise invalid("webhook response was absent")
     response = review.get("response")
     if not isinstance(response, dict):
         raise invalid("webhook response was absent")
     if response.get("uid") != uid:
         raise invalid(f'expected response.uid="{uid}", got "{response.get("uid", "")}"')
+    if review.get("apiVersion") != REVIEW_API_VERSION or review.get("kind") != "AdmissionReview":
+        raise invalid(
+            f"expected webhook response of {REVIEW_API_VERSION}, Kind=AdmissionReview, got "
+            f"{review.get('apiVersion', '')}, Kind={review.get('kind', '')}"
+        )
+    patch = response.get("patch") or ""
     patch_type = response.get("patchType") or ""
-    if (response.get("patch") or patch_type) and not mutating:
-        raise invalid("validating webhook may not return a patch")
-    if response.get("patch") and patch_type != "JSONPatch":
-        raise invalid(f'webhook returned invalid patchType: "{patch_type}"')
+    if patch and not patch_type:
+        raise invalid("webhook returned response.patch but not response.patchType")
+    if patch_type and not patch:
+        raise invalid("webhook returned response.patchType but not response.patch")
+    if patch_type and patch_type != "JSONPatch":
+        raise invalid(f'webhook returned invalid response.patchType of "{patch_type}"')
+    if patch and not mutating:
+        raise invalid("validating webhook may not return response.patch")
+    if patch:
+        try:
+            operations = jsonwire.loads(base64.b64decode(patch))
+        except ValueError as exc:
+            raise _CallFailed(f"received undecodable patch in webhook response: {exc}") from None
+        if not isinstance(operations, list):
+            raise _CallFailed(
+                "received undecodable patch in webhook response: the patch is not a list"
+            )
+        response = {**response, "patch": operations}
     return response
 
 
@@ -467,19 +484,34 @@ def _denied(name: str, status: Any) -> ApiError:
     )
 
 
-def _apply_patch(obj: JsonObj, patch: str) -> JsonObj:
-    try:
-        operations = jsonwire.loads(base64.b64decode(patch))
-        patched = jsonpatch.apply_patch(obj, operations, in_place=False)
-    except (
-        ValueError,
-        TypeError,
-        KeyError,
-        IndexError,
-        jsonpatch.JsonPatchException,
-        jsonpatch.JsonPointerException,
-    ) as exc:
-        raise ApiError(500, "InternalError", f"Internal error occurred: {exc}") from None
+def _apply_patch(obj: JsonObj, operations: list[Any]) -> JsonObj:
+    """Apply a webhook's JSON patch; a failure is an InternalError naming the operation,
+    as kube-apiserver reports it (not a call failure: ``failurePolicy`` does not apply)."""
+    patched: Any = obj
+    for operation in operations:
+        op = operation.get("op", "") if isinstance(operation, dict) else ""
+        path = operation.get("path", "") if isinstance(operation, dict) else ""
+        try:
+            patched = jsonpatch.JsonPatch([operation]).apply(patched, in_place=False)
+        except (
+            jsonpatch.JsonPatchException,
+            jsonpatch.JsonPointerException,
+            TypeError,
+            KeyError,
+            IndexError,
+            ValueError,
+        ) as exc:
+            why = str(exc)
+            if op == "remove" and "non-existent" in why:
+                key = path.rsplit("/", 1)[-1]
+                why = f"Unable to remove nonexistent key: {key}: missing value"
+            reason = f"error in {op} for path: '{path}': {why}"
+            raise ApiError(
+                500,
+                "InternalError",
+                f"Internal error occurred: {reason}",
+                details={"causes": [{"message": reason}]},
+            ) from None
     if not isinstance(patched, dict):
         raise ApiError(
             500, "InternalError", "Internal error occurred: the patched object is not an object"

@@ -10,6 +10,7 @@ a dry-run probe reached it."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import itertools
 import json
 import socket
@@ -342,6 +343,146 @@ async def test_mutation_by_json_patch_runs_before_validation(target: Target, hoo
     assert validated["object"]["spec"]["size"] == 7
     assert validated["object"]["metadata"]["labels"] == {"mutated": "yes"}
     assert validated["object"]["metadata"]["uid"] == stored["metadata"]["uid"]
+
+
+async def test_mutating_webhook_denies(target: Target, hooks: Hooks):
+    url = hooks.server.on(
+        "mdeny", deny("nope", code=409, reason="Conflict", warnings=["before the no"])
+    )
+    await hooks.mutating("mdeny", hooks.hook("mdeny", url))
+    exc = await create_refused(target, target.widget("w1"))
+    assert exc.status == 409
+    status = status_of(exc)
+    assert status["reason"] == "Conflict"
+    assert (
+        status["message"]
+        == 'admission webhook "mdeny.contract.kubeapi.test" denied the request: nope'
+    )
+    assert exc.headers.getall("Warning") == ['299 - "before the no"']
+
+
+async def test_mutated_object_is_pruned_and_validated_again(target: Target, hooks: Hooks):
+    def patch_for(request: JsonObj) -> JsonObj:
+        name = request["object"]["metadata"].get("name", "")
+        if name == "purple":
+            ops = [{"op": "replace", "path": "/spec/color", "value": "purple"}]
+        else:
+            ops = [{"op": "add", "path": "/spec/bogus", "value": "x"}]
+        answer = allow(patch=ops)(request)
+        assert isinstance(answer, dict)
+        return answer
+
+    url = hooks.server.on("patcher", patch_for)
+    await hooks.mutating("patcher", hooks.hook("patcher", url))
+    exc = await create_refused(target, target.widget("purple"))
+    assert exc.status == 422
+    assert status_of(exc)["message"] == (
+        'Widget.contract.kubeapi.test "purple" is invalid: spec.color: Unsupported value: '
+        '"purple": supported values: "red", "green", "blue"'
+    )
+    # A field the webhook adds that the schema does not know is dropped without a word, even
+    # under strict field validation (kubectl create's default).
+    result = await target.kubectl("create", "-f", "-", stdin=yaml.safe_dump(target.widget("bogus")))
+    assert "created" in result.stdout
+    assert result.stderr == ""
+    assert "bogus" not in (await target.get_widget("bogus"))["spec"]
+
+
+def _patch_answer(operations: Any, **fields: Any) -> Any:
+    def answer(_request: JsonObj) -> JsonObj:
+        encoded = base64.b64encode(json.dumps(operations).encode()).decode()
+        return {"allowed": True, "patch": encoded, **fields}
+
+    return answer
+
+
+BAD_ANSWERS = {
+    "remove of a missing key": (
+        "mutating",
+        _patch_answer([{"op": "remove", "path": "/spec/nothere"}], patchType="JSONPatch"),
+        "Internal error occurred: error in remove for path: '/spec/nothere': Unable to remove "
+        "nonexistent key: nothere: missing value",
+    ),
+    "patch without patchType": (
+        "mutating",
+        _patch_answer([{"op": "add", "path": "/metadata/labels", "value": {"a": "b"}}]),
+        'Internal error occurred: failed calling webhook "bad.contract.kubeapi.test": received '
+        "invalid webhook response: webhook returned response.patch but not response.patchType",
+    ),
+    "patch from a validating webhook": (
+        "validating",
+        _patch_answer(
+            [{"op": "add", "path": "/metadata/labels", "value": {"a": "b"}}], patchType="JSONPatch"
+        ),
+        'Internal error occurred: failed calling webhook "bad.contract.kubeapi.test": received '
+        "invalid webhook response: validating webhook may not return response.patch",
+    ),
+    "another uid": (
+        "validating",
+        lambda _r: {"allowed": True, "uid": "not-the-request"},
+        'Internal error occurred: failed calling webhook "bad.contract.kubeapi.test": received '
+        'invalid webhook response: expected response.uid="',
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_ANSWERS))
+async def test_invalid_webhook_answers(target: Target, hooks: Hooks, case: str):
+    kind, answer, expected = BAD_ANSWERS[case]
+    url = hooks.server.on("bad", answer)
+    if kind == "mutating":
+        await hooks.mutating("bad", hooks.hook("bad", url))
+    else:
+        await hooks.validating("bad", hooks.hook("bad", url))
+    exc = await create_refused(target, target.widget("w1"))
+    assert exc.status == 500
+    status = status_of(exc)
+    assert status["reason"] == "InternalError"
+    assert status["message"].startswith(expected)
+    assert status["details"]["causes"][0]["message"] == status["message"].removeprefix(
+        "Internal error occurred: "
+    )
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "reason", "message"),
+    [
+        ({"reason": "SomeReason"}, 400, "SomeReason", "denied the request: SomeReason"),
+        ({"code": 200, "message": "m", "status": "Success"}, 400, None, "denied the request: m"),
+        (
+            {"code": 422, "reason": "Invalid", "message": "m"},
+            422,
+            "Invalid",
+            "denied the request: m",
+        ),
+    ],
+)
+async def test_denial_status_codes(
+    target: Target, hooks: Hooks, status: JsonObj, code: int, reason: str | None, message: str
+):
+    url = hooks.server.on("deny", lambda _r: {"allowed": False, "status": status})
+    await hooks.validating("deny", hooks.hook("deny", url))
+    exc = await create_refused(target, target.widget("w1"))
+    assert exc.status == code
+    body = status_of(exc)
+    assert body.get("reason") == reason
+    assert body["message"] == f'admission webhook "deny.contract.kubeapi.test" {message}'
+
+
+@pytest.mark.kubectl
+@pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed")
+async def test_warnings_are_sanitised_like_kube_apiserver(target: Target, hooks: Hooks):
+    warnings = ['say "hi", there', "caf\u00e9 \u2603", "tab\there", "", "dup", "dup", "back\\slash"]
+    url = hooks.server.on("warn", allow(warnings=warnings))
+    await hooks.validating("warn", hooks.hook("warn", url))
+    result = await target.kubectl("create", "-f", "-", stdin=yaml.safe_dump(target.widget("w1")))
+    printed = [line for line in result.stderr.splitlines() if line.startswith("Warning:")]
+    assert printed == [
+        'Warning: say "hi", there',
+        "Warning: caf\u00e9 \u2603",
+        "Warning: dup",
+        "Warning: back\\slash",
+    ]
 
 
 # -- failures --------------------------------------------------------------------------------
