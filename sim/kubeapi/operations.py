@@ -16,12 +16,22 @@ import json
 import os
 import random
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from typing import Any
 
 import attrs
 
-from sim.kubeapi import crds, metadata, microtime, patching, schema
+from sim.kubeapi import crds, metadata, microtime, patching, schema, webhook_config
+from sim.kubeapi.admission import (
+    CREATE,
+    DELETE,
+    MUTATE,
+    UPDATE,
+    VALIDATE,
+    AdmissionStep,
+    StaleRead,
+    drive,
+)
 from sim.kubeapi.errors import (
     STALE_OBJECT,
     ApiError,
@@ -46,6 +56,11 @@ NAMESPACES: ResourceKey = ("", "namespaces")
 FOREGROUND_FINALIZER = "foregroundDeletion"
 ORPHAN_FINALIZER = "orphan"
 CRDS: ResourceKey = ("apiextensions.k8s.io", "customresourcedefinitions")
+MUTATING_WEBHOOKS: ResourceKey = ("admissionregistration.k8s.io", "mutatingwebhookconfigurations")
+VALIDATING_WEBHOOKS: ResourceKey = (
+    "admissionregistration.k8s.io",
+    "validatingwebhookconfigurations",
+)
 _SERVER_OWNED = (
     "uid",
     "creationTimestamp",
@@ -98,6 +113,9 @@ class WriteResult:
     removed: JsonObj | None = None
 
 
+Steps = Generator[AdmissionStep, JsonObj | None, WriteResult]
+
+
 @attrs.frozen
 class ListPage:
     items: list[JsonObj]
@@ -135,6 +153,43 @@ class Operations:
         # Per custom object: the stored version and the schema that pruned and defaulted it,
         # so a write can skip re-walking the top-level values it shares with that version.
         self._admitted: dict[tuple[ResourceKey, str, str], tuple[JsonObj, JsonObj]] = {}
+
+    def admission_active(self) -> bool:
+        """Whether any webhook configuration exists: writes stop at admission points only then,
+        so the common case pays nothing for them."""
+        store = self.store
+        return store.has_any(MUTATING_WEBHOOKS) or store.has_any(VALIDATING_WEBHOOKS)
+
+    def _mutate(
+        self,
+        rt: ResourceType,
+        operation: str,
+        namespace: str,
+        name: str,
+        obj: JsonObj,
+        old: JsonObj | None,
+        *,
+        strict: bool,
+        subresource: str | None = None,
+    ) -> Generator[AdmissionStep, JsonObj | None, tuple[JsonObj, tuple[str, ...] | None]]:
+        """The mutating admission point: webhooks see a custom resource pruned and defaulted,
+        as kube-apiserver decodes it before admission. Returns the object to continue with
+        and, when a webhook changed it, the warnings of the request's own decoding (``None``
+        when unchanged: the request body is decoded again later)."""
+        view = obj
+        dropped: list[str] = []
+        if rt.custom and rt.schema is not None:
+            view = copy.deepcopy(obj)
+            schema.prune_and_default(view, rt.schema, dropped=dropped)
+            if dropped and strict:
+                # Refused at decoding, before any webhook (``_admit`` raises it).
+                return obj, None
+        mutated = yield AdmissionStep(
+            MUTATE, operation, rt, namespace, name, view, old, subresource or ""
+        )
+        if mutated is None or mutated is view:
+            return obj, None
+        return mutated, tuple(f'unknown field "{path}"' for path in dropped)
 
     # -- reads -----------------------------------------------------------------------------
 
@@ -218,9 +273,36 @@ class Operations:
         strict: bool = False,
         owned: bool = False,
     ) -> WriteResult:
+        return drive(
+            self.create_steps(rt, namespace, body, dry_run=dry_run, strict=strict, owned=owned)
+        )
+
+    def create_steps(
+        self,
+        rt: ResourceType,
+        namespace: str,
+        body: Any,
+        *,
+        dry_run: bool = False,
+        strict: bool = False,
+        owned: bool = False,
+    ) -> Steps:
+        """:meth:`create`, stopping at its admission points (:mod:`sim.kubeapi.admission`)."""
         obj = self._decode(rt, body, owned=owned)
         meta = obj["metadata"]
         self._check_namespace(rt, namespace, meta)
+        requested_name = meta.get("name") or ""
+        early: tuple[str, ...] | None = None
+        admission = self.admission_active()
+        if admission:
+            obj, early = yield from self._mutate(
+                rt, CREATE, namespace, requested_name, obj, None, strict=strict
+            )
+            meta = obj["metadata"]
+            if not rt.namespaced:
+                meta.pop("namespace", None)
+            else:
+                meta["namespace"] = namespace
         if not meta.get("name"):
             prefix = meta.get("generateName")
             if not prefix:
@@ -239,8 +321,6 @@ class Operations:
             meta["name"] = prefix + "".join(random.choices(_NAME_CHARS, k=5))
         name = meta["name"]
         self._check_name(rt, name)
-        if self.store.get(rt.key, namespace if rt.namespaced else "", name) is not None:
-            raise already_exists(rt.group, rt.plural, name)
         for field in _SERVER_OWNED:
             meta.pop(field, None)
         meta["uid"] = new_uid()
@@ -249,7 +329,14 @@ class Operations:
             meta["generation"] = 1
         if rt.custom and rt.has_status:
             obj.pop("status", None)
-        warnings = self._admit(rt, obj, None, strict=strict)
+        warnings = (early or ()) + self._admit(
+            rt, obj, None, strict=strict, mutated=early is not None
+        )
+        if admission:
+            yield AdmissionStep(VALIDATE, CREATE, rt, namespace, name, obj, None)
+        # Like etcd's create: a name taken is found at storage time, after validation.
+        if self.store.get(rt.key, namespace if rt.namespaced else "", name) is not None:
+            raise already_exists(rt.group, rt.plural, name)
         if dry_run:
             return WriteResult(obj, 201, warnings)
         stored = self.store.put(rt.key, obj, None)
@@ -280,6 +367,32 @@ class Operations:
         strict: bool = False,
         owned: bool = False,
     ) -> WriteResult:
+        return drive(
+            self.update_steps(
+                rt,
+                namespace,
+                name,
+                body,
+                subresource=subresource,
+                dry_run=dry_run,
+                strict=strict,
+                owned=owned,
+            )
+        )
+
+    def update_steps(
+        self,
+        rt: ResourceType,
+        namespace: str,
+        name: str,
+        body: Any,
+        *,
+        subresource: str | None = None,
+        dry_run: bool = False,
+        strict: bool = False,
+        owned: bool = False,
+    ) -> Steps:
+        """:meth:`update`, stopping at its admission points."""
         old = self.get(rt, namespace, name)
         new = self._decode(rt, body, owned=owned)
         body_name = new["metadata"].get("name")
@@ -301,7 +414,10 @@ class Operations:
                     )
                 ],
             )
-        return self._commit(rt, old, new, subresource=subresource, dry_run=dry_run, strict=strict)
+        result = yield from self._commit_steps(
+            rt, old, new, subresource=subresource, dry_run=dry_run, strict=strict
+        )
+        return result
 
     def patch(
         self,
@@ -316,11 +432,40 @@ class Operations:
         dry_run: bool = False,
         strict: bool = False,
     ) -> WriteResult:
+        return drive(
+            self.patch_steps(
+                rt,
+                namespace,
+                name,
+                content_type,
+                patch_doc,
+                subresource=subresource,
+                field_manager=field_manager,
+                dry_run=dry_run,
+                strict=strict,
+            )
+        )
+
+    def patch_steps(
+        self,
+        rt: ResourceType,
+        namespace: str,
+        name: str,
+        content_type: str,
+        patch_doc: Any,
+        *,
+        subresource: str | None = None,
+        field_manager: str | None = None,
+        dry_run: bool = False,
+        strict: bool = False,
+    ) -> Steps:
+        """:meth:`patch`, stopping at its admission points."""
         old = self.store.get(rt.key, namespace if rt.namespaced else "", name)
         if content_type in (patching.APPLY_PATCH, patching.APPLY_PATCH_CBOR):
-            return self._apply(
+            applied = yield from self._apply(
                 rt, namespace, name, old, patch_doc, subresource, field_manager, dry_run, strict
             )
+            return applied
         if old is None:
             raise not_found(rt.group, rt.plural, name)
         if content_type == patching.MERGE_PATCH:
@@ -350,7 +495,10 @@ class Operations:
             new["metadata"] = dict(new["metadata"])
         else:
             new = copy.deepcopy(new)
-        return self._commit(rt, old, new, subresource=subresource, dry_run=dry_run, strict=strict)
+        result = yield from self._commit_steps(
+            rt, old, new, subresource=subresource, dry_run=dry_run, strict=strict
+        )
+        return result
 
     def _apply(
         self,
@@ -363,7 +511,7 @@ class Operations:
         field_manager: str | None,
         dry_run: bool,
         strict: bool,
-    ) -> WriteResult:
+    ) -> Steps:
         if not field_manager:
             raise invalid(
                 "PatchOptions",
@@ -391,13 +539,15 @@ class Operations:
                 raise not_found(rt.group, rt.plural, name)
             body = copy.deepcopy(applied)
             body.setdefault("metadata", {})["name"] = name
-            result = self.create(rt, namespace, body, dry_run=dry_run, strict=strict)
+            result = yield from self.create_steps(
+                rt, namespace, body, dry_run=dry_run, strict=strict
+            )
         else:
             previous = self._applied.get(memory_key)
             new = patching.apply_patch(old, applied, previous)
             rv = applied_meta.get("resourceVersion")
             new["metadata"]["resourceVersion"] = rv or old["metadata"]["resourceVersion"]
-            result = self._commit(
+            result = yield from self._commit_steps(
                 rt, old, new, subresource=subresource, dry_run=dry_run, strict=strict
             )
         if not dry_run and result.obj["metadata"].get("uid") in self._uids:
@@ -414,11 +564,36 @@ class Operations:
         dry_run: bool,
         strict: bool,
     ) -> WriteResult:
+        return drive(
+            self._commit_steps(
+                rt, old, new, subresource=subresource, dry_run=dry_run, strict=strict
+            )
+        )
+
+    def _commit_steps(
+        self,
+        rt: ResourceType,
+        old: JsonObj,
+        new: JsonObj,
+        *,
+        subresource: str | None,
+        dry_run: bool,
+        strict: bool,
+    ) -> Steps:
         """The shared tail of update and patch: preconditions, split, admission, storage."""
         name = old["metadata"]["name"]
         rv = new["metadata"].get("resourceVersion")
         if rv and rv != old["metadata"]["resourceVersion"]:
             raise conflict(rt.group, rt.plural, name, STALE_OBJECT)
+        namespace = old["metadata"].get("namespace", "")
+        early: tuple[str, ...] | None = None
+        admission = self.admission_active()
+        if admission:
+            new, early = yield from self._mutate(
+                rt, UPDATE, namespace, name, new, old, strict=strict, subresource=subresource
+            )
+            if not isinstance(new.get("metadata"), dict):
+                raise bad_request("an admission webhook removed metadata")
         if subresource == "status":
             status = new.get("status")
             new = {k: v for k, v in old.items() if k != "status"}
@@ -452,10 +627,17 @@ class Operations:
             new["spec"] = old.get("spec", {})
             if old["metadata"].get("deletionTimestamp"):
                 new.setdefault("status", {})["phase"] = "Terminating"
-        warnings = self._admit(rt, new, old, strict=strict)
+        warnings = (early or ()) + self._admit(
+            rt, new, old, strict=strict, mutated=early is not None
+        )
         if rt.tracks_generation and _spec_changed(rt, old, new):
             new["metadata"]["generation"] = int(old["metadata"].get("generation", 0)) + 1
         new["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"]
+        if admission:
+            # Validating admission sees no-op and dry-run updates too, as on kube-apiserver.
+            yield AdmissionStep(VALIDATE, UPDATE, rt, namespace, name, new, old, subresource or "")
+            if self.store.get(rt.key, namespace, name) is not old:
+                raise StaleRead()
         if new == old or dry_run:
             return WriteResult(old if new == old else new, 200, warnings)
         if (
@@ -475,7 +657,21 @@ class Operations:
     def delete(
         self, rt: ResourceType, namespace: str, name: str, options: DeleteOptions
     ) -> WriteResult:
-        obj = self.get(rt, namespace if rt.namespaced else "", name)
+        return drive(self.delete_steps(rt, namespace, name, options))
+
+    def delete_steps(
+        self, rt: ResourceType, namespace: str, name: str, options: DeleteOptions
+    ) -> Steps:
+        """:meth:`delete`, stopping at its admission points."""
+        admission = self.admission_active()
+        scope_ns = namespace if rt.namespaced else ""
+        obj = self.get(rt, scope_ns, name)
+        if admission:
+            # Mutating webhooks are called on DELETE too (with the stored object as oldObject),
+            # though there is nothing for them to patch.
+            yield AdmissionStep(MUTATE, DELETE, rt, scope_ns, name, None, obj)
+            if self.store.get(rt.key, scope_ns, name) is not obj:
+                raise StaleRead()
         meta = obj["metadata"]
         if options.precondition_uid and options.precondition_uid != meta["uid"]:
             raise conflict(
@@ -494,6 +690,10 @@ class Operations:
                 f"{options.precondition_rv}, ResourceVersion in object meta: "
                 f"{meta['resourceVersion']}",
             )
+        if admission:
+            yield AdmissionStep(VALIDATE, DELETE, rt, scope_ns, name, None, obj)
+            if self.store.get(rt.key, scope_ns, name) is not obj:
+                raise StaleRead()
         if options.dry_run:
             return WriteResult(obj, 200)
         if rt.key == NAMESPACES:
@@ -551,12 +751,24 @@ class Operations:
         matcher: Matcher | None,
         options: DeleteOptions,
     ) -> list[JsonObj]:
+        return drive(self.delete_collection_steps(rt, namespace, matcher, options))
+
+    def delete_collection_steps(
+        self,
+        rt: ResourceType,
+        namespace: str | None,
+        matcher: Matcher | None,
+        options: DeleteOptions,
+    ) -> Generator[AdmissionStep, JsonObj | None, list[JsonObj]]:
+        """:meth:`delete_collection`, stopping at each object's admission points."""
         page = self.list_page(rt, namespace, matcher=matcher)
         deleted = []
         for obj in page.items:
             meta = obj["metadata"]
             try:
-                result = self.delete(rt, meta.get("namespace", ""), meta["name"], options)
+                result = yield from self.delete_steps(
+                    rt, meta.get("namespace", ""), meta["name"], options
+                )
                 deleted.append(result.removed or result.obj)
             except ApiError as exc:
                 if exc.code != 404:
@@ -722,9 +934,18 @@ class Operations:
             )
 
     def _admit(
-        self, rt: ResourceType, obj: JsonObj, old: JsonObj | None, *, strict: bool
+        self,
+        rt: ResourceType,
+        obj: JsonObj,
+        old: JsonObj | None,
+        *,
+        strict: bool,
+        mutated: bool = False,
     ) -> tuple[str, ...]:
-        """Kind-specific defaulting and validation before storage; returns warnings."""
+        """Kind-specific defaulting and validation before storage; returns warnings.
+
+        ``mutated``: an admission webhook changed the object; fields it added that the schema
+        does not know are dropped silently (the request's own were reported at decoding)."""
         warnings: tuple[str, ...] = ()
         if not rt.custom:
             try:
@@ -741,7 +962,7 @@ class Operations:
             schema.prune_and_default(
                 obj, rt.schema, dropped=dropped, admitted=self._admitted_version(rt, old)
             )
-            if dropped:
+            if dropped and not mutated:
                 messages = [f'unknown field "{path}"' for path in dropped]
                 if strict:
                     raise bad_request(
@@ -761,6 +982,12 @@ class Operations:
             if errors:
                 raise invalid(rt.kind, rt.group, obj["metadata"].get("name", ""), errors)
             obj["status"] = crds.crd_status(obj, timestamp(self._clock()))
+        elif rt.key in (MUTATING_WEBHOOKS, VALIDATING_WEBHOOKS):
+            mutating = rt.key == MUTATING_WEBHOOKS
+            webhook_config.apply_defaults(obj, mutating=mutating)
+            errors = webhook_config.validate(obj, mutating=mutating)
+            if errors:
+                raise invalid(rt.kind, rt.group, obj["metadata"].get("name", ""), errors)
         elif rt.key == NAMESPACES:
             meta = obj["metadata"]
             meta.setdefault("labels", {})["kubernetes.io/metadata.name"] = meta["name"]

@@ -198,6 +198,34 @@ BUILTINS: tuple[ResourceType, ...] = (
             PrinterColumn(name="Created At", type="date", json_path=".metadata.creationTimestamp"),
         ),
     ),
+    ResourceType(
+        group="admissionregistration.k8s.io",
+        version="v1",
+        plural="mutatingwebhookconfigurations",
+        singular="mutatingwebhookconfiguration",
+        kind="MutatingWebhookConfiguration",
+        namespaced=False,
+        categories=("api-extensions",),
+        tracks_generation=True,
+        printer_columns=(
+            PrinterColumn(name="Webhooks", type="integer", json_path="len(.webhooks)"),
+            _age(),
+        ),
+    ),
+    ResourceType(
+        group="admissionregistration.k8s.io",
+        version="v1",
+        plural="validatingwebhookconfigurations",
+        singular="validatingwebhookconfiguration",
+        kind="ValidatingWebhookConfiguration",
+        namespaced=False,
+        categories=("api-extensions",),
+        tracks_generation=True,
+        printer_columns=(
+            PrinterColumn(name="Webhooks", type="integer", json_path="len(.webhooks)"),
+            _age(),
+        ),
+    ),
 )
 
 
