@@ -12,6 +12,11 @@ namespace go to ``default``, as ``kubectl apply`` would put them). An API refuse
 STARTED without a plan gets a hint with the line that fixes it
 (docs/behavior/admission.md#apis-v2-and-v4).
 
+The operator runs with its admission webhooks (``ENABLE_WEBHOOK``, self-registered on a free
+loopback port): an object the webhooks refuse is shown as ``Refused`` with the webhook's message,
+as ``kubectl apply`` would print it; one annotated ``demo.gravitee.io/expect: Refused`` is
+expected to be (docs/behavior/admission.md#webhooks).
+
 ``--serve`` keeps everything running afterwards and prints how to use ``kubectl`` against it,
 until Ctrl-C, which is the normal way to end it: the exit status is then the demo's own (0 when
 every object met its expectation), and the logs stay where the demo said they are. This module
@@ -40,13 +45,24 @@ import attrs
 import yaml
 
 from examples.kube import KINDS, JsonObj, KubeClient, KubeError, key_of
-from examples.stack import OperatorOptions, Stack, StackError, StackOptions
+from examples.stack import (
+    LOOPBACK,
+    OperatorOptions,
+    Stack,
+    StackError,
+    StackOptions,
+    free_port,
+)
 from examples.watch import ConditionWatcher, condition
 
 MANIFESTS: Final = pathlib.Path(__file__).resolve().parent / "manifests"
 APIM_URL_PLACEHOLDER: Final = "${APIM_URL}"
 EXPECT_ANNOTATION: Final = "demo.gravitee.io/expect"
-"""Annotation naming the ``Accepted=False`` reason an object is expected to end with."""
+"""Annotation naming the ``Accepted=False`` reason an object is expected to end with, or
+``Refused`` when the admission webhooks are expected to refuse it."""
+REFUSED: Final = "Refused"
+ADMISSION: Final = "AdmissionWebhook"
+DENIED: Final = "denied the request"
 API_RESOURCE_FINALIZER: Final = "finalizers.gravitee.io/apiresource"
 APIM_USER: Final = ("admin", "admin")
 WATCHED_KINDS: Final = (
@@ -95,7 +111,7 @@ def load_manifests(apim_url: str, directory: pathlib.Path = MANIFESTS) -> list[J
 def plan_hint(row: Row) -> list[str]:
     """What to add when ``row`` was refused for being STARTED without a plan, else nothing."""
     fix = PLAN_FIX.get(row.kind)
-    if fix is None or row.status != "False" or NO_PLANS not in row.message_full:
+    if fix is None or row.status not in ("False", REFUSED) or NO_PLANS not in row.message_full:
         return []
     return [
         f"hint: {row.kind} {row.key} has no plan, and APIM (like upstream GKO) refuses to "
@@ -278,6 +294,15 @@ async def build_rows(kube: KubeClient, objects: Sequence[JsonObj],
     return rows
 
 
+def refused_row(obj: JsonObj, message: str) -> Row:
+    """An object the admission webhooks refused: it does not exist, the message says why."""
+    expected = expectation(obj)
+    return Row(kind=obj["kind"], key=key_of(obj), status=REFUSED, reason=ADMISSION,
+               message=_truncate(message.split(DENIED + ": ", 1)[-1]), message_full=message,
+               landed="nowhere (refused by kubectl apply)", ok=expected == REFUSED,
+               expected=expected)
+
+
 def render_table(rows: Sequence[Row]) -> str:
     header = ("", "KIND", "NAMESPACE/NAME", "ACCEPTED", "REASON", "MESSAGE", "WHERE IT LANDED")
     lines = [header] + [
@@ -383,9 +408,16 @@ async def run(*, serve: bool, timeout: float, settle: float, work_dir: pathlib.P
     async with Stack(StackOptions(work_dir=work_dir)) as stack:
         say(f"Kubernetes API emulator  {stack.kube_url}  (kubeconfig {stack.kubeconfig})")
         say(f"APIM simulator           {stack.apim_url}")
-        operator = await stack.start_operator(OperatorOptions(logs_format="console"))
+        webhook_port = free_port()
+        operator = await stack.start_operator(OperatorOptions(
+            logs_format="console",
+            extra_env={"ENABLE_WEBHOOK": "true", "WEBHOOK_NAMESPACE": DEFAULT_NAMESPACE,
+                       "WEBHOOK_SERVICE_PORT": str(webhook_port),
+                       "WEBHOOK_SELF_REGISTER_URL": f"https://{LOOPBACK}:{webhook_port}"},
+        ))
         say(f"operator                 pid {operator.process.pid}, ready "
-            f"(metrics {operator.metrics_url}/metrics)")
+            f"(metrics {operator.metrics_url}/metrics, "
+            f"admission webhooks https://{LOOPBACK}:{webhook_port})")
         manifests = load_manifests(stack.apim_url, manifests_dir)
         async with KubeClient(stack.kube_url) as kube:
             watchers = {
@@ -394,16 +426,24 @@ async def run(*, serve: bool, timeout: float, settle: float, work_dir: pathlib.P
             }
             for watcher in watchers.values():
                 await watcher.start()
+            refused: list[Row] = []
             try:
                 for obj in manifests:
                     try:
                         await kube.apply(obj)
                     except KubeError as error:
-                        say(f"could not apply {obj['kind']} {key_of(obj)}: {error}")
-                        return 1
-                say(f"applied {len(manifests)} objects from {_shown(manifests_dir)}/; "
+                        if DENIED not in str(error):
+                            say(f"could not apply {obj['kind']} {key_of(obj)}: {error}")
+                            return 1
+                        message = str(error).split(": ", 1)[-1]
+                        say(f"kubectl apply {obj['kind']} {key_of(obj)} refused: {message}")
+                        refused.append(refused_row(obj, message))
+                say(f"applied {len(manifests) - len(refused)} objects from "
+                    f"{_shown(manifests_dir)}/ ({len(refused)} refused at admission); "
                     f"waiting up to {timeout:.0f} s for the operator")
-                tracked = [o for o in manifests if o["kind"] in watchers]
+                refused_keys = {(row.kind, row.key) for row in refused}
+                tracked = [o for o in manifests if o["kind"] in watchers
+                           and (o["kind"], key_of(o)) not in refused_keys]
                 await wait_settled(watchers, tracked, timeout=timeout, settle=settle)
                 current = [
                     watchers[o["kind"]].latest.get(key_of(o), {**o, "status": {}})
@@ -412,7 +452,7 @@ async def run(*, serve: bool, timeout: float, settle: float, work_dir: pathlib.P
             finally:
                 for watcher in watchers.values():
                     await watcher.stop()
-            rows = await build_rows(kube, current, manifests)
+            rows = await build_rows(kube, current, manifests) + refused
         print()
         print(render_table(rows))
         print()
@@ -425,6 +465,7 @@ async def run(*, serve: bool, timeout: float, settle: float, work_dir: pathlib.P
         if failed:
             for row in failed:
                 want = ("Accepted=True" if row.expected == "Accepted"
+                        else "refused at admission" if row.expected == REFUSED
                         else f"Accepted=False/{row.expected}")
                 print(f"FAILED: {row.kind} {row.key} should be {want}, is "
                       f"{row.status}/{row.reason}: {row.message}")

@@ -94,8 +94,12 @@ async def test_demo_reconciles_every_example_and_exits_zero():
         assert (row["ok"], row["status"], row["reason"]) == ("ok", "True", "Accepted"), row[0]
     broken = rows[("ApiV4Definition", "default/broken-template")]
     assert (broken["ok"], broken["status"], broken["reason"]) == (
-        "ok", "False", "CompileTemplateError")
+        "ok", "Refused", "AdmissionWebhook")
     assert "missing-target" in broken["rest"]
+    # refused by the admission webhook at apply time, with the webhook's message
+    assert ('kubectl apply ApiV4Definition default/broken-template refused: admission webhook '
+            '"vapiv4definition.gravitee.io" denied the request: key [missing-target] not found '
+            'in configmap [default/demo-backends]') in text
     assert rows[("ApiResource", "default/shared-cache")]["ok"] == "ok"
     assert "used by echo-v2, echo-v4" in rows[("ApiResource", "default/shared-cache")]["rest"]
     # Where things landed: APIM ids for pushed objects, a ConfigMap for the local API.
@@ -227,7 +231,7 @@ async def test_demo_exits_non_zero_and_says_why_when_an_object_is_not_accepted(t
     for source in manifests.glob("*.yaml"):
         text = source.read_text()
         if source.name == "90-broken.yaml":
-            text = text.replace("demo.gravitee.io/expect: CompileTemplateError",
+            text = text.replace("demo.gravitee.io/expect: Refused",
                                 "demo.gravitee.io/note: no expectation")
         (tmp_path / source.name).write_text(text)
     process = await asyncio.create_subprocess_exec(
@@ -240,10 +244,10 @@ async def test_demo_exits_non_zero_and_says_why_when_an_object_is_not_accepted(t
     assert kept is not None, text  # a failed demo keeps its logs, and says where
     shutil.rmtree(kept.group(1), ignore_errors=True)
     assert process.returncode == 1, text
-    assert re.search(r"^!!\s+ApiV4Definition\s+default/broken-template\s+False\s+"
-                     r"CompileTemplateError", text, re.MULTILINE)
+    assert re.search(r"^!!\s+ApiV4Definition\s+default/broken-template\s+Refused\s+"
+                     r"AdmissionWebhook", text, re.MULTILINE)
     assert ("FAILED: ApiV4Definition default/broken-template should be Accepted=True, is "
-            "False/CompileTemplateError: key [missing-target] not found in configmap") in text
+            "Refused/AdmissionWebhook: key [missing-target] not found in configmap") in text
     assert "operator log (last lines):" in text
     assert "demo OK" not in text
     assert re.search(r"^ok\s+ApiV4Definition\s+default/echo-v4\s+True", text, re.MULTILINE)
