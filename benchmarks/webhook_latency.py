@@ -115,7 +115,7 @@ async def run(apis: int, requests: int) -> dict[str, Any]:
             async with aiohttp.ClientSession(connector=connector) as session:
                 taken = api("probe", f"/bench/{apis - 1}")
                 deadline = time.monotonic() + 60
-                while not (await post(session, url, review(taken)))["allowed"] is False:
+                while (await post(session, url, review(taken)))["allowed"] is not False:
                     if time.monotonic() > deadline:
                         raise RuntimeError("the operator's cache never held the APIs")
                     await asyncio.sleep(0.1)
