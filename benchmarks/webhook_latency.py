@@ -9,7 +9,9 @@ API that is admitted and one whose path another API holds (refused with upstream
 Latency is measured by this client, round trip included (an upper bound of the webhook's own
 time); the operator's ``controller_runtime_webhook_latency_seconds`` histogram is read too.
 
-Target: p99 under 10 ms for both.
+Target: p99 under 10 ms for both, round trip included (``target_met``); the operator's own share
+of requests answered in under 10 ms must be at least 99% (``target_met_server_side``). The load
+average is recorded: on a shared machine the round trip measures the neighbours too.
 
 Usage: ``python -m benchmarks.webhook_latency [--apis 1000] [--requests 2000]``; results are
 printed and written to ``benchmarks/results/webhook_latency.json``.
@@ -33,6 +35,7 @@ from typing import Any
 
 import aiohttp
 
+from controller import eventloop
 from examples.kube import KubeClient
 from examples.stack import LOOPBACK, OperatorOptions, Stack, StackOptions, free_port
 
@@ -92,6 +95,21 @@ async def post(session: aiohttp.ClientSession, url: str, body: bytes) -> dict[st
         return answer
 
 
+async def wait_converged(kube: KubeClient, apis: int, timeout: float = 300.0) -> None:
+    """Measure an idle operator: every API reconciled (its start-up work done) first."""
+    deadline = time.monotonic() + timeout
+    while True:
+        listing = await kube.list("ApiV4Definition", NAMESPACE)
+        done = sum(1 for item in listing["items"]
+                   if any(c.get("type") == "Accepted" and c.get("status") == "True"
+                          for c in (item.get("status") or {}).get("conditions") or []))
+        if done >= apis:
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"only {done} of {apis} APIs reconciled in {timeout:.0f}s")
+        await asyncio.sleep(0.5)
+
+
 async def run(apis: int, requests: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="gko-bench-webhook-") as work:
         async with Stack(StackOptions(work_dir=Path(work))) as stack:
@@ -107,6 +125,8 @@ async def run(apis: int, requests: int) -> dict[str, Any]:
                 "WEBHOOK_SELF_REGISTER_URL": f"https://{LOOPBACK}:{port}",
                 "LOGS_LEVEL": "error",
             }))
+            async with KubeClient(stack.kube_url) as kube:
+                await wait_converged(kube, apis)
             url = f"https://{LOOPBACK}:{port}{PATH}"
             context = ssl.create_default_context()
             context.check_hostname = False
@@ -137,7 +157,27 @@ async def run(apis: int, requests: int) -> dict[str, Any]:
                       if line.startswith("controller_runtime_webhook_latency_seconds")
                       and PATH in line and not line.startswith("#")]
     return {"admitted": summary(admitted), "refused": summary(refused),
-            "server_histogram": server}
+            "server_side": server_fractions(server)}
+
+
+def server_fractions(lines: list[str]) -> dict[str, float]:
+    """From the operator's histogram (decade buckets): the share of requests it answered in
+    under 1 ms and under 10 ms, its own time without the round trip."""
+    buckets: dict[str, float] = {}
+    count = 0.0
+    for line in lines:
+        name, _, value = line.rpartition(" ")
+        if "_bucket{" in name:
+            bound = name.split('le="', 1)[1].split('"', 1)[0]
+            buckets[bound] = float(value)
+        elif name.startswith("controller_runtime_webhook_latency_seconds_count"):
+            count = float(value)
+    if not count:
+        return {}
+    def share(bound: float) -> float:
+        matching = [v for b, v in buckets.items() if b != "+Inf" and abs(float(b) - bound) < 1e-12]
+        return round(matching[0] / count, 4) if matching else float("nan")
+    return {"requests": count, "under_1ms": share(0.001), "under_10ms": share(0.01)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -147,21 +187,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
-    measured = asyncio.run(run(args.apis, args.requests))
+    measured = eventloop.run(run(args.apis, args.requests))
     met = all(measured[k]["p99_ms"] < TARGET_P99_MS for k in ("admitted", "refused"))
+    server = measured["server_side"]
+    server_met = bool(server) and server["under_10ms"] >= 0.99
     result = {
         "benchmark": "webhook_latency",
         "when": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
+        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
+                    "load_average_1m": round(os.getloadavg()[0], 2)},
         "apis_in_cache": args.apis,
         "requests": args.requests,
         "target_p99_ms": TARGET_P99_MS,
         "target_met": met,
+        "target_met_server_side": server_met,
         **measured,
     }
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    print(json.dumps({k: result[k] for k in ("admitted", "refused", "target_met")}, indent=2))
+    print(json.dumps({k: result[k] for k in ("admitted", "refused", "server_side", "target_met",
+                                             "target_met_server_side", "machine")}, indent=2))
     return 0 if met else 1
 
 

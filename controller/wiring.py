@@ -52,5 +52,6 @@ def build_controllers(context: WiringContext) -> list[Controller]:
             namespace=webhook.namespace or operator_namespace(context.settings),
             host=context.bind_host,
             wait_synced=context.informers.wait_for_sync,
+            synced=lambda: context.informers.all_synced,
         ))
     return assembled.controllers

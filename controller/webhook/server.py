@@ -33,6 +33,7 @@ from controller.webhook import certs, registration, review
 _log = get_logger("webhook")
 
 SyncWaiter = Callable[[float], Awaitable[bool]]
+SyncCheck = Callable[[], bool]
 
 
 class WebhookServer(HttpServer):
@@ -47,6 +48,7 @@ class WebhookServer(HttpServer):
         namespace: str,
         host: str = "0.0.0.0",
         wait_synced: SyncWaiter | None = None,
+        synced: SyncCheck | None = None,
         refresh_interval: float = 60.0,
     ) -> None:
         super().__init__(host=host, port=settings.webhook.service_port)
@@ -55,6 +57,7 @@ class WebhookServer(HttpServer):
         self.api = api_client
         self.namespace = namespace
         self._wait_synced = wait_synced
+        self._is_synced = synced
         self._refresh_interval = refresh_interval
         self.certificate: certs.CertificateSource | None = None
         self._refresh: asyncio.Task[None] | None = None
@@ -176,8 +179,8 @@ class WebhookServer(HttpServer):
             metrics.WEBHOOK_LATENCY.labels(path).observe(time.perf_counter() - started)
 
     async def _synced(self) -> bool:
-        if self._wait_synced is None:
-            return True
+        if self._wait_synced is None or (self._is_synced is not None and self._is_synced()):
+            return True  # the common case costs one property read
         # Well under the API server's timeout, so the 503 arrives before it gives up.
         return await self._wait_synced(max(0.5, self.settings.webhook.timeout_seconds / 2))
 
