@@ -358,6 +358,7 @@ async def test_mutating_webhook_denies(target: Target, hooks: Hooks):
         status["message"]
         == 'admission webhook "mdeny.contract.kubeapi.test" denied the request: nope'
     )
+    assert exc.headers is not None
     assert exc.headers.getall("Warning") == ['299 - "before the no"']
 
 
