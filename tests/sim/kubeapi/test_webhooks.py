@@ -815,7 +815,14 @@ async def test_configuration_validation(target: Target, case: str):
     )
 
 
-async def test_webhook_configurations_are_served_and_discovered(target: Target):
+@pytest.mark.kubectl
+@pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed")
+async def test_webhook_configurations_are_served_and_discovered(target: Target, hooks: Hooks):
     result = await target.kubectl("api-resources", "--api-group=admissionregistration.k8s.io")
     assert "mutatingwebhookconfigurations" in result.stdout
     assert "validatingwebhookconfigurations" in result.stdout
+    name = await hooks.validating("listed", hooks.hook("listed", hooks.server.on("l", allow())))
+    result = await target.kubectl("get", "validatingwebhookconfigurations", name)
+    header, row = result.stdout.splitlines()
+    assert header.split() == ["NAME", "WEBHOOKS", "AGE"]
+    assert row.split()[:2] == [name, "2"]
