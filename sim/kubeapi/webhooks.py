@@ -36,6 +36,7 @@ from sim import jsonwire
 from sim.kubeapi.admission import MUTATE, AdmissionStep, StaleRead
 from sim.kubeapi.errors import ApiError
 from sim.kubeapi.operations import MUTATING_WEBHOOKS, NAMESPACES, VALIDATING_WEBHOOKS, new_uid
+from sim.kubeapi.resources import ResourceType
 from sim.kubeapi.store import Store
 
 JsonObj = dict[str, Any]
@@ -125,16 +126,10 @@ def _labels(obj: JsonObj | None) -> dict[str, str] | None:
     return dict((obj.get("metadata") or {}).get("labels") or {})
 
 
-def _rule_matches(rule: JsonObj, step: AdmissionStep, namespace: str) -> bool:
-    rt = step.rt
-    scope = rule.get("scope", "*")
-    is_namespace = rt.key == NAMESPACES
-    if scope == "Namespaced" and (is_namespace or not namespace):
-        return False
-    if scope == "Cluster" and not (is_namespace or not namespace):
-        return False
+def _rule_names(rule: JsonObj, rt: ResourceType, operation: str, subresource: str) -> bool:
+    """A rule's operations, groups, versions and resources (``res/sub``, wildcards) match."""
     operations = rule.get("operations") or []
-    if "*" not in operations and step.operation not in operations:
+    if "*" not in operations and operation not in operations:
         return False
     groups = rule.get("apiGroups") or []
     if "*" not in groups and rt.group not in groups:
@@ -144,9 +139,20 @@ def _rule_matches(rule: JsonObj, step: AdmissionStep, namespace: str) -> bool:
         return False
     for resource in rule.get("resources") or []:
         res, _, sub = resource.partition("/")
-        if (res in ("*", rt.plural)) and (sub == "*" or sub == step.subresource):
+        if (res in ("*", rt.plural)) and (sub == "*" or sub == subresource):
             return True
     return False
+
+
+def _rule_matches(rule: JsonObj, step: AdmissionStep, namespace: str) -> bool:
+    rt = step.rt
+    scope = rule.get("scope", "*")
+    is_namespace = rt.key == NAMESPACES
+    if scope == "Namespaced" and (is_namespace or not namespace):
+        return False
+    if scope == "Cluster" and not (is_namespace or not namespace):
+        return False
+    return _rule_names(rule, rt, step.operation, step.subresource)
 
 
 class Webhooks:
@@ -166,6 +172,19 @@ class Webhooks:
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+    def may_call(self, phase: str, rt: ResourceType, operation: str, subresource: str) -> bool:
+        """Whether any webhook's rules name this write, selectors and scope aside: a cheap
+        test that spares writes no rule names the work of an admission point."""
+        if rt.key in _EXEMPT:
+            return False
+        key = MUTATING_WEBHOOKS if phase == MUTATE else VALIDATING_WEBHOOKS
+        for config in self._store.items(key):
+            for hook in config.get("webhooks") or []:
+                for rule in hook.get("rules") or []:
+                    if _rule_names(rule, rt, operation, subresource):
+                        return True
+        return False
 
     # -- driving a write -------------------------------------------------------------------
 

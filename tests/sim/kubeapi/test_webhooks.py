@@ -549,6 +549,23 @@ async def test_timeout(target: Target, hooks: Hooks):
     )
 
 
+async def test_timeout_under_failure_policy_ignore_admits(target: Target, hooks: Hooks):
+    release = asyncio.Event()
+
+    async def slow(_request: JsonObj) -> JsonObj:
+        await release.wait()
+        return {"allowed": False, "status": {"message": "too late to matter"}}
+
+    url = hooks.server.on("slow", slow)
+    await hooks.validating("slow", hooks.hook("slow", url, timeout=1, failure_policy="Ignore"))
+    try:
+        created = await target.create_widget("w1")
+    finally:
+        release.set()
+    assert created["metadata"]["name"] == "w1"
+    assert [r["name"] for r in hooks.calls("slow")] == ["w1"]
+
+
 async def test_service_reference_that_cannot_be_resolved(target: Target, hooks: Hooks):
     service = {"namespace": target.namespace, "name": "nowhere", "path": "/validate"}
     await hooks.validating("svc", hooks.hook("svc", service=service))
@@ -612,6 +629,46 @@ async def test_namespace_selector(target: Target, hooks: Hooks):
 
     await wait_for(refused, timeout=30, interval=0.1)
     assert all(r["namespace"] == target.namespace for r in hooks.calls("ns"))
+
+
+async def test_scope_and_built_in_resources(target: Target, hooks: Hooks):
+    def core_rule(scope: str) -> JsonObj:
+        return {
+            "apiGroups": [""],
+            "apiVersions": ["v1"],
+            "resources": ["namespaces", "configmaps"],
+            "operations": ["CREATE"],
+            "scope": scope,
+        }
+
+    selector = {"matchLabels": {"scoped": target.namespace}}
+    namespaced = hooks.server.on("namespaced", allow())
+    cluster = hooks.server.on("cluster", allow())
+    await hooks.validating(
+        "scope",
+        hooks.hook("namespaced", namespaced, rules=[core_rule("Namespaced")]),
+        hooks.hook("cluster", cluster, rules=[core_rule("Cluster")], namespace_selector=selector),
+    )
+    await target.core.create_namespaced_config_map(target.namespace, {"metadata": {"name": "cm"}})
+    other = f"{target.namespace}-scoped"
+    await target.core.create_namespace(
+        {"metadata": {"name": other, "labels": {"scoped": target.namespace}}}
+    )
+    try:
+        [configmap] = hooks.calls("namespaced")
+        assert configmap["kind"] == {"group": "", "version": "v1", "kind": "ConfigMap"}
+        assert configmap["resource"] == {"group": "", "version": "v1", "resource": "configmaps"}
+        assert configmap["namespace"] == target.namespace
+        [namespace] = hooks.calls("cluster")
+        assert namespace["kind"] == {"group": "", "version": "v1", "kind": "Namespace"}
+        assert namespace["name"] == other
+        # A Namespace's review names it as its own namespace, and its labels are those of
+        # the new object (kubernetes.io/metadata.name included).
+        assert namespace["namespace"] == other
+        labels = namespace["object"]["metadata"]["labels"]
+        assert labels == {"scoped": target.namespace, "kubernetes.io/metadata.name": other}
+    finally:
+        await target.core.delete_namespace(other)
 
 
 async def test_operations_filter_and_delete(target: Target, hooks: Hooks):
