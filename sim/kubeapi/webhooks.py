@@ -7,10 +7,10 @@ with the MutatingWebhookConfigurations' webhooks (one after another, in configur
 applying their JSON patches) and each validating point with the ValidatingWebhookConfigurations'
 webhooks (concurrently). Matching: rules (group, version, resource and subresource, operation,
 scope), ``namespaceSelector`` and ``objectSelector``; ``matchPolicy: Equivalent`` is treated as
-``Exact``, ``reinvocationPolicy`` as ``Never`` and ``matchConditions`` are not evaluated (see
-``sim/kubeapi/README.md``). The connection is verified with the webhook's ``caBundle``
-(the system roots without one) and bounded by ``timeoutSeconds``; failures and denials produce
-kube-apiserver's Status errors and messages; the answers' warnings reach the client.
+``Exact`` and ``matchConditions`` are not evaluated (see ``sim/kubeapi/README.md``). The
+connection is verified with the webhook's ``caBundle`` (the system roots without one) and
+bounded by ``timeoutSeconds``; failures and denials produce kube-apiserver's Status errors and
+messages; the answers' warnings reach the client.
 
 Owns the HTTP client to webhooks and the service-to-URL table tests may fill in. Must never log
 an object (it may be a Secret) nor call a webhook for a webhook configuration (kube-apiserver
@@ -269,18 +269,42 @@ class Webhooks:
     async def _mutate(
         self, step: AdmissionStep, context: RequestContext, warnings: list[str]
     ) -> JsonObj | None:
+        """The mutating webhooks in order, each seeing the previous one's patch. A webhook with
+        ``reinvocationPolicy: IfNeeded`` is called once more, after the others, when a webhook
+        called after it changed the object (as kube-apiserver reinvokes, at most once)."""
+        hooks = self._matching(MUTATING_WEBHOOKS, step)
         obj = step.obj
-        for hook in self._matching(MUTATING_WEBHOOKS, step):
-            current = attrs.evolve(step, obj=obj)
-            answer = await self._call_hook(hook, current, context, mutating=True)
-            if answer is None:
-                continue
-            warnings.extend(answer.get("warnings") or [])
-            if not answer.get("allowed"):
-                raise _denied(hook["name"], answer.get("status"))
-            patch = answer.get("patch")
-            if patch and obj is not None:
-                obj = _apply_patch(obj, patch)
+        reinvocable: list[int] = []  # ids of IfNeeded webhooks called so far
+        again: set[int] = set()
+        for hook in hooks:
+            before = obj
+            obj = await self._call_mutating(hook, step, obj, context, warnings)
+            if obj is not before and obj != before:
+                again.update(reinvocable)
+            if hook.get("reinvocationPolicy") == "IfNeeded":
+                reinvocable.append(id(hook))
+        for hook in hooks:
+            if id(hook) in again:
+                obj = await self._call_mutating(hook, step, obj, context, warnings)
+        return obj
+
+    async def _call_mutating(
+        self,
+        hook: JsonObj,
+        step: AdmissionStep,
+        obj: JsonObj | None,
+        context: RequestContext,
+        warnings: list[str],
+    ) -> JsonObj | None:
+        answer = await self._call_hook(hook, attrs.evolve(step, obj=obj), context, mutating=True)
+        if answer is None:
+            return obj
+        warnings.extend(answer.get("warnings") or [])
+        if not answer.get("allowed"):
+            raise _denied(hook["name"], answer.get("status"))
+        patch = answer.get("patch")
+        if patch and obj is not None:
+            return _apply_patch(obj, patch)
         return obj
 
     async def _validate(

@@ -345,6 +345,36 @@ async def test_mutation_by_json_patch_runs_before_validation(target: Target, hoo
     assert validated["object"]["metadata"]["uid"] == stored["metadata"]["uid"]
 
 
+async def test_reinvocation_if_needed(target: Target, hooks: Hooks):
+    def count_calls(request: JsonObj) -> JsonObj:
+        labels = request["object"]["metadata"].get("labels") or {}
+        calls = int(labels.get("a-calls", "0")) + 1
+        value = {**labels, "a-calls": str(calls)}
+        answer = allow(patch=[{"op": "add", "path": "/metadata/labels", "value": value}])(request)
+        assert isinstance(answer, dict)
+        return answer
+
+    def add_b(request: JsonObj) -> JsonObj:
+        labels = request["object"]["metadata"].get("labels") or {}
+        if labels.get("b") == "yes":
+            return {"allowed": True}
+        value = {**labels, "b": "yes"}
+        answer = allow(patch=[{"op": "add", "path": "/metadata/labels", "value": value}])(request)
+        assert isinstance(answer, dict)
+        return answer
+
+    first = hooks.hook("again", hooks.server.on("again", count_calls))
+    first["reinvocationPolicy"] = "IfNeeded"
+    second = hooks.hook("once", hooks.server.on("once", add_b))
+    await hooks.mutating("reinvoke", first, second)
+    created = await target.create_widget("w1")
+    assert created["metadata"]["labels"] == {"a-calls": "2", "b": "yes"}
+    calls = hooks.calls("again")
+    assert [r["name"] for r in calls] == ["w1", "w1"]
+    assert calls[1]["object"]["metadata"]["labels"] == {"a-calls": "1", "b": "yes"}
+    assert [r["name"] for r in hooks.calls("once")] == ["w1"]
+
+
 async def test_mutating_webhook_denies(target: Target, hooks: Hooks):
     url = hooks.server.on(
         "mdeny", deny("nope", code=409, reason="Conflict", warnings=["before the no"])
