@@ -76,6 +76,7 @@ class Emulator:
         self.reviews = AccessReviews()
         # Admission webhooks named by webhook configurations (sim/kubeapi/README.md).
         self.webhooks = Webhooks(self.store)
+        self.ops.admission_filter = self.webhooks.may_call
         self.handlers = ResourceHandlers(
             self.ops,
             clock=self.options.clock,

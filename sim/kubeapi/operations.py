@@ -150,6 +150,9 @@ class Operations:
         # Server-side apply memory: what each field manager last applied to each object.
         self._applied: dict[tuple[ResourceKey, str, str, str], JsonObj] = {}
         self._uids: dict[str, tuple[ResourceKey, str, str]] = {}
+        # Whether a webhook may be interested in (phase, resource type, operation, subresource),
+        # from its rules alone: set by the emulator, so writes no rule names skip admission.
+        self.admission_filter: Callable[[str, ResourceType, str, str], bool] = _any_admission
         # Per custom object: the stored version and the schema that pruned and defaulted it,
         # so a write can skip re-walking the top-level values it shares with that version.
         self._admitted: dict[tuple[ResourceKey, str, str], tuple[JsonObj, JsonObj]] = {}
@@ -294,7 +297,7 @@ class Operations:
         requested_name = meta.get("name") or ""
         early: tuple[str, ...] | None = None
         admission = self.admission_active()
-        if admission:
+        if admission and self.admission_filter(MUTATE, rt, CREATE, ""):
             obj, early = yield from self._mutate(
                 rt, CREATE, namespace, requested_name, obj, None, strict=strict
             )
@@ -332,7 +335,7 @@ class Operations:
         warnings = (early or ()) + self._admit(
             rt, obj, None, strict=strict, mutated=early is not None
         )
-        if admission:
+        if admission and self.admission_filter(VALIDATE, rt, CREATE, ""):
             yield AdmissionStep(VALIDATE, CREATE, rt, namespace, name, obj, None)
         # Like etcd's create: a name taken is found at storage time, after validation.
         if self.store.get(rt.key, namespace if rt.namespaced else "", name) is not None:
@@ -588,7 +591,8 @@ class Operations:
         namespace = old["metadata"].get("namespace", "")
         early: tuple[str, ...] | None = None
         admission = self.admission_active()
-        if admission:
+        sub = subresource or ""
+        if admission and self.admission_filter(MUTATE, rt, UPDATE, sub):
             new, early = yield from self._mutate(
                 rt, UPDATE, namespace, name, new, old, strict=strict, subresource=subresource
             )
@@ -633,9 +637,9 @@ class Operations:
         if rt.tracks_generation and _spec_changed(rt, old, new):
             new["metadata"]["generation"] = int(old["metadata"].get("generation", 0)) + 1
         new["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"]
-        if admission:
+        if admission and self.admission_filter(VALIDATE, rt, UPDATE, sub):
             # Validating admission sees no-op and dry-run updates too, as on kube-apiserver.
-            yield AdmissionStep(VALIDATE, UPDATE, rt, namespace, name, new, old, subresource or "")
+            yield AdmissionStep(VALIDATE, UPDATE, rt, namespace, name, new, old, sub)
             if self.store.get(rt.key, namespace, name) is not old:
                 raise StaleRead()
         if new == old or dry_run:
@@ -666,7 +670,7 @@ class Operations:
         admission = self.admission_active()
         scope_ns = namespace if rt.namespaced else ""
         obj = self.get(rt, scope_ns, name)
-        if admission:
+        if admission and self.admission_filter(MUTATE, rt, DELETE, ""):
             # Mutating webhooks are called on DELETE too (with the stored object as oldObject),
             # though there is nothing for them to patch.
             yield AdmissionStep(MUTATE, DELETE, rt, scope_ns, name, None, obj)
@@ -690,7 +694,7 @@ class Operations:
                 f"{options.precondition_rv}, ResourceVersion in object meta: "
                 f"{meta['resourceVersion']}",
             )
-        if admission:
+        if admission and self.admission_filter(VALIDATE, rt, DELETE, ""):
             yield AdmissionStep(VALIDATE, DELETE, rt, scope_ns, name, None, obj)
             if self.store.get(rt.key, scope_ns, name) is not obj:
                 raise StaleRead()
@@ -1039,6 +1043,10 @@ class Operations:
             self._admitted.pop((key, meta.get("namespace", ""), meta["name"]), None)
         self.store.close_watches(key)
         self.registry.remove_key(key)
+
+
+def _any_admission(_phase: str, _rt: ResourceType, _operation: str, _subresource: str) -> bool:
+    return True
 
 
 def _object_name(obj: JsonObj) -> tuple[str, str]:

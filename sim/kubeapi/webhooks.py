@@ -7,10 +7,10 @@ with the MutatingWebhookConfigurations' webhooks (one after another, in configur
 applying their JSON patches) and each validating point with the ValidatingWebhookConfigurations'
 webhooks (concurrently). Matching: rules (group, version, resource and subresource, operation,
 scope), ``namespaceSelector`` and ``objectSelector``; ``matchPolicy: Equivalent`` is treated as
-``Exact``, ``reinvocationPolicy`` as ``Never`` and ``matchConditions`` are not evaluated (see
-``sim/kubeapi/README.md``). The connection is verified with the webhook's ``caBundle``
-(the system roots without one) and bounded by ``timeoutSeconds``; failures and denials produce
-kube-apiserver's Status errors and messages; the answers' warnings reach the client.
+``Exact`` and ``matchConditions`` are not evaluated (see ``sim/kubeapi/README.md``). The
+connection is verified with the webhook's ``caBundle`` (the system roots without one) and
+bounded by ``timeoutSeconds``; failures and denials produce kube-apiserver's Status errors and
+messages; the answers' warnings reach the client.
 
 Owns the HTTP client to webhooks and the service-to-URL table tests may fill in. Must never log
 an object (it may be a Secret) nor call a webhook for a webhook configuration (kube-apiserver
@@ -36,6 +36,7 @@ from sim import jsonwire
 from sim.kubeapi.admission import MUTATE, AdmissionStep, StaleRead
 from sim.kubeapi.errors import ApiError
 from sim.kubeapi.operations import MUTATING_WEBHOOKS, NAMESPACES, VALIDATING_WEBHOOKS, new_uid
+from sim.kubeapi.resources import ResourceType
 from sim.kubeapi.store import Store
 
 JsonObj = dict[str, Any]
@@ -125,16 +126,10 @@ def _labels(obj: JsonObj | None) -> dict[str, str] | None:
     return dict((obj.get("metadata") or {}).get("labels") or {})
 
 
-def _rule_matches(rule: JsonObj, step: AdmissionStep, namespace: str) -> bool:
-    rt = step.rt
-    scope = rule.get("scope", "*")
-    is_namespace = rt.key == NAMESPACES
-    if scope == "Namespaced" and (is_namespace or not namespace):
-        return False
-    if scope == "Cluster" and not (is_namespace or not namespace):
-        return False
+def _rule_names(rule: JsonObj, rt: ResourceType, operation: str, subresource: str) -> bool:
+    """A rule's operations, groups, versions and resources (``res/sub``, wildcards) match."""
     operations = rule.get("operations") or []
-    if "*" not in operations and step.operation not in operations:
+    if "*" not in operations and operation not in operations:
         return False
     groups = rule.get("apiGroups") or []
     if "*" not in groups and rt.group not in groups:
@@ -144,9 +139,20 @@ def _rule_matches(rule: JsonObj, step: AdmissionStep, namespace: str) -> bool:
         return False
     for resource in rule.get("resources") or []:
         res, _, sub = resource.partition("/")
-        if (res in ("*", rt.plural)) and (sub == "*" or sub == step.subresource):
+        if (res in ("*", rt.plural)) and (sub == "*" or sub == subresource):
             return True
     return False
+
+
+def _rule_matches(rule: JsonObj, step: AdmissionStep, namespace: str) -> bool:
+    rt = step.rt
+    scope = rule.get("scope", "*")
+    is_namespace = rt.key == NAMESPACES
+    if scope == "Namespaced" and (is_namespace or not namespace):
+        return False
+    if scope == "Cluster" and not (is_namespace or not namespace):
+        return False
+    return _rule_names(rule, rt, step.operation, step.subresource)
 
 
 class Webhooks:
@@ -166,6 +172,19 @@ class Webhooks:
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+    def may_call(self, phase: str, rt: ResourceType, operation: str, subresource: str) -> bool:
+        """Whether any webhook's rules name this write, selectors and scope aside: a cheap
+        test that spares writes no rule names the work of an admission point."""
+        if rt.key in _EXEMPT:
+            return False
+        key = MUTATING_WEBHOOKS if phase == MUTATE else VALIDATING_WEBHOOKS
+        for config in self._store.items(key):
+            for hook in config.get("webhooks") or []:
+                for rule in hook.get("rules") or []:
+                    if _rule_names(rule, rt, operation, subresource):
+                        return True
+        return False
 
     # -- driving a write -------------------------------------------------------------------
 
@@ -250,18 +269,42 @@ class Webhooks:
     async def _mutate(
         self, step: AdmissionStep, context: RequestContext, warnings: list[str]
     ) -> JsonObj | None:
+        """The mutating webhooks in order, each seeing the previous one's patch. A webhook with
+        ``reinvocationPolicy: IfNeeded`` is called once more, after the others, when a webhook
+        called after it changed the object (as kube-apiserver reinvokes, at most once)."""
+        hooks = self._matching(MUTATING_WEBHOOKS, step)
         obj = step.obj
-        for hook in self._matching(MUTATING_WEBHOOKS, step):
-            current = attrs.evolve(step, obj=obj)
-            answer = await self._call_hook(hook, current, context, mutating=True)
-            if answer is None:
-                continue
-            warnings.extend(answer.get("warnings") or [])
-            if not answer.get("allowed"):
-                raise _denied(hook["name"], answer.get("status"))
-            patch = answer.get("patch")
-            if patch and obj is not None:
-                obj = _apply_patch(obj, patch)
+        reinvocable: list[int] = []  # ids of IfNeeded webhooks called so far
+        again: set[int] = set()
+        for hook in hooks:
+            before = obj
+            obj = await self._call_mutating(hook, step, obj, context, warnings)
+            if obj is not before and obj != before:
+                again.update(reinvocable)
+            if hook.get("reinvocationPolicy") == "IfNeeded":
+                reinvocable.append(id(hook))
+        for hook in hooks:
+            if id(hook) in again:
+                obj = await self._call_mutating(hook, step, obj, context, warnings)
+        return obj
+
+    async def _call_mutating(
+        self,
+        hook: JsonObj,
+        step: AdmissionStep,
+        obj: JsonObj | None,
+        context: RequestContext,
+        warnings: list[str],
+    ) -> JsonObj | None:
+        answer = await self._call_hook(hook, attrs.evolve(step, obj=obj), context, mutating=True)
+        if answer is None:
+            return obj
+        warnings.extend(answer.get("warnings") or [])
+        if not answer.get("allowed"):
+            raise _denied(hook["name"], answer.get("status"))
+        patch = answer.get("patch")
+        if patch and obj is not None:
+            return _apply_patch(obj, patch)
         return obj
 
     async def _validate(

@@ -345,6 +345,36 @@ async def test_mutation_by_json_patch_runs_before_validation(target: Target, hoo
     assert validated["object"]["metadata"]["uid"] == stored["metadata"]["uid"]
 
 
+async def test_reinvocation_if_needed(target: Target, hooks: Hooks):
+    def count_calls(request: JsonObj) -> JsonObj:
+        labels = request["object"]["metadata"].get("labels") or {}
+        calls = int(labels.get("a-calls", "0")) + 1
+        value = {**labels, "a-calls": str(calls)}
+        answer = allow(patch=[{"op": "add", "path": "/metadata/labels", "value": value}])(request)
+        assert isinstance(answer, dict)
+        return answer
+
+    def add_b(request: JsonObj) -> JsonObj:
+        labels = request["object"]["metadata"].get("labels") or {}
+        if labels.get("b") == "yes":
+            return {"allowed": True}
+        value = {**labels, "b": "yes"}
+        answer = allow(patch=[{"op": "add", "path": "/metadata/labels", "value": value}])(request)
+        assert isinstance(answer, dict)
+        return answer
+
+    first = hooks.hook("again", hooks.server.on("again", count_calls))
+    first["reinvocationPolicy"] = "IfNeeded"
+    second = hooks.hook("once", hooks.server.on("once", add_b))
+    await hooks.mutating("reinvoke", first, second)
+    created = await target.create_widget("w1")
+    assert created["metadata"]["labels"] == {"a-calls": "2", "b": "yes"}
+    calls = hooks.calls("again")
+    assert [r["name"] for r in calls] == ["w1", "w1"]
+    assert calls[1]["object"]["metadata"]["labels"] == {"a-calls": "1", "b": "yes"}
+    assert [r["name"] for r in hooks.calls("once")] == ["w1"]
+
+
 async def test_mutating_webhook_denies(target: Target, hooks: Hooks):
     url = hooks.server.on(
         "mdeny", deny("nope", code=409, reason="Conflict", warnings=["before the no"])
@@ -358,6 +388,7 @@ async def test_mutating_webhook_denies(target: Target, hooks: Hooks):
         status["message"]
         == 'admission webhook "mdeny.contract.kubeapi.test" denied the request: nope'
     )
+    assert exc.headers is not None
     assert exc.headers.getall("Warning") == ['299 - "before the no"']
 
 
@@ -548,6 +579,23 @@ async def test_timeout(target: Target, hooks: Hooks):
     )
 
 
+async def test_timeout_under_failure_policy_ignore_admits(target: Target, hooks: Hooks):
+    release = asyncio.Event()
+
+    async def slow(_request: JsonObj) -> JsonObj:
+        await release.wait()
+        return {"allowed": False, "status": {"message": "too late to matter"}}
+
+    url = hooks.server.on("slow", slow)
+    await hooks.validating("slow", hooks.hook("slow", url, timeout=1, failure_policy="Ignore"))
+    try:
+        created = await target.create_widget("w1")
+    finally:
+        release.set()
+    assert created["metadata"]["name"] == "w1"
+    assert [r["name"] for r in hooks.calls("slow")] == ["w1"]
+
+
 async def test_service_reference_that_cannot_be_resolved(target: Target, hooks: Hooks):
     service = {"namespace": target.namespace, "name": "nowhere", "path": "/validate"}
     await hooks.validating("svc", hooks.hook("svc", service=service))
@@ -611,6 +659,46 @@ async def test_namespace_selector(target: Target, hooks: Hooks):
 
     await wait_for(refused, timeout=30, interval=0.1)
     assert all(r["namespace"] == target.namespace for r in hooks.calls("ns"))
+
+
+async def test_scope_and_built_in_resources(target: Target, hooks: Hooks):
+    def core_rule(scope: str) -> JsonObj:
+        return {
+            "apiGroups": [""],
+            "apiVersions": ["v1"],
+            "resources": ["namespaces", "configmaps"],
+            "operations": ["CREATE"],
+            "scope": scope,
+        }
+
+    selector = {"matchLabels": {"scoped": target.namespace}}
+    namespaced = hooks.server.on("namespaced", allow())
+    cluster = hooks.server.on("cluster", allow())
+    await hooks.validating(
+        "scope",
+        hooks.hook("namespaced", namespaced, rules=[core_rule("Namespaced")]),
+        hooks.hook("cluster", cluster, rules=[core_rule("Cluster")], namespace_selector=selector),
+    )
+    await target.core.create_namespaced_config_map(target.namespace, {"metadata": {"name": "cm"}})
+    other = f"{target.namespace}-scoped"
+    await target.core.create_namespace(
+        {"metadata": {"name": other, "labels": {"scoped": target.namespace}}}
+    )
+    try:
+        [configmap] = hooks.calls("namespaced")
+        assert configmap["kind"] == {"group": "", "version": "v1", "kind": "ConfigMap"}
+        assert configmap["resource"] == {"group": "", "version": "v1", "resource": "configmaps"}
+        assert configmap["namespace"] == target.namespace
+        [namespace] = hooks.calls("cluster")
+        assert namespace["kind"] == {"group": "", "version": "v1", "kind": "Namespace"}
+        assert namespace["name"] == other
+        # A Namespace's review names it as its own namespace, and its labels are those of
+        # the new object (kubernetes.io/metadata.name included).
+        assert namespace["namespace"] == other
+        labels = namespace["object"]["metadata"]["labels"]
+        assert labels == {"scoped": target.namespace, "kubernetes.io/metadata.name": other}
+    finally:
+        await target.core.delete_namespace(other)
 
 
 async def test_operations_filter_and_delete(target: Target, hooks: Hooks):
@@ -814,7 +902,14 @@ async def test_configuration_validation(target: Target, case: str):
     )
 
 
-async def test_webhook_configurations_are_served_and_discovered(target: Target):
+@pytest.mark.kubectl
+@pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed")
+async def test_webhook_configurations_are_served_and_discovered(target: Target, hooks: Hooks):
     result = await target.kubectl("api-resources", "--api-group=admissionregistration.k8s.io")
     assert "mutatingwebhookconfigurations" in result.stdout
     assert "validatingwebhookconfigurations" in result.stdout
+    name = await hooks.validating("listed", hooks.hook("listed", hooks.server.on("l", allow())))
+    result = await target.kubectl("get", "validatingwebhookconfigurations", name)
+    header, row = result.stdout.splitlines()
+    assert header.split() == ["NAME", "WEBHOOKS", "AGE"]
+    assert row.split()[:2] == [name, "2"]
