@@ -20,6 +20,7 @@ from typing import Any
 from controller import vocabulary as v
 from controller.apim.applications import delete_application, upsert_application
 from controller.apim.ids import hrid
+from controller.apim.results import ImportErrors
 from controller.keys import ObjectKey
 from controller.kube.kinds import APPLICATIONS, MANAGEMENT_CONTEXTS, SUBSCRIPTIONS
 from controller.models.application import ApplicationSpec
@@ -43,12 +44,13 @@ from controller.reconcilers.framework.runtime import (
     Outcome,
     RuntimeDeps,
 )
-from controller.reconcilers.support.admission import context_exists, on_update, rules
+from controller.reconcilers.support.admission import context_exists, dry_run, on_update, rules
 from controller.reconcilers.support.api_common import (
     context_for_cleanup,
     errors_status,
     refuse_while_subscribed,
 )
+from controller.reconcilers.support.contexts import ContextClient
 from controller.reconcilers.support.references import context_refs, template_sources
 from controller.reconcilers.support.templating import (
     TEMPLATING_FINALIZER,
@@ -137,6 +139,30 @@ def certificates_resolve(review: Review[ApplicationSpec], deps: RuntimeDeps) -> 
     return []
 
 
+async def dry_run_application(
+    review: Review[ApplicationSpec], deps: RuntimeDeps
+) -> list[FieldError]:
+    """``PUT {AUTO}/applications?dryRun=true`` with the reconcile's body."""
+    spec = copy.deepcopy(review.spec)
+    try:
+        resolve_certificates(spec, review.namespace, deps.sources)
+    except ReconcileError:
+        return []  # the cache checks said so already
+    attempt = Attempt(review.key, review.old or review.obj, spec)
+    status_id = attempt.live_status.get("id")
+    hrid_mode = not status_id or attempt.automation_managed
+    spec["hrid"] = hrid(review.namespace, review.name) if hrid_mode else str(status_id)
+    if not hrid_mode:
+        spec["id"] = str(status_id)
+
+    async def call(context: ContextClient) -> ImportErrors:
+        state = await upsert_application(context.client, spec, dry_run=True,
+                                         hrid_contains_uuid=not hrid_mode)
+        return state.errors
+
+    return await dry_run(review, deps, call)
+
+
 def setup(builder: Builder) -> None:
     (
         builder.reconciles(APPLICATIONS, finalizer=v.FINALIZER_APPLICATION)
@@ -153,6 +179,7 @@ def setup(builder: Builder) -> None:
             context_exists,
             rules(validate_application),
             certificates_resolve,
+            remote=dry_run_application,
         )
         .complete(Application)
     )

@@ -15,11 +15,13 @@ from typing import Any
 from controller import vocabulary as v
 from controller.apim.dictionaries import delete_dictionary, upsert_dictionary
 from controller.apim.ids import hrid
+from controller.apim.results import ImportErrors
 from controller.kube.kinds import DICTIONARIES, MANAGEMENT_CONTEXTS
 from controller.models.base import given
 from controller.models.dictionary import DictionarySpec
 from controller.models.validation import FieldError
 from controller.reconcilers.framework import conditions as cond
+from controller.reconcilers.framework.admission import Review
 from controller.reconcilers.framework.builder import Builder
 from controller.reconcilers.framework.errors import IllegalStateError
 from controller.reconcilers.framework.runtime import (
@@ -29,8 +31,9 @@ from controller.reconcilers.framework.runtime import (
     Outcome,
     RuntimeDeps,
 )
-from controller.reconcilers.support.admission import context_exists, enforce, rules
+from controller.reconcilers.support.admission import context_exists, dry_run, enforce, rules
 from controller.reconcilers.support.api_common import context_for_cleanup, errors_status
+from controller.reconcilers.support.contexts import ContextClient
 from controller.reconcilers.support.references import context_refs, template_sources
 from controller.reconcilers.support.templating import TEMPLATING_FINALIZER
 
@@ -42,7 +45,7 @@ def setup(builder: Builder) -> None:
         builder.reconciles(DICTIONARIES, finalizer=v.FINALIZER_DICTIONARY, processing_status=False)
         .references(MANAGEMENT_CONTEXTS, refs=context_refs, follow=True)
         .reads_sources(template_sources, finalizer=TEMPLATING_FINALIZER)
-        .admits(DictionarySpec, context_exists, rules(type_rules))
+        .admits(DictionarySpec, context_exists, rules(type_rules), remote=dry_run_dictionary)
         .complete(Dictionary)
     )
 
@@ -73,6 +76,20 @@ def body(spec: Mapping[str, Any], ref: str) -> dict[str, Any]:
     out = {k: value for k, value in spec.items() if k != "contextRef"}
     out["hrid"] = ref
     return out
+
+
+async def dry_run_dictionary(
+    review: Review[DictionarySpec], deps: RuntimeDeps
+) -> list[FieldError]:
+    """``PUT {AUTO}/dictionaries?dryRun=true`` with the reconcile's body."""
+
+    async def call(context: ContextClient) -> ImportErrors:
+        state = await upsert_dictionary(
+            context.client, body(review.spec, hrid(review.namespace, review.name)), dry_run=True
+        )
+        return state.errors
+
+    return await dry_run(review, deps, call)
 
 
 class Dictionary(KindLogic):

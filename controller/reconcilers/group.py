@@ -16,9 +16,12 @@ from typing import Any
 from controller import vocabulary as v
 from controller.apim.groups import delete_group, upsert_group
 from controller.apim.ids import hrid
+from controller.apim.results import ImportErrors
 from controller.kube.kinds import GROUPS, MANAGEMENT_CONTEXTS
 from controller.models.group import GroupSpec
+from controller.models.validation import FieldError
 from controller.reconcilers.framework import conditions as cond
+from controller.reconcilers.framework.admission import Review
 from controller.reconcilers.framework.builder import Builder
 from controller.reconcilers.framework.errors import IllegalStateError, ReconcileError
 from controller.reconcilers.framework.referrers import ReferrerGroup
@@ -29,8 +32,9 @@ from controller.reconcilers.framework.runtime import (
     Outcome,
     RuntimeDeps,
 )
-from controller.reconcilers.support.admission import context_exists
+from controller.reconcilers.support.admission import context_exists, dry_run
 from controller.reconcilers.support.api_common import context_for_cleanup, errors_status
+from controller.reconcilers.support.contexts import ContextClient
 from controller.reconcilers.support.references import context_refs, template_sources
 from controller.reconcilers.support.templating import TEMPLATING_FINALIZER
 
@@ -43,7 +47,7 @@ def setup(builder: Builder) -> None:
         .references(MANAGEMENT_CONTEXTS, refs=context_refs, follow=True)
         .reads_sources(template_sources, finalizer=TEMPLATING_FINALIZER)
         .deletion_waits_for_referrers()
-        .admits(GroupSpec, context_exists)
+        .admits(GroupSpec, context_exists, remote=dry_run_group)
         .complete(Group)
     )
 
@@ -75,6 +79,20 @@ def body(spec: Mapping[str, Any], ref: str, legacy: bool) -> dict[str, Any]:
     if legacy:
         out["id"] = ref
     return out
+
+
+async def dry_run_group(review: Review[GroupSpec], deps: RuntimeDeps) -> list[FieldError]:
+    """``PUT {AUTO}/groups?dryRun=true`` with the body the reconcile would send."""
+    attempt = Attempt(review.key, review.old or review.obj, review.spec)
+    legacy = _legacy_id(attempt)
+    ref = legacy or hrid(review.namespace, review.name)
+
+    async def call(context: ContextClient) -> ImportErrors:
+        state = await upsert_group(context.client, body(review.spec, ref, legacy is not None),
+                                   dry_run=True, hrid_contains_uuid=legacy is not None)
+        return state.errors
+
+    return await dry_run(review, deps, call)
 
 
 class Group(KindLogic):

@@ -15,14 +15,16 @@ from typing import Any
 
 from controller import vocabulary as v
 from controller.apim.ids import hrid
+from controller.apim.results import ImportErrors
 from controller.apim.shared_policy_groups import (
     delete_shared_policy_group,
     upsert_shared_policy_group,
 )
 from controller.kube.kinds import MANAGEMENT_CONTEXTS, SHARED_POLICY_GROUPS
 from controller.models.shared_policy_group import SharedPolicyGroupSpec
-from controller.models.validation import validate_shared_policy_group_update
+from controller.models.validation import FieldError, validate_shared_policy_group_update
 from controller.reconcilers.framework import conditions as cond
+from controller.reconcilers.framework.admission import Review
 from controller.reconcilers.framework.builder import Builder
 from controller.reconcilers.framework.errors import IllegalStateError, ReconcileError
 from controller.reconcilers.framework.referrers import ReferrerGroup
@@ -33,8 +35,9 @@ from controller.reconcilers.framework.runtime import (
     Outcome,
     RuntimeDeps,
 )
-from controller.reconcilers.support.admission import context_exists, enforce, on_update
+from controller.reconcilers.support.admission import context_exists, dry_run, enforce, on_update
 from controller.reconcilers.support.api_common import context_for_cleanup, errors_status
+from controller.reconcilers.support.contexts import ContextClient
 from controller.reconcilers.support.references import context_refs, template_sources
 from controller.reconcilers.support.templating import TEMPLATING_FINALIZER
 
@@ -49,6 +52,7 @@ def setup(builder: Builder) -> None:
             SharedPolicyGroupSpec,
             on_update(validate_shared_policy_group_update),
             context_exists,
+            remote=dry_run_spg,
         )
         .complete(SharedPolicyGroup)
     )
@@ -77,6 +81,23 @@ def body(spec: Mapping[str, Any], ref: str, legacy: bool) -> dict[str, Any]:
     if legacy:
         out["crossId"] = ref
     return out
+
+
+async def dry_run_spg(
+    review: Review[SharedPolicyGroupSpec], deps: RuntimeDeps
+) -> list[FieldError]:
+    """``PUT {AUTO}/shared-policy-groups?dryRun=true`` with the reconcile's body."""
+    legacy = legacy_ref(Attempt(review.key, review.old or review.obj, review.spec))
+    ref = legacy or hrid(review.namespace, review.name)
+
+    async def call(context: ContextClient) -> ImportErrors:
+        state = await upsert_shared_policy_group(
+            context.client, body(review.spec, ref, bool(legacy)), dry_run=True,
+            hrid_contains_uuid=legacy is not None,
+        )
+        return state.errors
+
+    return await dry_run(review, deps, call)
 
 
 class SharedPolicyGroup(KindLogic):

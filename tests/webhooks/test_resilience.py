@@ -18,7 +18,7 @@ from controller.kube.rest import request_json
 from controller.webhook import registration
 from sim.apim.pytest_plugin import FIXTURE_TOKEN
 from sim.apim.testing import RunningSimulator
-from tests.integration.harness import v4_api
+from tests.integration.harness import application, v4_api
 from tests.webhooks.stack import ApiServer, context, stack
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -176,3 +176,16 @@ async def test_a_rotated_certificate_is_served_and_its_ca_written_again(
 
         result = await running.apply(v4_api("after-rotation", context_ref=None, plans={}))
         assert "Its state is set to STARTED, but the API has no plans" in result.err, result.err
+
+
+async def test_dry_run_warnings_from_apim_are_admission_warnings(
+    server: ApiServer, simulator: RunningSimulator
+) -> None:
+    async with stack(server, simulator, fresh("dryrun"), apim_dry_run=True) as running:
+        await running.applied(context("ctx", simulator))
+        api = await running.apply(v4_api("categorized", context_ref="ctx", categories=["nope"]))
+        assert api.code == 0, api.err
+        assert "Warning: category [nope] is not defined in environment [DEFAULT]" in api.err
+        app = await running.apply(application("grouped", context_ref="ctx", groups=["nope"]))
+        assert app.code == 0, app.err
+        assert "Warning: Group [nope] could not be found in environment [DEFAULT]" in app.err
