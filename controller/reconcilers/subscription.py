@@ -136,6 +136,28 @@ def references_checked(review: Review[SubscriptionSpec], deps: RuntimeDeps) -> l
     if security.upper() not in SUBSCRIBABLE and found.get("mode") != "PUSH":
         return [FieldError("spec.plan", f"unable to subscribe to plan [{plan}] because security "
                                         f"type is not one of [{','.join(SUBSCRIBABLE)}]")]
+    return _plan_fits(review, refs, security.upper())
+
+
+def _plan_fits(review: Review[SubscriptionSpec], refs: References, security: str
+               ) -> list[FieldError]:
+    """API keys only for API_KEY plans; JWT and OAuth2 plans need a client id on a simple
+    application, MTLS plans a client certificate."""
+    if review.spec.get("apiKeys") and security != "API_KEY":
+        return [FieldError("spec.apiKeys", "apiKeys can only be set when subscribing to an "
+                                           f"API_KEY plan, got [{security}]")]
+    settings = (refs.app.get("spec") or {}).get("settings") or {}
+    simple = settings.get("app")
+    if security in ("JWT", "OAUTH2") and isinstance(simple, Mapping) \
+            and not simple.get("clientId"):
+        return [FieldError("spec.application", f"unable to subscribe from application "
+                                               f"[{refs.app_key}] because it does not have any "
+                                               "client id")]
+    tls = settings.get("tls") or {}
+    if security == "MTLS" and not (tls.get("clientCertificate") or tls.get("clientCertificates")):
+        return [FieldError("spec.application", "unable to subscribe to MTLS plan from "
+                                               f"application [{refs.app_key}] because it does not "
+                                               "have any client certificate")]
     return []
 
 

@@ -388,3 +388,34 @@ async def test_a_metadata_only_update_is_admitted(operator: Stack) -> None:
 async def test_a_secret_is_not_reviewed(operator: Stack) -> None:
     result = await operator.apply(secret("plain", {"k": "v"}))
     assert result.code == 0, result.err
+
+
+async def test_subscription_api_keys_need_an_api_key_plan(operator: Stack) -> None:
+    plans = {"jwt": {"name": "JWT", "security": {"type": "JWT"}}}
+    await operator.applied(v4("keys-api", state="STOPPED", plans=plans),
+                           application("keys-app", context_ref="ctx",
+                                       settings={"app": {"type": "backend", "clientId": "k"}}))
+    await refused(operator,
+                  subscription("keys-sub", api="keys-api", application="keys-app", plan="jwt",
+                               apiKeys=[{"key": "a" * 32}]),
+                  "apiKeys can only be set when subscribing to an API_KEY plan, got [JWT]")
+
+
+async def test_subscription_jwt_plan_needs_a_client_id(operator: Stack) -> None:
+    plans = {"jwt": {"name": "JWT", "security": {"type": "JWT"}}}
+    await operator.applied(v4("jwt-api", state="STOPPED", plans=plans),
+                           application("no-client-id", context_ref="ctx"))
+    await refused(operator,
+                  subscription("jwt-sub", api="jwt-api", application="no-client-id", plan="jwt"),
+                  f"unable to subscribe from application [{operator.ns}/no-client-id] because it "
+                  "does not have any client id")
+
+
+async def test_subscription_mtls_plan_needs_a_certificate(operator: Stack) -> None:
+    plans = {"mtls": {"name": "MTLS", "security": {"type": "MTLS"}}}
+    await operator.applied(v4("mtls-api", state="STOPPED", plans=plans),
+                           application("no-cert", context_ref="ctx"))
+    await refused(operator,
+                  subscription("mtls-sub", api="mtls-api", application="no-cert", plan="mtls"),
+                  f"unable to subscribe to MTLS plan from application [{operator.ns}/no-cert] "
+                  "because it does not have any client certificate")
