@@ -17,17 +17,20 @@ from typing import Any
 
 from controller import vocabulary as v
 from controller.apim.apis_v2 import delete_api, import_api
+from controller.apim.results import ImportErrors
 from controller.informers.store import Store
 from controller.keys import ObjectKey
 from controller.kube.kinds import (
     API_DEFINITIONS,
+    API_RESOURCES,
     CONFIG_MAPS,
     GROUPS,
     NOTIFICATIONS,
     SUBSCRIPTIONS,
 )
 from controller.models.api_v2 import ApiDefinitionSpec
-from controller.models.validation import validate_api_v2
+from controller.models.validation import FieldError, validate_api_v2
+from controller.reconcilers.framework.admission import Review
 from controller.reconcilers.framework.builder import Builder
 from controller.reconcilers.framework.errors import IllegalStateError
 from controller.reconcilers.framework.runtime import (
@@ -38,7 +41,12 @@ from controller.reconcilers.framework.runtime import (
     RuntimeDeps,
 )
 from controller.reconcilers.support import context_paths
-from controller.reconcilers.support.admission import context_exists, enforce, named_rules
+from controller.reconcilers.support.admission import (
+    context_exists,
+    dry_run,
+    enforce,
+    named_rules,
+)
 from controller.reconcilers.support.api_common import (
     context_annotations,
     context_for_cleanup,
@@ -49,6 +57,7 @@ from controller.reconcilers.support.api_common import (
     leave_previous_context,
     notifications_checked,
     refuse_while_subscribed,
+    resolve_resources,
     resource_refs_exist,
     skip_templates,
     stopped,
@@ -91,12 +100,38 @@ def setup(builder: Builder) -> None:
                 notifications_checked,
             )
         ),
+        remote=dry_run_v2,
     ).complete(ApiDefinition)
 
 
 def plan_names(spec: Mapping[str, Any]) -> set[str]:
     """What a Subscription names a v2 plan by: its ``name``."""
     return {str(plan.get("name")) for plan in spec.get("plans") or [] if isinstance(plan, Mapping)}
+
+
+async def dry_run_v2(review: Review[ApiDefinitionSpec], deps: RuntimeDeps) -> list[FieldError]:
+    """``PUT {V1}/apis/import-crd?dryRun=true`` with the body the reconcile would send."""
+    if is_template(review.obj):
+        return []
+    spec = dict(review.spec)
+    spec["definition_context"] = v2_definition_context(spec)
+    resources = resolve_resources(
+        spec, namespace=review.namespace, resources=deps.stores[API_RESOURCES.plural],
+        reader=deps.sources if deps.templating else None,
+    )
+    if resources is not None:
+        spec["resources"] = resources
+    populated = populate_v2_ids(
+        spec, namespace=review.namespace, name=review.name,
+        uid=str((review.obj.get("metadata") or {}).get("uid") or ""),
+        status=(review.old or {}).get("status") or {},
+    )
+    body = {k: value for k, value in populated.items() if k not in ("contextRef", "local")}
+
+    async def call(context: ContextClient) -> ImportErrors:
+        return (await import_api(context.client, body, dry_run=True)).errors
+
+    return await dry_run(review, deps, call)
 
 
 def validate(spec: Mapping[str, Any], name: str) -> None:

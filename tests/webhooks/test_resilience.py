@@ -18,7 +18,7 @@ from controller.kube.rest import request_json
 from controller.webhook import registration
 from sim.apim.pytest_plugin import FIXTURE_TOKEN
 from sim.apim.testing import RunningSimulator
-from tests.integration.harness import application, v4_api
+from tests.integration.harness import application, v2_api, v4_api
 from tests.webhooks.stack import ApiServer, context, stack
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -189,3 +189,12 @@ async def test_dry_run_warnings_from_apim_are_admission_warnings(
         app = await running.apply(application("grouped", context_ref="ctx", groups=["nope"]))
         assert app.code == 0, app.err
         assert "Warning: Group [nope] could not be found in environment [DEFAULT]" in app.err
+
+
+async def test_dry_run_of_a_v2_api(server: ApiServer, simulator: RunningSimulator) -> None:
+    async with stack(server, simulator, fresh("dryrun-v2"), apim_dry_run=True) as running:
+        await running.applied(context("ctx", simulator))
+        result = await running.apply(v2_api("v2-categorized", context_ref="ctx",
+                                            categories=["nope"]))
+        assert result.code == 0, result.err
+        assert "Warning: category [nope] is not defined in environment [DEFAULT]" in result.err
