@@ -633,6 +633,15 @@ async def test_service_reference_mapped_by_the_test_hook(
     )
     assert url.endswith("/svc")
     assert [r["name"] for r in hooks.calls("svc")] == ["w1"]
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(f"{emulator_only.url}/_sim/stats") as r,
+    ):
+        stats = await r.json()
+    # The observer's probe and the create.
+    assert stats["webhookCalls"] == len(hooks.server.received("svc")) + len(
+        hooks.server.received(f"observe-{target.namespace}-svc")
+    )
 
 
 # -- matching --------------------------------------------------------------------------------
