@@ -334,5 +334,6 @@ class Emulator:
                 "resourceVersion": str(self.store.rv),
                 "watchers": self.store.watcher_count(),
                 "bookmarksSent": self.handlers.bookmarks_sent,
+                "webhookCalls": self.webhooks.calls,
             }
         )

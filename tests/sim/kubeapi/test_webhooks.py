@@ -17,12 +17,14 @@ import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
+import aiohttp
 import pytest
 import pytest_asyncio
 import yaml
 from kubernetes_asyncio import client as k8s
 from kubernetes_asyncio.client.rest import ApiException
 
+from sim.kubeapi.testing import RunningEmulator
 from tests.sim.kubeapi.conftest import GROUP, KUBECTL, VERSION, Target, wait_for
 from tests.sim.kubeapi.webhook_server import WebhookServer, allow, certificates, deny
 
@@ -607,6 +609,41 @@ async def test_service_reference_that_cannot_be_resolved(target: Target, hooks: 
     )
 
 
+async def test_service_reference_mapped_by_the_test_hook(
+    target: Target, hooks: Hooks, emulator_only: RunningEmulator
+):
+    """Emulator only: ``/_sim/webhooks/services`` stands a URL in for a Service; the TLS server
+    name is still the Service's DNS name, which the webhook's certificate must carry."""
+    url = hooks.server.on("svc", deny("refused through the service"))
+    async with aiohttp.ClientSession() as session:
+        mapping = {
+            "namespace": SERVICE_NAMESPACE,
+            "name": SERVICE_NAME,
+            "port": 8443,
+            "url": f"https://127.0.0.1:{hooks.server.port}",
+        }
+        async with session.post(f"{emulator_only.url}/_sim/webhooks/services", json=mapping) as r:
+            assert r.status == 200
+    service = {"namespace": SERVICE_NAMESPACE, "name": SERVICE_NAME, "port": 8443, "path": "/svc"}
+    await hooks.validating("svc", hooks.hook("svc", service=service))
+    exc = await create_refused(target, target.widget("w1"))
+    assert status_of(exc)["message"] == (
+        'admission webhook "svc.contract.kubeapi.test" denied the request: refused through the '
+        "service"
+    )
+    assert url.endswith("/svc")
+    assert [r["name"] for r in hooks.calls("svc")] == ["w1"]
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(f"{emulator_only.url}/_sim/stats") as r,
+    ):
+        stats = await r.json()
+    # The observer's probe and the create.
+    assert stats["webhookCalls"] == len(hooks.server.received("svc")) + len(
+        hooks.server.received(f"observe-{target.namespace}-svc")
+    )
+
+
 # -- matching --------------------------------------------------------------------------------
 
 
@@ -761,6 +798,64 @@ async def test_status_subresource_only_when_a_rule_names_it(target: Target, hook
     assert review["subResource"] == "status"
     assert review["requestSubResource"] == "status"
     assert review["object"]["status"] == {"phase": "Ready"}
+
+
+async def test_write_racing_another_while_webhook_answers(target: Target, hooks: Hooks):
+    """A patch whose object changes while its webhook answers is applied again to the new
+    object (and its webhooks called again); an update naming the old resourceVersion conflicts."""
+    await target.create_widget("w1")
+    raced: list[str] = []
+    race_with = ["yes"]
+
+    async def race_once(request: JsonObj) -> JsonObj:
+        if not raced and request["name"] == "w1":
+            raced.append(race_with[0])
+            await target.custom.patch_namespaced_custom_object(
+                GROUP,
+                VERSION,
+                target.namespace,
+                "widgets",
+                "w1",
+                {"metadata": {"labels": {"raced": race_with[0]}}},
+                _content_type=MERGE,
+            )
+        return {"allowed": True}
+
+    url = hooks.server.on("race", race_once)
+    await hooks.validating("race", hooks.hook("race", url, rules=[widget_rule("UPDATE")]))
+    patched = await target.custom.patch_namespaced_custom_object(
+        GROUP,
+        VERSION,
+        target.namespace,
+        "widgets",
+        "w1",
+        {"spec": {"size": 5}},
+        _content_type=MERGE,
+    )
+    assert patched["spec"]["size"] == 5
+    assert patched["metadata"]["labels"] == {"raced": "yes"}
+    seen = [
+        (
+            r["object"]["spec"].get("size"),
+            (r["object"]["metadata"].get("labels") or {}).get("raced"),
+        )
+        for r in hooks.calls("race")
+    ]
+    # The patch, the racing patch (called while the first waits), the patch again on top of it.
+    assert seen == [(5, None), (1, "yes"), (5, "yes")]
+    stale = await target.get_widget("w1")
+    raced.clear()
+    race_with[0] = "again"
+    stale["spec"]["size"] = 6
+    with pytest.raises(ApiException) as caught:
+        await target.custom.replace_namespaced_custom_object(
+            GROUP, VERSION, target.namespace, "widgets", "w1", stale
+        )
+    assert caught.value.status == 409
+    assert status_of(caught.value)["message"] == (
+        f'Operation cannot be fulfilled on widgets.{GROUP} "w1": the object has been modified; '
+        "please apply your changes to the latest version and try again"
+    )
 
 
 # -- dry run ---------------------------------------------------------------------------------
