@@ -22,13 +22,22 @@ from controller.apim.applications import delete_application, upsert_application
 from controller.apim.ids import hrid
 from controller.apim.results import ImportErrors
 from controller.keys import ObjectKey
-from controller.kube.kinds import APPLICATIONS, MANAGEMENT_CONTEXTS, SUBSCRIPTIONS
+from controller.kube.kinds import (
+    API_DEFINITIONS,
+    API_V4_DEFINITIONS,
+    APPLICATIONS,
+    MANAGEMENT_CONTEXTS,
+    SUBSCRIPTIONS,
+)
 from controller.models.application import ApplicationSpec
 from controller.models.validation import (
     FieldError,
+    certificates_end,
     validate_application,
     validate_application_update,
+    validate_subscription_within_certificates,
 )
+from controller.reconcilers import subscription
 from controller.reconcilers.framework import conditions as cond
 from controller.reconcilers.framework.admission import Review
 from controller.reconcilers.framework.builder import Builder
@@ -139,6 +148,35 @@ def certificates_resolve(review: Review[ApplicationSpec], deps: RuntimeDeps) -> 
     return []
 
 
+def subscriptions_within_certificates(
+    review: Review[ApplicationSpec], deps: RuntimeDeps
+) -> list[FieldError]:
+    """On UPDATE, no MTLS subscription of the application ends after all its certificates."""
+    if not review.is_update:
+        return []
+    end = certificates_end(review.model)
+    if end is None:
+        return []
+    out: list[FieldError] = []
+    subscriptions = deps.stores[SUBSCRIPTIONS.plural]
+    for group in deps.referrers.of(APPLICATIONS, review.key):
+        for key in group.keys if group.kind == SUBSCRIPTIONS else ():
+            found = subscriptions.get(key)
+            api_key = subscription.api_ref(found) if found is not None else None
+            if found is None or api_key is None:
+                continue
+            spec = found.get("spec") or {}
+            api_kind = API_DEFINITIONS if subscription.is_v2(spec) else API_V4_DEFINITIONS
+            api = deps.stores[api_kind.plural].get(api_key)
+            if api is None or not subscription.mtls_plan(api_kind, api, str(spec.get("plan"))):
+                continue
+            out += validate_subscription_within_certificates(
+                str(spec.get("endingAt") or ""), end, application=str(review.key),
+                subscription=str(key),
+            )
+    return out
+
+
 async def dry_run_application(
     review: Review[ApplicationSpec], deps: RuntimeDeps
 ) -> list[FieldError]:
@@ -179,6 +217,7 @@ def setup(builder: Builder) -> None:
             context_exists,
             rules(validate_application),
             certificates_resolve,
+            subscriptions_within_certificates,
             remote=dry_run_application,
         )
         .complete(Application)

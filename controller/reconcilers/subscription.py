@@ -24,11 +24,15 @@ from controller.informers.predicates import dependency_or_status_changed
 from controller.keys import ObjectKey
 from controller.kube.kinds import API_DEFINITIONS, API_V4_DEFINITIONS, APPLICATIONS, SUBSCRIPTIONS
 from controller.kube.resources import ResourceKind
+from controller.models.application import ApplicationSpec
+from controller.models.convert import ModelError, structure
 from controller.models.subscription import SubscriptionSpec
 from controller.models.validation import (
     FieldError,
+    certificates_end,
     validate_subscription,
     validate_subscription_update,
+    validate_subscription_within_certificates,
 )
 from controller.reconcilers.framework import conditions as cond
 from controller.reconcilers.framework.admission import Review
@@ -158,7 +162,30 @@ def _plan_fits(review: Review[SubscriptionSpec], refs: References, security: str
         return [FieldError("spec.application", "unable to subscribe to MTLS plan from "
                                                f"application [{refs.app_key}] because it does not "
                                                "have any client certificate")]
+    if security == "MTLS":
+        return validate_subscription_within_certificates(
+            str(review.spec.get("endingAt") or ""), _certificates_end(refs.app),
+            application=str(refs.app_key),
+        )
     return []
+
+
+def _certificates_end(app: Mapping[str, Any]) -> datetime.datetime | None:
+    try:
+        return certificates_end(structure(dict(app.get("spec") or {}), ApplicationSpec))
+    except ModelError:
+        return None
+
+
+def mtls_plan(api_kind: ResourceKind, api: Mapping[str, Any], plan: str) -> bool:
+    """Whether ``plan`` of ``api`` (a v2 plan name or a v4 plan key) is an MTLS plan."""
+    spec = api.get("spec") or {}
+    if api_kind == API_DEFINITIONS:
+        found = next((p for p in spec.get("plans") or []
+                      if isinstance(p, Mapping) and p.get("name") == plan), None)
+        return str((found or {}).get("security") or "").upper() == "MTLS"
+    found = (spec.get("plans") or {}).get(plan) or {}
+    return str((found.get("security") or {}).get("type") or "").upper() == "MTLS"
 
 
 def _legacy_id(obj: Mapping[str, Any]) -> str | None:

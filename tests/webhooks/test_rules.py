@@ -419,3 +419,37 @@ async def test_subscription_mtls_plan_needs_a_certificate(operator: Stack) -> No
                   subscription("mtls-sub", api="mtls-api", application="no-cert", plan="mtls"),
                   f"unable to subscribe to MTLS plan from application [{operator.ns}/no-cert] "
                   "because it does not have any client certificate")
+
+
+def mtls_app(name: str, ends_at: str) -> dict[str, Any]:
+    return application(name, context_ref="ctx", settings={
+        "app": {"type": "backend"},
+        "tls": {"clientCertificates": [{"name": "c", "content": PEM, "endsAt": ends_at}]},
+    })
+
+
+async def test_mtls_subscription_cannot_outlive_the_certificates(operator: Stack) -> None:
+    plans = {"mtls": {"name": "MTLS", "security": {"type": "MTLS"}}}
+    await operator.applied(v4("mtls-end-api", state="STOPPED", plans=plans),
+                           mtls_app("mtls-end-app", "2030-01-01T00:00:00Z"))
+    await refused(operator,
+                  subscription("mtls-late", api="mtls-end-api", application="mtls-end-app",
+                               plan="mtls", endingAt="2031-01-01T00:00:00Z"),
+                  "subscription ending date [2031-01-01T00:00:00Z] is after all client "
+                  f"certificate end dates in application [{operator.ns}/mtls-end-app]")
+
+
+async def test_application_certificates_cannot_end_before_a_subscription(
+    operator: Stack,
+) -> None:
+    plans = {"mtls": {"name": "MTLS", "security": {"type": "MTLS"}}}
+    app = mtls_app("mtls-short-app", "2030-01-01T00:00:00Z")
+    await operator.applied(v4("mtls-short-api", state="STOPPED", plans=plans), app)
+    await operator.applied(subscription("mtls-short-sub", api="mtls-short-api",
+                                        application="mtls-short-app", plan="mtls",
+                                        endingAt="2029-01-01T00:00:00Z"))
+    shorter = mtls_app("mtls-short-app", "2028-01-01T00:00:00Z")
+    await refused(operator, shorter,
+                  f"subscription [{operator.ns}/mtls-short-sub] ending date "
+                  "[2029-01-01T00:00:00Z] is after all client certificate end dates in "
+                  f"application [{operator.ns}/mtls-short-app]")
