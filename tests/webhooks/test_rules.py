@@ -5,7 +5,9 @@ with ``TESTENV_DIR`` (``make test-real``)."""
 
 from __future__ import annotations
 
+import base64
 import copy
+import json
 from typing import Any
 
 import pytest
@@ -453,3 +455,35 @@ async def test_application_certificates_cannot_end_before_a_subscription(
                   f"subscription [{operator.ns}/mtls-short-sub] ending date "
                   "[2029-01-01T00:00:00Z] is after all client certificate end dates in "
                   f"application [{operator.ns}/mtls-short-app]")
+
+
+def cloud_token(claims: dict[str, Any]) -> str:
+    def part(value: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+
+    return f"{part({'alg': 'none'})}.{part(claims)}.signature"
+
+
+async def test_a_cloud_context_is_filled_from_its_token(operator: Stack) -> None:
+    token = cloud_token({"org": "acme", "envs": ["prod"], "cpg": "eu"})
+    ctx = bare_context("cloud-ctx", baseUrl=operator.apim.url, cloud={"token": token})
+    result = await operator.apply(ctx)
+    assert result.code == 0, result.err
+    got = await operator.kubectl("get", "-n", operator.ns, "managementcontexts", "cloud-ctx",
+                                 "-o", "json")
+    spec = json.loads(got.out)["spec"]
+    assert (spec["organizationId"], spec["environmentId"]) == ("acme", "prod")
+    assert spec["baseUrl"] == operator.apim.url  # kept when set
+    assert spec["auth"] == {"bearerToken": token}
+
+
+async def test_a_cloud_token_with_several_environments_needs_one_named(operator: Stack) -> None:
+    token = cloud_token({"org": "acme", "envs": ["dev", "prod"], "cpg": "eu"})
+    await refused(operator, bare_context("cloud-two", cloud={"token": token}),
+                  "cloud token contains more than one environment (2), environmentId is then "
+                  "required")
+
+
+async def test_a_cloud_token_that_is_not_a_jwt(operator: Stack) -> None:
+    await refused(operator, bare_context("cloud-bad", cloud={"token": "not-a-jwt"}),
+                  "cannot parse cloud token")
