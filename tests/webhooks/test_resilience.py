@@ -18,7 +18,7 @@ from controller.kube.rest import request_json
 from controller.webhook import registration
 from sim.apim.pytest_plugin import FIXTURE_TOKEN
 from sim.apim.testing import RunningSimulator
-from tests.integration.harness import application, v2_api, v4_api
+from tests.integration.harness import application, v2_api, v4_api, wait_for
 from tests.webhooks.stack import ApiServer, context, stack
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -198,3 +198,28 @@ async def test_dry_run_of_a_v2_api(server: ApiServer, simulator: RunningSimulato
                                             categories=["nope"]))
         assert result.code == 0, result.err
         assert "Warning: category [nope] is not defined in environment [DEFAULT]" in result.err
+
+
+async def test_an_object_admitted_while_down_is_still_finalized_and_deleted(
+    server: ApiServer, simulator: RunningSimulator
+) -> None:
+    """Admitted with Ignore while the operator was down, the object breaks a rule: the
+    operator's own metadata writes (finalizer) and the finalizer's removal on delete are still
+    admitted, so the deletion completes."""
+    async with stack(server, simulator, fresh("finalize"), failure_policy="Ignore") as running:
+        await running.stop_operator()
+        bad = v4_api("bad-api", context_ref=None, plans={},
+                     definitionContext={"origin": "KUBERNETES", "syncFrom": "KUBERNETES"})
+        created = await running.apply(bad)
+        assert created.code == 0, created.err
+        await running.start_operator()
+
+        async def finalized() -> bool:
+            got = await running.kubectl("get", "-n", running.ns, "apiv4definitions", "bad-api",
+                                        "-o", "jsonpath={.metadata.finalizers}")
+            return "finalizers.gravitee.io/apidefinitiondeletion" in got.out
+
+        await wait_for(finalized, timeout=20, what="the operator's finalizer on bad-api")
+        deleted = await running.kubectl("delete", "-n", running.ns, "apiv4definitions",
+                                        "bad-api", "--timeout=20s")
+        assert deleted.code == 0, deleted.err
