@@ -27,6 +27,10 @@ FINALIZER_GROUP: Final = "finalizers.gravitee.io/groups"
 FINALIZER_SHARED_POLICY_GROUP: Final = "finalizers.gravitee.io/sharedpolicygroups"
 FINALIZER_NOTIFICATION: Final = "finalizers.gravitee.io/notification"
 FINALIZER_DICTIONARY: Final = "finalizers.gravitee.io/dictionaries"
+FINALIZER_PORTAL: Final = "finalizers.gravitee.io/portals"
+FINALIZER_PORTAL_LISTING: Final = "finalizers.gravitee.io/portallistings"
+FINALIZER_PORTAL_LINK: Final = "finalizers.gravitee.io/portallinks"
+FINALIZER_DOCUMENTATION: Final = "finalizers.gravitee.io/documentations"
 FINALIZER_TEMPLATING: Final = "finalizers.gravitee.io/templating"
 
 # --- Annotations ---------------------------------------------------------------------------
@@ -71,6 +75,10 @@ COMPONENTS: Final = {
     "sharedpolicygroup": "sharedpolicygroups-controller",
     "notification": "notification-controller",
     "dictionary": "dictionary-controller",
+    "portal": "portal-controller",
+    "portallisting": "portallisting-controller",
+    "portallink": "portallink-controller",
+    "documentation": "documentation-controller",
 }
 
 # --- Conditions (types; reasons and messages live with the runtime) -------------------------
