@@ -187,6 +187,15 @@ class ContextResolver:
         context = await self.context_object(key, referrer=referrer)
         return await self.client_for_context(key, context)
 
+    async def client_through(
+        self, attempt: UsesContext, key: ObjectKey, *, referrer: str
+    ) -> ContextClient:
+        """The client of context ``key``, which the attempt's object uses through another
+        object (a portal listing through its portal); notes the context on the attempt."""
+        attempt.uses_context = key
+        context = await self.context_object(key, referrer=referrer)
+        return await self.client_for_context(key, context)
+
     async def client_of_context(self, attempt: UsesContext) -> ContextClient:
         """The client of the context being reconciled itself."""
         key = ObjectKey.of(attempt.obj)
