@@ -13,7 +13,7 @@ from typing import Any
 from controller import vocabulary as v
 from controller.apim import portals
 from controller.apim.ids import hrid
-from controller.kube.kinds import API_V4_DEFINITIONS, DOCUMENTATIONS, PORTALS
+from controller.kube.kinds import API_V4_DEFINITIONS, DOCUMENTATIONS, MANAGEMENT_CONTEXTS, PORTALS
 from controller.models.base import given
 from controller.models.portal import DocumentationSpec
 from controller.models.validation import FieldError
@@ -27,7 +27,7 @@ from controller.reconcilers.support.portals import (
     documented_api_refs,
     portal_refs,
 )
-from controller.reconcilers.support.references import template_sources
+from controller.reconcilers.support.references import context_refs, template_sources
 from controller.reconcilers.support.templating import TEMPLATING_FINALIZER
 
 EXACTLY_ONE = "exactly one of portalRef or apiRef must be set"
@@ -41,6 +41,8 @@ def setup(builder: Builder) -> None:
         )
         .references(PORTALS, refs=portal_refs, when=PARENT_SYNCED)
         .references(API_V4_DEFINITIONS, refs=documented_api_refs, when=PARENT_SYNCED)
+        .references(MANAGEMENT_CONTEXTS, refs=context_refs, via=PORTALS)
+        .references(MANAGEMENT_CONTEXTS, refs=context_refs, via=API_V4_DEFINITIONS)
         .reads_sources(template_sources, finalizer=TEMPLATING_FINALIZER)
         .complete(Documentation)
     )

@@ -8,7 +8,7 @@ from typing import Any
 
 from controller import vocabulary as v
 from controller.apim.ids import hrid
-from controller.kube.kinds import PORTAL_LINKS, PORTALS
+from controller.kube.kinds import MANAGEMENT_CONTEXTS, PORTAL_LINKS, PORTALS
 from controller.models.portal import PortalLinkSpec
 from controller.reconcilers.framework.builder import Builder
 from controller.reconcilers.framework.runtime import Attempt
@@ -19,7 +19,7 @@ from controller.reconcilers.support.portals import (
     PortalChild,
     portal_refs,
 )
-from controller.reconcilers.support.references import template_sources
+from controller.reconcilers.support.references import context_refs, template_sources
 from controller.reconcilers.support.templating import TEMPLATING_FINALIZER
 
 SENT = ("name", "href", "location", "order")
@@ -29,6 +29,7 @@ def setup(builder: Builder) -> None:
     (
         builder.reconciles(PORTAL_LINKS, finalizer=v.FINALIZER_PORTAL_LINK, processing_status=False)
         .references(PORTALS, refs=portal_refs, when=PARENT_SYNCED)
+        .references(MANAGEMENT_CONTEXTS, refs=context_refs, via=PORTALS)
         .reads_sources(template_sources, finalizer=TEMPLATING_FINALIZER)
         .complete(PortalLink)
     )

@@ -12,7 +12,7 @@ from typing import Any
 
 from controller import vocabulary as v
 from controller.apim.ids import hrid
-from controller.kube.kinds import API_V4_DEFINITIONS, PORTAL_LISTINGS, PORTALS
+from controller.kube.kinds import API_V4_DEFINITIONS, MANAGEMENT_CONTEXTS, PORTAL_LISTINGS, PORTALS
 from controller.models.portal import PortalListingSpec
 from controller.reconcilers.framework.builder import Builder
 from controller.reconcilers.framework.errors import IllegalStateError
@@ -25,7 +25,7 @@ from controller.reconcilers.support.portals import (
     listed_api_refs,
     portal_refs,
 )
-from controller.reconcilers.support.references import template_sources
+from controller.reconcilers.support.references import context_refs, template_sources
 from controller.reconcilers.support.templating import TEMPLATING_FINALIZER
 
 
@@ -36,6 +36,7 @@ def setup(builder: Builder) -> None:
         )
         .references(PORTALS, refs=portal_refs, when=PARENT_SYNCED)
         .references(API_V4_DEFINITIONS, refs=listed_api_refs, when=PARENT_SYNCED)
+        .references(MANAGEMENT_CONTEXTS, refs=context_refs, via=PORTALS)
         .reads_sources(template_sources, finalizer=TEMPLATING_FINALIZER)
         .complete(PortalListing)
     )
