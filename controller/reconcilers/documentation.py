@@ -1,5 +1,5 @@
 """Documentation: a page (Gravitee Markdown, OpenAPI or AsyncAPI) of a Portal or of a v4 API,
-upserted under its parent through the Automation API (docs/behavior/portal.md#documentation).
+upserted under its parent through the Automation API (docs/behavior/documentation.md).
 
 Exactly one of ``portalRef`` and ``apiRef`` is set: the CRD says so, and the reconciler checks
 it again for objects stored before the rule existed. A page on an API lives in the API's

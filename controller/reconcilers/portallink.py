@@ -1,5 +1,5 @@
 """PortalLink: an external link placed in a Portal's navigation, upserted under the portal
-through the Automation API (docs/behavior/portal.md#portallink).
+through the Automation API (docs/behavior/portal-link.md).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """PortalListing: v4 APIs placed at chosen locations of a Portal's navigation, upserted under
-the portal through the Automation API (docs/behavior/portal.md#portallisting).
+the portal through the Automation API (docs/behavior/portal-listing.md).
 
 The portal and every listed API are read from the informer caches: each must exist and be
 synced to APIM, and the APIs must share the portal's context. A listed API's deletion waits for
