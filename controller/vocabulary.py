@@ -39,6 +39,9 @@ ANNOTATION_LAST_SECRET_REF: Final = "gravitee.io/last-secret-ref"
 # Ours (not upstream's): the context an API was last synced to, so that moving it to another
 # context removes the copy it left in the previous one.
 ANNOTATION_LAST_CONTEXT_REF: Final = "gravitee.io/last-context-ref"
+# Ours: the context and the parent (portal or API) a portal listing, link or page was last
+# synced under, so that pointing it at another parent removes the copy left under the first.
+ANNOTATION_LAST_PARENT_REF: Final = "gravitee.io/last-parent-ref"
 ANNOTATION_TEMPLATE: Final = "gravitee.io/template"
 ANNOTATION_REFERENCES: Final = "gravitee.io/references"
 

@@ -67,6 +67,26 @@ class Parent:
     def api(cls, api_hrid: str) -> Parent:
         return cls("apis", api_hrid, "documentations")
 
+    @property
+    def path(self) -> str:
+        """``portals``, ``portals/{portal}/{child}`` or ``apis/{api}/documentations``."""
+        if self.hrid is None or self.child is None:
+            return self.collection
+        return f"{self.collection}/{self.hrid}/{self.child}"
+
+    @classmethod
+    def parse(cls, path: str) -> Parent:
+        """The parent ``path`` names; raises ``ValueError`` for anything else."""
+        parts = path.split("/")
+        if parts == ["portals"]:
+            return cls.environment()
+        if len(parts) == 3 and parts[0] == "portals" and parts[2] in CHILDREN and parts[1]:
+            child: PortalChild = parts[2]
+            return cls.portal(parts[1], child)
+        if len(parts) == 3 and parts[0] == "apis" and parts[2] == "documentations" and parts[1]:
+            return cls.api(parts[1])
+        raise ValueError(f"not a portal object parent: {path!r}")
+
     def url(self, client: ApimClient, *object_hrid: str) -> str:
         path = [self.collection]
         if self.hrid is not None and self.child is not None:

@@ -31,7 +31,13 @@ from controller.reconcilers.framework.runtime import (
     RuntimeDeps,
 )
 from controller.reconcilers.support.admission import enforce
-from controller.reconcilers.support.api_common import context_for_cleanup, errors_status
+from controller.reconcilers.support.api_common import (
+    context_annotations,
+    context_for_cleanup,
+    errors_status,
+    leave_previous_context,
+)
+from controller.reconcilers.support.contexts import ContextClient
 from controller.reconcilers.support.portals import refuse_while_relied_on
 from controller.reconcilers.support.references import context_refs, template_sources
 from controller.reconcilers.support.templating import TEMPLATING_FINALIZER
@@ -82,6 +88,11 @@ class Portal(KindLogic):
             body(attempt.spec, hrid(attempt.namespace, attempt.name)),
         )
         deprecated = "navigation" in attempt.spec
+        ref = hrid(attempt.namespace, attempt.name)
+        annotations, moved = await leave_previous_context(
+            attempt, self.deps, context, what=f"portal [{ref}]",
+            delete=lambda previous: self._delete(previous, ref),
+        )
         return Outcome(
             status={
                 "id": state.id,
@@ -90,8 +101,15 @@ class Portal(KindLogic):
                 "errors": errors_status(state.errors.severe, state.errors.warning),
             },
             conditions=(cond.automation_api_managed(attempt.generation),),
-            warnings=(DEPRECATED_NAVIGATION,) if deprecated else (),
+            annotations=annotations,
+            warnings=((DEPRECATED_NAVIGATION,) if deprecated else ()) + moved,
         )
+
+    def annotations(self, obj: Mapping[str, Any]) -> Mapping[str, str]:
+        return context_annotations(obj)
+
+    async def _delete(self, context: ContextClient, ref: str) -> None:
+        await portals.delete(context.client, portals.Parent.environment(), ref)
 
     async def cleanup(self, attempt: Attempt) -> Cleanup:
         refuse_while_relied_on(
@@ -101,5 +119,5 @@ class Portal(KindLogic):
         context, leftovers = await context_for_cleanup(attempt, self.deps, f"portal [{ref}]")
         if context is None:
             return Cleanup(leftovers=leftovers)
-        await portals.delete(context.client, portals.Parent.environment(), ref)
+        await self._delete(context, ref)
         return Cleanup()

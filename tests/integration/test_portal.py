@@ -5,6 +5,7 @@ propagation of a parent's changes, and parents that appear later (docs/behavior/
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -19,8 +20,10 @@ from controller.kube.kinds import (
 )
 from controller.kube.resources import ResourceKind
 from controller.kube.rest import KubeApiError
+from sim.apim.testing import RunningSimulator, start_simulator
+from sim.kubeapi.testing import RunningEmulator
 from tests.integration.context_app_helpers import condition
-from tests.integration.harness import Env, context, missing_ref, v4_api, wait_for
+from tests.integration.harness import Env, context, missing_ref, operator_env, v4_api, wait_for
 
 AUTO = "/automation/organizations/DEFAULT/environments/DEFAULT"
 PORTAL_HRID = "team-dev-portal"
@@ -29,6 +32,15 @@ TOP_NAVBAR = [
     {"path": "/projects/alpha/docs"},
     {"path": "/projects/beta"},
 ]
+
+
+@pytest.fixture
+async def two_envs() -> AsyncIterator[RunningSimulator]:
+    sim = await start_simulator(orgs_envs={"DEFAULT": ["DEFAULT", "OTHER"]})
+    try:
+        yield sim
+    finally:
+        await sim.close()
 
 
 def _object(kind: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
@@ -423,3 +435,66 @@ async def test_a_context_waits_for_its_portal(env: Env):
     await env.delete(PORTALS, "dev-portal")
     await env.wait_gone(MANAGEMENT_CONTEXTS, "apim", timeout=15)
     assert env.apim.state.portal_objects == {}
+
+
+# -- moving to another parent ---------------------------------------------------------------
+
+
+async def test_a_listing_pointed_at_another_portal_leaves_the_first_one(env: Env):
+    await with_portal(env)
+    await env.create(portal("other-portal"))
+    await env.wait_condition(PORTALS, "other-portal")
+    await with_api(env, "pets")
+    await env.create(listing("catalog", "pets"))
+    await env.wait_condition(PORTAL_LISTINGS, "catalog")
+    [first] = records(env, "listing")
+    assert first.parent_hrid == PORTAL_HRID
+
+    await env.patch(PORTAL_LISTINGS, "catalog", {"spec": {"portalRef": {"name": "other-portal"}}})
+    live = await accepted_at_generation(env, PORTAL_LISTINGS, "catalog")
+    [moved] = records(env, "listing")
+    assert moved.parent_hrid == "team-other-portal"
+    assert live["metadata"]["annotations"]["gravitee.io/last-parent-ref"] == (
+        "team/apim portals/team-other-portal/listings"
+    )
+    # The first portal no longer holds it, so it can go at once.
+    await env.delete(PORTALS, "dev-portal")
+    await env.wait_gone(PORTALS, "dev-portal")
+
+
+async def test_a_page_moved_from_its_portal_to_an_api_leaves_the_portal(env: Env):
+    await with_portal(env)
+    await with_api(env, "pets")
+    await env.create(page("guide", portalRef={"name": "dev-portal"}))
+    await env.wait_condition(DOCUMENTATIONS, "guide")
+    assert [r.kind for r in records(env, "documentation")] == ["documentation"]
+
+    await env.patch(DOCUMENTATIONS, "guide",
+                    {"spec": {"portalRef": None, "apiRef": {"name": "pets"}}})
+    await accepted_at_generation(env, DOCUMENTATIONS, "guide")
+    assert records(env, "documentation") == []
+    [record] = records(env, "api-documentation")
+    assert (record.hrid, record.parent_hrid) == ("team-guide", "team-pets")
+
+
+async def test_a_portal_moved_to_another_environment_takes_what_is_placed_on_it(
+    kubeapi: RunningEmulator, two_envs: RunningSimulator
+):
+    async with operator_env(kubeapi, two_envs) as env:
+        await env.create(context("apim", two_envs))
+        await env.create(context("second", two_envs, environmentId="OTHER"))
+        await env.create(portal())
+        await env.create(link("docs"))
+        await env.wait_condition(PORTAL_LINKS, "docs")
+        state = two_envs.state
+        assert sorted((r.env, r.kind) for r in state.portal_objects.values()) == [
+            ("DEFAULT", "link"), ("DEFAULT", "portal")]
+
+        await env.patch(PORTALS, "dev-portal", {"spec": {"contextRef": {"name": "second"}}})
+
+        async def moved() -> bool:
+            return sorted((r.env, r.kind) for r in state.portal_objects.values()) == [
+                ("OTHER", "link"), ("OTHER", "portal")]
+
+        await wait_for(moved, timeout=15, what="the portal and its link in the other env only")
+        await accepted_at_generation(env, PORTALS, "dev-portal")

@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 
 import attrs
 
+from controller import vocabulary as v
 from controller.apim import portals
 from controller.apim.ids import hrid
 from controller.informers.predicates import dependency_or_status_changed
@@ -37,6 +38,7 @@ from controller.reconcilers.framework.runtime import (
     RuntimeDeps,
 )
 from controller.reconcilers.support.api_common import errors_status
+from controller.reconcilers.support.contexts import ContextClient
 from controller.reconcilers.support.references import spec_of
 
 # A parent is only usable once it exists in APIM: its id arriving re-queues its dependants.
@@ -163,6 +165,7 @@ class PortalChild(KindLogic):
             attempt, placement.context, referrer=attempt.name
         )
         state = await portals.upsert(context.client, placement.parent, body)
+        annotations, warnings = await self._leave_previous_parent(attempt, placement, context)
         return Outcome(
             status={
                 "id": state.id,
@@ -171,7 +174,42 @@ class PortalChild(KindLogic):
                 "errors": errors_status(state.errors.severe, state.errors.warning),
             },
             conditions=(cond.automation_api_managed(attempt.generation),),
+            annotations=annotations,
+            warnings=warnings,
         )
+
+    async def _leave_previous_parent(
+        self, attempt: Attempt, placement: Placement, current: ContextClient
+    ) -> tuple[dict[str, str], tuple[str, ...]]:
+        """After the upsert under ``placement``: remove the copy left under the parent the
+        object was last synced under (another portal, an API, another context), then record
+        the new one. A previous context that is gone leaves the copy, with a warning; the move
+        itself is never blocked."""
+        annotations = (attempt.obj.get("metadata") or {}).get("annotations") or {}
+        recorded = str(annotations.get(v.ANNOTATION_LAST_PARENT_REF) or "")
+        now = f"{placement.context} {placement.parent.path}"
+        if recorded == now:
+            return {}, ()
+        record = {v.ANNOTATION_LAST_PARENT_REF: now}
+        if not recorded:
+            return record, ()
+        ref = hrid(attempt.namespace, attempt.name)
+        context_text, _, parent_path = recorded.partition(" ")
+        try:
+            parent = portals.Parent.parse(parent_path)
+            previous_key = ObjectKey.parse(context_text)
+            previous = await self.deps.resolver.client_for_context(
+                previous_key,
+                await self.deps.resolver.context_object(previous_key, referrer=attempt.name),
+            )
+        except (ResolveRefError, IllegalStateError, ValueError) as gone:
+            return record, (
+                f"{self.what} [{ref}] may remain under [{parent_path}] in the APIM of "
+                f"management context [{context_text}]: {gone}",
+            )
+        if parent != placement.parent or previous.resolved.urls != current.resolved.urls:
+            await portals.delete(previous.client, parent, ref)
+        return record, ()
 
     async def cleanup(self, attempt: Attempt) -> Cleanup:
         ref = hrid(attempt.namespace, attempt.name)
