@@ -66,7 +66,7 @@ class Documentation(PortalChild):
             return Placement(portals.Parent.api(api_hrid), context)
         return self.portal(attempt, "documentations")
 
-    def body(self, attempt: Attempt) -> dict[str, Any]:
+    def body(self, attempt: Attempt, placement: Placement) -> dict[str, Any]:
         out = {k: attempt.spec[k] for k in SENT if attempt.spec.get(k) is not None}
         out["hrid"] = hrid(attempt.namespace, attempt.name)
         return out

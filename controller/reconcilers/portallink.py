@@ -44,7 +44,7 @@ class PortalLink(PortalChild):
     def placement(self, attempt: Attempt) -> Placement:
         return self.portal(attempt, "links")
 
-    def body(self, attempt: Attempt) -> dict[str, Any]:
+    def body(self, attempt: Attempt, placement: Placement) -> dict[str, Any]:
         out = {k: attempt.spec[k] for k in SENT if attempt.spec.get(k) is not None}
         out["hrid"] = hrid(attempt.namespace, attempt.name)
         return out

@@ -51,8 +51,7 @@ class PortalListing(PortalChild):
     def placement(self, attempt: Attempt) -> Placement:
         return self.portal(attempt, "listings")
 
-    def body(self, attempt: Attempt) -> dict[str, Any]:
-        placement = self.placement(attempt)
+    def body(self, attempt: Attempt, placement: Placement) -> dict[str, Any]:
         entries = []
         for entry in attempt.spec.get("apis") or []:
             api_hrid, context = self.api(attempt, entry.get("ref"))

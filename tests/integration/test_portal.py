@@ -266,6 +266,19 @@ async def test_a_listing_of_a_v2_api_is_refused(env: Env):
     assert failed["reason"] == "IllegalStateError"
 
 
+async def test_a_link_on_a_portal_without_context_says_so(env: Env):
+    obj = portal()
+    del obj["spec"]["contextRef"]
+    await env.create(obj)
+    await env.create(link("docs"))
+    failed = await env.wait_message(
+        PORTAL_LINKS, "docs", "Accepted",
+        "referenced portal [team/dev-portal] has no management context (spec.contextRef)",
+    )
+    assert failed["reason"] == "IllegalStateError"
+    assert env.apim.requests.find(method="PUT") == []
+
+
 # -- PortalLink -----------------------------------------------------------------------------
 
 

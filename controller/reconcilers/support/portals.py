@@ -110,7 +110,7 @@ class PortalChild(KindLogic):
     def placement(self, attempt: Attempt) -> Placement:
         raise NotImplementedError
 
-    def body(self, attempt: Attempt) -> dict[str, Any]:
+    def body(self, attempt: Attempt, placement: Placement) -> dict[str, Any]:
         raise NotImplementedError
 
     # -- shared -----------------------------------------------------------------------------
@@ -160,7 +160,7 @@ class PortalChild(KindLogic):
     async def apply(self, attempt: Attempt) -> Outcome:
         self.validate(attempt)
         placement = self.placement(attempt)
-        body = self.body(attempt)
+        body = self.body(attempt, placement)
         context = await self.deps.resolver.client_through(
             attempt, placement.context, referrer=attempt.name
         )
