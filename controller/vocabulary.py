@@ -27,6 +27,10 @@ FINALIZER_GROUP: Final = "finalizers.gravitee.io/groups"
 FINALIZER_SHARED_POLICY_GROUP: Final = "finalizers.gravitee.io/sharedpolicygroups"
 FINALIZER_NOTIFICATION: Final = "finalizers.gravitee.io/notification"
 FINALIZER_DICTIONARY: Final = "finalizers.gravitee.io/dictionaries"
+FINALIZER_PORTAL: Final = "finalizers.gravitee.io/portals"
+FINALIZER_PORTAL_LISTING: Final = "finalizers.gravitee.io/portallistings"
+FINALIZER_PORTAL_LINK: Final = "finalizers.gravitee.io/portallinks"
+FINALIZER_DOCUMENTATION: Final = "finalizers.gravitee.io/documentations"
 FINALIZER_TEMPLATING: Final = "finalizers.gravitee.io/templating"
 
 # --- Annotations ---------------------------------------------------------------------------
@@ -35,6 +39,9 @@ ANNOTATION_LAST_SECRET_REF: Final = "gravitee.io/last-secret-ref"
 # Ours (not upstream's): the context an API was last synced to, so that moving it to another
 # context removes the copy it left in the previous one.
 ANNOTATION_LAST_CONTEXT_REF: Final = "gravitee.io/last-context-ref"
+# Ours: the context and the parent (portal or API) a portal listing, link or page was last
+# synced under, so that pointing it at another parent removes the copy left under the first.
+ANNOTATION_LAST_PARENT_REF: Final = "gravitee.io/last-parent-ref"
 ANNOTATION_TEMPLATE: Final = "gravitee.io/template"
 ANNOTATION_REFERENCES: Final = "gravitee.io/references"
 
@@ -71,6 +78,10 @@ COMPONENTS: Final = {
     "sharedpolicygroup": "sharedpolicygroups-controller",
     "notification": "notification-controller",
     "dictionary": "dictionary-controller",
+    "portal": "portal-controller",
+    "portallisting": "portallisting-controller",
+    "portallink": "portallink-controller",
+    "documentation": "documentation-controller",
 }
 
 # --- Conditions (types; reasons and messages live with the runtime) -------------------------

@@ -67,7 +67,7 @@ API_RESOURCE_FINALIZER: Final = "finalizers.gravitee.io/apiresource"
 APIM_USER: Final = ("admin", "admin")
 WATCHED_KINDS: Final = (
     "ManagementContext", "ApiResource", "SharedPolicyGroup", "ApiDefinition", "ApiV4Definition",
-    "Application", "Subscription",
+    "Application", "Subscription", "Portal", "PortalListing", "Documentation",
 )
 MESSAGE_WIDTH: Final = 60
 DEFAULT_NAMESPACE: Final = "default"
@@ -244,6 +244,24 @@ def _subscription_landed(obj: JsonObj) -> str:
     return "; ".join(parts)
 
 
+def _portal_landed(obj: JsonObj) -> str:
+    """Where a portal, listing or page is in APIM, and what it shows where."""
+    spec = obj.get("spec") or {}
+    status = obj.get("status") or {}
+    place = f"APIM id {status['id']}" if status.get("id") else "not in APIM"
+    kind = obj["kind"]
+    if kind == "Portal":
+        paths = [e.get("path") for e in (spec.get("structure") or {}).get("topNavbar") or []]
+        return f"{place}; navbar {', '.join(str(p) for p in paths) or '-'}"
+    parent = (spec.get("portalRef") or {}).get("name")
+    if kind == "PortalListing":
+        shown = ", ".join(f"{(e.get('ref') or {}).get('name')} at {e.get('location')}"
+                          for e in spec.get("apis") or [])
+        return f"{place}; on portal {parent}: {shown}"
+    where = f"portal {parent}" if parent else f"API {(spec.get('apiRef') or {}).get('name')}"
+    return f"{place}; page of {where} at {spec.get('location') or '-'}"
+
+
 async def _landed(kube: KubeClient, obj: JsonObj, manifests: Sequence[JsonObj]) -> str:
     kind = obj["kind"]
     spec = obj.get("spec", {})
@@ -258,6 +276,8 @@ async def _landed(kube: KubeClient, obj: JsonObj, manifests: Sequence[JsonObj]) 
         return f"{cross}; used by " + (", ".join(_spg_users(manifests, obj)) or "no API")
     if kind == "Subscription":
         return _subscription_landed(obj)
+    if kind in ("Portal", "PortalListing", "Documentation"):
+        return _portal_landed(obj)
     places = []
     if status.get("id") and (spec.get("contextRef") or kind == "Application"):
         state = f" ({status['state']})" if status.get("state") else ""
@@ -318,7 +338,8 @@ def render_table(rows: Sequence[Row]) -> str:
 
 
 async def apim_summary(apim_url: str, applications: Sequence[JsonObj],
-                       subscriptions: Sequence[JsonObj] = ()) -> list[str]:
+                       subscriptions: Sequence[JsonObj] = (),
+                       portal_objects: Sequence[JsonObj] = ()) -> list[str]:
     """A few lines about what APIM now holds, read from the simulator (never an API key)."""
     token = base64.b64encode(":".join(APIM_USER).encode()).decode()
     auth = {"Authorization": f"Basic {token}"}
@@ -363,7 +384,45 @@ async def apim_summary(apim_url: str, applications: Sequence[JsonObj],
                 else:
                     lines.append(f"  subscription hrid={hrid}: not in APIM "
                                  f"(HTTP {response.status})")
+        base = f"{apim_url}/automation/organizations/DEFAULT/environments/DEFAULT"
+        for obj in portal_objects:
+            path, label = _portal_path(obj)
+            async with session.get(base + path, headers=auth) as response:
+                body = await response.json() if response.status == 200 else None
+            lines.append(f"  {label}: " + (_portal_state(obj["kind"], body) if body is not None
+                                           else f"not in APIM (HTTP {response.status})"))
     return lines
+
+
+def _hrid(obj: JsonObj, ref: JsonObj | None = None) -> str:
+    namespace = obj["metadata"].get("namespace", DEFAULT_NAMESPACE)
+    if ref is None:
+        return f"{namespace}-{obj['metadata']['name']}"
+    return f"{ref.get('namespace') or namespace}-{ref.get('name')}"
+
+
+def _portal_path(obj: JsonObj) -> tuple[str, str]:
+    """The Automation API path of a portal, listing or page, and how the summary names it."""
+    spec = obj.get("spec") or {}
+    hrid = _hrid(obj)
+    if obj["kind"] == "Portal":
+        return f"/portals/{hrid}", f"portal hrid={hrid}"
+    if spec.get("apiRef"):
+        return (f"/apis/{_hrid(obj, spec['apiRef'])}/documentations/{hrid}",
+                f"page hrid={hrid}")
+    portal = _hrid(obj, spec.get("portalRef") or {})
+    collection = "listings" if obj["kind"] == "PortalListing" else "documentations"
+    label = "listing" if obj["kind"] == "PortalListing" else "page"
+    return f"/portals/{portal}/{collection}/{hrid}", f"{label} hrid={hrid} on {portal}"
+
+
+def _portal_state(kind: str, body: JsonObj) -> str:
+    if kind == "Portal":
+        return f"{body.get('name')!r} id={body.get('id')}"
+    if kind == "PortalListing":
+        return "apis=" + ", ".join(f"{a.get('apiHrid')}@{a.get('location')}"
+                                   for a in body.get("apis") or [])
+    return f"{body.get('name')!r} {body.get('type')} at {body.get('location') or '-'}"
 
 
 def serve_help(stack: Stack) -> str:
@@ -375,6 +434,7 @@ def serve_help(stack: Stack) -> str:
         f"  export KUBECONFIG={kubeconfig}",
         "  kubectl get managementcontexts,apidefinitions,apiv4definitions,applications -A",
         "  kubectl get sharedpolicygroups,subscriptions -A",
+        "  kubectl get portals,portallistings,documentations -A",
         "  kubectl get apiv4definitions echo-v4 -o yaml",
         "  kubectl wait --for=condition=Accepted apidefinitions/echo-v2",
         "  kubectl get configmap echo-local -o jsonpath='{.data.definition}'",
@@ -458,7 +518,10 @@ async def run(*, serve: bool, timeout: float, settle: float, work_dir: pathlib.P
         print()
         applications = [o for o in manifests if o["kind"] == "Application"]
         subscriptions = [o for o in manifests if o["kind"] == "Subscription"]
-        for line in await apim_summary(stack.apim_url, applications, subscriptions):
+        portal_objects = [o for o in manifests
+                          if o["kind"] in ("Portal", "PortalListing", "Documentation")]
+        for line in await apim_summary(stack.apim_url, applications, subscriptions,
+                                       portal_objects):
             print(line)
         failed = [r for r in rows if not r.ok]
         print()

@@ -18,8 +18,12 @@ API_V4_DEFINITIONS: Final = _gravitee("apiv4definitions", "ApiV4Definition")
 API_RESOURCES: Final = _gravitee("apiresources", "ApiResource")
 APPLICATIONS: Final = _gravitee("applications", "Application")
 DICTIONARIES: Final = _gravitee("dictionaries", "Dictionary")
+DOCUMENTATIONS: Final = _gravitee("documentations", "Documentation")
 GROUPS: Final = _gravitee("groups", "Group")
 NOTIFICATIONS: Final = _gravitee("notifications", "Notification")
+PORTALS: Final = _gravitee("portals", "Portal")
+PORTAL_LINKS: Final = _gravitee("portallinks", "PortalLink")
+PORTAL_LISTINGS: Final = _gravitee("portallistings", "PortalListing")
 SHARED_POLICY_GROUPS: Final = _gravitee("sharedpolicygroups", "SharedPolicyGroup")
 SUBSCRIPTIONS: Final = _gravitee("subscriptions", "Subscription")
 
@@ -30,9 +34,13 @@ __all__ = [
     "APPLICATIONS",
     "CONFIG_MAPS",
     "DICTIONARIES",
+    "DOCUMENTATIONS",
     "GROUPS",
     "MANAGEMENT_CONTEXTS",
     "NOTIFICATIONS",
+    "PORTALS",
+    "PORTAL_LINKS",
+    "PORTAL_LISTINGS",
     "SECRETS",
     "SHARED_POLICY_GROUPS",
     "SUBSCRIPTIONS",

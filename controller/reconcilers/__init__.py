@@ -10,9 +10,13 @@ from controller.reconcilers import (
     apiv4definition,
     application,
     dictionary,
+    documentation,
     group,
     managementcontext,
     notification,
+    portal,
+    portallink,
+    portallisting,
     sharedpolicygroup,
     subscription,
 )
@@ -29,6 +33,10 @@ KINDS: tuple[Setup, ...] = (
     sharedpolicygroup.setup,
     subscription.setup,
     dictionary.setup,
+    portal.setup,
+    portallisting.setup,
+    portallink.setup,
+    documentation.setup,
 )
 
 __all__ = ["KINDS"]

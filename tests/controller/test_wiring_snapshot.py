@@ -3,7 +3,7 @@
 The snapshot is empirical, so it does not depend on how the wiring is written: a small world of
 objects referencing each other (a context with its Secret and a templated ConfigMap, v2 and v4
 APIs, an Application, an ApiResource, a Group, a Notification, a Dictionary reading a Secret,
-a gateway ConfigMap) is put in
+a Portal with a listing of the v4 API, a link and a page on each, a gateway ConfigMap) is put in
 the informer caches, then every kind of event each object can produce (created, spec or data
 changed, status-only change, being deleted, deleted, and the start-up list in its converged and
 unconverged forms) is delivered to the handlers the wiring registered. Each line says which
@@ -37,9 +37,13 @@ from controller.kube.kinds import (
     API_V4_DEFINITIONS,
     APPLICATIONS,
     DICTIONARIES,
+    DOCUMENTATIONS,
     GROUPS,
     MANAGEMENT_CONTEXTS,
     NOTIFICATIONS,
+    PORTAL_LINKS,
+    PORTAL_LISTINGS,
+    PORTALS,
     SHARED_POLICY_GROUPS,
     SUBSCRIPTIONS,
 )
@@ -106,6 +110,14 @@ def _world() -> list[tuple[ResourceKind, dict[str, Any]]]:
     dictionary = {"name": "dict", "contextRef": {"name": "ctx"}, "type": "MANUAL",
                   "deployed": True,
                   "manual": {"properties": {"token": "[[ secret `dict-secret/token` ]]"}}}
+    portal = {"name": "portal", "contextRef": {"name": "ctx"},
+              "structure": {"topNavbar": [{"path": "/a"}]}}
+    listing = {"portalRef": {"name": "portal"},
+               "apis": [{"ref": {"name": "v4"}, "location": "/a"}]}
+    link = {"portalRef": {"name": "portal"}, "name": "l", "href": "https://x"}
+    portal_page = {"portalRef": {"name": "portal"}, "name": "p", "type": "GRAVITEE_MARKDOWN",
+                   "content": "x"}
+    api_page = {"apiRef": {"name": "v4"}, "name": "p", "type": "OPENAPI", "content": "x"}
     notification = {"target": "console", "eventType": "api",
                     "console": {"apiEvents": ["APIKEY_EXPIRED"], "groupRefs": [{"name": "group"}]}}
     # As the operator writes it: stamped with the hash of its data.
@@ -141,6 +153,11 @@ def _world() -> list[tuple[ResourceKind, dict[str, Any]]]:
         (SHARED_POLICY_GROUPS, _custom(SHARED_POLICY_GROUPS, "spg", spg)),
         (SUBSCRIPTIONS, _custom(SUBSCRIPTIONS, "sub", subscription)),
         (DICTIONARIES, _custom(DICTIONARIES, "dict", dictionary)),
+        (PORTALS, _custom(PORTALS, "portal", portal)),
+        (PORTAL_LISTINGS, _custom(PORTAL_LISTINGS, "listing", listing)),
+        (PORTAL_LINKS, _custom(PORTAL_LINKS, "link", link)),
+        (DOCUMENTATIONS, _custom(DOCUMENTATIONS, "portal-page", portal_page)),
+        (DOCUMENTATIONS, _custom(DOCUMENTATIONS, "api-page", api_page)),
     ]
 
 

@@ -69,7 +69,7 @@ _NEVER = [
     _req("create", "", "serviceaccounts", "token"),
     _req("escalate", "rbac.authorization.k8s.io", "clusterroles"),
     _req("list", "apiextensions.k8s.io", "customresourcedefinitions"),
-    _req("get", "gravitee.io", "portals"),
+    _req("get", "gravitee.io", "kafkaroutes"),
 ]
 
 

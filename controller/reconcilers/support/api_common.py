@@ -73,7 +73,12 @@ def refuse_while_subscribed(deps: RuntimeDeps, kind: ResourceKind, attempt: Atte
     """An API or Application with Subscriptions is not deleted behind their back: the deletion
     waits, names them (read from the indexes now), and completes once the last one is gone
     (docs/behavior/subscription.md#deleting-what-a-subscription-uses)."""
-    keys = sorted(key for group in deps.referrers.of(kind, attempt.key) for key in group.keys)
+    keys = sorted(
+        key
+        for group in deps.referrers.of(kind, attempt.key)
+        if group.kind == SUBSCRIPTIONS  # portal listings and pages hold an API too
+        for key in group.keys
+    )
     if keys:
         what = "the application" if kind.kind == "Application" else "the API definition"
         raise ReconcileError(

@@ -72,6 +72,10 @@ several namespaced releases in one cluster never fight over one ClusterRole.
 - groups
 - notifications
 - dictionaries
+- portals
+- portallistings
+- portallinks
+- documentations
 {{- end }}
 
 {{/*
