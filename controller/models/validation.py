@@ -49,6 +49,7 @@ __all__ = [
     "validate_context_ref",
     "validate_management_context",
     "validate_notification_refs",
+    "validate_parent_update",
     "validate_shared_policy_group_phases",
     "validate_shared_policy_group_update",
     "validate_subscribed_plans_kept",
@@ -752,6 +753,27 @@ def validate_notification_refs(
             )
         console_seen = True
     return out
+
+
+def validate_parent_update(
+    old_portal: str | None, new_portal: str | None,
+    old_api: str | None = None, new_api: str | None = None,
+) -> list[FieldError]:
+    """A portal child keeps its parent: ``portalRef`` (and a page's ``apiRef``) are immutable,
+    and a page never moves between a portal and an API (refs given as ``ns/name``)."""
+    if old_portal and new_api and not new_portal:
+        return [FieldError("spec.apiRef",
+                           "a documentation cannot be reassigned from a portal to an API")]
+    if old_api and new_portal and not new_api:
+        return [FieldError("spec.portalRef",
+                           "a documentation cannot be reassigned from an API to a portal")]
+    if old_portal and new_portal and old_portal != new_portal:
+        return [FieldError("spec.portalRef", f"portalRef is immutable. Detected change from "
+                                             f"[{old_portal}] to [{new_portal}]")]
+    if old_api and new_api and old_api != new_api:
+        return [FieldError("spec.apiRef", f"apiRef is immutable. Detected change from "
+                                          f"[{old_api}] to [{new_api}]")]
+    return []
 
 
 def certificates_end(spec: ApplicationSpec) -> datetime | None:

@@ -19,12 +19,13 @@ from controller.models.portal import DocumentationSpec
 from controller.models.validation import FieldError
 from controller.reconcilers.framework.builder import Builder
 from controller.reconcilers.framework.runtime import Attempt
-from controller.reconcilers.support.admission import enforce
+from controller.reconcilers.support.admission import enforce, rules
 from controller.reconcilers.support.portals import (
     PARENT_SYNCED,
     Placement,
     PortalChild,
     documented_api_refs,
+    parent_unchanged,
     portal_refs,
 )
 from controller.reconcilers.support.references import context_refs, template_sources
@@ -44,6 +45,7 @@ def setup(builder: Builder) -> None:
         .references(MANAGEMENT_CONTEXTS, refs=context_refs, via=PORTALS)
         .references(MANAGEMENT_CONTEXTS, refs=context_refs, via=API_V4_DEFINITIONS)
         .reads_sources(template_sources, finalizer=TEMPLATING_FINALIZER)
+        .admits(DocumentationSpec, parent_unchanged, rules(parent_rules))
         .complete(Documentation)
     )
 

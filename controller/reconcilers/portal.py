@@ -30,7 +30,7 @@ from controller.reconcilers.framework.runtime import (
     Outcome,
     RuntimeDeps,
 )
-from controller.reconcilers.support.admission import enforce
+from controller.reconcilers.support.admission import context_exists, enforce, rules
 from controller.reconcilers.support.api_common import (
     context_annotations,
     context_for_cleanup,
@@ -53,6 +53,7 @@ def setup(builder: Builder) -> None:
         .references(MANAGEMENT_CONTEXTS, refs=context_refs, follow=True)
         .reads_sources(template_sources, finalizer=TEMPLATING_FINALIZER)
         .deletion_waits_for_referrers()
+        .admits(PortalSpec, context_exists, rules(navigation_rules))
         .complete(Portal)
     )
 

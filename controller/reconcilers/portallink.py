@@ -17,6 +17,7 @@ from controller.reconcilers.support.portals import (
     PARENT_SYNCED,
     Placement,
     PortalChild,
+    parent_unchanged,
     portal_refs,
 )
 from controller.reconcilers.support.references import context_refs, template_sources
@@ -31,6 +32,7 @@ def setup(builder: Builder) -> None:
         .references(PORTALS, refs=portal_refs, when=PARENT_SYNCED)
         .references(MANAGEMENT_CONTEXTS, refs=context_refs, via=PORTALS)
         .reads_sources(template_sources, finalizer=TEMPLATING_FINALIZER)
+        .admits(PortalLinkSpec, parent_unchanged)
         .complete(PortalLink)
     )
 

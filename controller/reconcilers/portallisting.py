@@ -23,6 +23,7 @@ from controller.reconcilers.support.portals import (
     Placement,
     PortalChild,
     listed_api_refs,
+    parent_unchanged,
     portal_refs,
 )
 from controller.reconcilers.support.references import context_refs, template_sources
@@ -38,6 +39,7 @@ def setup(builder: Builder) -> None:
         .references(API_V4_DEFINITIONS, refs=listed_api_refs, when=PARENT_SYNCED)
         .references(MANAGEMENT_CONTEXTS, refs=context_refs, via=PORTALS)
         .reads_sources(template_sources, finalizer=TEMPLATING_FINALIZER)
+        .admits(PortalListingSpec, parent_unchanged)
         .complete(PortalListing)
     )
 

@@ -45,7 +45,8 @@ def test_the_committed_configurations_are_generated_from_the_kinds() -> None:
     validated, mutated = generated.declared_kinds()
     assert [kind.kind for kind in validated] == [
         "ManagementContext", "ApiDefinition", "ApiV4Definition", "ApiResource", "Application",
-        "Group", "Notification", "SharedPolicyGroup", "Subscription", "Dictionary"]
+        "Group", "Notification", "SharedPolicyGroup", "Subscription", "Dictionary", "Portal",
+        "PortalListing", "PortalLink", "Documentation"]
     assert [kind.kind for kind in mutated] == ["ManagementContext"]
 
 
@@ -60,7 +61,7 @@ def component(tmp_path_factory: pytest.TempPathFactory) -> list[Manifest]:
 @requires_kubectl
 def test_the_component_serves_every_kind_never_on_delete(component: list[Manifest]) -> None:
     hooks = _webhooks(component)
-    assert len(hooks["ValidatingWebhookConfiguration"]) == 10
+    assert len(hooks["ValidatingWebhookConfiguration"]) == 14
     for entries in hooks.values():
         for hook in entries:
             assert hook["rules"][0]["operations"] == ["CREATE", "UPDATE"]

@@ -487,3 +487,65 @@ async def test_a_cloud_token_with_several_environments_needs_one_named(operator:
 async def test_a_cloud_token_that_is_not_a_jwt(operator: Stack) -> None:
     await refused(operator, bare_context("cloud-bad", cloud={"token": "not-a-jwt"}),
                   "cannot parse cloud token")
+
+
+# --- Portal kinds ---------------------------------------------------------------------------
+
+NAVBAR = [{"path": "/projects/alpha", "displayName": "Alpha"}]
+
+
+def portal(name: str, **spec: Any) -> dict[str, Any]:
+    return {"apiVersion": "gravitee.io/v1alpha1", "kind": "Portal", "metadata": {"name": name},
+            "spec": {"contextRef": {"name": "ctx"}, "name": "Developer portal",
+                     "structure": {"topNavbar": NAVBAR}, **spec}}
+
+
+def portal_link(name: str, portal_name: str) -> dict[str, Any]:
+    return {"apiVersion": "gravitee.io/v1alpha1", "kind": "PortalLink",
+            "metadata": {"name": name},
+            "spec": {"portalRef": {"name": portal_name}, "name": "Docs",
+                     "href": "https://docs.example.com", "location": "/projects/alpha",
+                     "order": 1}}
+
+
+def page(name: str, **parent: Any) -> dict[str, Any]:
+    return {"apiVersion": "gravitee.io/v1alpha1", "kind": "Documentation",
+            "metadata": {"name": name},
+            "spec": {"name": "Getting started", "type": "GRAVITEE_MARKDOWN", "content": "# Hi",
+                     **parent}}
+
+
+async def test_portal_navigation_and_structure_together(operator: Stack) -> None:
+    await refused(operator, portal("both", navigation=[{"path": "/a", "order": 1}]),
+                  "navigation and structure cannot be used at the same time")
+
+
+async def test_portal_navigation_is_deprecated(operator: Stack) -> None:
+    navigation = [{"path": "/projects/alpha", "displayName": "Alpha", "order": 1}]
+    obj = portal("old-nav", navigation=navigation)
+    del obj["spec"]["structure"]
+    result = await operator.apply(obj)
+    assert result.code == 0, result.err
+    assert "Warning: spec.navigation is deprecated, use spec.structure.topNavbar instead" in (
+        result.err)
+
+
+async def test_portal_context_must_exist(operator: Stack) -> None:
+    await refused(operator, portal("noctx-portal", contextRef={"name": "nope"}),
+                  f"resource [noctx-portal] references management context [{operator.ns}/nope] "
+                  "that doesn't exist in the cluster")
+
+
+async def test_portal_link_keeps_its_portal(operator: Stack) -> None:
+    await operator.applied(portal("portal-a"), portal("portal-b"))
+    await operator.applied(portal_link("docs-link", "portal-a"))
+    await refused(operator, portal_link("docs-link", "portal-b"),
+                  f"portalRef is immutable. Detected change from [{operator.ns}/portal-a] to "
+                  f"[{operator.ns}/portal-b]")
+
+
+async def test_documentation_cannot_move_from_a_portal_to_an_api(operator: Stack) -> None:
+    await operator.applied(portal("portal-c"), v4("documented", state="STOPPED"))
+    await operator.applied(page("moving-page", portalRef={"name": "portal-c"}))
+    await refused(operator, page("moving-page", apiRef={"name": "documented"}),
+                  "a documentation cannot be reassigned from a portal to an API")

@@ -22,8 +22,10 @@ from controller.apim.ids import hrid
 from controller.informers.predicates import dependency_or_status_changed
 from controller.keys import ObjectKey
 from controller.kube.kinds import API_V4_DEFINITIONS, PORTALS
+from controller.models.validation import FieldError, validate_parent_update
 from controller.reconcilers.framework import conditions as cond
 from controller.reconcilers.framework import referrers
+from controller.reconcilers.framework.admission import Review
 from controller.reconcilers.framework.errors import (
     IllegalStateError,
     ReconcileError,
@@ -246,4 +248,20 @@ def refuse_while_relied_on(name: str, groups: list[ReferrerGroup], target: str) 
         f"[{name}] cannot be deleted because {referrers.total(groups)} {label} are relying on "
         f"this {target}: {referrers.named(groups)}. Delete them, or remove this {target} from "
         "them, first"
+    )
+
+
+def parent_unchanged(review: Review[Any], deps: RuntimeDeps) -> list[FieldError]:
+    """On UPDATE, the child's parent (``portalRef``, a page's ``apiRef``) is the one it was
+    created with (docs/behavior/admission.md#portal-kinds)."""
+    if review.old is None:
+        return []
+
+    def ref(obj: Mapping[str, Any], field: str) -> str | None:
+        key = ObjectKey.from_ref((obj.get("spec") or {}).get(field), review.namespace)
+        return str(key) if key is not None else None
+
+    return validate_parent_update(
+        ref(review.old, "portalRef"), ref(review.obj, "portalRef"),
+        ref(review.old, "apiRef"), ref(review.obj, "apiRef"),
     )

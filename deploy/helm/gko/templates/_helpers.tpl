@@ -167,6 +167,10 @@ gko-mutating-webhook-configurations-{{ .Release.Namespace }}
 - [SharedPolicyGroup, sharedpolicygroups]
 - [Subscription, subscriptions]
 - [Dictionary, dictionaries]
+- [Portal, portals]
+- [PortalListing, portallistings]
+- [PortalLink, portallinks]
+- [Documentation, documentations]
 {{- end }}
 
 {{- define "gko.mutatedKinds" -}}
