@@ -44,7 +44,7 @@ from controller.reconcilers.framework.runtime import (
     Outcome,
     RuntimeDeps,
 )
-from controller.reconcilers.support.admission import rules, watched
+from controller.reconcilers.support.admission import exists, rules
 from controller.reconcilers.support.references import spec_of, template_sources
 from controller.reconcilers.support.templating import TEMPLATING_FINALIZER, SourceRef
 
@@ -108,13 +108,14 @@ def setup(builder: Builder) -> None:
     )
 
 
-def secrets_exist(review: Review[ManagementContextSpec], deps: RuntimeDeps) -> list[FieldError]:
+async def secrets_exist(
+    review: Review[ManagementContextSpec], deps: RuntimeDeps
+) -> list[FieldError]:
     """The credentials and cloud token Secrets are in the cluster (upstream's message)."""
-    secrets = deps.stores[SECRETS.plural]
     for path, field in (("spec.auth.secretRef", "auth"), ("spec.cloud.secretRef", "cloud")):
         ref = (review.spec.get(field) or {}).get("secretRef")
         key = ObjectKey.from_ref(ref, review.namespace)
-        if key is not None and watched(deps, key.namespace) and secrets.get(key) is None:
+        if key is not None and not await exists(deps, SECRETS, key):
             return [FieldError(path, f"secret [{key}] doesn't exist in the cluster")]
     return []
 

@@ -549,3 +549,32 @@ async def test_documentation_cannot_move_from_a_portal_to_an_api(operator: Stack
     await operator.applied(page("moving-page", portalRef={"name": "portal-c"}))
     await refused(operator, page("moving-page", apiRef={"name": "documented"}),
                   "a documentation cannot be reassigned from a portal to an API")
+
+
+async def test_a_context_outside_the_cache_is_read_before_refusing(operator: Stack) -> None:
+    """The operator caches its own namespace only: a context elsewhere is read once from the
+    API server instead of being reported missing."""
+    other = f"{operator.ns}-other"
+    created = await operator.kubectl("create", "namespace", other)
+    assert created.code == 0, created.err
+    elsewhere = bare_context("far-ctx", baseUrl=operator.apim.url, organizationId="DEFAULT",
+                             environmentId="DEFAULT", auth={"bearerToken": "t"})
+    elsewhere["metadata"]["namespace"] = other
+    placed = await operator.kubectl("apply", "-f", "-", stdin=json.dumps(elsewhere))
+    assert placed.code == 0, placed.err
+    api = v4_api("far-api", context_ref=None, state="STOPPED",
+                 contextRef={"name": "far-ctx", "namespace": other})
+    result = await operator.apply(api)
+    assert result.code == 0, result.err
+    missing = v4_api("far-missing", context_ref=None, state="STOPPED",
+                     contextRef={"name": "nope", "namespace": other})
+    await refused(operator, missing,
+                  f"resource [far-missing] references management context [{other}/nope] that "
+                  "doesn't exist in the cluster")
+
+
+async def test_objects_applied_together_are_admitted(operator: Stack) -> None:
+    resource = api_resource("together-res")
+    api = v4("together-api", state="STOPPED", resources=[{"ref": {"name": "together-res"}}])
+    result = await operator.apply(resource, api)
+    assert result.code == 0, result.err

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import inspect
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
@@ -73,7 +74,11 @@ class Review(Generic[M]):
         return self.operation == "UPDATE"
 
 
-Check = Callable[[Review[M], "RuntimeDeps"], Sequence[FieldError]]
+Check = Callable[
+    [Review[M], "RuntimeDeps"], Sequence[FieldError] | Awaitable[Sequence[FieldError]]
+]
+"""A rule: its findings, or (for a rule that may read one object the cache does not hold yet)
+an awaitable of them."""
 RemoteCheck = Callable[[Review[M], "RuntimeDeps"], Awaitable[Sequence[FieldError]]]
 Default = Callable[[KubeObject, "RuntimeDeps"], KubeObject | None]
 """A mutation: the changed object (a copy), or None when nothing changes. Raises
@@ -192,7 +197,8 @@ class Admission:
         review: Review[Any] = Review(operation, key, obj, old, spec, model, old_model)
         found: list[FieldError] = []
         for check in rules.checks:
-            found.extend(check(review, self.deps))
+            result = check(review, self.deps)
+            found.extend(await result if inspect.isawaitable(result) else result)
             if severe(found):
                 break
         if not severe(found) and rules.remote is not None and self.remote.enabled:

@@ -18,6 +18,8 @@ from controller.apim import ApimError
 from controller.apim.results import ImportErrors
 from controller.keys import ObjectKey
 from controller.kube.kinds import MANAGEMENT_CONTEXTS
+from controller.kube.resources import ResourceKind
+from controller.kube.rest import KubeApiError
 from controller.models.convert import ModelError, structure
 from controller.models.validation import FieldError, severe
 from controller.reconcilers.framework.admission import Review, unreachable_warning
@@ -72,14 +74,23 @@ def context_key(review: Review[Any]) -> ObjectKey | None:
     return ObjectKey.from_ref(review.spec.get("contextRef"), review.namespace)
 
 
-def context_exists(review: Review[Any], deps: RuntimeDeps) -> list[FieldError]:
-    """The ManagementContext a ``contextRef`` names is in the cluster (upstream's message). A
-    context in a namespace the operator does not watch is left to the reconcile, which reads it
-    directly."""
+async def exists(deps: RuntimeDeps, kind: ResourceKind, key: ObjectKey) -> bool:
+    """``key`` is in the cache, or, on a miss, in the API server: one GET, only when the cache
+    does not hold it (an object applied a moment ago in the same ``kubectl apply -f dir/`` may
+    not have reached the cache yet)."""
+    store = deps.stores[kind.plural]
+    if store.get(key) is not None:
+        return True
+    try:
+        return await deps.sources.read(kind, store, key) is not None
+    except KubeApiError:
+        return False
+
+
+async def context_exists(review: Review[Any], deps: RuntimeDeps) -> list[FieldError]:
+    """The ManagementContext a ``contextRef`` names is in the cluster (upstream's message)."""
     key = context_key(review)
-    if key is None or not watched(deps, key.namespace):
-        return []
-    if deps.stores[MANAGEMENT_CONTEXTS.plural].get(key) is not None:
+    if key is None or await exists(deps, MANAGEMENT_CONTEXTS, key):
         return []
     return [
         FieldError(

@@ -34,7 +34,7 @@ from controller.reconcilers.framework.errors import (
     ResolveRefError,
 )
 from controller.reconcilers.framework.runtime import Attempt, RuntimeDeps
-from controller.reconcilers.support.admission import watched
+from controller.reconcilers.support.admission import exists
 from controller.reconcilers.support.context_paths import declare_claims
 from controller.reconcilers.support.contexts import ContextClient
 from controller.reconcilers.support.references import (
@@ -213,19 +213,20 @@ async def leave_previous_context(
 def skip_templates(check: Check[Any]) -> Check[Any]:
     """Objects annotated ``gravitee.io/template: "true"`` (Ingress templates) are not checked."""
 
-    def run(review: Review[Any], deps: RuntimeDeps) -> Sequence[FieldError]:
+    def run(
+        review: Review[Any], deps: RuntimeDeps
+    ) -> Sequence[FieldError] | Awaitable[Sequence[FieldError]]:
         return [] if is_template(review.obj) else check(review, deps)
 
     return run
 
 
-def resource_refs_exist(review: Review[Any], deps: RuntimeDeps) -> list[FieldError]:
+async def resource_refs_exist(review: Review[Any], deps: RuntimeDeps) -> list[FieldError]:
     """Every ``resources[].ref`` names an ApiResource of the cluster."""
-    store = deps.stores[API_RESOURCES.plural]
     for index, entry in enumerate(review.spec.get("resources") or []):
         ref = entry.get("ref") if isinstance(entry, Mapping) else None
         key = ObjectKey.from_ref(ref, review.namespace)
-        if key is not None and watched(deps, key.namespace) and store.get(key) is None:
+        if key is not None and not await exists(deps, API_RESOURCES, key):
             return [
                 FieldError(
                     f"spec.resources[{index}].ref",
