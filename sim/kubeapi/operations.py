@@ -301,6 +301,8 @@ class Operations:
             obj, early = yield from self._mutate(
                 rt, CREATE, namespace, requested_name, obj, None, strict=strict
             )
+            if not isinstance(obj.get("metadata"), dict):
+                raise bad_request("an admission webhook removed metadata")
             meta = obj["metadata"]
             if not rt.namespaced:
                 meta.pop("namespace", None)

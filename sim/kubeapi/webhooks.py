@@ -230,10 +230,9 @@ class Webhooks:
 
     def _matching(self, key: tuple[str, str], step: AdmissionStep) -> list[JsonObj]:
         hooks: list[JsonObj] = []
-        namespace_labels: dict[str, str] | None = None
         for config in self._store.items(key):  # sorted by name, as kube-apiserver orders them
             for hook in config.get("webhooks") or []:
-                if not self._selects_namespace(hook, step, namespace_labels):
+                if not self._selects_namespace(hook, step):
                     continue
                 selector = hook.get("objectSelector")
                 if selector and not any(
@@ -246,9 +245,7 @@ class Webhooks:
                     hooks.append(hook)
         return hooks
 
-    def _selects_namespace(
-        self, hook: JsonObj, step: AdmissionStep, _cache: dict[str, str] | None
-    ) -> bool:
+    def _selects_namespace(self, hook: JsonObj, step: AdmissionStep) -> bool:
         selector = hook.get("namespaceSelector")
         if not selector:
             return True
