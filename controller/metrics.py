@@ -59,6 +59,7 @@ __all__ = [
     "TERMINAL_RECONCILE_ERRORS",
     "WEBHOOK_IN_FLIGHT",
     "WEBHOOK_LATENCY",
+    "WEBHOOK_PANICS",
     "WEBHOOK_REQUESTS",
     "WORKQUEUE_ADDS",
     "WORKQUEUE_BUCKETS",
@@ -256,6 +257,11 @@ WEBHOOK_REQUESTS = Counter(
     "controller_runtime_webhook_requests",
     "Total number of admission requests by HTTP status code.",
     ["webhook", "code"],
+    registry=REGISTRY,
+)
+WEBHOOK_PANICS = Counter(
+    "controller_runtime_webhook_panics",
+    "Total number of webhook panics",
     registry=REGISTRY,
 )
 WEBHOOK_IN_FLIGHT = Gauge(

@@ -165,7 +165,14 @@ class WebhookServer(HttpServer):
             if not await self._synced():
                 code = 503
                 return web.Response(status=503, text="the operator's caches are not synced yet")
-            verdict = await self._verdict(plural, mutating, parsed)
+            try:
+                verdict = await self._verdict(plural, mutating, parsed)
+            except Exception as exc:  # a bug in a rule: the failure policy decides, we go on
+                code = 500
+                metrics.WEBHOOK_PANICS.inc()
+                _log.exception("admission rule failed", kind=self.admission.kinds[plural].kind,
+                               error=f"{type(exc).__name__}: {exc}")
+                return web.Response(status=500, text="admission rule failed")
             patch = (
                 review.json_patch(parsed.obj, verdict.patched)
                 if verdict.patched is not None else None

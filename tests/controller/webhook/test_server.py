@@ -64,3 +64,32 @@ async def test_503_until_synced_then_verdicts_over_https(tmp_path: Path) -> None
     assert answer["status"]["message"].startswith("invalid spec: ")
     assert metrics.WEBHOOK_REQUESTS.labels(PATH, "503")._value.get() >= 1
     assert metrics.WEBHOOK_REQUESTS.labels(PATH, "200")._value.get() >= 1
+
+
+async def test_a_failing_rule_answers_500_and_counts_a_panic(tmp_path: Path) -> None:
+    pair = issue(common_name="localhost", hosts=("127.0.0.1",))
+    (tmp_path / "tls.crt").write_bytes(pair.cert_pem)
+    (tmp_path / "tls.key").write_bytes(pair.key_pem)
+
+    def broken(review: Any, deps: Any) -> list[Any]:
+        raise RuntimeError("bug")
+
+    settings = Settings(webhook=WebhookSettings(enabled=True, service_port=0,
+                                                cert_dir=str(tmp_path)))
+    admission = Admission({API_V4_DEFINITIONS: AdmissionRules(ApiV4DefinitionSpec, (broken,))},
+                          deps=None)  # type: ignore[arg-type]
+    server = WebhookServer(admission, settings, api_client=None,  # type: ignore[arg-type]
+                           namespace="team", host="127.0.0.1")
+    before = metrics.WEBHOOK_PANICS._value.get()
+    await server.start()
+    try:
+        spec = {"name": "a", "version": "1", "type": "PROXY", "listeners": [],
+                "endpointGroups": []}
+        async with aiohttp.ClientSession() as session, session.post(
+            f"https://127.0.0.1:{server.port}{PATH}", data=review(spec),
+            ssl=ssl.create_default_context(cadata=pair.cert_pem.decode()),
+        ) as response:
+            assert response.status == 500
+    finally:
+        await server.stop()
+    assert metrics.WEBHOOK_PANICS._value.get() == before + 1
