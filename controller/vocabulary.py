@@ -28,6 +28,8 @@ FINALIZER_SHARED_POLICY_GROUP: Final = "finalizers.gravitee.io/sharedpolicygroup
 FINALIZER_NOTIFICATION: Final = "finalizers.gravitee.io/notification"
 FINALIZER_DICTIONARY: Final = "finalizers.gravitee.io/dictionaries"
 FINALIZER_TEMPLATING: Final = "finalizers.gravitee.io/templating"
+FINALIZER_INGRESS: Final = "finalizers.gravitee.io/ingress"
+FINALIZER_KEYPAIR: Final = "finalizers.gravitee.io/keypair"
 
 # --- Annotations ---------------------------------------------------------------------------
 ANNOTATION_LAST_SPEC_HASH: Final = "gravitee.io/last-spec-hash"
@@ -37,6 +39,10 @@ ANNOTATION_LAST_SECRET_REF: Final = "gravitee.io/last-secret-ref"
 ANNOTATION_LAST_CONTEXT_REF: Final = "gravitee.io/last-context-ref"
 ANNOTATION_TEMPLATE: Final = "gravitee.io/template"
 ANNOTATION_REFERENCES: Final = "gravitee.io/references"
+ANNOTATION_EXTENDS: Final = "gravitee.io/extends"
+ANNOTATION_INGRESS_CLASS: Final = "kubernetes.io/ingress.class"
+INGRESS_LABEL: Final = "gravitee.io/ingress"
+"""Value of ``gravitee.io/extends`` and the description of an Ingress-generated API."""
 
 # --- Labels and keys of the ConfigMaps a gateway loads ---------------------------------------
 LABEL_MANAGED_BY: Final = "managed-by"
@@ -71,6 +77,7 @@ COMPONENTS: Final = {
     "sharedpolicygroup": "sharedpolicygroups-controller",
     "notification": "notification-controller",
     "dictionary": "dictionary-controller",
+    "ingress": "ingress-controller",
 }
 
 # --- Conditions (types; reasons and messages live with the runtime) -------------------------

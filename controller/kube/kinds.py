@@ -22,6 +22,10 @@ GROUPS: Final = _gravitee("groups", "Group")
 NOTIFICATIONS: Final = _gravitee("notifications", "Notification")
 SHARED_POLICY_GROUPS: Final = _gravitee("sharedpolicygroups", "SharedPolicyGroup")
 SUBSCRIPTIONS: Final = _gravitee("subscriptions", "Subscription")
+INGRESSES: Final = ResourceKind(
+    group="networking.k8s.io", version="v1", plural="ingresses", kind="Ingress"
+)
+SERVICES: Final = ResourceKind(group="", version="v1", plural="services", kind="Service")
 
 __all__ = [
     "API_DEFINITIONS",
@@ -31,9 +35,11 @@ __all__ = [
     "CONFIG_MAPS",
     "DICTIONARIES",
     "GROUPS",
+    "INGRESSES",
     "MANAGEMENT_CONTEXTS",
     "NOTIFICATIONS",
     "SECRETS",
+    "SERVICES",
     "SHARED_POLICY_GROUPS",
     "SUBSCRIPTIONS",
 ]

@@ -11,6 +11,7 @@ from controller.reconcilers import (
     application,
     dictionary,
     group,
+    ingress,
     managementcontext,
     notification,
     sharedpolicygroup,
@@ -29,6 +30,7 @@ KINDS: tuple[Setup, ...] = (
     sharedpolicygroup.setup,
     subscription.setup,
     dictionary.setup,
+    ingress.setup,
 )
 
 __all__ = ["KINDS"]

@@ -27,8 +27,10 @@ from controller.kube.kinds import (
     APPLICATIONS,
     DICTIONARIES,
     GROUPS,
+    INGRESSES,
     MANAGEMENT_CONTEXTS,
     NOTIFICATIONS,
+    SERVICES,
     SHARED_POLICY_GROUPS,
     SUBSCRIPTIONS,
 )
@@ -58,6 +60,8 @@ KINDS: dict[str, ResourceKind] = {
     "Subscription": SUBSCRIPTIONS,
     "Secret": SECRETS,
     "ConfigMap": CONFIG_MAPS,
+    "Ingress": INGRESSES,
+    "Service": SERVICES,
 }
 
 T = TypeVar("T")

@@ -127,9 +127,10 @@ class Assembly:
     def build(self, setups: Sequence[Setup]) -> Assembled:
         specs = []
         for setup in setups:
-            builder = Builder(_controller_name(setup))
+            builder = Builder(_controller_name(setup), self.settings)
             setup(builder)
-            specs.append(builder.spec)
+            if builder.spec.enabled:
+                specs.append(builder.spec)
         for spec in specs:
             self._register_indexes(spec)
         deps = self._deps()
@@ -188,6 +189,7 @@ class Assembly:
             referrers=self.referrers,
             health=self.health,
             templating=self.settings.enable_templating,
+            settings=self.settings,
             claims_in_cluster=self.settings.webhook.check_api_context_path_conflict_in_cluster,
         )
 
@@ -313,6 +315,7 @@ class Assembly:
 
     def _connect_owned(self, wired: _Wired, owned: Owned) -> None:
         owner_kind = wired.primary.kind.kind
+        owner_group = wired.primary.kind.group
 
         def owners(event: Event) -> list[ObjectKey]:
             obj = event.object
@@ -320,11 +323,12 @@ class Assembly:
                 ObjectKey(event.key.namespace, str(ref.get("name")))
                 for ref in (obj.get("metadata") or {}).get("ownerReferences") or []
                 if ref.get("kind") == owner_kind and str(ref.get("apiVersion", "")).startswith(
-                    v.GROUP + "/")
+                    owner_group + "/")
             ]
 
         self.informers.informer_for(owned.kind).add_handler(
-            enqueue_mapped(wired.controller.queue, owners, when=predicates.owned_changed),
+            enqueue_mapped(wired.controller.queue, owners,
+                           when=owned.changed or predicates.owned_changed),
             replay=False,
         )
 
@@ -332,12 +336,13 @@ class Assembly:
         """After sync: owners whose expected object is missing or was edited by hand."""
         for owned in wired.spec.owned:
             owned_store = self.store(owned.kind)
+            stale = owned.stale or predicates.edited_by_hand
             for key, obj in wired.store.items():
                 if predicates.being_deleted(obj):
                     continue
                 for expected in owned.expected(obj):
                     found = owned_store.get(expected)
-                    if found is None or predicates.edited_by_hand(found):
+                    if found is None or stale(found):
                         wired.controller.queue.add(key, priority=LOW_PRIORITY)
                         break
 

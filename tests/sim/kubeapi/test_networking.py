@@ -122,7 +122,7 @@ async def test_ingress_path_type_is_validated(target: Target, path_type: str | N
         await _networking(target).create_namespaced_ingress(
             target.namespace, _ingress("bad", path_type=path_type))
     assert caught.value.status == 422
-    body = json.loads(caught.value.body)
+    body = json.loads(caught.value.body or b"{}")
     assert body["reason"] == "Invalid"
     assert field in [cause["field"] for cause in body["details"]["causes"]]
 
@@ -133,7 +133,7 @@ async def test_ingress_prefix_path_must_be_absolute(target: Target):
     with pytest.raises(ApiException) as caught:
         await _networking(target).create_namespaced_ingress(target.namespace, body)
     assert caught.value.status == 422
-    causes = json.loads(caught.value.body)["details"]["causes"]
+    causes = json.loads(caught.value.body or b"{}")["details"]["causes"]
     assert "spec.rules[0].http.paths[0].path" in [cause["field"] for cause in causes]
 
 
