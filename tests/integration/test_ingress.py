@@ -470,7 +470,7 @@ async def test_a_renewed_certificate_touches_the_registry(env: Env):
     await env.patch(SECRETS, "renewed", {"data": fresh["data"]})
 
     async def touched() -> bool:
-        return (await env.get(CONFIG_MAPS, "pem"))["metadata"]["resourceVersion"] != before
+        return bool((await env.get(CONFIG_MAPS, "pem"))["metadata"]["resourceVersion"] != before)
 
     await wait_for(touched, what="the registry to be touched after the certificate changed")
 
