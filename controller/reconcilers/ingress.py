@@ -432,16 +432,9 @@ class Ingress(KindLogic):
         return Outcome(status=status, annotations=annotations)
 
     async def cleanup(self, attempt: Attempt) -> Cleanup:
+        # The generated ApiDefinition goes with its owner (garbage collection), as upstream;
+        # the keypair finalizers are released by the reference keeper once the Ingress is gone.
         await self._remove_registry_entries(attempt.obj, self._registries(attempt.obj))
-        live = self.apis.get(attempt.key)
-        if live is not None and _owned_by(live, attempt.obj):
-            # Garbage collection would remove it too, but not with orphan propagation.
-            try:
-                await request_json(self.deps.api_client, "DELETE",
-                                   API_DEFINITIONS.object_path(attempt.namespace, attempt.name))
-            except KubeApiError as error:
-                if not error.not_found:
-                    raise
         return Cleanup()
 
     # -- the API -------------------------------------------------------------------------
