@@ -60,6 +60,7 @@ KINDS: Final = {
         Kind(_GRAVITEE, "SharedPolicyGroup", "sharedpolicygroups"),
         Kind(_GRAVITEE, "Notification", "notifications"),
         Kind(_GRAVITEE, "Dictionary", "dictionaries"),
+        Kind("networking.k8s.io/v1", "Ingress", "ingresses"),
     )
 }
 

@@ -88,6 +88,7 @@ async def test_demo_reconciles_every_example_and_exits_zero():
         ("SharedPolicyGroup", "default/request-limits"),
         ("ApiV4Definition", "default/orders-v4"),
         ("Subscription", "default/demo-app-orders"),
+        ("Ingress", "default/httpbin-ingress"),
     ]
     for kind, key in expected_accepted:
         row = rows[(kind, key)]
@@ -116,7 +117,13 @@ async def test_demo_reconciles_every_example_and_exits_zero():
     assert re.search(r"subscription hrid=default-demo-app-orders\s+api=default-orders-v4\s+"
                      r"plan=keyed\s+application=default-demo-app", text)
     assert "1 subscriptions, 1 sharedPolicyGroups" in text
-    assert "demo OK: 9 objects accepted, 1 rejected as expected" in text
+    assert "demo OK: 10 objects accepted, 1 rejected as expected" in text
+    # The Ingress and the API it produced.
+    assert ("ApiDefinition default/httpbin-ingress (generated); ConfigMap "
+            "default/httpbin-ingress") in rows[("Ingress", "default/httpbin-ingress")]["rest"]
+    assert "entrypoint  httpbin.example.com/httpbin" in text
+    assert ("endpoint    rule02-path01 -> http://status.default.svc.cluster.local:8080"
+            in text)
     assert "password" not in text.lower()  # the credentials Secret never reaches the output
     api_key = yaml.safe_load_all((ROOT / "examples" / "manifests" / "00-sources.yaml").read_text())
     [key_secret] = [d for d in api_key if d["metadata"]["name"] == "demo-consumer-key"]
