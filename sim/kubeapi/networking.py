@@ -82,7 +82,11 @@ def default_service(
     obj: JsonObj, old: JsonObj | None, allocate: Callable[[], str]
 ) -> list[FieldError]:
     """Defaults (type, session affinity, port protocol and target port, a cluster IP kept
-    across updates) and the type and ports checks of a core/v1 Service."""
+    across updates, ``ipMode: VIP`` for a load balancer address given as an IP) and the type
+    and ports checks of a core/v1 Service."""
+    for entry in ((obj.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []:
+        if isinstance(entry, dict) and entry.get("ip"):
+            entry.setdefault("ipMode", "VIP")
     spec = obj.setdefault("spec", {})
     spec.setdefault("type", "ClusterIP")
     if spec["type"] not in SERVICE_TYPES:

@@ -194,9 +194,10 @@ async def test_service_gets_a_cluster_ip_and_a_load_balancer_status(target: Targ
         "gateway", target.namespace,
         {"status": {"loadBalancer": {"ingress": [{"ip": "203.0.113.9"}]}}},
         _content_type=MERGE, _preload_content=False))
-    assert status["status"]["loadBalancer"]["ingress"] == [{"ip": "203.0.113.9"}]
+    assert status["status"]["loadBalancer"]["ingress"] == [{"ip": "203.0.113.9",
+                                                             "ipMode": "VIP"}]
     labelled = await _json(target.core.patch_namespaced_service(
         "gateway", target.namespace, {"metadata": {"labels": {"a": "b"}}},
         _content_type=MERGE, _preload_content=False))
     assert labelled["spec"]["clusterIP"] == created["spec"]["clusterIP"]
-    assert labelled["status"]["loadBalancer"]["ingress"] == [{"ip": "203.0.113.9"}]
+    assert labelled["status"]["loadBalancer"]["ingress"][0]["ip"] == "203.0.113.9"
