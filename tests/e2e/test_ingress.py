@@ -47,6 +47,7 @@ async def test_ingress_becomes_a_gateway_api(e2e: E2e, ns: str):
     assert api["spec"]["proxy"]["virtual_hosts"] == [
         {"host": "httpbin.example.com", "path": "/get"}]
     live = await kube.get("Ingress", "httpbin", ns)
+    assert live is not None
     assert "finalizers.gravitee.io/ingress" in live["metadata"]["finalizers"]
 
     async def deployed(path: str) -> dict[str, Any] | None:
