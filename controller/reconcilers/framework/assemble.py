@@ -189,7 +189,6 @@ class Assembly:
             referrers=self.referrers,
             health=self.health,
             templating=self.settings.enable_templating,
-            settings=self.settings,
             claims_in_cluster=self.settings.webhook.check_api_context_path_conflict_in_cluster,
         )
 

@@ -29,7 +29,6 @@ from kubernetes_asyncio.client import ApiClient
 
 from controller import jsonfast
 from controller import vocabulary as v
-from controller.config import Settings
 from controller.informers.store import Store
 from controller.keys import ObjectKey
 from controller.kube.events import NORMAL, WARNING, EventRecorder
@@ -135,9 +134,6 @@ class RuntimeDeps:
     referrers: Referrers
     health: DependencyHealth
     templating: bool = True
-    settings: Settings = attrs.field(factory=Settings)
-    """The operator's settings (for kinds whose logic depends on one, e.g. the Ingress
-    classes)."""
     claims_in_cluster: bool = False
     """Whether claims (context paths) must be unique cluster-wide rather than per namespace
     (``CHECK_API_CONTEXT_PATH_CONFLICT_IN_CLUSTER``)."""
