@@ -21,6 +21,7 @@ from controller.config import IngressSettings, Settings
 from controller.kube.kinds import API_DEFINITIONS, INGRESSES, SERVICES
 from controller.kube.resources import CONFIG_MAPS, SECRETS
 from controller.kube.rest import MERGE_PATCH, request_json
+from controller.metrics import render_metrics
 from sim.apim.testing import RunningSimulator
 from sim.kubeapi.testing import RunningEmulator
 from tests.integration.harness import (
@@ -199,6 +200,9 @@ async def test_ingress_becomes_an_owned_api_definition_and_a_gateway_configmap(e
     live = await env.get(INGRESSES, "web")
     assert INGRESS_FINALIZER in live["metadata"]["finalizers"]
     assert {"UpdateStarted", "UpdateSucceeded"} <= set(await env.event_reasons("web"))
+    # Ingresses have no conditions: they are not counted as objects waiting to be accepted.
+    scraped = render_metrics().decode()
+    assert 'gravitee_operator_not_accepted_objects{kind="Ingress"' not in scraped
 
 
 async def test_the_flows_of_a_two_rule_ingress(env: Env):

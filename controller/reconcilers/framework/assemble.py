@@ -138,7 +138,8 @@ class Assembly:
             self.wired.append(self._controller(spec, deps))
         for wired in self.wired:
             self._connect(wired)
-            if wired.primary.has_status:
+            if wired.primary.has_status and wired.primary.conditions:
+                # Kinds without conditions (Ingress) would all count as Pending.
                 metrics.NOT_ACCEPTED.watch(wired.primary.kind.kind, _not_accepted(wired.store))
         keepers = [self._keeper(kind, source_kind) for source_kind, kind in SOURCE_KINDS.items()]
         controllers = [w.controller for w in self.wired]
