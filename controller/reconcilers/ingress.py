@@ -170,24 +170,39 @@ def _service_changed(event: Event) -> bool:
     return bool(old.get("spec") != new.get("spec") or old.get("status") != new.get("status"))
 
 
+def _selecting(obj: KubeObject) -> object:
+    """What decides whether an Ingress is handled and what it references: its spec, and the
+    class and template annotations (an annotation edit does not bump the generation)."""
+    annotations = _annotations(obj)
+    return (obj.get("spec"), annotations.get(v.ANNOTATION_INGRESS_CLASS),
+            annotations.get(v.ANNOTATION_TEMPLATE))
+
+
+def _annotations_selecting(obj: KubeObject) -> object:
+    annotations = _annotations(obj)
+    return (annotations.get(v.ANNOTATION_INGRESS_CLASS), annotations.get(v.ANNOTATION_TEMPLATE))
+
+
 def setup(builder: Builder) -> None:
     settings = builder.settings.ingress
     selection = Selection(settings, builder.settings.pod_namespace)
     builder.enabled(settings.enabled).reconciles(
-        INGRESSES, finalizer=v.FINALIZER_INGRESS, processing_status=False, conditions=False
+        INGRESSES, finalizer=v.FINALIZER_INGRESS, processing_status=False, conditions=False,
+        also_on=_annotations_selecting,
     ).owns(
         API_DEFINITIONS, expected=selection.generated, changed=_generated_api_changed,
         stale=lambda obj: False,
     ).references(
-        API_DEFINITIONS, refs=selection.template
+        API_DEFINITIONS, refs=selection.template, reads=_selecting
     ).reads_sources(
-        selection.tls_secrets, finalizer=v.FINALIZER_KEYPAIR
+        selection.tls_secrets, finalizer=v.FINALIZER_KEYPAIR, reads=_selecting
     )
     if selection.not_found is not None:
         builder.references(CONFIG_MAPS, refs=selection.not_found_template,
-                           when=_configmap_data_changed)
+                           when=_configmap_data_changed, reads=_selecting)
     if selection.gateway is not None:
-        builder.references(SERVICES, refs=selection.gateway_service, when=_service_changed)
+        builder.references(SERVICES, refs=selection.gateway_service, when=_service_changed,
+                           reads=_selecting)
 
     def make(deps: RuntimeDeps) -> Ingress:
         return Ingress(deps, selection)

@@ -341,6 +341,26 @@ async def test_a_template_gives_its_plans_and_flows_and_its_edits_regenerate(env
         env, "templated", where=lambda d: d["plans"][0]["security"] == "KEY_LESS")
 
 
+async def test_switching_templates_by_annotation_regenerates_and_follows_the_new_one(env: Env):
+    await env.create(template("tpl-a", plans=[{"name": "a", "description": "a",
+                                                "security": "KEY_LESS"}]))
+    await env.create(template("tpl-b", plans=[{"name": "b", "description": "b",
+                                                "security": "KEY_LESS"}]))
+    await env.create(ingress("switch", [rule(path("/s", "svc", 80))],
+                             annotations={"gravitee.io/template": "tpl-a"}))
+    await generated(env, "switch", where=lambda api: api["spec"]["plans"][0]["name"] == "a")
+    # An annotation edit does not change the Ingress's generation: it is still noticed.
+    await env.patch(INGRESSES, "switch", {"metadata": {"annotations": {
+        "gravitee.io/template": "tpl-b"}}})
+    await generated(env, "switch", where=lambda api: api["spec"]["plans"][0]["name"] == "b")
+    # The index follows: editing the new template regenerates, and the old one is free to go.
+    await env.patch(API_DEFINITIONS, "tpl-b", {"spec": {"plans": [
+        {"name": "b2", "description": "b2", "security": "KEY_LESS"}]}})
+    await generated(env, "switch", where=lambda api: api["spec"]["plans"][0]["name"] == "b2")
+    await env.delete(API_DEFINITIONS, "tpl-a")
+    await env.wait_gone(API_DEFINITIONS, "tpl-a")
+
+
 async def test_a_template_in_use_cannot_be_deleted(env: Env):
     await env.create(template("tpl2"))
     await has_finalizer(env, API_DEFINITIONS, "tpl2", TEMPLATE_FINALIZER)

@@ -154,10 +154,11 @@ class Assembly:
             self.informers.informer_for(reference.kind)
             if reference.via is not None:
                 self.informers.informer_for(reference.via).add_index(
-                    reference.index, reference.refs, reads=spec_of
+                    reference.index, reference.refs, reads=reference.reads or spec_of
                 )
                 continue
-            informer.add_index(reference.index, reference.refs, reads=spec_of)
+            informer.add_index(reference.index, reference.refs,
+                               reads=reference.reads or spec_of)
             self.referrers.register(reference.kind, spec.primary.kind, informer.store,
                                     reference.index)
         for sources in spec.sources:
@@ -220,9 +221,13 @@ class Assembly:
             processing_status=wired.primary.processing_status,
         )
         checks = self._start_up_checks(wired.spec)
+        also_on = wired.primary.also_on
 
         def when(event: Event) -> bool:
             if primary(event):
+                return True
+            if (also_on is not None and event.type is EventType.MODIFIED and event.old
+                    and event.new and also_on(event.old) != also_on(event.new)):
                 return True
             return _listed_at_start(event) and any(check(event.object) for check in checks)
 

@@ -67,6 +67,9 @@ class Reference:
     via: ResourceKind | None = None
     """Referenced through objects of this kind (which the kind also references): ``refs``
     then reads those objects, e.g. the Groups an API's Notifications name."""
+    reads: Callable[[KubeObject], object] | None = None
+    """What ``refs`` reads (the spec, unless said otherwise, e.g. an annotation too): the
+    index is recomputed only when that changes."""
 
 
 @attrs.frozen
@@ -122,6 +125,9 @@ class Primary:
     conditions: bool = True
     """Whether the status carries the operator's conditions (not for built-in kinds such as
     Ingress, whose status schema has no room for them: only the kind's fields are written)."""
+    also_on: Callable[[KubeObject], object] | None = None
+    """What, besides the spec, calls for a reconcile when it changes (e.g. an Ingress's
+    template and class annotations, which upstream ignored until the next spec change)."""
 
 
 @attrs.define
@@ -162,6 +168,7 @@ class Builder:
         has_status: bool = True,
         status_while_deleting: bool = True,
         conditions: bool = True,
+        also_on: Callable[[KubeObject], object] | None = None,
     ) -> Builder:
         self.spec.primary = Primary(
             kind=kind,
@@ -170,6 +177,7 @@ class Builder:
             has_status=has_status,
             status_while_deleting=status_while_deleting,
             conditions=conditions,
+            also_on=also_on,
         )
         return self
 
@@ -192,6 +200,7 @@ class Builder:
         follow: bool = False,
         when: EventFilter | None = None,
         via: ResourceKind | None = None,
+        reads: Callable[[KubeObject], object] | None = None,
     ) -> Builder:
         index = f"{self.spec.name}->{kind.plural}" + (f"@{via.plural}" if via else "")
         self.spec.references.append(
@@ -202,6 +211,7 @@ class Builder:
                 when if when is not None else dependency_changed(),
                 follow,
                 via,
+                reads,
             )
         )
         return self
