@@ -173,6 +173,61 @@ async def wait_settled(watchers: Mapping[str, ConditionWatcher], tracked: Sequen
                                  timeout=max(0.0, settle_deadline - time.monotonic()))
 
 
+def deadline_left(timeout: float) -> float:
+    return max(1.0, timeout / 4)
+
+
+async def wait_generated(watcher: ConditionWatcher, ingresses: Sequence[JsonObj], *,
+                         timeout: float) -> dict[str, JsonObj]:
+    """The ApiDefinition generated for each Ingress once it is ``Accepted=True`` (an Ingress
+    has no conditions of its own: its API says how it went)."""
+    keys = [key_of(o) for o in ingresses]
+
+    def accepted(key: str) -> bool:
+        return (condition(watcher.latest.get(key, {}), "Accepted") or {}).get("status") == "True"
+
+    await watcher.wait_until(lambda: all(accepted(k) for k in keys), timeout=timeout)
+    return {k: watcher.latest[k] for k in keys if k in watcher.latest}
+
+
+async def ingress_row(kube: KubeClient, ingress: JsonObj, api: JsonObj | None) -> Row:
+    """The Ingress's line: Accepted is its generated ApiDefinition's."""
+    accepted = condition(api or {}, "Accepted") or {}
+    meta = ingress["metadata"]
+    landed = f"ApiDefinition {key_of(ingress)} (generated)" if api else "no API generated"
+    if api is not None:
+        configmap = await kube.get_or_none("ConfigMap", meta.get("namespace"), meta["name"])
+        if configmap is not None:
+            landed += f"; ConfigMap {key_of(ingress)}"
+    return Row(kind="Ingress", key=key_of(ingress), status=str(accepted.get("status", "-")),
+               reason=str(accepted.get("reason", "no API generated")),
+               message=_truncate(str(accepted.get("message", ""))),
+               message_full=str(accepted.get("message", "")),
+               ok=accepted.get("status") == "True", expected="Accepted", landed=landed)
+
+
+def ingress_summary(ingress: JsonObj, api: JsonObj | None) -> list[str]:
+    """What the Ingress produced: the generated API's entrypoints, endpoints and flows."""
+    if api is None:
+        return [f"Ingress {key_of(ingress)}: no ApiDefinition generated"]
+    spec = api.get("spec") or {}
+    proxy = spec.get("proxy") or {}
+    lines = [f"Ingress {key_of(ingress)} produced ApiDefinition {key_of(api)} "
+             f"(annotation gravitee.io/extends: "
+             f"{(api['metadata'].get('annotations') or {}).get('gravitee.io/extends')}):"]
+    for host in proxy.get("virtual_hosts") or []:
+        lines.append(f"  entrypoint  {host.get('host') or '(any host)'}{host.get('path')}")
+    for group in proxy.get("groups") or []:
+        for endpoint in group.get("endpoints") or []:
+            lines.append(f"  endpoint    {endpoint['name']} -> {endpoint['target']}")
+    for flow in spec.get("flows") or []:
+        lines.append(f"  flow        {flow.get('name')}: {flow.get('condition')}")
+    lines.append("  plans       " + ", ".join(
+        f"{p.get('name')} ({p.get('security')})" for p in spec.get("plans") or []))
+    lines.append("")
+    return lines
+
+
 def _truncate(text: str, width: int = MESSAGE_WIDTH) -> str:
     text = " ".join(text.split())
     return text if len(text) <= width else text[: width - 1] + "…"
@@ -443,7 +498,8 @@ async def run(*, serve: bool, timeout: float, settle: float, work_dir: pathlib.P
     async with Stack(StackOptions(work_dir=work_dir)) as stack:
         say(f"Kubernetes API emulator  {stack.kube_url}  (kubeconfig {stack.kubeconfig})")
         say(f"APIM simulator           {stack.apim_url}")
-        operator = await stack.start_operator(OperatorOptions(logs_format="console"))
+        operator = await stack.start_operator(OperatorOptions(
+            logs_format="console", extra_env={"ENABLE_INGRESS": "true"}))
         say(f"operator                 pid {operator.process.pid}, ready "
             f"(metrics {operator.metrics_url}/metrics)")
         manifests = load_manifests(stack.apim_url, manifests_dir)
@@ -465,6 +521,10 @@ async def run(*, serve: bool, timeout: float, settle: float, work_dir: pathlib.P
                     f"waiting up to {timeout:.0f} s for the operator")
                 tracked = [o for o in manifests if o["kind"] in watchers]
                 await wait_settled(watchers, tracked, timeout=timeout, settle=settle)
+                ingresses = [o for o in manifests if o["kind"] == "Ingress"]
+                generated = await wait_generated(
+                    watchers["ApiDefinition"], ingresses,
+                    timeout=max(settle, deadline_left(timeout)))
                 current = [
                     watchers[o["kind"]].latest.get(key_of(o), {**o, "status": {}})
                     for o in tracked
@@ -473,9 +533,14 @@ async def run(*, serve: bool, timeout: float, settle: float, work_dir: pathlib.P
                 for watcher in watchers.values():
                     await watcher.stop()
             rows = await build_rows(kube, current, manifests)
+            rows += [await ingress_row(kube, ingress, generated.get(key_of(ingress)))
+                     for ingress in ingresses]
         print()
         print(render_table(rows))
         print()
+        for ingress in ingresses:
+            for line in ingress_summary(ingress, generated.get(key_of(ingress))):
+                print(line)
         applications = [o for o in manifests if o["kind"] == "Application"]
         subscriptions = [o for o in manifests if o["kind"] == "Subscription"]
         portal_objects = [o for o in manifests
