@@ -32,6 +32,8 @@ FINALIZER_PORTAL_LISTING: Final = "finalizers.gravitee.io/portallistings"
 FINALIZER_PORTAL_LINK: Final = "finalizers.gravitee.io/portallinks"
 FINALIZER_DOCUMENTATION: Final = "finalizers.gravitee.io/documentations"
 FINALIZER_TEMPLATING: Final = "finalizers.gravitee.io/templating"
+FINALIZER_INGRESS: Final = "finalizers.gravitee.io/ingress"
+FINALIZER_KEYPAIR: Final = "finalizers.gravitee.io/keypair"
 
 # --- Annotations ---------------------------------------------------------------------------
 ANNOTATION_LAST_SPEC_HASH: Final = "gravitee.io/last-spec-hash"
@@ -44,6 +46,10 @@ ANNOTATION_LAST_CONTEXT_REF: Final = "gravitee.io/last-context-ref"
 ANNOTATION_LAST_PARENT_REF: Final = "gravitee.io/last-parent-ref"
 ANNOTATION_TEMPLATE: Final = "gravitee.io/template"
 ANNOTATION_REFERENCES: Final = "gravitee.io/references"
+ANNOTATION_EXTENDS: Final = "gravitee.io/extends"
+ANNOTATION_INGRESS_CLASS: Final = "kubernetes.io/ingress.class"
+INGRESS_LABEL: Final = "gravitee.io/ingress"
+"""Value of ``gravitee.io/extends`` and the description of an Ingress-generated API."""
 
 # --- Labels and keys of the ConfigMaps a gateway loads ---------------------------------------
 LABEL_MANAGED_BY: Final = "managed-by"
@@ -82,6 +88,7 @@ COMPONENTS: Final = {
     "portallisting": "portallisting-controller",
     "portallink": "portallink-controller",
     "documentation": "documentation-controller",
+    "ingress": "ingress-controller",
 }
 
 # --- Conditions (types; reasons and messages live with the runtime) -------------------------

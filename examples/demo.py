@@ -189,6 +189,61 @@ async def wait_settled(watchers: Mapping[str, ConditionWatcher], tracked: Sequen
                                  timeout=max(0.0, settle_deadline - time.monotonic()))
 
 
+def deadline_left(timeout: float) -> float:
+    return max(1.0, timeout / 4)
+
+
+async def wait_generated(watcher: ConditionWatcher, ingresses: Sequence[JsonObj], *,
+                         timeout: float) -> dict[str, JsonObj]:
+    """The ApiDefinition generated for each Ingress once it is ``Accepted=True`` (an Ingress
+    has no conditions of its own: its API says how it went)."""
+    keys = [key_of(o) for o in ingresses]
+
+    def accepted(key: str) -> bool:
+        return (condition(watcher.latest.get(key, {}), "Accepted") or {}).get("status") == "True"
+
+    await watcher.wait_until(lambda: all(accepted(k) for k in keys), timeout=timeout)
+    return {k: watcher.latest[k] for k in keys if k in watcher.latest}
+
+
+async def ingress_row(kube: KubeClient, ingress: JsonObj, api: JsonObj | None) -> Row:
+    """The Ingress's line: Accepted is its generated ApiDefinition's."""
+    accepted = condition(api or {}, "Accepted") or {}
+    meta = ingress["metadata"]
+    landed = f"ApiDefinition {key_of(ingress)} (generated)" if api else "no API generated"
+    if api is not None:
+        configmap = await kube.get_or_none("ConfigMap", meta.get("namespace"), meta["name"])
+        if configmap is not None:
+            landed += f"; ConfigMap {key_of(ingress)}"
+    return Row(kind="Ingress", key=key_of(ingress), status=str(accepted.get("status", "-")),
+               reason=str(accepted.get("reason", "no API generated")),
+               message=_truncate(str(accepted.get("message", ""))),
+               message_full=str(accepted.get("message", "")),
+               ok=accepted.get("status") == "True", expected="Accepted", landed=landed)
+
+
+def ingress_summary(ingress: JsonObj, api: JsonObj | None) -> list[str]:
+    """What the Ingress produced: the generated API's entrypoints, endpoints and flows."""
+    if api is None:
+        return [f"Ingress {key_of(ingress)}: no ApiDefinition generated"]
+    spec = api.get("spec") or {}
+    proxy = spec.get("proxy") or {}
+    lines = [f"Ingress {key_of(ingress)} produced ApiDefinition {key_of(api)} "
+             f"(annotation gravitee.io/extends: "
+             f"{(api['metadata'].get('annotations') or {}).get('gravitee.io/extends')}):"]
+    for host in proxy.get("virtual_hosts") or []:
+        lines.append(f"  entrypoint  {host.get('host') or '(any host)'}{host.get('path')}")
+    for group in proxy.get("groups") or []:
+        for endpoint in group.get("endpoints") or []:
+            lines.append(f"  endpoint    {endpoint['name']} -> {endpoint['target']}")
+    for flow in spec.get("flows") or []:
+        lines.append(f"  flow        {flow.get('name')}: {flow.get('condition')}")
+    lines.append("  plans       " + ", ".join(
+        f"{p.get('name')} ({p.get('security')})" for p in spec.get("plans") or []))
+    lines.append("")
+    return lines
+
+
 def _truncate(text: str, width: int = MESSAGE_WIDTH) -> str:
     text = " ".join(text.split())
     return text if len(text) <= width else text[: width - 1] + "…"
@@ -471,7 +526,8 @@ async def run(*, serve: bool, timeout: float, settle: float, work_dir: pathlib.P
         webhook_port = free_port()
         operator = await stack.start_operator(OperatorOptions(
             logs_format="console",
-            extra_env={"ENABLE_WEBHOOK": "true", "WEBHOOK_NAMESPACE": DEFAULT_NAMESPACE,
+            extra_env={"ENABLE_INGRESS": "true", "ENABLE_WEBHOOK": "true",
+                       "WEBHOOK_NAMESPACE": DEFAULT_NAMESPACE,
                        "WEBHOOK_SERVICE_PORT": str(webhook_port),
                        "WEBHOOK_SELF_REGISTER_URL": f"https://{LOOPBACK}:{webhook_port}"},
         ))
@@ -505,6 +561,10 @@ async def run(*, serve: bool, timeout: float, settle: float, work_dir: pathlib.P
                 tracked = [o for o in manifests if o["kind"] in watchers
                            and (o["kind"], key_of(o)) not in refused_keys]
                 await wait_settled(watchers, tracked, timeout=timeout, settle=settle)
+                ingresses = [o for o in manifests if o["kind"] == "Ingress"]
+                generated = await wait_generated(
+                    watchers["ApiDefinition"], ingresses,
+                    timeout=max(settle, deadline_left(timeout)))
                 current = [
                     watchers[o["kind"]].latest.get(key_of(o), {**o, "status": {}})
                     for o in tracked
@@ -512,10 +572,16 @@ async def run(*, serve: bool, timeout: float, settle: float, work_dir: pathlib.P
             finally:
                 for watcher in watchers.values():
                     await watcher.stop()
-            rows = await build_rows(kube, current, manifests) + refused
+            rows = await build_rows(kube, current, manifests)
+            rows += [await ingress_row(kube, ingress, generated.get(key_of(ingress)))
+                     for ingress in ingresses]
+            rows += refused
         print()
         print(render_table(rows))
         print()
+        for ingress in ingresses:
+            for line in ingress_summary(ingress, generated.get(key_of(ingress))):
+                print(line)
         applications = [o for o in manifests if o["kind"] == "Application"]
         subscriptions = [o for o in manifests if o["kind"] == "Subscription"]
         portal_objects = [o for o in manifests

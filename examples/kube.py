@@ -64,6 +64,7 @@ KINDS: Final = {
         Kind(_GRAVITEE, "PortalListing", "portallistings"),
         Kind(_GRAVITEE, "PortalLink", "portallinks"),
         Kind(_GRAVITEE, "Documentation", "documentations"),
+        Kind("networking.k8s.io/v1", "Ingress", "ingresses"),
     )
 }
 

@@ -26,6 +26,10 @@ PORTAL_LINKS: Final = _gravitee("portallinks", "PortalLink")
 PORTAL_LISTINGS: Final = _gravitee("portallistings", "PortalListing")
 SHARED_POLICY_GROUPS: Final = _gravitee("sharedpolicygroups", "SharedPolicyGroup")
 SUBSCRIPTIONS: Final = _gravitee("subscriptions", "Subscription")
+INGRESSES: Final = ResourceKind(
+    group="networking.k8s.io", version="v1", plural="ingresses", kind="Ingress"
+)
+SERVICES: Final = ResourceKind(group="", version="v1", plural="services", kind="Service")
 
 __all__ = [
     "API_DEFINITIONS",
@@ -36,12 +40,14 @@ __all__ = [
     "DICTIONARIES",
     "DOCUMENTATIONS",
     "GROUPS",
+    "INGRESSES",
     "MANAGEMENT_CONTEXTS",
     "NOTIFICATIONS",
     "PORTALS",
     "PORTAL_LINKS",
     "PORTAL_LISTINGS",
     "SECRETS",
+    "SERVICES",
     "SHARED_POLICY_GROUPS",
     "SUBSCRIPTIONS",
 ]

@@ -12,6 +12,7 @@ from controller.reconcilers import (
     dictionary,
     documentation,
     group,
+    ingress,
     managementcontext,
     notification,
     portal,
@@ -37,6 +38,7 @@ KINDS: tuple[Setup, ...] = (
     portallisting.setup,
     portallink.setup,
     documentation.setup,
+    ingress.setup,
 )
 
 __all__ = ["KINDS"]

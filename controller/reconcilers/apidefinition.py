@@ -57,6 +57,7 @@ from controller.reconcilers.support.api_common import (
     leave_previous_context,
     notifications_checked,
     refuse_while_subscribed,
+    refuse_while_template_used,
     resolve_resources,
     resource_refs_exist,
     skip_templates,
@@ -148,6 +149,10 @@ class ApiDefinition(KindLogic):
     def skip_update(self, obj: Mapping[str, Any]) -> bool:
         # Ingress API templates are never pushed anywhere (the Ingress controller reads them).
         return is_template(obj)
+
+    def finalizer_for(self, obj: Mapping[str, Any]) -> str | None:
+        # A template only carries the finalizer that keeps it while Ingresses use it.
+        return v.FINALIZER_API_TEMPLATE if is_template(obj) else None
 
     async def apply(self, attempt: Attempt) -> Outcome:
         spec = attempt.spec
@@ -253,6 +258,9 @@ class ApiDefinition(KindLogic):
         )
 
     async def cleanup(self, attempt: Attempt) -> Cleanup:
+        if is_template(attempt.obj):
+            refuse_while_template_used(self.deps, API_DEFINITIONS, attempt)
+            return Cleanup()
         refuse_while_subscribed(self.deps, API_DEFINITIONS, attempt)
         leftovers = None
         api_id = attempt.live_status.get("id")

@@ -21,7 +21,15 @@ from typing import Any
 
 import attrs
 
-from sim.kubeapi import crds, metadata, microtime, patching, schema, webhook_config
+from sim.kubeapi import (
+    crds,
+    metadata,
+    microtime,
+    networking,
+    patching,
+    schema,
+    webhook_config,
+)
 from sim.kubeapi.admission import (
     CREATE,
     DELETE,
@@ -61,6 +69,8 @@ VALIDATING_WEBHOOKS: ResourceKey = (
     "admissionregistration.k8s.io",
     "validatingwebhookconfigurations",
 )
+INGRESSES: ResourceKey = ("networking.k8s.io", "ingresses")
+SERVICES: ResourceKey = ("", "services")
 _SERVER_OWNED = (
     "uid",
     "creationTimestamp",
@@ -156,6 +166,13 @@ class Operations:
         # Per custom object: the stored version and the schema that pruned and defaulted it,
         # so a write can skip re-walking the top-level values it shares with that version.
         self._admitted: dict[tuple[ResourceKey, str, str], tuple[JsonObj, JsonObj]] = {}
+        # Service cluster IPs handed out so far (never reused, like a fresh allocator).
+        self._next_cluster_ip = 10
+
+    def _allocate_cluster_ip(self) -> str:
+        index = self._next_cluster_ip
+        self._next_cluster_ip += 1
+        return f"10.0.{index // 250}.{index % 250 + 1}"
 
     def admission_active(self) -> bool:
         """Whether any webhook configuration exists: writes stop at admission points only then,
@@ -334,6 +351,8 @@ class Operations:
             meta["generation"] = 1
         if rt.custom and rt.has_status:
             obj.pop("status", None)
+        elif rt.status_via_subresource_only:
+            obj["status"] = {"loadBalancer": {}}
         warnings = (early or ()) + self._admit(
             rt, obj, None, strict=strict, mutated=early is not None
         )
@@ -621,7 +640,7 @@ class Operations:
                     meta[field] = old_meta[field]
                 else:
                     meta.pop(field, None)
-            if rt.has_status and rt.custom:
+            if rt.has_status and (rt.custom or rt.status_via_subresource_only):
                 if "status" in old:
                     new["status"] = old["status"]
                 else:
@@ -1000,6 +1019,14 @@ class Operations:
             if old is None:
                 obj["spec"] = {"finalizers": ["kubernetes"]}
                 obj["status"] = {"phase": "Active"}
+        elif rt.key == INGRESSES:
+            errors = networking.validate_ingress(obj)
+            if errors:
+                raise invalid(rt.kind, rt.group, obj["metadata"].get("name", ""), errors)
+        elif rt.key == SERVICES:
+            errors = networking.default_service(obj, old, self._allocate_cluster_ip)
+            if errors:
+                raise invalid(rt.kind, rt.group, obj["metadata"].get("name", ""), errors)
         elif rt.plural == "secrets" and not rt.group:
             string_data = obj.pop("stringData", None)
             if isinstance(string_data, dict):

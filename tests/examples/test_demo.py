@@ -91,6 +91,7 @@ async def test_demo_reconciles_every_example_and_exits_zero():
         ("Portal", "default/developer-portal"),
         ("PortalListing", "default/developer-portal-apis"),
         ("Documentation", "default/getting-started"),
+        ("Ingress", "default/httpbin-ingress"),
     ]
     for kind, key in expected_accepted:
         row = rows[(kind, key)]
@@ -136,7 +137,13 @@ async def test_demo_reconciles_every_example_and_exits_zero():
             "apis=default-echo-v4@/apis, default-orders-v4@/apis") in text
     assert ("page hrid=default-getting-started on default-developer-portal: 'Getting started' "
             "GRAVITEE_MARKDOWN at /guides") in text
-    assert "demo OK: 12 objects accepted, 1 rejected as expected" in text
+    assert "demo OK: 13 objects accepted, 1 rejected as expected" in text
+    # The Ingress and the API it produced.
+    assert ("ApiDefinition default/httpbin-ingress (generated); ConfigMap "
+            "default/httpbin-ingress") in rows[("Ingress", "default/httpbin-ingress")]["rest"]
+    assert "entrypoint  httpbin.example.com/httpbin" in text
+    assert ("endpoint    rule02-path01 -> http://status.default.svc.cluster.local:8080"
+            in text)
     assert "password" not in text.lower()  # the credentials Secret never reaches the output
     api_key = yaml.safe_load_all((ROOT / "examples" / "manifests" / "00-sources.yaml").read_text())
     [key_secret] = [d for d in api_key if d["metadata"]["name"] == "demo-consumer-key"]

@@ -28,11 +28,13 @@ from controller.kube.kinds import (
     DICTIONARIES,
     DOCUMENTATIONS,
     GROUPS,
+    INGRESSES,
     MANAGEMENT_CONTEXTS,
     NOTIFICATIONS,
     PORTAL_LINKS,
     PORTAL_LISTINGS,
     PORTALS,
+    SERVICES,
     SHARED_POLICY_GROUPS,
     SUBSCRIPTIONS,
 )
@@ -66,6 +68,8 @@ KINDS: dict[str, ResourceKind] = {
     "Subscription": SUBSCRIPTIONS,
     "Secret": SECRETS,
     "ConfigMap": CONFIG_MAPS,
+    "Ingress": INGRESSES,
+    "Service": SERVICES,
 }
 
 T = TypeVar("T")

@@ -14,6 +14,7 @@ from controller.keys import ObjectKey
 from controller.kube.kinds import (
     API_RESOURCES,
     GROUPS,
+    INGRESSES,
     MANAGEMENT_CONTEXTS,
     NOTIFICATIONS,
     SUBSCRIPTIONS,
@@ -150,6 +151,16 @@ def stopped(definition: Mapping[str, Any]) -> bool:
 def is_template(obj: Mapping[str, Any]) -> bool:
     annotations = (obj.get("metadata") or {}).get("annotations") or {}
     return bool(annotations.get(v.ANNOTATION_TEMPLATE) == "true")
+
+
+def refuse_while_template_used(deps: RuntimeDeps, kind: ResourceKind, attempt: Attempt) -> None:
+    """An Ingress API template is not deleted while an Ingress names it: the deletion waits,
+    names them (from the Ingresses' template index), and completes once the last one let go
+    (docs/behavior/ingress.md#templates)."""
+    names = sorted(key.name for group in deps.referrers.of(kind, attempt.key)
+                   if group.kind == INGRESSES for key in group.keys)
+    if names:
+        raise ReconcileError(f"can not delete {attempt.name} [{' '.join(names)}] depends on it")
 
 
 # --- moving an API to another context -----------------------------------------------------------
