@@ -15,8 +15,11 @@ from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
+import attrs
+
 from controller import vocabulary as v
-from controller.apim.apis_v2 import delete_api, import_api
+from controller.apim.apis_v2 import delete_api, get_api, import_api
+from controller.apim.client import ApimClient
 from controller.informers.store import Store
 from controller.keys import ObjectKey
 from controller.kube.kinds import (
@@ -28,13 +31,16 @@ from controller.kube.kinds import (
 )
 from controller.models.api_v2 import ApiDefinitionSpec
 from controller.models.validation import validate_api_v2
+from controller.reconcilers.framework import conditions as cond
 from controller.reconcilers.framework.builder import Builder
 from controller.reconcilers.framework.errors import IllegalStateError
+from controller.reconcilers.framework.readback import remote_copy
 from controller.reconcilers.framework.runtime import (
     Attempt,
     Cleanup,
     KindLogic,
     Outcome,
+    ReadBack,
     RuntimeDeps,
 )
 from controller.reconcilers.support.admission import enforce
@@ -73,11 +79,22 @@ def setup(builder: Builder) -> None:
         )
     ).derived_status(
         "subscriptions", from_referrers=SUBSCRIPTIONS
-    ).deletion_waits_for_referrers().complete(ApiDefinition)
+    ).deletion_waits_for_referrers().reads_back().complete(ApiDefinition)
 
 
 def validate(spec: Mapping[str, Any], name: str) -> None:
     enforce(spec, ApiDefinitionSpec, partial(validate_api_v2, api_name=name))
+
+
+@attrs.frozen
+class _V1Entity:
+    """The v1 API entity, as a read-back answer."""
+
+    raw: Mapping[str, Any]
+
+    @classmethod
+    async def read(cls, client: ApimClient, api_id: str) -> _V1Entity:
+        return cls(await get_api(client, api_id))
 
 
 class ApiDefinition(KindLogic):
@@ -91,11 +108,12 @@ class ApiDefinition(KindLogic):
         # Ingress API templates are never pushed anywhere (the Ingress controller reads them).
         return is_template(obj)
 
-    async def apply(self, attempt: Attempt) -> Outcome:
+    def _prepare(self, attempt: Attempt) -> tuple[dict[str, Any], tuple[cond.Condition, ...]]:
+        """The definition ``apply`` sends (also what a read-back compares), and the soft
+        reference failures."""
         spec = attempt.spec
         validate(spec, attempt.name)
         check_context_paths(attempt, self.deps)
-        local = bool(spec.get("local", False))
         spec["definition_context"] = v2_definition_context(spec)
         inline_resources(attempt, self.deps)
         unresolved = resolve_group_refs(self.groups, spec, attempt.namespace, attempt.generation)
@@ -108,6 +126,21 @@ class ApiDefinition(KindLogic):
             uid=str(metadata.get("uid") or ""),
             status=attempt.live_status,
         )
+        return populated, unresolved
+
+    async def read_back(self, attempt: Attempt) -> ReadBack | None:
+        populated, _ = self._prepare(attempt)
+        context = await self.deps.resolver.client_for(attempt)
+        api_id = attempt.live_status.get("id")
+        if context is None or not api_id:
+            return None  # only deployed to a gateway ConfigMap: repaired as an owned object
+        body = {k: value for k, value in populated.items() if k not in ("contextRef", "local")}
+        remote = await remote_copy(_V1Entity.read(context.client, str(api_id)))
+        return ReadBack("ApiDefinition", body, remote)
+
+    async def apply(self, attempt: Attempt) -> Outcome:
+        populated, unresolved = self._prepare(attempt)
+        local = bool(attempt.spec.get("local", False))
         context = await self.deps.resolver.client_for(attempt)
         if context is None:
             if not local:

@@ -17,6 +17,7 @@ from controller import vocabulary as v
 from controller.apim.ids import hrid
 from controller.apim.shared_policy_groups import (
     delete_shared_policy_group,
+    get_shared_policy_group,
     upsert_shared_policy_group,
 )
 from controller.kube.kinds import MANAGEMENT_CONTEXTS, SHARED_POLICY_GROUPS
@@ -24,12 +25,14 @@ from controller.models.shared_policy_group import SharedPolicyGroupSpec
 from controller.reconcilers.framework import conditions as cond
 from controller.reconcilers.framework.builder import Builder
 from controller.reconcilers.framework.errors import IllegalStateError, ReconcileError
+from controller.reconcilers.framework.readback import remote_copy
 from controller.reconcilers.framework.referrers import ReferrerGroup
 from controller.reconcilers.framework.runtime import (
     Attempt,
     Cleanup,
     KindLogic,
     Outcome,
+    ReadBack,
     RuntimeDeps,
 )
 from controller.reconcilers.support.admission import enforce
@@ -44,6 +47,7 @@ def setup(builder: Builder) -> None:
         .references(MANAGEMENT_CONTEXTS, refs=context_refs, follow=True)
         .reads_sources(template_sources, finalizer=TEMPLATING_FINALIZER)
         .deletion_waits_for_referrers()
+        .reads_back()
         .complete(SharedPolicyGroup)
     )
 
@@ -76,6 +80,17 @@ def body(spec: Mapping[str, Any], ref: str, legacy: bool) -> dict[str, Any]:
 class SharedPolicyGroup(KindLogic):
     def __init__(self, deps: RuntimeDeps) -> None:
         self.deps = deps
+
+    async def read_back(self, attempt: Attempt) -> ReadBack | None:
+        context = await self.deps.resolver.client_for(attempt)
+        if context is None:
+            return None
+        legacy = legacy_ref(attempt)
+        ref = legacy or hrid(attempt.namespace, attempt.name)
+        remote = await remote_copy(
+            get_shared_policy_group(context.client, ref, hrid_contains_uuid=legacy is not None)
+        )
+        return ReadBack("SharedPolicyGroup", body(attempt.spec, ref, bool(legacy)), remote)
 
     async def apply(self, attempt: Attempt) -> Outcome:
         enforce(attempt.spec, SharedPolicyGroupSpec, lambda _: [])

@@ -29,6 +29,9 @@ Declarations:
   ``kind`` referencing this object now (upstream's ``status.subscriptions``), read from the
   indexes: written with every status write, and kept current by a keeper (``derived.py``) when a
   referrer appears or goes, without reconciling the object again.
+* ``reads_back()``: what the kind pushes to APIM is read back periodically and compared with
+  what it would send now (``KindLogic.read_back``); a difference is reported as ``Drifted`` and,
+  by policy, repaired (``readback.py``, docs/behavior/drift.md).
 """
 
 from __future__ import annotations
@@ -124,6 +127,7 @@ class ControllerSpec:
     waits_for_referrers: bool = False
     claims: list[Claims] = attrs.field(factory=list)
     derived: list[DerivedStatus] = attrs.field(factory=list)
+    reads_back: bool = False
     make: Callable[[RuntimeDeps], KindLogic] | None = None
 
 
@@ -205,6 +209,13 @@ class Builder:
         object now (that kind must declare ``references`` to this one). Never counted up or
         down: derived from the referrer's index at every write."""
         self.spec.derived.append(DerivedStatus(field, from_referrers))
+        return self
+
+    def reads_back(self) -> Builder:
+        """Read the remote copy of every object back periodically, compare it with what the
+        kind would send now, and report (or repair) drift. The kind's logic implements
+        ``read_back``."""
+        self.spec.reads_back = True
         return self
 
     def complete(self, make: Callable[[RuntimeDeps], KindLogic]) -> None:
