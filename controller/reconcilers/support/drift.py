@@ -25,7 +25,6 @@ values: they may go into a condition or an Event, and the value may be a secret.
 
 from __future__ import annotations
 
-import fnmatch
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
@@ -43,13 +42,21 @@ class Ownership:
     """Which of the fields the operator sends for one kind are APIM's all the same."""
 
     apim_owned: tuple[str, ...] = ()
-    """Path patterns (``fnmatch``, ``*`` also matches dots and brackets) of sent fields that are
-    never drift."""
+    """Path patterns of sent fields that are never drift: ``[*]`` is any item of a list, ``*``
+    anything."""
     summary: str = ""
     """One line for docs/behavior/drift.md: what the cluster owns."""
+    _matcher: re.Pattern[str] = attrs.field(init=False, repr=False, eq=False)
+
+    def __attrs_post_init__(self) -> None:
+        patterns = [
+            re.escape(p).replace(r"\[\*\]", r"\[[^\]]*\]").replace(r"\*", ".*")
+            for p in self.apim_owned
+        ]
+        object.__setattr__(self, "_matcher", re.compile("|".join(patterns) or "(?!)"))
 
     def owns(self, path: str) -> bool:
-        return not any(fnmatch.fnmatchcase(path, pattern) for pattern in self.apim_owned)
+        return self._matcher.fullmatch(path) is None
 
 
 OWNERSHIP: Final[Mapping[str, Ownership]] = {
