@@ -5,19 +5,20 @@ Pure functions, no I/O: the periodic read-back (``framework/readback.py``) and, 
 call ``compare(kind, sent, remote)`` with the payload the operator sends for the object now and
 the copy APIM answers, and get the paths of the fields that differ.
 
-What counts is decided by ownership, per kind (``OWNERSHIP``):
+What counts is decided by ownership, per kind (``OWNERSHIP``, the table in
+docs/behavior/drift.md#ownership-per-kind):
 
 * the cluster owns exactly the fields it sends; a field APIM adds (ids, dates, counters,
   defaults it fills in, a console-only setting the operator never sends) is APIM's and never
   drift;
 * of the fields sent, a few are APIM's anyway (``apim_owned``): ids APIM assigns or rewrites,
-  values APIM derives (e.g. a deployed API's state), write-only fields it never echoes;
-* "missing", ``null``, ``""``, ``[]`` and ``{}`` are the same value (APIM drops empty values);
+  write-only fields it never echoes, parts the read-back does not carry;
+* "missing", ``null``, ``""`` and ``{}`` are the same value; an empty list sent says "none";
 * lists of scalars are compared as sets (APIM may reorder tags, categories, methods...); lists of
   objects are matched by their identity field when every item sent has one (``hrid``, then
-  ``crossId``, then ``name``), otherwise position by position (flows and steps, whose order
-  matters);
-* enum-like strings are compared regardless of case (APIM upper-cases the enums it reads).
+  ``crossId``, ``name``, ``sourceId``), otherwise position by position (flows and steps, whose
+  order matters);
+* enum-like words are compared regardless of case (APIM upper-cases the enums it reads).
 
 Paths name fields only (``plans[key-less].security.type``, ``flows[0].request[1]``), never
 values: they may go into a condition or an Event, and the value may be a secret.
@@ -31,7 +32,7 @@ from typing import Any, Final
 
 import attrs
 
-IDENTITY_FIELDS: Final = ("hrid", "crossId", "name")
+IDENTITY_FIELDS: Final = ("hrid", "crossId", "name", "sourceId")
 """Fields that identify an item of a list of objects, in order of preference."""
 
 _ENUM: Final = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[_-][A-Za-z0-9]+)*")
