@@ -1,11 +1,12 @@
 """The periodic read-back: when each object's APIM copy is read again, and at what pace
-(docs/architecture.md#drift, docs/behavior/drift.md).
+(docs/architecture.md#drift-reading-back-what-was-pushed, docs/behavior/drift.md).
 
 A kind that declares ``reads_back()`` has every one of its objects checked about once per
 ``DRIFT_CHECK_INTERVAL`` (jittered by +/-10%, so objects created together do not stay together).
 ``ReadBackScheduler`` owns the timetable: one heap of due times for every kind, and one pacer for
 all of them, so that read-back calls to APIM never exceed ``DRIFT_CHECK_RATE`` per second and are
-evenly spaced (at least ``1 / rate`` apart), however many objects are due at once. A due object
+evenly spaced (at least ``1 / rate`` apart, or the interval shared evenly among the objects
+when they are fewer than the budget allows), however many are due at once. A due object
 is not checked by the scheduler: a ``ReadBackKey`` goes into the kind's own work queue at
 ``LOW_PRIORITY``, behind every real change, and the kind's runtime does the read-back
 (``runtime.py``). At most about one second's budget of read-backs waits in the queues at any time,
@@ -193,20 +194,32 @@ class ReadBackScheduler:
                 await self._task
             self._task = None
 
+    def _spacing(self) -> float:
+        """The least time between two read-backs: the budget's, or, with fewer objects than
+        the budget allows, the interval shared evenly among them (with 25% headroom, so that
+        jitter never lets a backlog build): random due times alone would come in clumps."""
+        even = self.interval / (len(self._tracked) * 1.25) if self._tracked else 0.0
+        return max(self.spacing, even)
+
     def _next_interval(self) -> float:
         return self.interval * self._rng.uniform(1 - JITTER, 1 + JITTER)
 
     def _stopped(self) -> bool:
         return all(t.queue.shutting_down for t in self._targets)
 
-    async def _sleep(self, seconds: float | None) -> None:
-        """Sleep ``seconds`` (forever when None), or until something new is tracked or a
+    async def _sleep(self, seconds: float) -> None:
+        """Sleep ``seconds`` on the scheduler's clock, or until something new is tracked or a
         read-back finishes."""
         self._wake.clear()
-        if seconds is not None and seconds <= 0:
+        if seconds <= 0:
             return
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), seconds)
+        sleeping = asyncio.ensure_future(self._clock.sleep(seconds))
+        woken = asyncio.ensure_future(self._wake.wait())
+        try:
+            await asyncio.wait({sleeping, woken}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (sleeping, woken):
+                task.cancel()
 
     async def _run(self) -> None:
         while not self._stopped():
@@ -215,7 +228,7 @@ class ReadBackScheduler:
                 continue
             due, _, target, key = self._heap[0]
             now = self._clock.now()
-            at = max(due, self._last_emit + self.spacing)
+            at = max(due, self._last_emit + self._spacing())
             if at > now:
                 await self._sleep(min(at - now, 1.0))
                 continue
