@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import random
 from typing import Any, cast
 
@@ -55,7 +56,7 @@ def scheduler_with(objects: list[dict[str, Any]], *, interval: float, rate: floa
         Target("apis", store, cast(WorkQueue[ObjectKey], queue), "report"))
     if finish:  # the worker handles each read-back at once
         queue.on_add = lambda key: scheduler.finished(target, ObjectKey(*key))
-    for key in store.keys():
+    for key in store:
         scheduler.track(target, key, listed_at_start=True)
     return scheduler, queue, store, clock
 
@@ -75,7 +76,7 @@ async def test_more_objects_than_the_budget_run_at_the_budget_evenly_spaced():
     await scheduler.close()
     times = [at for at, _, _ in queue.added]
     assert 19 <= len(times) <= 21  # 5 per second for 4 seconds
-    assert min(b - a for a, b in zip(times, times[1:], strict=False)) >= 0.2 - 1e-9
+    assert min(b - a for a, b in itertools.pairwise(times)) >= 0.2 - 1e-9
     assert {priority for _, _, priority in queue.added} == {LOW_PRIORITY}
     assert all(type(key) is ReadBackKey for _, key, _ in queue.added)
 
@@ -89,7 +90,7 @@ async def test_fewer_objects_are_spread_over_the_interval():
     times = [at for at, _, _ in queue.added]
     # Each object about three times; never two within interval / (1.25 * objects) = 2 s.
     assert 10 <= len(times) <= 14
-    assert min(b - a for a, b in zip(times, times[1:], strict=False)) >= 2.0 - 1e-9
+    assert min(b - a for a, b in itertools.pairwise(times)) >= 2.0 - 1e-9
     assert {key.name for _, key, _ in queue.added} == {"a0", "a1", "a2", "a3"}
 
 
@@ -99,7 +100,8 @@ async def test_objects_with_policy_off_spend_no_budget():
     scheduler.start()
     await run_for(clock, 5)
     await scheduler.close()
-    assert [key.name for _, key, _ in queue.added] and {
+    assert [key.name for _, key, _ in queue.added]
+    assert {
         key.name for _, key, _ in queue.added} == {"on"}
 
 
@@ -126,10 +128,12 @@ async def test_at_most_one_seconds_budget_waits_in_the_queues():
 def test_a_read_back_key_is_never_the_objects_key():
     key = ObjectKey("ns", "a")
     read_back = ReadBackKey("ns", "a")
-    assert read_back != key and key != read_back
+    assert read_back != key
+    assert key != read_back
     assert len({key, read_back}) == 2
     assert read_back == ReadBackKey("ns", "a")
-    assert read_back.object_key == key and type(read_back.object_key) is ObjectKey
+    assert read_back.object_key == key
+    assert type(read_back.object_key) is ObjectKey
     assert str(read_back) == "ns/a"
 
 
