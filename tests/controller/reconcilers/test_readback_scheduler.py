@@ -56,7 +56,7 @@ def scheduler_with(objects: list[dict[str, Any]], *, interval: float, rate: floa
         Target("apis", store, cast(WorkQueue[ObjectKey], queue), "report"))
     if finish:  # the worker handles each read-back at once
         queue.on_add = lambda key: scheduler.finished(target, ObjectKey(*key))
-    for key in store:
+    for key, _ in store.items():
         scheduler.track(target, key, listed_at_start=True)
     return scheduler, queue, store, clock
 
