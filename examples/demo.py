@@ -54,6 +54,10 @@ WATCHED_KINDS: Final = (
     "Application", "Subscription",
 )
 MESSAGE_WIDTH: Final = 60
+DRIFT_API: Final = "orders-v4"
+"""The API a console user edits in APIM during the demo (docs/behavior/drift.md)."""
+DRIFT_INTERVAL: Final = 2.0
+"""The demo's ``DRIFT_CHECK_INTERVAL``: short, so the drift shows within seconds."""
 DEFAULT_NAMESPACE: Final = "default"
 MANIFEST_SUFFIXES: Final = (".yaml", ".yml")
 NO_PLANS: Final = "but the API has no plans"
@@ -133,6 +137,8 @@ class Row:
     expected: str
     message_full: str = ""
     """The condition's whole message (``message`` is cut to fit the table)."""
+    drift: str = "-"
+    """The ``Drifted`` condition's reason (``-``: never found drifted)."""
 
 
 def expectation(obj: JsonObj) -> str:
@@ -270,7 +276,9 @@ async def build_rows(kube: KubeClient, objects: Sequence[JsonObj],
         accepted = condition(obj, "Accepted") or {}
         status = str(accepted.get("status", "-"))
         reason = str(accepted.get("reason", "not reconciled"))
+        drifted = condition(obj, "Drifted") or {}
         rows.append(Row(kind=obj["kind"], key=key_of(obj), status=status, reason=reason,
+                        drift=str(drifted.get("reason", "-")),
                         message=_truncate(str(accepted.get("message", ""))),
                         message_full=str(accepted.get("message", "")),
                         ok=meets_expectation(obj),
@@ -279,9 +287,11 @@ async def build_rows(kube: KubeClient, objects: Sequence[JsonObj],
 
 
 def render_table(rows: Sequence[Row]) -> str:
-    header = ("", "KIND", "NAMESPACE/NAME", "ACCEPTED", "REASON", "MESSAGE", "WHERE IT LANDED")
+    header = ("", "KIND", "NAMESPACE/NAME", "ACCEPTED", "REASON", "MESSAGE", "DRIFTED",
+              "WHERE IT LANDED")
     lines = [header] + [
-        ("ok" if r.ok else "!!", r.kind, r.key, r.status, r.reason, r.message, r.landed)
+        ("ok" if r.ok else "!!", r.kind, r.key, r.status, r.reason, r.message, r.drift,
+         r.landed)
         for r in rows
     ]
     widths = [max(len(line[i]) for line in lines) for i in range(len(header) - 1)]
@@ -341,6 +351,34 @@ async def apim_summary(apim_url: str, applications: Sequence[JsonObj],
     return lines
 
 
+async def console_edit(apim_url: str, kube: KubeClient, tracked: Sequence[JsonObj]) -> str:
+    """Play a console user: edit one API in APIM behind the operator's back
+    (``/_sim/console``), and wait for the operator's periodic read-back to report it as
+    ``Drifted`` (docs/behavior/drift.md). Only with the demo's own manifests."""
+    target = next((o for o in tracked if o["kind"] == "ApiV4Definition"
+                   and o["metadata"]["name"] == DRIFT_API), None)
+    if target is None:
+        return ""
+    namespace = target["metadata"]["namespace"]
+    hrid = f"{namespace}-{DRIFT_API}"
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session, \
+            session.patch(f"{apim_url}/_sim/console/apis/{hrid}",
+                          json={"description": "edited in the APIM console"}) as response:
+        if response.status != 204:
+            return f"drift: could not edit {hrid} in the console (HTTP {response.status})"
+    deadline = time.monotonic() + DRIFT_INTERVAL * 5
+    while time.monotonic() < deadline:
+        live = await kube.get_or_none("ApiV4Definition", namespace, DRIFT_API)
+        drifted = condition(live, "Drifted") if live else None
+        if drifted and drifted.get("status") == "True":
+            return (f"drift: a console user edited API {hrid} in APIM; the read-back reported "
+                    f"ApiV4Definition {namespace}/{DRIFT_API} Drifted=True: "
+                    f"{drifted.get('message')}")
+        await asyncio.sleep(0.2)
+    return (f"drift: API {hrid} edited in the console, not reported within "
+            f"{DRIFT_INTERVAL * 5:.0f} s")
+
+
 def serve_help(stack: Stack) -> str:
     kubeconfig = stack.kubeconfig
     operator = stack.operator
@@ -383,7 +421,8 @@ async def run(*, serve: bool, timeout: float, settle: float, work_dir: pathlib.P
     async with Stack(StackOptions(work_dir=work_dir)) as stack:
         say(f"Kubernetes API emulator  {stack.kube_url}  (kubeconfig {stack.kubeconfig})")
         say(f"APIM simulator           {stack.apim_url}")
-        operator = await stack.start_operator(OperatorOptions(logs_format="console"))
+        operator = await stack.start_operator(OperatorOptions(
+            logs_format="console", extra_env={"DRIFT_CHECK_INTERVAL": str(DRIFT_INTERVAL)}))
         say(f"operator                 pid {operator.process.pid}, ready "
             f"(metrics {operator.metrics_url}/metrics)")
         manifests = load_manifests(stack.apim_url, manifests_dir)
@@ -405,9 +444,17 @@ async def run(*, serve: bool, timeout: float, settle: float, work_dir: pathlib.P
                     f"waiting up to {timeout:.0f} s for the operator")
                 tracked = [o for o in manifests if o["kind"] in watchers]
                 await wait_settled(watchers, tracked, timeout=timeout, settle=settle)
+                drift_line = await console_edit(stack.apim_url, kube, tracked)
                 current = [
                     watchers[o["kind"]].latest.get(key_of(o), {**o, "status": {}})
                     for o in tracked
+                ]
+                # The drifted API as it is now (its watch event may still be on its way).
+                current = [
+                    (await kube.get_or_none(o["kind"], o["metadata"].get("namespace"),
+                                            o["metadata"]["name"]) or o)
+                    if o["metadata"]["name"] == DRIFT_API else o
+                    for o in current
                 ]
             finally:
                 for watcher in watchers.values():
@@ -416,6 +463,8 @@ async def run(*, serve: bool, timeout: float, settle: float, work_dir: pathlib.P
         print()
         print(render_table(rows))
         print()
+        if drift_line:
+            print(drift_line)
         applications = [o for o in manifests if o["kind"] == "Application"]
         subscriptions = [o for o in manifests if o["kind"] == "Subscription"]
         for line in await apim_summary(stack.apim_url, applications, subscriptions):
