@@ -3,6 +3,7 @@
 Starts the Kubernetes API emulator (with our CRDs), the APIM simulator and the operator as
 separate processes on free loopback ports, applies ``examples/manifests/`` (the context's
 ``${APIM_URL}`` becomes the simulator's address), waits until every object has been reconciled,
+edits one API in APIM as a console user would and waits for the operator to report the drift,
 prints what happened to each one and a summary of APIM, then stops everything. Exits 1 when an
 object that should be ``Accepted=True`` is not (an object annotated
 ``demo.gravitee.io/expect: <Reason>`` is expected to fail with that reason instead).
