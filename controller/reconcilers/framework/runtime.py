@@ -375,6 +375,9 @@ class KindRuntime:
 
     # -- read-back ----------------------------------------------------------------------------
 
+    def _reconcile_pending(self, key: ObjectKey) -> bool:
+        return self.queue is not None and self.queue.pending(key)
+
     def _forget(self, key: ObjectKey) -> None:
         self._pushes.pop(key, None)
         self._repairing.discard(key)
@@ -417,7 +420,7 @@ class KindRuntime:
         if policy == "off" or not converged(obj, processing_status=self.primary.processing_status):
             return None
         pushes = self._pushes.get(key, 0)
-        if pushes % 2 or key in self._repairing:
+        if pushes % 2 or key in self._repairing or self._reconcile_pending(key):
             return None
         attempt = self._compile(key, obj, obj.get("spec") or {})
         read = await self.logic.read_back(attempt)
@@ -425,9 +428,11 @@ class KindRuntime:
             return None
         paths = compare(read.kind, read.sent, read.remote)
         latest = self.store.get(key)
-        if (self._pushes.get(key, 0) != pushes or latest is None
+        if (self._pushes.get(key, 0) != pushes or latest is None or self._reconcile_pending(key)
                 or latest["metadata"].get("generation") != obj["metadata"].get("generation")):
-            return None  # a reconcile pushed meanwhile: what was read may be half of it
+            # A reconcile pushed meanwhile (what was read may be half of it), or one is due
+            # (a dependency changed: what it will send is not drift).
+            return None
         await self._record_drift(attempt, paths, policy)
         if not paths:
             return "in_sync"
