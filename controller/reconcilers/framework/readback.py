@@ -236,7 +236,10 @@ class ReadBackScheduler:
                 await self._sleep(1.0)
                 continue
             heapq.heappop(self._heap)
-            self._emit(target, key, now)
+            # Paced from the planned time when only slightly late (a busy event loop wakes a
+            # little after it asked): lateness would otherwise add up and cost budget. After a
+            # longer stall, from now: never a catch-up burst.
+            self._emit(target, key, at if now - at < self.spacing else now)
 
     def _emit(self, target: int, key: ObjectKey, now: float) -> None:
         spec = self._targets[target]
