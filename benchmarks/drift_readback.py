@@ -5,9 +5,12 @@ Every part in its own process (``examples.stack``), as in production:
 1. **Budget**: N (default 10,000) converged ApiV4Definitions; the operator restarts with the
    default ``DRIFT_POLICY`` (report), ``DRIFT_CHECK_INTERVAL`` (300 s) and ``DRIFT_CHECK_RATE``
    (10/s). N objects due over 300 s need N/300 read-backs per second (33/s for 10,000): more
-   than the budget, so the read-backs must run at exactly the budget. Measured from the APIM
-   simulator's request log (the time of every ``GET {AUTO}/apis/{hrid}``) over a window: the
-   rate, the most calls in any one-second window, the smallest gap between two calls.
+   than the budget, so the read-backs must run at exactly the budget. Objects listed at
+   start-up are first read back between one and two intervals after it (a restart costs
+   nothing at once): the window starts ``--warmup`` (310) seconds after the restart.
+   Measured from the APIM simulator's request log (the time of every
+   ``GET {AUTO}/apis/{hrid}``) over a window: the rate, the most calls in any one-second
+   window, the smallest gap between two calls.
 2. **Latency of real changes**: M APIs (default 300) are edited at a steady pace while the
    read-back runs, then again (new generations) with ``DRIFT_POLICY=off``; time from the write
    to ``Accepted=True`` for the new generation, p50 and p99, in both cases.
@@ -18,7 +21,8 @@ Every part in its own process (``examples.stack``), as in production:
 Targets: read-back rate within 5% of the budget, no one-second window above the budget plus
 one, no false drift. The latency comparison is reported, not judged (the machine is shared).
 Results: ``benchmarks/results/drift_readback.json``. Exit 0 when the targets are met, 1
-otherwise. Quick run: ``--objects 300 --window 20 --edits 50 --false-drift-objects 100``.
+otherwise. A quicker run (not at the default interval, so the rate is the objects' own):
+``--objects 300 --window 20 --warmup 305 --edits 50 --false-drift-objects 100``.
 """
 
 from __future__ import annotations
@@ -227,7 +231,7 @@ async def bench(args: argparse.Namespace, work: pathlib.Path) -> dict[str, Any]:
             print(f"with read-back: {result['latency_with_read_back']}", flush=True)
             await stack.stop_operator()
             await stack.start_operator(_operator(DRIFT_POLICY="off"))
-            await asyncio.sleep(args.warmup)
+            await asyncio.sleep(10)
             result["latency_without_read_back"] = await edit_and_time(
                 stack, kube, session, edits=args.edits, pace=args.pace, round_=2)
             print(f"without read-back: {result['latency_without_read_back']}", flush=True)
@@ -250,7 +254,9 @@ def main(argv: list[str] | None = None) -> int:
                                      description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--objects", type=int, default=10_000, help="converged APIs")
-    parser.add_argument("--warmup", type=float, default=10.0, help="seconds after a restart")
+    parser.add_argument("--warmup", type=float, default=310.0,
+                        help="seconds after the restart before measuring (the first "
+                             "read-backs of objects listed at start-up come one interval later)")
     parser.add_argument("--window", type=float, default=60.0, help="seconds of read-backs")
     parser.add_argument("--edits", type=int, default=300, help="APIs edited per round")
     parser.add_argument("--pace", type=float, default=10.0, help="edits per second")

@@ -155,15 +155,16 @@ class ReadBackScheduler:
         return len(self._targets) - 1
 
     def track(self, target: int, key: ObjectKey, *, listed_at_start: bool) -> None:
-        """Schedule ``key``'s first read-back: anywhere in the first period for an object
-        listed at start-up (spreading the existing objects evenly), one period from now for a
-        new one (it has just been reconciled). Forgotten lazily, once the object is gone."""
+        """Schedule ``key``'s first read-back: one period from now for a new object (it has
+        just been reconciled); for an object listed at start-up, anywhere in the period after
+        the first one, so that a restart costs nothing at once and the existing objects are
+        spread evenly. Forgotten lazily, once the object is gone."""
         entry = (target, key)
         if entry in self._tracked:
             return
         self._tracked.add(entry)
         now = self._clock.now()
-        due = now + (self._rng.uniform(0, self.interval) if listed_at_start
+        due = now + (self.interval + self._rng.uniform(0, self.interval) if listed_at_start
                      else self._next_interval())
         heapq.heappush(self._heap, (due, next(self._seq), target, key))
         self._wake.set()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import random
+from collections import Counter
 from typing import Any, cast
 
 import pytest
@@ -72,6 +73,8 @@ async def test_more_objects_than_the_budget_run_at_the_budget_evenly_spaced():
     objects = [api(f"a{i}") for i in range(100)]
     scheduler, queue, _, clock = scheduler_with(objects, interval=10, rate=5)
     scheduler.start()
+    await run_for(clock, 10)
+    assert queue.added == []  # a restart costs nothing at once: the first period is free
     await run_for(clock, 4)
     await scheduler.close()
     times = [at for at, _, _ in queue.added]
@@ -85,13 +88,14 @@ async def test_fewer_objects_are_spread_over_the_interval():
     objects = [api(f"a{i}") for i in range(4)]
     scheduler, queue, _, clock = scheduler_with(objects, interval=10, rate=100)
     scheduler.start()
-    await run_for(clock, 30)
+    await run_for(clock, 50)
     await scheduler.close()
     times = [at for at, _, _ in queue.added]
-    # Each object about three times; never two within interval / (1.25 * objects) = 2 s.
-    assert 10 <= len(times) <= 14
+    # Never two within interval / (1.25 * objects) = 2 s; each object every period or so.
     assert min(b - a for a, b in itertools.pairwise(times)) >= 2.0 - 1e-9
-    assert {key.name for _, key, _ in queue.added} == {"a0", "a1", "a2", "a3"}
+    counts = Counter(key.name for _, key, _ in queue.added)
+    assert set(counts) == {"a0", "a1", "a2", "a3"}
+    assert all(3 <= count <= 5 for count in counts.values()), counts
 
 
 async def test_objects_with_policy_off_spend_no_budget():
