@@ -3,6 +3,8 @@ normalisations APIM makes, paths without values."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from controller.reconcilers.support.drift import DELETED, compare, summarize
 
 V4 = "ApiV4Definition"
@@ -48,7 +50,7 @@ def test_paths_never_carry_values():
 
 
 def test_missing_null_and_empty_are_the_same_value():
-    sent = {"tags": None, "description": "", "properties": {}, "labels": []}
+    sent: dict[str, Any] = {"tags": None, "description": "", "properties": {}, "labels": []}
     assert compare(V4, sent, {}) == []
 
 
