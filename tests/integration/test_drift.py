@@ -16,7 +16,12 @@ import pytest_asyncio
 
 from controller import metrics
 from controller.config import DriftPolicy, DriftSettings, Settings
-from controller.kube.kinds import API_V4_DEFINITIONS, APPLICATIONS, MANAGEMENT_CONTEXTS
+from controller.kube.kinds import (
+    API_V4_DEFINITIONS,
+    APPLICATIONS,
+    MANAGEMENT_CONTEXTS,
+    SUBSCRIPTIONS,
+)
 from controller.kube.resources import ResourceKind
 from sim.apim.testing import RunningSimulator
 from sim.kubeapi.testing import RunningEmulator
@@ -26,6 +31,7 @@ from tests.integration.harness import (
     context,
     operator_env,
     secret,
+    subscription,
     v4_api,
     wait_for,
 )
@@ -236,3 +242,23 @@ async def test_secret_values_never_appear_in_the_condition_or_events(env: Env):
     events = await env.events("guarded")
     for text in [found["message"], *(e["message"] for e in events)]:
         assert "s3cr3t" not in text
+
+
+async def test_a_subscription_and_its_api_and_application_never_drift_by_themselves(env: Env):
+    plans = {"api-key": {"name": "Key", "security": {"type": "API_KEY"}}}
+    await env.create(v4_api("keyed", plans=plans))
+    await env.create(application("client"))
+    await env.create(subscription(
+        "sub", api="keyed", application="client", plan="api-key",
+        apiKeys=[{"key": "k" * 40, "expireAt": "2040-01-01T00:00:00Z"}],
+        metadata={"team": "core"}, endingAt="2040-12-25T09:12:28Z",
+    ))
+    await env.wait_condition(SUBSCRIPTIONS, "sub", timeout=15)
+    mark = env.apim.requests.mark()
+    await read_backs_after(env, api_path(env, "keyed") + "/subscriptions/team-sub", 3,
+                           since=mark)
+    await read_backs_after(env, app_path(env, "client"), 3, since=mark)
+    for kind, name in ((SUBSCRIPTIONS, "sub"), (API_V4_DEFINITIONS, "keyed"),
+                       (APPLICATIONS, "client")):
+        assert await env.condition(kind, name, DRIFTED) is None, name
+    assert "k" * 40 not in str(await env.events("sub"))

@@ -98,6 +98,12 @@ OWNERSHIP: Final[Mapping[str, Ownership]] = {
         apim_owned=("id", "hrid", "crossId", "contextRef"),
         summary="name, description, prerequisite message, apiType, phase, steps",
     ),
+    "Subscription": Ownership(
+        # apiHrid is in the URL; apiKeys are write-only (APIM never echoes a key); status and
+        # startingAt are APIM's (the operator sends them empty).
+        apim_owned=("id", "hrid", "apiHrid", "apiKeys*", "status", "startingAt"),
+        summary="application, plan, endingAt, metadata, consumerConfiguration",
+    ),
     "Dictionary": Ownership(
         apim_owned=("id", "hrid", "contextRef"),
         summary="name, description, type, properties (manual) or provider and trigger "
