@@ -118,12 +118,24 @@ async def test_console_edit_of_an_api_is_reported_once_and_clears_when_undone(en
     assert env.apim.requests.find(method="PUT", since=mark) == []
     assert len(await reasons(env, "petstore", "DriftDetected")) == 1
     assert metrics.DRIFT_DETECTED.labels(kind="ApiV4Definition")._value.get() == before + 1
+    gauge = 'gravitee_operator_drifted_objects{kind="ApiV4Definition"} 1.0'
+
+    async def counted() -> bool:  # read from the informer cache at each scrape
+        return gauge in metrics.render_metrics().decode()
+
+    await wait_for(counted, what="the drifted-objects gauge")
 
     # The console user puts it back: in sync again, one Event for that transition too.
     await env.apim.console("PATCH", "apis", "team-petstore", {"description": "from the cluster"})
     found = await drifted(env, API_V4_DEFINITIONS, "petstore", "False", "InSync")
     assert found["message"] == "APIM matches the cluster again"
     assert len(await reasons(env, "petstore", "DriftResolved")) == 1
+    gauge_zero = 'gravitee_operator_drifted_objects{kind="ApiV4Definition"} 0.0'
+
+    async def uncounted() -> bool:
+        return gauge_zero in metrics.render_metrics().decode()
+
+    await wait_for(uncounted, what="the drifted-objects gauge back to 0")
 
 
 async def test_console_edit_of_an_application_is_reported(env: Env):
