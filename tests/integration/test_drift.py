@@ -17,6 +17,7 @@ import pytest_asyncio
 from controller import metrics
 from controller.config import DriftPolicy, DriftSettings, Settings
 from controller.kube.kinds import (
+    API_DEFINITIONS,
     API_V4_DEFINITIONS,
     APPLICATIONS,
     MANAGEMENT_CONTEXTS,
@@ -32,6 +33,7 @@ from tests.integration.harness import (
     operator_env,
     secret,
     subscription,
+    v2_api,
     v4_api,
     wait_for,
 )
@@ -159,6 +161,26 @@ async def test_console_delete_of_an_api_is_reported(env: Env):
     found = await drifted(env, API_V4_DEFINITIONS, "gone", "True", "DriftDetected")
     assert found["message"].startswith("the object was deleted in APIM;")
     assert env.apim.state.api_by_hrid("team-gone") is None
+
+
+async def test_console_edit_of_a_v2_api_is_reported_and_repaired(env: Env):
+    manifest = v2_api("legacy")
+    manifest["spec"]["plans"][0]["description"] = "free plan"
+    await env.create(with_policy(manifest, "repair"))
+    await env.wait_condition(API_DEFINITIONS, "legacy")
+    live = await env.get(API_DEFINITIONS, "legacy")
+    # strip_context_path is not in the manifest: the console's to set, not drift.
+    await env.apim.console("PATCH", "apis", live["status"]["id"],
+                           {"description": "console", "proxy": {"strip_context_path": True}})
+    await drifted(env, API_DEFINITIONS, "legacy", "False", "Repaired")
+    [detected] = await reasons(env, "legacy", "DriftDetected")
+    assert detected["message"] == (
+        "1 field differs in APIM: description; pushing the cluster's version back "
+        "(drift policy repair)"
+    )
+    record = env.apim.state.api(live["status"]["id"])
+    assert record is not None
+    assert record.spec["description"] == "legacy API"
 
 
 # -- repair ---------------------------------------------------------------------------------------
