@@ -35,17 +35,12 @@ _T = TypeVar("_T")
 _NAMESPACE_NAME: Final = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 
 _TRUE_TURNS_ON: Final = (
-    ("ENABLE_INGRESS", "Ingress objects are not watched; no API is created from an Ingress"),
     ("ENABLE_GATEWAY_API", "Gateway API objects (Gateway, HTTPRoute...) are not watched"),
     ("APPLY_GATEWAY_API_CRDS", "the Gateway API CRDs are not applied"),
     ("ENABLE_WEBHOOK", "no admission webhook is served; the same rules are checked at "
      "reconcile time and reported in the object's Accepted condition"),
 )
 _SET_HAS_NO_EFFECT: Final = (
-    ("INGRESS_CLASSES", "no Ingress is watched (ENABLE_INGRESS is not implemented)"),
-    ("TEMPLATE_404_CONFIG_MAP_NAME", "no Ingress is watched (ENABLE_INGRESS is not implemented)"),
-    ("TEMPLATE_404_CONFIG_MAP_NAMESPACE",
-     "no Ingress is watched (ENABLE_INGRESS is not implemented)"),
     ("GATEWAY_API_SKIP_API_DEFINITION",
      "Gateway API objects are not watched (ENABLE_GATEWAY_API is not implemented)"),
     ("GATEWAY_API_MATCH_ACROSS_ROUTES",
@@ -179,6 +174,10 @@ class IngressSettings:
     """``TEMPLATE_404_CONFIG_MAP_NAME``."""
     template_404_config_map_namespace: str = ""
     """``TEMPLATE_404_CONFIG_MAP_NAMESPACE``."""
+    gateway_service: str = ""
+    """``INGRESS_GATEWAY_SERVICE`` (``namespace/name``, not upstream's): the Service in front
+    of the gateways; when set, its address is published in every handled Ingress's
+    ``status.loadBalancer``. Empty (the default): the status stays empty, as upstream."""
 
 
 @attrs.frozen(kw_only=True)
@@ -312,6 +311,7 @@ class Settings:
                 classes=env.csv("INGRESS_CLASSES") or ("graviteeio",),
                 template_404_config_map_name=env.raw("TEMPLATE_404_CONFIG_MAP_NAME"),
                 template_404_config_map_namespace=env.raw("TEMPLATE_404_CONFIG_MAP_NAMESPACE"),
+                gateway_service=env.object_key("INGRESS_GATEWAY_SERVICE"),
             ),
             gateway_api=GatewayApiSettings(
                 enabled=env.boolean("ENABLE_GATEWAY_API", False),
@@ -419,6 +419,18 @@ class _Env:
                     f"a letter or digit); {value!r} is not one"
                 )
         return values
+
+    def object_key(self, name: str) -> str:
+        """``namespace/name`` of one object (empty when unset)."""
+        value = self.raw(name).strip()
+        if not value:
+            return ""
+        namespace, _, object_name = value.partition("/")
+        if not namespace or not object_name or "/" in object_name or not (
+            _NAMESPACE_NAME.fullmatch(namespace)
+        ):
+            raise SettingsError(f"{name} must be namespace/name (got {value!r})")
+        return value
 
     def csv(self, name: str) -> tuple[str, ...]:
         return tuple(part.strip() for part in self.raw(name).split(",") if part.strip())

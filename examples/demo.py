@@ -52,7 +52,7 @@ API_RESOURCE_FINALIZER: Final = "finalizers.gravitee.io/apiresource"
 APIM_USER: Final = ("admin", "admin")
 WATCHED_KINDS: Final = (
     "ManagementContext", "ApiResource", "SharedPolicyGroup", "ApiDefinition", "ApiV4Definition",
-    "Application", "Subscription",
+    "Application", "Subscription", "Portal", "PortalListing", "Documentation",
 )
 MESSAGE_WIDTH: Final = 60
 DRIFT_API: Final = "orders-v4"
@@ -180,6 +180,61 @@ async def wait_settled(watchers: Mapping[str, ConditionWatcher], tracked: Sequen
                                  timeout=max(0.0, settle_deadline - time.monotonic()))
 
 
+def deadline_left(timeout: float) -> float:
+    return max(1.0, timeout / 4)
+
+
+async def wait_generated(watcher: ConditionWatcher, ingresses: Sequence[JsonObj], *,
+                         timeout: float) -> dict[str, JsonObj]:
+    """The ApiDefinition generated for each Ingress once it is ``Accepted=True`` (an Ingress
+    has no conditions of its own: its API says how it went)."""
+    keys = [key_of(o) for o in ingresses]
+
+    def accepted(key: str) -> bool:
+        return (condition(watcher.latest.get(key, {}), "Accepted") or {}).get("status") == "True"
+
+    await watcher.wait_until(lambda: all(accepted(k) for k in keys), timeout=timeout)
+    return {k: watcher.latest[k] for k in keys if k in watcher.latest}
+
+
+async def ingress_row(kube: KubeClient, ingress: JsonObj, api: JsonObj | None) -> Row:
+    """The Ingress's line: Accepted is its generated ApiDefinition's."""
+    accepted = condition(api or {}, "Accepted") or {}
+    meta = ingress["metadata"]
+    landed = f"ApiDefinition {key_of(ingress)} (generated)" if api else "no API generated"
+    if api is not None:
+        configmap = await kube.get_or_none("ConfigMap", meta.get("namespace"), meta["name"])
+        if configmap is not None:
+            landed += f"; ConfigMap {key_of(ingress)}"
+    return Row(kind="Ingress", key=key_of(ingress), status=str(accepted.get("status", "-")),
+               reason=str(accepted.get("reason", "no API generated")),
+               message=_truncate(str(accepted.get("message", ""))),
+               message_full=str(accepted.get("message", "")),
+               ok=accepted.get("status") == "True", expected="Accepted", landed=landed)
+
+
+def ingress_summary(ingress: JsonObj, api: JsonObj | None) -> list[str]:
+    """What the Ingress produced: the generated API's entrypoints, endpoints and flows."""
+    if api is None:
+        return [f"Ingress {key_of(ingress)}: no ApiDefinition generated"]
+    spec = api.get("spec") or {}
+    proxy = spec.get("proxy") or {}
+    lines = [f"Ingress {key_of(ingress)} produced ApiDefinition {key_of(api)} "
+             f"(annotation gravitee.io/extends: "
+             f"{(api['metadata'].get('annotations') or {}).get('gravitee.io/extends')}):"]
+    for host in proxy.get("virtual_hosts") or []:
+        lines.append(f"  entrypoint  {host.get('host') or '(any host)'}{host.get('path')}")
+    for group in proxy.get("groups") or []:
+        for endpoint in group.get("endpoints") or []:
+            lines.append(f"  endpoint    {endpoint['name']} -> {endpoint['target']}")
+    for flow in spec.get("flows") or []:
+        lines.append(f"  flow        {flow.get('name')}: {flow.get('condition')}")
+    lines.append("  plans       " + ", ".join(
+        f"{p.get('name')} ({p.get('security')})" for p in spec.get("plans") or []))
+    lines.append("")
+    return lines
+
+
 def _truncate(text: str, width: int = MESSAGE_WIDTH) -> str:
     text = " ".join(text.split())
     return text if len(text) <= width else text[: width - 1] + "…"
@@ -235,6 +290,24 @@ def _subscription_landed(obj: JsonObj) -> str:
     return "; ".join(parts)
 
 
+def _portal_landed(obj: JsonObj) -> str:
+    """Where a portal, listing or page is in APIM, and what it shows where."""
+    spec = obj.get("spec") or {}
+    status = obj.get("status") or {}
+    place = f"APIM id {status['id']}" if status.get("id") else "not in APIM"
+    kind = obj["kind"]
+    if kind == "Portal":
+        paths = [e.get("path") for e in (spec.get("structure") or {}).get("topNavbar") or []]
+        return f"{place}; navbar {', '.join(str(p) for p in paths) or '-'}"
+    parent = (spec.get("portalRef") or {}).get("name")
+    if kind == "PortalListing":
+        shown = ", ".join(f"{(e.get('ref') or {}).get('name')} at {e.get('location')}"
+                          for e in spec.get("apis") or [])
+        return f"{place}; on portal {parent}: {shown}"
+    where = f"portal {parent}" if parent else f"API {(spec.get('apiRef') or {}).get('name')}"
+    return f"{place}; page of {where} at {spec.get('location') or '-'}"
+
+
 async def _landed(kube: KubeClient, obj: JsonObj, manifests: Sequence[JsonObj]) -> str:
     kind = obj["kind"]
     spec = obj.get("spec", {})
@@ -249,6 +322,8 @@ async def _landed(kube: KubeClient, obj: JsonObj, manifests: Sequence[JsonObj]) 
         return f"{cross}; used by " + (", ".join(_spg_users(manifests, obj)) or "no API")
     if kind == "Subscription":
         return _subscription_landed(obj)
+    if kind in ("Portal", "PortalListing", "Documentation"):
+        return _portal_landed(obj)
     places = []
     if status.get("id") and (spec.get("contextRef") or kind == "Application"):
         state = f" ({status['state']})" if status.get("state") else ""
@@ -304,7 +379,8 @@ def render_table(rows: Sequence[Row]) -> str:
 
 
 async def apim_summary(apim_url: str, applications: Sequence[JsonObj],
-                       subscriptions: Sequence[JsonObj] = ()) -> list[str]:
+                       subscriptions: Sequence[JsonObj] = (),
+                       portal_objects: Sequence[JsonObj] = ()) -> list[str]:
     """A few lines about what APIM now holds, read from the simulator (never an API key)."""
     token = base64.b64encode(":".join(APIM_USER).encode()).decode()
     auth = {"Authorization": f"Basic {token}"}
@@ -349,6 +425,13 @@ async def apim_summary(apim_url: str, applications: Sequence[JsonObj],
                 else:
                     lines.append(f"  subscription hrid={hrid}: not in APIM "
                                  f"(HTTP {response.status})")
+        base = f"{apim_url}/automation/organizations/DEFAULT/environments/DEFAULT"
+        for obj in portal_objects:
+            path, label = _portal_path(obj)
+            async with session.get(base + path, headers=auth) as response:
+                body = await response.json() if response.status == 200 else None
+            lines.append(f"  {label}: " + (_portal_state(obj["kind"], body) if body is not None
+                                           else f"not in APIM (HTTP {response.status})"))
     return lines
 
 
@@ -380,6 +463,37 @@ async def console_edit(apim_url: str, kube: KubeClient, tracked: Sequence[JsonOb
             f"{DRIFT_INTERVAL * 5:.0f} s")
 
 
+def _hrid(obj: JsonObj, ref: JsonObj | None = None) -> str:
+    namespace = obj["metadata"].get("namespace", DEFAULT_NAMESPACE)
+    if ref is None:
+        return f"{namespace}-{obj['metadata']['name']}"
+    return f"{ref.get('namespace') or namespace}-{ref.get('name')}"
+
+
+def _portal_path(obj: JsonObj) -> tuple[str, str]:
+    """The Automation API path of a portal, listing or page, and how the summary names it."""
+    spec = obj.get("spec") or {}
+    hrid = _hrid(obj)
+    if obj["kind"] == "Portal":
+        return f"/portals/{hrid}", f"portal hrid={hrid}"
+    if spec.get("apiRef"):
+        return (f"/apis/{_hrid(obj, spec['apiRef'])}/documentations/{hrid}",
+                f"page hrid={hrid}")
+    portal = _hrid(obj, spec.get("portalRef") or {})
+    collection = "listings" if obj["kind"] == "PortalListing" else "documentations"
+    label = "listing" if obj["kind"] == "PortalListing" else "page"
+    return f"/portals/{portal}/{collection}/{hrid}", f"{label} hrid={hrid} on {portal}"
+
+
+def _portal_state(kind: str, body: JsonObj) -> str:
+    if kind == "Portal":
+        return f"{body.get('name')!r} id={body.get('id')}"
+    if kind == "PortalListing":
+        return "apis=" + ", ".join(f"{a.get('apiHrid')}@{a.get('location')}"
+                                   for a in body.get("apis") or [])
+    return f"{body.get('name')!r} {body.get('type')} at {body.get('location') or '-'}"
+
+
 def serve_help(stack: Stack) -> str:
     kubeconfig = stack.kubeconfig
     operator = stack.operator
@@ -389,6 +503,7 @@ def serve_help(stack: Stack) -> str:
         f"  export KUBECONFIG={kubeconfig}",
         "  kubectl get managementcontexts,apidefinitions,apiv4definitions,applications -A",
         "  kubectl get sharedpolicygroups,subscriptions -A",
+        "  kubectl get portals,portallistings,documentations -A",
         "  kubectl get apiv4definitions echo-v4 -o yaml",
         "  kubectl wait --for=condition=Accepted apidefinitions/echo-v2",
         "  kubectl get configmap echo-local -o jsonpath='{.data.definition}'",
@@ -423,7 +538,8 @@ async def run(*, serve: bool, timeout: float, settle: float, work_dir: pathlib.P
         say(f"Kubernetes API emulator  {stack.kube_url}  (kubeconfig {stack.kubeconfig})")
         say(f"APIM simulator           {stack.apim_url}")
         operator = await stack.start_operator(OperatorOptions(
-            logs_format="console", extra_env={"DRIFT_CHECK_INTERVAL": str(DRIFT_INTERVAL)}))
+            logs_format="console",
+            extra_env={"ENABLE_INGRESS": "true", "DRIFT_CHECK_INTERVAL": str(DRIFT_INTERVAL)}))
         say(f"operator                 pid {operator.process.pid}, ready "
             f"(metrics {operator.metrics_url}/metrics)")
         manifests = load_manifests(stack.apim_url, manifests_dir)
@@ -445,6 +561,10 @@ async def run(*, serve: bool, timeout: float, settle: float, work_dir: pathlib.P
                     f"waiting up to {timeout:.0f} s for the operator")
                 tracked = [o for o in manifests if o["kind"] in watchers]
                 await wait_settled(watchers, tracked, timeout=timeout, settle=settle)
+                ingresses = [o for o in manifests if o["kind"] == "Ingress"]
+                generated = await wait_generated(
+                    watchers["ApiDefinition"], ingresses,
+                    timeout=max(settle, deadline_left(timeout)))
                 drift_line = await console_edit(stack.apim_url, kube, tracked)
                 current = [
                     watchers[o["kind"]].latest.get(key_of(o), {**o, "status": {}})
@@ -461,14 +581,22 @@ async def run(*, serve: bool, timeout: float, settle: float, work_dir: pathlib.P
                 for watcher in watchers.values():
                     await watcher.stop()
             rows = await build_rows(kube, current, manifests)
+            rows += [await ingress_row(kube, ingress, generated.get(key_of(ingress)))
+                     for ingress in ingresses]
         print()
         print(render_table(rows))
         print()
+        for ingress in ingresses:
+            for line in ingress_summary(ingress, generated.get(key_of(ingress))):
+                print(line)
         if drift_line:
             print(drift_line)
         applications = [o for o in manifests if o["kind"] == "Application"]
         subscriptions = [o for o in manifests if o["kind"] == "Subscription"]
-        for line in await apim_summary(stack.apim_url, applications, subscriptions):
+        portal_objects = [o for o in manifests
+                          if o["kind"] in ("Portal", "PortalListing", "Documentation")]
+        for line in await apim_summary(stack.apim_url, applications, subscriptions,
+                                       portal_objects):
             print(line)
         failed = [r for r in rows if not r.ok]
         print()

@@ -53,6 +53,7 @@ from controller.reconcilers.support.api_common import (
     is_template,
     leave_previous_context,
     refuse_while_subscribed,
+    refuse_while_template_used,
     stopped,
 )
 from controller.reconcilers.support.context_paths import check_context_paths
@@ -107,6 +108,10 @@ class ApiDefinition(KindLogic):
     def skip_update(self, obj: Mapping[str, Any]) -> bool:
         # Ingress API templates are never pushed anywhere (the Ingress controller reads them).
         return is_template(obj)
+
+    def finalizer_for(self, obj: Mapping[str, Any]) -> str | None:
+        # A template only carries the finalizer that keeps it while Ingresses use it.
+        return v.FINALIZER_API_TEMPLATE if is_template(obj) else None
 
     def _prepare(self, attempt: Attempt) -> tuple[dict[str, Any], tuple[cond.Condition, ...]]:
         """The definition ``apply`` sends (also what a read-back compares), and the soft
@@ -228,6 +233,9 @@ class ApiDefinition(KindLogic):
         )
 
     async def cleanup(self, attempt: Attempt) -> Cleanup:
+        if is_template(attempt.obj):
+            refuse_while_template_used(self.deps, API_DEFINITIONS, attempt)
+            return Cleanup()
         refuse_while_subscribed(self.deps, API_DEFINITIONS, attempt)
         leftovers = None
         api_id = attempt.live_status.get("id")

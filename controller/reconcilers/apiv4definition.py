@@ -25,8 +25,10 @@ from controller.keys import ObjectKey
 from controller.kube.kinds import (
     API_V4_DEFINITIONS,
     CONFIG_MAPS,
+    DOCUMENTATIONS,
     GROUPS,
     NOTIFICATIONS,
+    PORTAL_LISTINGS,
     SHARED_POLICY_GROUPS,
     SUBSCRIPTIONS,
 )
@@ -64,6 +66,7 @@ from controller.reconcilers.support.identity import (
     v4_definition_context,
 )
 from controller.reconcilers.support.local_configmap import api_configmap, gateway_definition
+from controller.reconcilers.support.portals import refuse_while_relied_on
 from controller.reconcilers.support.references import flow_steps, shared_policy_group_refs
 
 NOWHERE = (
@@ -274,6 +277,12 @@ class ApiV4Definition(KindLogic):
 
     async def cleanup(self, attempt: Attempt) -> Cleanup:
         refuse_while_subscribed(self.deps, API_V4_DEFINITIONS, attempt)
+        placed = [
+            group
+            for group in self.deps.referrers.of(API_V4_DEFINITIONS, attempt.key)
+            if group.kind in (DOCUMENTATIONS, PORTAL_LISTINGS)
+        ]
+        refuse_while_relied_on(attempt.name, placed, "API")
         leftovers = None
         if (attempt.spec.get("contextRef") or {}).get("name"):
             api = f"API [{hrid(attempt.namespace, attempt.name)}]"

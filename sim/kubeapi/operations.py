@@ -21,7 +21,7 @@ from typing import Any
 
 import attrs
 
-from sim.kubeapi import crds, metadata, microtime, patching, schema
+from sim.kubeapi import crds, metadata, microtime, networking, patching, schema
 from sim.kubeapi.errors import (
     STALE_OBJECT,
     ApiError,
@@ -46,6 +46,8 @@ NAMESPACES: ResourceKey = ("", "namespaces")
 FOREGROUND_FINALIZER = "foregroundDeletion"
 ORPHAN_FINALIZER = "orphan"
 CRDS: ResourceKey = ("apiextensions.k8s.io", "customresourcedefinitions")
+INGRESSES: ResourceKey = ("networking.k8s.io", "ingresses")
+SERVICES: ResourceKey = ("", "services")
 _SERVER_OWNED = (
     "uid",
     "creationTimestamp",
@@ -135,6 +137,13 @@ class Operations:
         # Per custom object: the stored version and the schema that pruned and defaulted it,
         # so a write can skip re-walking the top-level values it shares with that version.
         self._admitted: dict[tuple[ResourceKey, str, str], tuple[JsonObj, JsonObj]] = {}
+        # Service cluster IPs handed out so far (never reused, like a fresh allocator).
+        self._next_cluster_ip = 10
+
+    def _allocate_cluster_ip(self) -> str:
+        index = self._next_cluster_ip
+        self._next_cluster_ip += 1
+        return f"10.0.{index // 250}.{index % 250 + 1}"
 
     # -- reads -----------------------------------------------------------------------------
 
@@ -249,6 +258,8 @@ class Operations:
             meta["generation"] = 1
         if rt.custom and rt.has_status:
             obj.pop("status", None)
+        elif rt.status_via_subresource_only:
+            obj["status"] = {"loadBalancer": {}}
         warnings = self._admit(rt, obj, None, strict=strict)
         if dry_run:
             return WriteResult(obj, 201, warnings)
@@ -440,7 +451,7 @@ class Operations:
                     meta[field] = old_meta[field]
                 else:
                     meta.pop(field, None)
-            if rt.has_status and rt.custom:
+            if rt.has_status and (rt.custom or rt.status_via_subresource_only):
                 if "status" in old:
                     new["status"] = old["status"]
                 else:
@@ -767,6 +778,14 @@ class Operations:
             if old is None:
                 obj["spec"] = {"finalizers": ["kubernetes"]}
                 obj["status"] = {"phase": "Active"}
+        elif rt.key == INGRESSES:
+            errors = networking.validate_ingress(obj)
+            if errors:
+                raise invalid(rt.kind, rt.group, obj["metadata"].get("name", ""), errors)
+        elif rt.key == SERVICES:
+            errors = networking.default_service(obj, old, self._allocate_cluster_ip)
+            if errors:
+                raise invalid(rt.kind, rt.group, obj["metadata"].get("name", ""), errors)
         elif rt.plural == "secrets" and not rt.group:
             string_data = obj.pop("stringData", None)
             if isinstance(string_data, dict):

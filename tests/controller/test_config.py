@@ -50,6 +50,7 @@ def test_values_are_read_from_upstream_names():
         "LOGS_TIMESTAMP_FORMAT": "epoch-millis",
         "POD_NAMESPACE": "gko",
         "INGRESS_CLASSES": "a,b",
+        "INGRESS_GATEWAY_SERVICE": "gravitee/gateway",
     })
     assert s.namespaces == ("team-a", "team-b")
     assert s.enable_leader_election
@@ -64,6 +65,13 @@ def test_values_are_read_from_upstream_names():
     assert s.logs.timestamp_format == "epoch-millis"
     assert s.pod_namespace == "gko"
     assert s.ingress.classes == ("a", "b")
+    assert s.ingress.gateway_service == "gravitee/gateway"
+
+
+@pytest.mark.parametrize("value", ["gateway", "ns/", "/name", "a/b/c", "Bad_NS/gw"])
+def test_ingress_gateway_service_must_be_namespace_slash_name(value: str):
+    with pytest.raises(SettingsError, match="INGRESS_GATEWAY_SERVICE must be namespace/name"):
+        Settings.from_env({"INGRESS_GATEWAY_SERVICE": value})
 
 
 @pytest.mark.parametrize(
@@ -126,9 +134,8 @@ def test_unimplemented_settings_name_what_happens_instead():
         "ENABLE_INGRESS": "true", "ENABLE_WEBHOOK": "true", "ENABLE_DRIFT_DETECTION": "true",
         "DRIFT_DETECTION_INTERVAL": "5m", "GATEWAY_API_MATCH_ACROSS_ROUTES": "true",
     }))
-    assert set(found) == {"ENABLE_INGRESS", "ENABLE_WEBHOOK", "ENABLE_DRIFT_DETECTION",
+    assert set(found) == {"ENABLE_WEBHOOK", "ENABLE_DRIFT_DETECTION",
                           "DRIFT_DETECTION_INTERVAL", "GATEWAY_API_MATCH_ACROSS_ROUTES"}
-    assert "not watched" in found["ENABLE_INGRESS"]
 
 
 def test_drift_settings_default_to_report_every_five_minutes_at_ten_calls_per_second():

@@ -88,6 +88,10 @@ async def test_demo_reconciles_every_example_and_exits_zero():
         ("SharedPolicyGroup", "default/request-limits"),
         ("ApiV4Definition", "default/orders-v4"),
         ("Subscription", "default/demo-app-orders"),
+        ("Portal", "default/developer-portal"),
+        ("PortalListing", "default/developer-portal-apis"),
+        ("Documentation", "default/getting-started"),
+        ("Ingress", "default/httpbin-ingress"),
     ]
     for kind, key in expected_accepted:
         row = rows[(kind, key)]
@@ -115,8 +119,27 @@ async def test_demo_reconciles_every_example_and_exits_zero():
     assert re.search(r"API 'Orders \(v4\)'\s+V4\s+state=STARTED\s+hrid=default-orders-v4", text)
     assert re.search(r"subscription hrid=default-demo-app-orders\s+api=default-orders-v4\s+"
                      r"plan=keyed\s+application=default-demo-app", text)
-    assert "1 subscriptions, 1 sharedPolicyGroups" in text
-    assert "demo OK: 9 objects accepted, 1 rejected as expected" in text
+    assert "1 subscriptions, 1 sharedPolicyGroups, 3 portalObjects" in text
+    # The portal with its navbar, the listing of both v4 APIs and one documentation page.
+    assert re.search(r"APIM id [0-9a-f-]{36}; navbar /apis, /guides$",
+                     rows[("Portal", "default/developer-portal")][0])
+    assert re.search(r"APIM id [0-9a-f-]{36}; on portal developer-portal: echo-v4 at /apis, "
+                     r"orders-v4 at /apis$",
+                     rows[("PortalListing", "default/developer-portal-apis")][0])
+    assert re.search(r"APIM id [0-9a-f-]{36}; page of portal developer-portal at /guides$",
+                     rows[("Documentation", "default/getting-started")][0])
+    assert re.search(r"portal hrid=default-developer-portal: 'Developer portal' id=", text)
+    assert ("listing hrid=default-developer-portal-apis on default-developer-portal: "
+            "apis=default-echo-v4@/apis, default-orders-v4@/apis") in text
+    assert ("page hrid=default-getting-started on default-developer-portal: 'Getting started' "
+            "GRAVITEE_MARKDOWN at /guides") in text
+    assert "demo OK: 13 objects accepted, 1 rejected as expected" in text
+    # The Ingress and the API it produced.
+    assert ("ApiDefinition default/httpbin-ingress (generated); ConfigMap "
+            "default/httpbin-ingress") in rows[("Ingress", "default/httpbin-ingress")]["rest"]
+    assert "entrypoint  httpbin.example.com/httpbin" in text
+    assert ("endpoint    rule02-path01 -> http://status.default.svc.cluster.local:8080"
+            in text)
     # The console user's edit of orders-v4 in APIM is read back and reported (issue 20).
     assert "DriftDetected" in rows[("ApiV4Definition", "default/orders-v4")]["rest"]
     assert "DriftDetected" not in rows[("ApiV4Definition", "default/echo-v4")]["rest"]

@@ -26,9 +26,15 @@ from controller.kube.kinds import (
     API_V4_DEFINITIONS,
     APPLICATIONS,
     DICTIONARIES,
+    DOCUMENTATIONS,
     GROUPS,
+    INGRESSES,
     MANAGEMENT_CONTEXTS,
     NOTIFICATIONS,
+    PORTAL_LINKS,
+    PORTAL_LISTINGS,
+    PORTALS,
+    SERVICES,
     SHARED_POLICY_GROUPS,
     SUBSCRIPTIONS,
 )
@@ -54,10 +60,16 @@ KINDS: dict[str, ResourceKind] = {
     "Group": GROUPS,
     "Notification": NOTIFICATIONS,
     "Dictionary": DICTIONARIES,
+    "Portal": PORTALS,
+    "PortalListing": PORTAL_LISTINGS,
+    "PortalLink": PORTAL_LINKS,
+    "Documentation": DOCUMENTATIONS,
     "SharedPolicyGroup": SHARED_POLICY_GROUPS,
     "Subscription": SUBSCRIPTIONS,
     "Secret": SECRETS,
     "ConfigMap": CONFIG_MAPS,
+    "Ingress": INGRESSES,
+    "Service": SERVICES,
 }
 
 T = TypeVar("T")

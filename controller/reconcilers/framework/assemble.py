@@ -134,9 +134,10 @@ class Assembly:
     def build(self, setups: Sequence[Setup]) -> Assembled:
         specs = []
         for setup in setups:
-            builder = Builder(_controller_name(setup))
+            builder = Builder(_controller_name(setup), self.settings)
             setup(builder)
-            specs.append(builder.spec)
+            if builder.spec.enabled:
+                specs.append(builder.spec)
         for spec in specs:
             self._register_indexes(spec)
         deps = self._deps()
@@ -144,7 +145,8 @@ class Assembly:
             self.wired.append(self._controller(spec, deps))
         for wired in self.wired:
             self._connect(wired)
-            if wired.primary.has_status:
+            if wired.primary.has_status and wired.primary.conditions:
+                # Kinds without conditions (Ingress) would all count as Pending.
                 metrics.NOT_ACCEPTED.watch(wired.primary.kind.kind, _not_accepted(wired.store))
         keepers = [self._keeper(kind, source_kind) for source_kind, kind in SOURCE_KINDS.items()]
         controllers = [w.controller for w in self.wired]
@@ -159,10 +161,11 @@ class Assembly:
             self.informers.informer_for(reference.kind)
             if reference.via is not None:
                 self.informers.informer_for(reference.via).add_index(
-                    reference.index, reference.refs, reads=spec_of
+                    reference.index, reference.refs, reads=reference.reads or spec_of
                 )
                 continue
-            informer.add_index(reference.index, reference.refs, reads=spec_of)
+            informer.add_index(reference.index, reference.refs,
+                               reads=reference.reads or spec_of)
             self.referrers.register(reference.kind, spec.primary.kind, informer.store,
                                     reference.index)
         for sources in spec.sources:
@@ -254,9 +257,13 @@ class Assembly:
             processing_status=wired.primary.processing_status,
         )
         checks = self._start_up_checks(wired.spec)
+        also_on = wired.primary.also_on
 
         def when(event: Event) -> bool:
             if primary(event):
+                return True
+            if (also_on is not None and event.type is EventType.MODIFIED and event.old
+                    and event.new and also_on(event.old) != also_on(event.new)):
                 return True
             return _listed_at_start(event) and any(check(event.object) for check in checks)
 
@@ -349,6 +356,7 @@ class Assembly:
 
     def _connect_owned(self, wired: _Wired, owned: Owned) -> None:
         owner_kind = wired.primary.kind.kind
+        owner_group = wired.primary.kind.group
 
         def owners(event: Event) -> list[ObjectKey]:
             obj = event.object
@@ -356,11 +364,12 @@ class Assembly:
                 ObjectKey(event.key.namespace, str(ref.get("name")))
                 for ref in (obj.get("metadata") or {}).get("ownerReferences") or []
                 if ref.get("kind") == owner_kind and str(ref.get("apiVersion", "")).startswith(
-                    v.GROUP + "/")
+                    owner_group + "/")
             ]
 
         self.informers.informer_for(owned.kind).add_handler(
-            enqueue_mapped(wired.controller.queue, owners, when=predicates.owned_changed),
+            enqueue_mapped(wired.controller.queue, owners,
+                           when=owned.changed or predicates.owned_changed),
             replay=False,
         )
 
@@ -368,12 +377,13 @@ class Assembly:
         """After sync: owners whose expected object is missing or was edited by hand."""
         for owned in wired.spec.owned:
             owned_store = self.store(owned.kind)
+            stale = owned.stale or predicates.edited_by_hand
             for key, obj in wired.store.items():
                 if predicates.being_deleted(obj):
                     continue
                 for expected in owned.expected(obj):
                     found = owned_store.get(expected)
-                    if found is None or predicates.edited_by_hand(found):
+                    if found is None or stale(found):
                         wired.controller.queue.add(key, priority=LOW_PRIORITY)
                         break
 

@@ -176,8 +176,15 @@ class KindLogic(abc.ABC):
         return Cleanup()
 
     def skip_update(self, obj: Mapping[str, Any]) -> bool:
-        """True when the kind has nothing to do for this object (no finalizer is added)."""
+        """True when the kind has nothing to do for this object (no finalizer is added,
+        unless ``finalizer_for`` names another one)."""
         return False
+
+    def finalizer_for(self, obj: Mapping[str, Any]) -> str | None:
+        """The finalizer this object carries instead of the kind's (e.g. an Ingress API
+        template): it is kept even when ``skip_update`` is True, and its deletion goes through
+        ``cleanup`` like any other. None: the kind's finalizer."""
+        return None
 
     def required_status(self) -> Mapping[str, Any]:
         """Status fields the kind's schema requires, with the value written when no reconcile
@@ -266,10 +273,14 @@ class KindRuntime:
         if obj is None:
             self._forget(key)
             return Result()
+        finalizer = self.logic.finalizer_for(obj) or self.primary.finalizer
         if obj["metadata"].get("deletionTimestamp"):
             self._forget(key)
-            return await self._delete(key, obj)
+            return await self._delete(key, obj, finalizer)
         if self.logic.skip_update(obj):
+            if finalizer != self.primary.finalizer:
+                await stamp(self.deps.api_client, self.primary.kind, obj, finalizer=finalizer,
+                            annotations={})
             return Result()
         if self.drift is None:
             return await self._update(key, obj)
@@ -351,8 +362,8 @@ class KindRuntime:
 
     # -- delete -------------------------------------------------------------------------------
 
-    async def _delete(self, key: ObjectKey, obj: dict[str, Any]) -> Result:
-        if self.primary.finalizer not in (obj["metadata"].get("finalizers") or []):
+    async def _delete(self, key: ObjectKey, obj: dict[str, Any], finalizer: str) -> Result:
+        if finalizer not in (obj["metadata"].get("finalizers") or []):
             return Result()
         attempt = Attempt(key, obj, jsonfast.copy(dict(obj.get("spec") or {})))
         pending = [self.events.emit(obj, NORMAL, *v.EVENT_DELETE_STARTED[1:])]
@@ -364,7 +375,7 @@ class KindRuntime:
         except Exception as error:
             await self._failed(attempt, classify(error), pending, reason=v.EVENT_DELETE_FAILED)
         await _sent(pending)
-        await remove_finalizer(self.deps.api_client, self.primary.kind, obj, self.primary.finalizer)
+        await remove_finalizer(self.deps.api_client, self.primary.kind, obj, finalizer)
         if cleanup.leftovers:
             await self.events.emit(
                 obj, WARNING, EVENT_LEFTOVERS, f"Delete succeeded; {cleanup.leftovers}"
@@ -496,6 +507,9 @@ class KindRuntime:
     def _with_conditions(
         self, desired: dict[str, Any], conditions: list[cond.Condition], *, ok: bool
     ) -> dict[str, Any]:
+        if not self.primary.conditions:
+            # The kind's status has no room for them: the Events and the logs say it.
+            return desired
         desired["conditions"] = cond.merge_conditions(desired.get("conditions") or [], conditions)
         for field, value in self.logic.required_status().items():
             desired.setdefault(field, value)

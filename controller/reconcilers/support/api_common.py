@@ -11,7 +11,14 @@ from typing import Any
 from controller import vocabulary as v
 from controller.informers.store import Store
 from controller.keys import ObjectKey
-from controller.kube.kinds import API_RESOURCES, GROUPS, MANAGEMENT_CONTEXTS, NOTIFICATIONS
+from controller.kube.kinds import (
+    API_RESOURCES,
+    GROUPS,
+    INGRESSES,
+    MANAGEMENT_CONTEXTS,
+    NOTIFICATIONS,
+    SUBSCRIPTIONS,
+)
 from controller.kube.resources import ResourceKind
 from controller.reconcilers.framework.builder import Builder
 from controller.reconcilers.framework.errors import (
@@ -57,7 +64,12 @@ def refuse_while_subscribed(deps: RuntimeDeps, kind: ResourceKind, attempt: Atte
     """An API or Application with Subscriptions is not deleted behind their back: the deletion
     waits, names them (read from the indexes now), and completes once the last one is gone
     (docs/behavior/subscription.md#deleting-what-a-subscription-uses)."""
-    keys = sorted(key for group in deps.referrers.of(kind, attempt.key) for key in group.keys)
+    keys = sorted(
+        key
+        for group in deps.referrers.of(kind, attempt.key)
+        if group.kind == SUBSCRIPTIONS  # portal listings and pages hold an API too
+        for key in group.keys
+    )
     if keys:
         what = "the application" if kind.kind == "Application" else "the API definition"
         raise ReconcileError(
@@ -129,6 +141,16 @@ def stopped(definition: Mapping[str, Any]) -> bool:
 def is_template(obj: Mapping[str, Any]) -> bool:
     annotations = (obj.get("metadata") or {}).get("annotations") or {}
     return bool(annotations.get(v.ANNOTATION_TEMPLATE) == "true")
+
+
+def refuse_while_template_used(deps: RuntimeDeps, kind: ResourceKind, attempt: Attempt) -> None:
+    """An Ingress API template is not deleted while an Ingress names it: the deletion waits,
+    names them (from the Ingresses' template index), and completes once the last one let go
+    (docs/behavior/ingress.md#templates)."""
+    names = sorted(key.name for group in deps.referrers.of(kind, attempt.key)
+                   if group.kind == INGRESSES for key in group.keys)
+    if names:
+        raise ReconcileError(f"can not delete {attempt.name} [{' '.join(names)}] depends on it")
 
 
 # --- moving an API to another context -----------------------------------------------------------

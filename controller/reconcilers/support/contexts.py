@@ -182,8 +182,15 @@ class ContextResolver:
         key = ObjectKey.from_ref((obj.get("spec") or {}).get("contextRef"), namespace)
         if key is None:
             return None
-        attempt.uses_context = key
         referrer = str((obj.get("metadata") or {}).get("name") or "")
+        return await self.client_through(attempt, key, referrer=referrer)
+
+    async def client_through(
+        self, attempt: UsesContext, key: ObjectKey, *, referrer: str
+    ) -> ContextClient:
+        """The client of context ``key``, which the attempt's object uses through another
+        object (a portal listing through its portal); notes the context on the attempt."""
+        attempt.uses_context = key
         context = await self.context_object(key, referrer=referrer)
         return await self.client_for_context(key, context)
 

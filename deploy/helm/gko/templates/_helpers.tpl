@@ -72,6 +72,10 @@ several namespaced releases in one cluster never fight over one ClusterRole.
 - groups
 - notifications
 - dictionaries
+- portals
+- portallistings
+- portallinks
+- documentations
 {{- end }}
 
 {{/*
@@ -114,6 +118,29 @@ manifests/rbac/{cluster,namespaced}/role.yaml (tests/deploy compares them).
   resources:
     - events
   verbs: [create, patch]
+{{- if .Values.ingress.controller.enabled }}
+# Ingress controller (ENABLE_INGRESS): the Ingresses of the handled classes (their finalizer,
+# status.loadBalancer), and the ApiDefinition each one generates.
+- apiGroups: ["networking.k8s.io"]
+  resources:
+    - ingresses
+  verbs: [get, list, watch, update, patch]
+- apiGroups: ["networking.k8s.io"]
+  resources:
+    - ingresses/status
+  verbs: [get, update, patch]
+- apiGroups: ["gravitee.io"]
+  resources:
+    - apidefinitions
+  verbs: [create]
+{{- if .Values.ingress.gatewayService }}
+# INGRESS_GATEWAY_SERVICE: the gateway Service whose address goes to status.loadBalancer.
+- apiGroups: [""]
+  resources:
+    - services
+  verbs: [get, list, watch]
+{{- end }}
+{{- end }}
 {{- end }}
 
 {{/*
