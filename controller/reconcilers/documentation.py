@@ -44,6 +44,7 @@ def setup(builder: Builder) -> None:
         .references(MANAGEMENT_CONTEXTS, refs=context_refs, via=PORTALS)
         .references(MANAGEMENT_CONTEXTS, refs=context_refs, via=API_V4_DEFINITIONS)
         .reads_sources(template_sources, finalizer=TEMPLATING_FINALIZER)
+        .reads_back()
         .complete(Documentation)
     )
 

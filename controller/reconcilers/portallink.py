@@ -31,6 +31,7 @@ def setup(builder: Builder) -> None:
         .references(PORTALS, refs=portal_refs, when=PARENT_SYNCED)
         .references(MANAGEMENT_CONTEXTS, refs=context_refs, via=PORTALS)
         .reads_sources(template_sources, finalizer=TEMPLATING_FINALIZER)
+        .reads_back()
         .complete(PortalLink)
     )
 

@@ -38,6 +38,7 @@ def setup(builder: Builder) -> None:
         .references(API_V4_DEFINITIONS, refs=listed_api_refs, when=PARENT_SYNCED)
         .references(MANAGEMENT_CONTEXTS, refs=context_refs, via=PORTALS)
         .reads_sources(template_sources, finalizer=TEMPLATING_FINALIZER)
+        .reads_back()
         .complete(PortalListing)
     )
 

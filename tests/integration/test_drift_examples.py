@@ -27,7 +27,7 @@ from tests.integration.api_v2_helpers import (
     load_manifests,
     with_namespace,
 )
-from tests.integration.harness import KINDS, Env, context, operator_env, wait_for
+from tests.integration.harness import KINDS, Env, context, operator_env, v4_api, wait_for
 from tests.integration.test_drift import drift_settings
 
 CHECKS = 3
@@ -41,6 +41,7 @@ PUSHED_KINDS = {
     "SharedPolicyGroup": EXAMPLES / "shared_policy_groups",
     "Dictionary": EXAMPLES / "dictionary",
 }
+"""Kinds whose examples stand alone; the portal kinds are applied together below."""
 READ_BACK_COLLECTION = {
     "ApiV4Definition": "apis",
     "Application": "applications",
@@ -143,6 +144,28 @@ async def _apply_example(env: Env, kind: str, path: Path) -> list[tuple[str, str
     return pushed
 
 
+PORTAL_DIR = EXAMPLES / "portal"
+
+
+async def _apply_portal_examples(env: Env, portal_file: str) -> list[tuple[str, str, str]]:
+    """A portal example with every listing, link and page example on it (and on a stand-in
+    v4 API the listing and the API page name, as in test_upstream_examples.py)."""
+    namespace = env.namespace
+    await _create(env, context("dev-ctx", env.apim), namespace)
+    await _create(env, v4_api("api-v4-with-context", context_ref="dev-ctx"), namespace)
+    docs = [d for d in load_manifests(PORTAL_DIR / portal_file)]
+    docs += [d for p in sorted(PORTAL_DIR.glob("*.yml")) for d in load_manifests(p)
+             if d.get("kind") != "Portal"]
+    for doc in docs:
+        await _create(env, doc, namespace)
+    pushed = []
+    for doc in docs:
+        kind, name = doc["kind"], doc["metadata"]["name"]
+        await env.wait_condition(KINDS[kind], name, timeout=30)
+        pushed.append((kind, name, f"/{hrid(namespace, name)}"))
+    return pushed
+
+
 @pytest.mark.asyncio(loop_scope="module")
 async def test_freshly_reconciled_examples_never_drift(drift_operator: Env):
     examples = _examples()
@@ -156,6 +179,12 @@ async def test_freshly_reconciled_examples_never_drift(drift_operator: Env):
     pushed = [(env, entry) for env, kind, path in envs
               for entry in await _apply_example(env, kind, path)]
     assert len(pushed) >= 50
+    if PORTAL_DIR.is_dir():
+        for portal_file in ("portal.yml", "portal-structure.yml"):
+            portal_env = attrs.evolve(drift_operator,
+                                      namespace=f"d-{portal_file.removesuffix('.yml')}")
+            pushed += [(portal_env, entry)
+                       for entry in await _apply_portal_examples(portal_env, portal_file)]
     mark = drift_operator.apim.requests.mark()
 
     async def checked() -> bool:

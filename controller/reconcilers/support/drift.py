@@ -16,8 +16,8 @@ docs/behavior/drift.md#ownership-per-kind):
 * "missing", ``null``, ``""`` and ``{}`` are the same value; an empty list sent says "none";
 * lists of scalars are compared as sets (APIM may reorder tags, categories, methods...); lists of
   objects are matched by their identity field when every item sent has one (``hrid``, then
-  ``crossId``, ``name``, ``sourceId``), otherwise position by position (flows and steps, whose
-  order matters);
+  ``crossId``, ``name``, ``sourceId``, ``apiHrid``), otherwise position by position (flows and
+  steps, whose order matters);
 * enum-like words are compared regardless of case (APIM upper-cases the enums it reads).
 
 Paths name fields only (``plans[key-less].security.type``, ``flows[0].request[1]``), never
@@ -32,7 +32,7 @@ from typing import Any, Final
 
 import attrs
 
-IDENTITY_FIELDS: Final = ("hrid", "crossId", "name", "sourceId")
+IDENTITY_FIELDS: Final = ("hrid", "crossId", "name", "sourceId", "apiHrid")
 """Fields that identify an item of a list of objects, in order of preference."""
 
 _ENUM: Final = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[_-][A-Za-z0-9]+)*")
@@ -103,6 +103,22 @@ OWNERSHIP: Final[Mapping[str, Ownership]] = {
         # startingAt are APIM's (the operator sends them empty).
         apim_owned=("id", "hrid", "apiHrid", "apiKeys*", "status", "startingAt"),
         summary="application, plan, endingAt, metadata, consumerConfiguration",
+    ),
+    "Portal": Ownership(
+        apim_owned=("id", "hrid"),
+        summary="everything sent (the spec without its contextRef)",
+    ),
+    "PortalListing": Ownership(
+        apim_owned=("id", "hrid", "portalHrid"),
+        summary="the APIs listed (matched by apiHrid), their location and order",
+    ),
+    "PortalLink": Ownership(
+        apim_owned=("id", "hrid", "portalHrid"),
+        summary="name, href, location, order",
+    ),
+    "Documentation": Ownership(
+        apim_owned=("id", "hrid", "portalHrid", "apiHrid"),
+        summary="name, type, content, location, order, area",
     ),
     "Dictionary": Ownership(
         apim_owned=("id", "hrid", "contextRef"),
