@@ -29,6 +29,7 @@ LogLevelCase = Literal["lower", "upper"]
 TimestampFormat = Literal["iso-8601", "epoch-second", "epoch-millis", "epoch-nano"]
 ReconcileStrategy = Literal["onSpecChange", "always"]
 FailurePolicy = Literal["Fail", "Ignore"]
+DriftPolicy = Literal["report", "repair", "off"]
 
 WEBHOOK_CERT_DIR: Final = "/tmp/webhook-server/certs"
 """Where the webhook server reads a mounted certificate (upstream's directory)."""
@@ -47,8 +48,8 @@ _SET_HAS_NO_EFFECT: Final = (
     ("GATEWAY_API_MATCH_ACROSS_ROUTES",
      "Gateway API objects are not watched (ENABLE_GATEWAY_API is not implemented)"),
 )
-_DRIFT = "drift between APIM and the cluster is not detected; objects are re-applied only when " \
-    "they or what they reference change"
+_DRIFT = "drift is not checked at admission time (no admission webhook is served); the " \
+    "periodic read-back (DRIFT_POLICY, DRIFT_CHECK_INTERVAL) detects and repairs it instead"
 
 
 def unimplemented_settings(
@@ -120,6 +121,23 @@ class HttpClientSettings:
     """``HTTP_CLIENT_PROXY_USERNAME``."""
     proxy_password: str = attrs.field(default="", repr=False)
     """``HTTP_CLIENT_PROXY_PASSWORD`` (never shown in reprs or errors)."""
+
+
+@attrs.frozen(kw_only=True)
+class DriftSettings:
+    """The periodic read-back of what the operator pushed to APIM (docs/behavior/drift.md)."""
+
+    policy: DriftPolicy = "report"
+    """``DRIFT_POLICY``: ``report`` (default: condition ``Drifted`` and an Event), ``repair``
+    (also push the cluster's version back) or ``off`` (no read-back). The annotation
+    ``gravitee.io/drift-policy`` overrides it per object."""
+    check_interval: float = 300.0
+    """``DRIFT_CHECK_INTERVAL``: seconds between two read-backs of one object (jittered by
+    +/-10%). Defaults to 300."""
+    check_rate: float = 10.0
+    """``DRIFT_CHECK_RATE``: read-back calls per second to APIM, all kinds and contexts
+    together, evenly spaced. Defaults to 10. With more objects than ``rate * interval`` the
+    budget wins and each object is checked less often than the interval."""
 
 
 @attrs.frozen(kw_only=True)
@@ -252,6 +270,7 @@ class Settings:
     """``ENABLE_TEMPLATING``: ``[[ secret ... ]]`` templating. Defaults to true."""
     enable_drift_detection: bool = True
     """``ENABLE_DRIFT_DETECTION``. Defaults to true."""
+    drift: DriftSettings = DriftSettings()
     http_client: HttpClientSettings = HttpClientSettings()
     webhook: WebhookSettings = WebhookSettings()
     ingress: IngressSettings = IngressSettings()
@@ -302,6 +321,14 @@ class Settings:
             probes_port=env.port("PROBES_PORT", 8081),
             enable_templating=env.boolean("ENABLE_TEMPLATING", True),
             enable_drift_detection=env.boolean("ENABLE_DRIFT_DETECTION", True),
+            drift=DriftSettings(
+                policy=env.choice(
+                    "DRIFT_POLICY", {"report": "report", "repair": "repair", "off": "off"},
+                    "report",
+                ),
+                check_interval=env.number("DRIFT_CHECK_INTERVAL", 300.0, minimum=0.1),
+                check_rate=env.number("DRIFT_CHECK_RATE", 10.0, minimum=0.01),
+            ),
             http_client=HttpClientSettings(
                 timeout_seconds=http_timeout,
                 insecure_skip_cert_verify=env.boolean(

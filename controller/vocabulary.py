@@ -46,6 +46,8 @@ ANNOTATION_LAST_CONTEXT_REF: Final = "gravitee.io/last-context-ref"
 ANNOTATION_LAST_PARENT_REF: Final = "gravitee.io/last-parent-ref"
 ANNOTATION_TEMPLATE: Final = "gravitee.io/template"
 ANNOTATION_REFERENCES: Final = "gravitee.io/references"
+# Ours: report / repair / off, overriding DRIFT_POLICY for one object (docs/behavior/drift.md).
+ANNOTATION_DRIFT_POLICY: Final = "gravitee.io/drift-policy"
 ANNOTATION_EXTENDS: Final = "gravitee.io/extends"
 ANNOTATION_INGRESS_CLASS: Final = "kubernetes.io/ingress.class"
 INGRESS_LABEL: Final = "gravitee.io/ingress"
@@ -71,6 +73,10 @@ EVENT_UPDATE_FAILED: Final = "UpdateFailed"  # Warning, message = error text
 EVENT_DELETE_STARTED: Final = ("Normal", "DeleteStarted", "Delete started")
 EVENT_DELETE_SUCCEEDED: Final = ("Normal", "DeleteSucceeded", "Delete succeeded")
 EVENT_DELETE_FAILED: Final = "DeleteFailed"  # Warning, message = error text
+# Ours: drift between APIM and the cluster (docs/behavior/drift.md), one Event per transition.
+EVENT_DRIFT_DETECTED: Final = "DriftDetected"  # Warning, message = differing field paths
+EVENT_DRIFT_REPAIRED: Final = "DriftRepaired"  # Normal, the cluster's version was pushed back
+EVENT_DRIFT_RESOLVED: Final = "DriftResolved"  # Normal, APIM matches again without a repair
 
 # Event-recorder component names, per controller.
 COMPONENTS: Final = {

@@ -3,6 +3,7 @@
 Starts the Kubernetes API emulator (with our CRDs), the APIM simulator and the operator as
 separate processes on free loopback ports, applies ``examples/manifests/`` (the context's
 ``${APIM_URL}`` becomes the simulator's address), waits until every object has been reconciled,
+edits one API in APIM as a console user would and waits for the operator to report the drift,
 prints what happened to each one and a summary of APIM, then stops everything. Exits 1 when an
 object that should be ``Accepted=True`` is not (an object annotated
 ``demo.gravitee.io/expect: <Reason>`` is expected to fail with that reason instead).
@@ -70,6 +71,10 @@ WATCHED_KINDS: Final = (
     "Application", "Subscription", "Portal", "PortalListing", "Documentation",
 )
 MESSAGE_WIDTH: Final = 60
+DRIFT_API: Final = "orders-v4"
+"""The API a console user edits in APIM during the demo (docs/behavior/drift.md)."""
+DRIFT_INTERVAL: Final = 2.0
+"""The demo's ``DRIFT_CHECK_INTERVAL``: short, so the drift shows within seconds."""
 DEFAULT_NAMESPACE: Final = "default"
 MANIFEST_SUFFIXES: Final = (".yaml", ".yml")
 NO_PLANS: Final = "but the API has no plans"
@@ -149,6 +154,8 @@ class Row:
     expected: str
     message_full: str = ""
     """The condition's whole message (``message`` is cut to fit the table)."""
+    drift: str = "-"
+    """The ``Drifted`` condition's reason (``-``: never found drifted)."""
 
 
 def expectation(obj: JsonObj) -> str:
@@ -361,7 +368,9 @@ async def build_rows(kube: KubeClient, objects: Sequence[JsonObj],
         accepted = condition(obj, "Accepted") or {}
         status = str(accepted.get("status", "-"))
         reason = str(accepted.get("reason", "not reconciled"))
+        drifted = condition(obj, "Drifted") or {}
         rows.append(Row(kind=obj["kind"], key=key_of(obj), status=status, reason=reason,
+                        drift=str(drifted.get("reason", "-")),
                         message=_truncate(str(accepted.get("message", ""))),
                         message_full=str(accepted.get("message", "")),
                         ok=meets_expectation(obj),
@@ -379,9 +388,11 @@ def refused_row(obj: JsonObj, message: str) -> Row:
 
 
 def render_table(rows: Sequence[Row]) -> str:
-    header = ("", "KIND", "NAMESPACE/NAME", "ACCEPTED", "REASON", "MESSAGE", "WHERE IT LANDED")
+    header = ("", "KIND", "NAMESPACE/NAME", "ACCEPTED", "REASON", "MESSAGE", "DRIFTED",
+              "WHERE IT LANDED")
     lines = [header] + [
-        ("ok" if r.ok else "!!", r.kind, r.key, r.status, r.reason, r.message, r.landed)
+        ("ok" if r.ok else "!!", r.kind, r.key, r.status, r.reason, r.message, r.drift,
+         r.landed)
         for r in rows
     ]
     widths = [max(len(line[i]) for line in lines) for i in range(len(header) - 1)]
@@ -447,6 +458,34 @@ async def apim_summary(apim_url: str, applications: Sequence[JsonObj],
             lines.append(f"  {label}: " + (_portal_state(obj["kind"], body) if body is not None
                                            else f"not in APIM (HTTP {response.status})"))
     return lines
+
+
+async def console_edit(apim_url: str, kube: KubeClient, tracked: Sequence[JsonObj]) -> str:
+    """Play a console user: edit one API in APIM behind the operator's back
+    (``/_sim/console``), and wait for the operator's periodic read-back to report it as
+    ``Drifted`` (docs/behavior/drift.md). Only with the demo's own manifests."""
+    target = next((o for o in tracked if o["kind"] == "ApiV4Definition"
+                   and o["metadata"]["name"] == DRIFT_API), None)
+    if target is None:
+        return ""
+    namespace = target["metadata"]["namespace"]
+    hrid = f"{namespace}-{DRIFT_API}"
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session, \
+            session.patch(f"{apim_url}/_sim/console/apis/{hrid}",
+                          json={"description": "edited in the APIM console"}) as response:
+        if response.status != 204:
+            return f"drift: could not edit {hrid} in the console (HTTP {response.status})"
+    deadline = time.monotonic() + DRIFT_INTERVAL * 5
+    while time.monotonic() < deadline:
+        live = await kube.get_or_none("ApiV4Definition", namespace, DRIFT_API)
+        drifted = condition(live, "Drifted") if live else None
+        if drifted and drifted.get("status") == "True":
+            return (f"drift: a console user edited API {hrid} in APIM; the read-back reported "
+                    f"ApiV4Definition {namespace}/{DRIFT_API} Drifted=True: "
+                    f"{drifted.get('message')}")
+        await asyncio.sleep(0.2)
+    return (f"drift: API {hrid} edited in the console, not reported within "
+            f"{DRIFT_INTERVAL * 5:.0f} s")
 
 
 def _hrid(obj: JsonObj, ref: JsonObj | None = None) -> str:
@@ -529,7 +568,8 @@ async def run(*, serve: bool, timeout: float, settle: float, work_dir: pathlib.P
             extra_env={"ENABLE_INGRESS": "true", "ENABLE_WEBHOOK": "true",
                        "WEBHOOK_NAMESPACE": DEFAULT_NAMESPACE,
                        "WEBHOOK_SERVICE_PORT": str(webhook_port),
-                       "WEBHOOK_SELF_REGISTER_URL": f"https://{LOOPBACK}:{webhook_port}"},
+                       "WEBHOOK_SELF_REGISTER_URL": f"https://{LOOPBACK}:{webhook_port}",
+                       "DRIFT_CHECK_INTERVAL": str(DRIFT_INTERVAL)},
         ))
         say(f"operator                 pid {operator.process.pid}, ready "
             f"(metrics {operator.metrics_url}/metrics, "
@@ -565,9 +605,17 @@ async def run(*, serve: bool, timeout: float, settle: float, work_dir: pathlib.P
                 generated = await wait_generated(
                     watchers["ApiDefinition"], ingresses,
                     timeout=max(settle, deadline_left(timeout)))
+                drift_line = await console_edit(stack.apim_url, kube, tracked)
                 current = [
                     watchers[o["kind"]].latest.get(key_of(o), {**o, "status": {}})
                     for o in tracked
+                ]
+                # The drifted API as it is now (its watch event may still be on its way).
+                current = [
+                    (await kube.get_or_none(o["kind"], o["metadata"].get("namespace"),
+                                            o["metadata"]["name"]) or o)
+                    if o["metadata"]["name"] == DRIFT_API else o
+                    for o in current
                 ]
             finally:
                 for watcher in watchers.values():
@@ -582,6 +630,8 @@ async def run(*, serve: bool, timeout: float, settle: float, work_dir: pathlib.P
         for ingress in ingresses:
             for line in ingress_summary(ingress, generated.get(key_of(ingress))):
                 print(line)
+        if drift_line:
+            print(drift_line)
         applications = [o for o in manifests if o["kind"] == "Application"]
         subscriptions = [o for o in manifests if o["kind"] == "Subscription"]
         portal_objects = [o for o in manifests

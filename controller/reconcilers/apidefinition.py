@@ -15,8 +15,11 @@ from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
+import attrs
+
 from controller import vocabulary as v
-from controller.apim.apis_v2 import delete_api, import_api
+from controller.apim.apis_v2 import delete_api, get_api, import_api
+from controller.apim.client import ApimClient
 from controller.apim.results import ImportErrors
 from controller.informers.store import Store
 from controller.keys import ObjectKey
@@ -30,14 +33,17 @@ from controller.kube.kinds import (
 )
 from controller.models.api_v2 import ApiDefinitionSpec
 from controller.models.validation import FieldError, validate_api_v2
+from controller.reconcilers.framework import conditions as cond
 from controller.reconcilers.framework.admission import Review
 from controller.reconcilers.framework.builder import Builder
 from controller.reconcilers.framework.errors import IllegalStateError
+from controller.reconcilers.framework.readback import remote_copy
 from controller.reconcilers.framework.runtime import (
     Attempt,
     Cleanup,
     KindLogic,
     Outcome,
+    ReadBack,
     RuntimeDeps,
 )
 from controller.reconcilers.support import context_paths
@@ -88,7 +94,7 @@ def setup(builder: Builder) -> None:
         )
     ).derived_status(
         "subscriptions", from_referrers=SUBSCRIPTIONS
-    ).deletion_waits_for_referrers().admits(
+    ).deletion_waits_for_referrers().reads_back().admits(
         ApiDefinitionSpec,
         *(
             skip_templates(check)
@@ -139,6 +145,17 @@ def validate(spec: Mapping[str, Any], name: str) -> None:
     enforce(spec, ApiDefinitionSpec, partial(validate_api_v2, api_name=name))
 
 
+@attrs.frozen
+class _V1Entity:
+    """The v1 API entity, as a read-back answer."""
+
+    raw: Mapping[str, Any]
+
+    @classmethod
+    async def read(cls, client: ApimClient, api_id: str) -> _V1Entity:
+        return cls(await get_api(client, api_id))
+
+
 class ApiDefinition(KindLogic):
     def __init__(self, deps: RuntimeDeps) -> None:
         self.deps = deps
@@ -154,11 +171,12 @@ class ApiDefinition(KindLogic):
         # A template only carries the finalizer that keeps it while Ingresses use it.
         return v.FINALIZER_API_TEMPLATE if is_template(obj) else None
 
-    async def apply(self, attempt: Attempt) -> Outcome:
+    def _prepare(self, attempt: Attempt) -> tuple[dict[str, Any], tuple[cond.Condition, ...]]:
+        """The definition ``apply`` sends (also what a read-back compares), and the soft
+        reference failures."""
         spec = attempt.spec
         validate(spec, attempt.name)
         check_context_paths(attempt, self.deps)
-        local = bool(spec.get("local", False))
         spec["definition_context"] = v2_definition_context(spec)
         inline_resources(attempt, self.deps)
         unresolved = resolve_group_refs(self.groups, spec, attempt.namespace, attempt.generation)
@@ -171,6 +189,21 @@ class ApiDefinition(KindLogic):
             uid=str(metadata.get("uid") or ""),
             status=attempt.live_status,
         )
+        return populated, unresolved
+
+    async def read_back(self, attempt: Attempt) -> ReadBack | None:
+        populated, _ = self._prepare(attempt)
+        context = await self.deps.resolver.client_for(attempt)
+        api_id = attempt.live_status.get("id")
+        if context is None or not api_id:
+            return None  # only deployed to a gateway ConfigMap: repaired as an owned object
+        body = {k: value for k, value in populated.items() if k not in ("contextRef", "local")}
+        remote = await remote_copy(_V1Entity.read(context.client, str(api_id)))
+        return ReadBack("ApiDefinition", body, remote)
+
+    async def apply(self, attempt: Attempt) -> Outcome:
+        populated, unresolved = self._prepare(attempt)
+        local = bool(attempt.spec.get("local", False))
         context = await self.deps.resolver.client_for(attempt)
         if context is None:
             if not local:

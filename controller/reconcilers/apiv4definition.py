@@ -13,8 +13,11 @@ from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
+import attrs
+
 from controller import vocabulary as v
-from controller.apim.apis_v4 import delete_api, upsert_api
+from controller.apim.apis_v4 import delete_api, get_api, upsert_api
+from controller.apim.errors import ApimError
 from controller.apim.ids import hrid
 from controller.apim.results import ImportErrors
 from controller.informers.predicates import dependency_or_status_changed
@@ -49,6 +52,7 @@ from controller.reconcilers.framework.runtime import (
     Cleanup,
     KindLogic,
     Outcome,
+    ReadBack,
     RuntimeDeps,
 )
 from controller.reconcilers.support import context_paths
@@ -78,6 +82,7 @@ from controller.reconcilers.support.context_paths import check_context_paths
 from controller.reconcilers.support.contexts import ContextClient
 from controller.reconcilers.support.groups import console_notification, resolve_group_refs
 from controller.reconcilers.support.identity import (
+    V4Identity,
     automation_body,
     populate_v4_ids,
     v4_definition_context,
@@ -115,7 +120,7 @@ def setup(builder: Builder) -> None:
         when=dependency_or_status_changed("crossId"),
     ).derived_status(
         "subscriptions", from_referrers=SUBSCRIPTIONS
-    ).deletion_waits_for_referrers().admits(
+    ).deletion_waits_for_referrers().reads_back().admits(
         ApiV4DefinitionSpec,
         on_update(validate_api_v4_update),
         subscribed_plans_kept(API_V4_DEFINITIONS, plan_keys),
@@ -186,6 +191,14 @@ def validate(spec: Mapping[str, Any], name: str) -> None:
     enforce(spec, ApiV4DefinitionSpec, partial(validate_api_v4, api_name=name))
 
 
+@attrs.frozen
+class _Prepared:
+    context: ContextClient | None
+    identity: V4Identity
+    unresolved: tuple[cond.Condition, ...]
+    to_kubernetes: bool
+
+
 class ApiV4Definition(KindLogic):
     def __init__(self, deps: RuntimeDeps) -> None:
         self.deps = deps
@@ -194,7 +207,8 @@ class ApiV4Definition(KindLogic):
         self.notifications: Store = deps.stores[NOTIFICATIONS.plural]
         self.shared_policy_groups: Store = deps.stores[SHARED_POLICY_GROUPS.plural]
 
-    async def apply(self, attempt: Attempt) -> Outcome:
+    async def _prepare(self, attempt: Attempt) -> _Prepared:
+        """Everything ``apply`` computes before it sends: also what a read-back compares."""
         spec = attempt.spec
         validate(spec, attempt.name)
         check_context_paths(attempt, self.deps)
@@ -218,12 +232,34 @@ class ApiV4Definition(KindLogic):
             automation_managed=attempt.automation_managed,
             has_context=context is not None,
         )
+        if context is not None:
+            self._console_notification(attempt, identity.spec)
+        return _Prepared(context, identity, unresolved, to_kubernetes)
+
+    async def read_back(self, attempt: Attempt) -> ReadBack | None:
+        prepared = await self._prepare(attempt)
+        if prepared.context is None:
+            return None  # only deployed to a gateway ConfigMap: repaired as an owned object
+        identity = prepared.identity
+        try:
+            remote = await get_api(prepared.context.client, identity.api_ref,
+                                   hrid_contains_uuid=identity.hrid_contains_uuid)
+        except ApimError as error:
+            if error.status != 404:
+                raise
+            return ReadBack("ApiV4Definition", automation_body(identity.spec), None)
+        return ReadBack("ApiV4Definition", automation_body(identity.spec), remote.raw)
+
+    async def apply(self, attempt: Attempt) -> Outcome:
+        prepared = await self._prepare(attempt)
+        context, identity, to_kubernetes = (
+            prepared.context, prepared.identity, prepared.to_kubernetes
+        )
         definition = identity.spec
         organization = environment = None
         status: dict[str, Any] = {"state": definition.get("state", "STARTED")}
-        conditions: tuple[cond.Condition, ...] = unresolved
+        conditions: tuple[cond.Condition, ...] = prepared.unresolved
         if context is not None:
-            self._console_notification(attempt, definition)
             state = await upsert_api(
                 context.client,
                 automation_body(definition),

@@ -18,7 +18,12 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from controller import vocabulary as v
-from controller.apim.applications import delete_application, upsert_application
+from controller.apim.applications import (
+    delete_application,
+    get_application,
+    upsert_application,
+)
+from controller.apim.errors import ApimError
 from controller.apim.ids import hrid
 from controller.apim.results import ImportErrors
 from controller.keys import ObjectKey
@@ -51,6 +56,7 @@ from controller.reconcilers.framework.runtime import (
     Cleanup,
     KindLogic,
     Outcome,
+    ReadBack,
     RuntimeDeps,
 )
 from controller.reconcilers.support.admission import context_exists, dry_run, on_update, rules
@@ -220,6 +226,7 @@ def setup(builder: Builder) -> None:
             subscriptions_within_certificates,
             remote=dry_run_application,
         )
+        .reads_back()
         .complete(Application)
     )
 
@@ -236,11 +243,9 @@ class Application(KindLogic):
         """Inline every certificate ``ref``."""
         resolve_certificates(attempt.spec, attempt.namespace, self.deps.sources)
 
-    async def apply(self, attempt: Attempt) -> Outcome:
+    def _identify(self, attempt: Attempt) -> bool:
+        """Resolve certificates and set the ids of ``attempt.spec``; True in HRID mode."""
         spec = attempt.spec
-        context = await self.deps.resolver.client_for(attempt)
-        if context is None:
-            return Outcome()
         self._resolve_certificates(attempt)
         status_id = attempt.live_status.get("id")
         hrid_mode = not status_id or attempt.automation_managed
@@ -249,6 +254,28 @@ class Application(KindLogic):
         else:
             spec["id"] = str(status_id)
             spec["hrid"] = str(status_id)
+        return bool(hrid_mode)
+
+    async def read_back(self, attempt: Attempt) -> ReadBack | None:
+        context = await self.deps.resolver.client_for(attempt)
+        if context is None:
+            return None
+        hrid_mode = self._identify(attempt)
+        try:
+            remote = await get_application(context.client, str(attempt.spec["hrid"]),
+                                           hrid_contains_uuid=not hrid_mode)
+        except ApimError as error:
+            if error.status != 404:
+                raise
+            return ReadBack("Application", attempt.spec, None)
+        return ReadBack("Application", attempt.spec, remote.raw)
+
+    async def apply(self, attempt: Attempt) -> Outcome:
+        spec = attempt.spec
+        context = await self.deps.resolver.client_for(attempt)
+        if context is None:
+            return Outcome()
+        hrid_mode = self._identify(attempt)
         state = await upsert_application(context.client, spec, hrid_contains_uuid=not hrid_mode)
         return Outcome(
             status={

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from controller import vocabulary as v
-from controller.apim.dictionaries import delete_dictionary, upsert_dictionary
+from controller.apim.dictionaries import delete_dictionary, get_dictionary, upsert_dictionary
 from controller.apim.ids import hrid
 from controller.apim.results import ImportErrors
 from controller.kube.kinds import DICTIONARIES, MANAGEMENT_CONTEXTS
@@ -24,11 +24,13 @@ from controller.reconcilers.framework import conditions as cond
 from controller.reconcilers.framework.admission import Review
 from controller.reconcilers.framework.builder import Builder
 from controller.reconcilers.framework.errors import IllegalStateError
+from controller.reconcilers.framework.readback import remote_copy
 from controller.reconcilers.framework.runtime import (
     Attempt,
     Cleanup,
     KindLogic,
     Outcome,
+    ReadBack,
     RuntimeDeps,
 )
 from controller.reconcilers.support.admission import context_exists, dry_run, enforce, rules
@@ -46,6 +48,7 @@ def setup(builder: Builder) -> None:
         .references(MANAGEMENT_CONTEXTS, refs=context_refs, follow=True)
         .reads_sources(template_sources, finalizer=TEMPLATING_FINALIZER)
         .admits(DictionarySpec, context_exists, rules(type_rules), remote=dry_run_dictionary)
+        .reads_back()
         .complete(Dictionary)
     )
 
@@ -95,6 +98,14 @@ async def dry_run_dictionary(
 class Dictionary(KindLogic):
     def __init__(self, deps: RuntimeDeps) -> None:
         self.deps = deps
+
+    async def read_back(self, attempt: Attempt) -> ReadBack | None:
+        context = await self.deps.resolver.client_for(attempt)
+        if context is None:
+            return None
+        ref = hrid(attempt.namespace, attempt.name)
+        remote = await remote_copy(get_dictionary(context.client, ref))
+        return ReadBack("Dictionary", body(attempt.spec, ref), remote)
 
     async def apply(self, attempt: Attempt) -> Outcome:
         enforce(attempt.spec, DictionarySpec, type_rules)

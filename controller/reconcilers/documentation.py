@@ -46,6 +46,7 @@ def setup(builder: Builder) -> None:
         .references(MANAGEMENT_CONTEXTS, refs=context_refs, via=API_V4_DEFINITIONS)
         .reads_sources(template_sources, finalizer=TEMPLATING_FINALIZER)
         .admits(DocumentationSpec, parent_unchanged, rules(parent_rules))
+        .reads_back()
         .complete(Documentation)
     )
 

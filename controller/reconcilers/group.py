@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from controller import vocabulary as v
-from controller.apim.groups import delete_group, upsert_group
+from controller.apim.groups import delete_group, get_group, upsert_group
 from controller.apim.ids import hrid
 from controller.apim.results import ImportErrors
 from controller.kube.kinds import GROUPS, MANAGEMENT_CONTEXTS
@@ -24,12 +24,14 @@ from controller.reconcilers.framework import conditions as cond
 from controller.reconcilers.framework.admission import Review
 from controller.reconcilers.framework.builder import Builder
 from controller.reconcilers.framework.errors import IllegalStateError, ReconcileError
+from controller.reconcilers.framework.readback import remote_copy
 from controller.reconcilers.framework.referrers import ReferrerGroup
 from controller.reconcilers.framework.runtime import (
     Attempt,
     Cleanup,
     KindLogic,
     Outcome,
+    ReadBack,
     RuntimeDeps,
 )
 from controller.reconcilers.support.admission import context_exists, dry_run
@@ -48,6 +50,7 @@ def setup(builder: Builder) -> None:
         .reads_sources(template_sources, finalizer=TEMPLATING_FINALIZER)
         .deletion_waits_for_referrers()
         .admits(GroupSpec, context_exists, remote=dry_run_group)
+        .reads_back()
         .complete(Group)
     )
 
@@ -101,6 +104,17 @@ class Group(KindLogic):
 
     def required_status(self) -> Mapping[str, Any]:
         return {"members": 0}
+
+    async def read_back(self, attempt: Attempt) -> ReadBack | None:
+        context = await self.deps.resolver.client_for(attempt)
+        if context is None:
+            return None
+        legacy = _legacy_id(attempt)
+        ref = legacy or hrid(attempt.namespace, attempt.name)
+        remote = await remote_copy(
+            get_group(context.client, ref, hrid_contains_uuid=legacy is not None)
+        )
+        return ReadBack("Group", body(attempt.spec, ref, legacy is not None), remote)
 
     async def apply(self, attempt: Attempt) -> Outcome:
         context = await self.deps.resolver.client_for(attempt)

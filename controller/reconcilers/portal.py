@@ -23,11 +23,13 @@ from controller.models.validation import FieldError
 from controller.reconcilers.framework import conditions as cond
 from controller.reconcilers.framework.builder import Builder
 from controller.reconcilers.framework.errors import IllegalStateError
+from controller.reconcilers.framework.readback import remote_copy
 from controller.reconcilers.framework.runtime import (
     Attempt,
     Cleanup,
     KindLogic,
     Outcome,
+    ReadBack,
     RuntimeDeps,
 )
 from controller.reconcilers.support.admission import context_exists, enforce, rules
@@ -54,6 +56,7 @@ def setup(builder: Builder) -> None:
         .reads_sources(template_sources, finalizer=TEMPLATING_FINALIZER)
         .deletion_waits_for_referrers()
         .admits(PortalSpec, context_exists, rules(navigation_rules))
+        .reads_back()
         .complete(Portal)
     )
 
@@ -77,6 +80,16 @@ def body(spec: Mapping[str, Any], ref: str) -> dict[str, Any]:
 class Portal(KindLogic):
     def __init__(self, deps: RuntimeDeps) -> None:
         self.deps = deps
+
+    async def read_back(self, attempt: Attempt) -> ReadBack | None:
+        context = await self.deps.resolver.client_for(attempt)
+        if context is None:
+            return None
+        ref = hrid(attempt.namespace, attempt.name)
+        remote = await remote_copy(
+            portals.get(context.client, portals.Parent.environment(), ref)
+        )
+        return ReadBack("Portal", body(attempt.spec, ref), remote)
 
     async def apply(self, attempt: Attempt) -> Outcome:
         enforce(attempt.spec, PortalSpec, navigation_rules)

@@ -33,6 +33,7 @@ def setup(builder: Builder) -> None:
         .references(MANAGEMENT_CONTEXTS, refs=context_refs, via=PORTALS)
         .reads_sources(template_sources, finalizer=TEMPLATING_FINALIZER)
         .admits(PortalLinkSpec, parent_unchanged)
+        .reads_back()
         .complete(PortalLink)
     )
 

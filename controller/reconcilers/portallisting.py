@@ -40,6 +40,7 @@ def setup(builder: Builder) -> None:
         .references(MANAGEMENT_CONTEXTS, refs=context_refs, via=PORTALS)
         .reads_sources(template_sources, finalizer=TEMPLATING_FINALIZER)
         .admits(PortalListingSpec, parent_unchanged)
+        .reads_back()
         .complete(PortalListing)
     )
 

@@ -18,6 +18,7 @@ from controller.apim.ids import hrid
 from controller.apim.results import ImportErrors
 from controller.apim.shared_policy_groups import (
     delete_shared_policy_group,
+    get_shared_policy_group,
     upsert_shared_policy_group,
 )
 from controller.kube.kinds import MANAGEMENT_CONTEXTS, SHARED_POLICY_GROUPS
@@ -27,12 +28,14 @@ from controller.reconcilers.framework import conditions as cond
 from controller.reconcilers.framework.admission import Review
 from controller.reconcilers.framework.builder import Builder
 from controller.reconcilers.framework.errors import IllegalStateError, ReconcileError
+from controller.reconcilers.framework.readback import remote_copy
 from controller.reconcilers.framework.referrers import ReferrerGroup
 from controller.reconcilers.framework.runtime import (
     Attempt,
     Cleanup,
     KindLogic,
     Outcome,
+    ReadBack,
     RuntimeDeps,
 )
 from controller.reconcilers.support.admission import context_exists, dry_run, enforce, on_update
@@ -54,6 +57,7 @@ def setup(builder: Builder) -> None:
             context_exists,
             remote=dry_run_spg,
         )
+        .reads_back()
         .complete(SharedPolicyGroup)
     )
 
@@ -103,6 +107,17 @@ async def dry_run_spg(
 class SharedPolicyGroup(KindLogic):
     def __init__(self, deps: RuntimeDeps) -> None:
         self.deps = deps
+
+    async def read_back(self, attempt: Attempt) -> ReadBack | None:
+        context = await self.deps.resolver.client_for(attempt)
+        if context is None:
+            return None
+        legacy = legacy_ref(attempt)
+        ref = legacy or hrid(attempt.namespace, attempt.name)
+        remote = await remote_copy(
+            get_shared_policy_group(context.client, ref, hrid_contains_uuid=legacy is not None)
+        )
+        return ReadBack("SharedPolicyGroup", body(attempt.spec, ref, bool(legacy)), remote)
 
     async def apply(self, attempt: Attempt) -> Outcome:
         enforce(attempt.spec, SharedPolicyGroupSpec, lambda _: [])

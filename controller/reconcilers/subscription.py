@@ -19,7 +19,12 @@ import attrs
 
 from controller import vocabulary as v
 from controller.apim.ids import hrid, sanitize_key
-from controller.apim.subscriptions import delete_subscription, upsert_subscription
+from controller.apim.subscriptions import (
+    delete_subscription,
+    get_subscription,
+    parse_rfc3339,
+    upsert_subscription,
+)
 from controller.informers.predicates import dependency_or_status_changed
 from controller.keys import ObjectKey
 from controller.kube.kinds import API_DEFINITIONS, API_V4_DEFINITIONS, APPLICATIONS, SUBSCRIPTIONS
@@ -42,11 +47,13 @@ from controller.reconcilers.framework.errors import (
     ReconcileError,
     ResolveRefError,
 )
+from controller.reconcilers.framework.readback import remote_copy
 from controller.reconcilers.framework.runtime import (
     Attempt,
     Cleanup,
     KindLogic,
     Outcome,
+    ReadBack,
     RuntimeDeps,
 )
 from controller.reconcilers.support.admission import enforce
@@ -96,6 +103,7 @@ def setup(builder: Builder) -> None:
         .references(APPLICATIONS, refs=application_refs, when=SYNCED)
         .reads_sources(template_sources, finalizer=TEMPLATING_FINALIZER)
         .admits(SubscriptionSpec, immutable_refs, dates_and_keys, references_checked)
+        .reads_back()
         .complete(Subscription)
     )
 
@@ -223,6 +231,18 @@ def rfc3339(moment: datetime.datetime) -> str:
     return moment.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _same_dates(body: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``body`` with ``endingAt`` in one RFC 3339 form: APIM may write the same moment
+    differently (fractional seconds, offset), which is not drift."""
+    ending = body.get("endingAt")
+    if not isinstance(ending, str) or not ending:
+        return body
+    try:
+        return {**body, "endingAt": rfc3339(parse_rfc3339(ending))}
+    except ValueError:
+        return body
+
+
 class Subscription(KindLogic):
     def __init__(self, deps: RuntimeDeps) -> None:
         self.deps = deps
@@ -335,11 +355,19 @@ class Subscription(KindLogic):
         )
         enforce(attempt.spec, SubscriptionSpec, lambda spec: validate_subscription(spec, now=now))
 
-    async def apply(self, attempt: Attempt) -> Outcome:
-        self._validate(attempt)
+    async def read_back(self, attempt: Attempt) -> ReadBack | None:
         target = self._target(attempt)
         context = await self._client(attempt, target.context)
         legacy = _legacy_id(attempt.obj)
+        body = self._body(attempt, target, legacy)
+        remote = await remote_copy(get_subscription(
+            context.client, target.api, str(body["hrid"]),
+            hrid_contains_uuid=legacy is not None, hrid_contains_api_uuid=target.api_by_uuid,
+        ))
+        return ReadBack("Subscription", _same_dates(body),
+                        _same_dates(remote) if remote is not None else None)
+
+    def _body(self, attempt: Attempt, target: Target, legacy: str | None) -> dict[str, Any]:
         spec = attempt.spec
         body: dict[str, Any] = {
             "hrid": legacy or hrid(attempt.namespace, attempt.name),
@@ -353,6 +381,14 @@ class Subscription(KindLogic):
         for field in ("metadata", "apiKeys", "consumerConfiguration"):
             if spec.get(field):
                 body[field] = spec[field]
+        return body
+
+    async def apply(self, attempt: Attempt) -> Outcome:
+        self._validate(attempt)
+        target = self._target(attempt)
+        context = await self._client(attempt, target.context)
+        legacy = _legacy_id(attempt.obj)
+        body = self._body(attempt, target, legacy)
         state = await upsert_subscription(
             context.client,
             target.api,

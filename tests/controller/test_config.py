@@ -5,6 +5,7 @@ from controller.config import (
     Settings,
     SettingsError,
     operator_namespace,
+    unimplemented_settings,
 )
 
 
@@ -183,3 +184,28 @@ def test_webhook_settings_are_read_with_upstream_names():
 def test_webhook_settings_refuse_what_cannot_work(env, named):
     with pytest.raises(SettingsError, match=named):
         Settings.from_env(env)
+def test_drift_settings_default_to_report_every_five_minutes_at_ten_calls_per_second():
+    drift = Settings.from_env({}).drift
+    assert (drift.policy, drift.check_interval, drift.check_rate) == ("report", 300.0, 10.0)
+
+
+def test_drift_settings_are_read():
+    drift = Settings.from_env(
+        {"DRIFT_POLICY": "Repair", "DRIFT_CHECK_INTERVAL": "60", "DRIFT_CHECK_RATE": "2.5"}
+    ).drift
+    assert (drift.policy, drift.check_interval, drift.check_rate) == ("repair", 60.0, 2.5)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("DRIFT_POLICY", "fix"), ("DRIFT_CHECK_INTERVAL", "0"), ("DRIFT_CHECK_RATE", "-1")],
+)
+def test_bad_drift_settings_stop_start_up_naming_the_variable(name: str, value: str):
+    with pytest.raises(SettingsError, match=name):
+        Settings.from_env({name: value})
+
+
+def test_our_drift_settings_are_not_reported_as_unimplemented():
+    assert unimplemented_settings(
+        {"DRIFT_POLICY": "repair", "DRIFT_CHECK_INTERVAL": "60", "DRIFT_CHECK_RATE": "1"}
+    ) == []

@@ -144,6 +144,12 @@ async def test_demo_reconciles_every_example_and_exits_zero():
     assert "entrypoint  httpbin.example.com/httpbin" in text
     assert ("endpoint    rule02-path01 -> http://status.default.svc.cluster.local:8080"
             in text)
+    # The console user's edit of orders-v4 in APIM is read back and reported (issue 20).
+    assert "DriftDetected" in rows[("ApiV4Definition", "default/orders-v4")]["rest"]
+    assert "DriftDetected" not in rows[("ApiV4Definition", "default/echo-v4")]["rest"]
+    assert ("drift: a console user edited API default-orders-v4 in APIM; the read-back "
+            "reported ApiV4Definition default/orders-v4 Drifted=True: 1 field differs in APIM: "
+            "description; not repaired (drift policy report)") in text
     assert "password" not in text.lower()  # the credentials Secret never reaches the output
     api_key = yaml.safe_load_all((ROOT / "examples" / "manifests" / "00-sources.yaml").read_text())
     [key_secret] = [d for d in api_key if d["metadata"]["name"] == "demo-consumer-key"]

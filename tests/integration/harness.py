@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import attrs
 from kubernetes_asyncio.client import ApiClient
 
-from controller.config import LogSettings, Settings
+from controller.config import DriftSettings, LogSettings, Settings
 from controller.kube.client import connect
 from controller.kube.kinds import (
     API_DEFINITIONS,
@@ -477,7 +477,10 @@ async def operator_env(
                 api, "POST", "/api/v1/namespaces", body={"metadata": {"name": namespace}}
             )
         settings = settings or Settings(
-            probes_port=0, metrics_port=0, enable_metrics=True, max_concurrent_reconciles=4
+            probes_port=0, metrics_port=0, enable_metrics=True, max_concurrent_reconciles=4,
+            # No read-back unless a test asks for it (test_drift.py): tests that count APIM
+            # calls must not see a periodic GET land in a long-lived module's environment.
+            drift=DriftSettings(policy="off"),
         )
         manager = Manager(settings, api, options=OPTIONS)
         wiring = WiringContext(settings=settings, api_client=api, informers=manager.informers,

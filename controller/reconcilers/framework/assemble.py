@@ -15,7 +15,9 @@ logic and its ``KindRuntime`` and ``Controller``, and connects:
 * the reference keepers of Secrets and ConfigMaps (``keeper.py``);
 * for a kind with derived status fields, its derived-status keeper (``derived.py``): a referrer
   that appears, goes or changes what it references, and a status showing another value, enqueue
-  the object there (never in the kind's own queue: no remote call for a count).
+  the object there (never in the kind's own queue: no remote call for a count);
+* for a kind that reads back, its objects to the one read-back scheduler (``readback.py``),
+  which starts once the caches are synced and feeds ``ReadBackKey``s into the kind's queue.
 """
 
 from __future__ import annotations
@@ -56,9 +58,10 @@ from controller.reconcilers.framework.builder import (
 )
 from controller.reconcilers.framework.derived import DerivedStatusKeeper, DerivedValues
 from controller.reconcilers.framework.keeper import Holder, ReferenceKeeper
+from controller.reconcilers.framework.readback import ReadBackScheduler, Target
 from controller.reconcilers.framework.recovery import DependencyHealth
 from controller.reconcilers.framework.referrers import Referrers
-from controller.reconcilers.framework.runtime import KindRuntime, RuntimeDeps
+from controller.reconcilers.framework.runtime import DriftHooks, KindRuntime, RuntimeDeps
 from controller.reconcilers.support.contexts import ContextResolver
 from controller.reconcilers.support.gateway_configmaps import GatewayConfigMaps
 from controller.reconcilers.support.references import spec_of
@@ -81,8 +84,11 @@ class Assembled:
     admission: Admission
     """The admission rules the kinds declared, over the same caches (the webhook serves
     them)."""
+    read_back: ReadBackScheduler | None = None
 
     async def close(self) -> None:
+        if self.read_back is not None:
+            await self.read_back.close()
         for recorder in self.recorders:
             await recorder.close()
         await self.pool.close()
@@ -122,6 +128,7 @@ class Assembly:
         self.referrers = Referrers()
         self.recorders: list[EventRecorder] = []
         self.wired: list[_Wired] = []
+        self.read_back: ReadBackScheduler | None = None
 
     def store(self, kind: ResourceKind) -> Store:
         return self.informers.informer_for(kind).store
@@ -149,7 +156,8 @@ class Assembly:
         controllers = [w.controller for w in self.wired]
         controllers += [k for k in keepers if k is not None]
         controllers += [self._derived_keeper(w) for w in self.wired if w.derived]
-        return Assembled(controllers, self.pool, self.recorders, self._admission(specs, deps))
+        return Assembled(controllers, self.pool, self.recorders, self._admission(specs, deps),
+                         self.read_back)
 
     def _admission(self, specs: Sequence[ControllerSpec], deps: RuntimeDeps) -> Admission:
         rules = {spec.primary.kind: spec.admission for spec in specs
@@ -228,15 +236,44 @@ class Assembly:
         runtime = KindRuntime(spec.name, spec.primary, spec.make(deps), deps, events=events,
                               derived=derived)
         informer = self.informers.informer_for(spec.primary.kind)
+
+        def on_ready() -> None:
+            if spec.owned:
+                self._check_owned(wired)
+            if self.read_back is not None and spec.reads_back:
+                self.read_back.start()
+
         controller = Controller(
             spec.name,
             runtime,
             options=self.options,
-            on_ready=(lambda: self._check_owned(wired)) if spec.owned else None,
+            on_ready=on_ready if spec.owned or spec.reads_back else None,
         )
         wired = _Wired(spec, spec.primary, informer, controller, derived)
         runtime.queue = controller.queue
+        if spec.reads_back:
+            runtime.drift = self._read_back_target(wired)
         return wired
+
+    def _read_back_target(self, wired: _Wired) -> DriftHooks:
+        """Register ``wired``'s kind with the read-back scheduler: every object it lists or
+        sees created is tracked (forgotten by the scheduler once gone)."""
+        drift = self.settings.drift
+        if self.read_back is None:
+            self.read_back = ReadBackScheduler(interval=drift.check_interval,
+                                               rate=drift.check_rate)
+        scheduler = self.read_back
+        target = scheduler.register(
+            Target(wired.spec.name, wired.store, wired.controller.queue, drift.policy)
+        )
+
+        def track(event: Event) -> None:
+            if event.type is EventType.ADDED and event.new is not None:
+                scheduler.track(target, event.key, listed_at_start=event.initial)
+
+        wired.informer.add_handler(track, replay=False)
+        metrics.DRIFTED.watch(wired.primary.kind.kind, _drifted(wired.store))
+        return DriftHooks(scheduler=scheduler, target=target, default_policy=drift.policy)
 
     # -- connecting -----------------------------------------------------------------------
 
@@ -552,6 +589,19 @@ def assemble(
 ) -> Assembled:
     """Every controller of ``setups``, connected to ``informers``; nothing is started."""
     return Assembly(settings, api_client, informers).build(setups)
+
+
+def _drifted(store: Store) -> Callable[[], int]:
+    """How many objects of ``store`` are Drifted=True now."""
+
+    def count() -> int:
+        return sum(
+            1 for obj in store.objects()
+            if any(c.get("type") == "Drifted" and c.get("status") == "True"
+                   for c in (obj.get("status") or {}).get("conditions") or [])
+        )
+
+    return count
 
 
 def _not_accepted(store: Store) -> Callable[[], list[str]]:

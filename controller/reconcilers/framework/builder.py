@@ -33,6 +33,9 @@ Declarations:
   ``kind`` referencing this object now (upstream's ``status.subscriptions``), read from the
   indexes: written with every status write, and kept current by a keeper (``derived.py``) when a
   referrer appears or goes, without reconciling the object again.
+* ``reads_back()``: what the kind pushes to APIM is read back periodically and compared with
+  what it would send now (``KindLogic.read_back``); a difference is reported as ``Drifted`` and,
+  by policy, repaired (``readback.py``, docs/behavior/drift.md).
 """
 
 from __future__ import annotations
@@ -153,6 +156,7 @@ class ControllerSpec:
     claims: list[Claims] = attrs.field(factory=list)
     derived: list[DerivedStatus] = attrs.field(factory=list)
     admission: AdmissionRules[Any] | None = None
+    reads_back: bool = False
     enabled: bool = True
     make: Callable[[RuntimeDeps], KindLogic] | None = None
 
@@ -268,6 +272,13 @@ class Builder:
         run in order (no remote call), then, when enabled, the ``remote`` APIM dry run;
         ``default`` mutates the object before validation (a mutating webhook)."""
         self.spec.admission = AdmissionRules(model, tuple(checks), remote, default)
+        return self
+
+    def reads_back(self) -> Builder:
+        """Read the remote copy of every object back periodically, compare it with what the
+        kind would send now, and report (or repair) drift. The kind's logic implements
+        ``read_back``."""
+        self.spec.reads_back = True
         return self
 
     def complete(self, make: Callable[[RuntimeDeps], KindLogic]) -> None:

@@ -31,12 +31,14 @@ from controller.reconcilers.framework.errors import (
     ReconcileError,
     ResolveRefError,
 )
+from controller.reconcilers.framework.readback import remote_copy
 from controller.reconcilers.framework.referrers import ReferrerGroup
 from controller.reconcilers.framework.runtime import (
     Attempt,
     Cleanup,
     KindLogic,
     Outcome,
+    ReadBack,
     RuntimeDeps,
 )
 from controller.reconcilers.support.api_common import errors_status
@@ -158,6 +160,16 @@ class PortalChild(KindLogic):
         if not _synced(api):
             raise ResolveRefError(f"API [{key}] is not synced to APIM yet")
         return _legacy_id(api) or hrid(key.namespace, key.name), context
+
+    async def read_back(self, attempt: Attempt) -> ReadBack | None:
+        placement = self.placement(attempt)
+        body = self.body(attempt, placement)
+        context = await self.deps.resolver.client_through(
+            attempt, placement.context, referrer=attempt.name
+        )
+        remote = await remote_copy(portals.get(context.client, placement.parent,
+                                               str(body["hrid"])))
+        return ReadBack(type(self).__name__, body, remote)
 
     async def apply(self, attempt: Attempt) -> Outcome:
         self.validate(attempt)
