@@ -30,11 +30,16 @@ TimestampFormat = Literal["iso-8601", "epoch-second", "epoch-millis", "epoch-nan
 ReconcileStrategy = Literal["onSpecChange", "always"]
 FailurePolicy = Literal["Fail", "Ignore"]
 DriftPolicy = Literal["report", "repair", "off"]
+AdmissionDriftPolicy = Literal["deny", "warn", "allow"]
 
 WEBHOOK_CERT_DIR: Final = "/tmp/webhook-server/certs"
 """Where the webhook server reads a mounted certificate (upstream's directory)."""
 
 _T = TypeVar("_T")
+
+_ADMISSION_DRIFT: Final[Mapping[str, AdmissionDriftPolicy]] = {
+    "deny": "deny", "warn": "warn", "allow": "allow",
+}
 
 _NAMESPACE_NAME: Final = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 
@@ -48,8 +53,13 @@ _SET_HAS_NO_EFFECT: Final = (
     ("GATEWAY_API_MATCH_ACROSS_ROUTES",
      "Gateway API objects are not watched (ENABLE_GATEWAY_API is not implemented)"),
 )
-_DRIFT = "drift is not checked at admission time (no admission webhook is served); the " \
-    "periodic read-back (DRIFT_POLICY, DRIFT_CHECK_INTERVAL) detects and repairs it instead"
+DRIFT_DETECTION_SETTINGS: Final = (
+    "DRIFT_DETECTION_ENABLED", "DRIFT_DETECTION_POLICY", "DRIFT_DETECTION_ON_REMOTE_MISSING",
+    "DRIFT_DETECTION_ON_FETCH_FAILURE",
+)
+"""The ``DRIFT_DETECTION_*`` settings this operator reads (docs/behavior/drift.md#at-admission)."""
+_UNKNOWN_DRIFT = "no such drift detection setting; the ones read are " + ", ".join(
+    ("ENABLE_DRIFT_DETECTION", *DRIFT_DETECTION_SETTINGS))
 
 
 def unimplemented_settings(
@@ -66,11 +76,10 @@ def unimplemented_settings(
     for name, instead in _SET_HAS_NO_EFFECT:
         if env.get(name, "").strip():
             out.append((name, instead))
-    if env.get("ENABLE_DRIFT_DETECTION", "").strip().lower() not in ("", "false"):
-        out.append(("ENABLE_DRIFT_DETECTION", _DRIFT))
     for name in sorted(env):
-        if name.startswith("DRIFT_DETECTION_") and env[name].strip():
-            out.append((name, _DRIFT))
+        if (name.startswith("DRIFT_DETECTION_") and name not in DRIFT_DETECTION_SETTINGS
+                and env[name].strip()):
+            out.append((name, _UNKNOWN_DRIFT))
     return out
 
 
@@ -121,6 +130,27 @@ class HttpClientSettings:
     """``HTTP_CLIENT_PROXY_USERNAME``."""
     proxy_password: str = attrs.field(default="", repr=False)
     """``HTTP_CLIENT_PROXY_PASSWORD`` (never shown in reprs or errors)."""
+
+
+@attrs.frozen(kw_only=True)
+class DriftDetectionSettings:
+    """Drift checked at admission: an update of an object whose APIM copy was changed outside
+    the operator is warned about or refused (docs/behavior/drift.md#at-admission). Needs the
+    admission webhooks (``ENABLE_WEBHOOK``); without them it has no effect."""
+
+    enabled: bool = True
+    """``DRIFT_DETECTION_ENABLED`` (upstream 4.13's name), else ``ENABLE_DRIFT_DETECTION``.
+    Defaults to true. The annotation ``gravitee.io/drift-detection`` (``"true"``/``"false"``)
+    overrides it per object."""
+    policy: AdmissionDriftPolicy = "warn"
+    """``DRIFT_DETECTION_POLICY``: what an update of a drifted object gets: ``warn`` (default:
+    admitted, the drift named in a warning), ``deny`` (refused) or ``allow`` (admitted, logged
+    only)."""
+    on_remote_missing: AdmissionDriftPolicy = "warn"
+    """``DRIFT_DETECTION_ON_REMOTE_MISSING``: the same, when APIM no longer has the object."""
+    on_fetch_failure: AdmissionDriftPolicy = "warn"
+    """``DRIFT_DETECTION_ON_FETCH_FAILURE``: the same, when APIM's copy could not be read (an
+    error, or no answer within ``WEBHOOK_APIM_DRY_RUN_BUDGET_SECONDS``)."""
 
 
 @attrs.frozen(kw_only=True)
@@ -268,8 +298,7 @@ class Settings:
     """``PROBES_PORT``: ``/healthz`` and ``/readyz``. Defaults to 8081. 0 picks a free port."""
     enable_templating: bool = True
     """``ENABLE_TEMPLATING``: ``[[ secret ... ]]`` templating. Defaults to true."""
-    enable_drift_detection: bool = True
-    """``ENABLE_DRIFT_DETECTION``. Defaults to true."""
+    drift_detection: DriftDetectionSettings = DriftDetectionSettings()
     drift: DriftSettings = DriftSettings()
     http_client: HttpClientSettings = HttpClientSettings()
     webhook: WebhookSettings = WebhookSettings()
@@ -320,7 +349,15 @@ class Settings:
             metrics_cert_dir=env.raw("METRICS_CERT_DIR"),
             probes_port=env.port("PROBES_PORT", 8081),
             enable_templating=env.boolean("ENABLE_TEMPLATING", True),
-            enable_drift_detection=env.boolean("ENABLE_DRIFT_DETECTION", True),
+            drift_detection=DriftDetectionSettings(
+                enabled=env.boolean("DRIFT_DETECTION_ENABLED",
+                                    env.boolean("ENABLE_DRIFT_DETECTION", True)),
+                policy=env.choice("DRIFT_DETECTION_POLICY", _ADMISSION_DRIFT, "warn"),
+                on_remote_missing=env.choice("DRIFT_DETECTION_ON_REMOTE_MISSING",
+                                             _ADMISSION_DRIFT, "warn"),
+                on_fetch_failure=env.choice("DRIFT_DETECTION_ON_FETCH_FAILURE",
+                                            _ADMISSION_DRIFT, "warn"),
+            ),
             drift=DriftSettings(
                 policy=env.choice(
                     "DRIFT_POLICY", {"report": "report", "repair": "repair", "off": "off"},

@@ -48,6 +48,9 @@ ANNOTATION_TEMPLATE: Final = "gravitee.io/template"
 ANNOTATION_REFERENCES: Final = "gravitee.io/references"
 # Ours: report / repair / off, overriding DRIFT_POLICY for one object (docs/behavior/drift.md).
 ANNOTATION_DRIFT_POLICY: Final = "gravitee.io/drift-policy"
+# Upstream's: "true" / "false", overriding DRIFT_DETECTION_ENABLED for one object's updates
+# (docs/behavior/drift.md#at-admission).
+ANNOTATION_DRIFT_DETECTION: Final = "gravitee.io/drift-detection"
 ANNOTATION_EXTENDS: Final = "gravitee.io/extends"
 ANNOTATION_INGRESS_CLASS: Final = "kubernetes.io/ingress.class"
 INGRESS_LABEL: Final = "gravitee.io/ingress"

@@ -20,7 +20,10 @@ def test_defaults_match_upstream_binary_defaults():
     assert s.metrics_port == 8080
     assert s.probes_port == 8081
     assert s.enable_templating is True
-    assert s.enable_drift_detection is True
+    assert s.drift_detection.enabled is True
+    assert s.drift_detection.policy == "warn"
+    assert (s.drift_detection.on_remote_missing, s.drift_detection.on_fetch_failure) == (
+        "warn", "warn")
     assert s.reconcile_strategy == "onSpecChange"
     assert s.apply_crds is False
     assert s.http_client.timeout_seconds == 5.0
@@ -132,11 +135,12 @@ def test_unimplemented_settings_name_what_happens_instead():
                                    "ENABLE_DRIFT_DETECTION": "false"}) == []
     found = dict(unimplemented_settings({
         "ENABLE_INGRESS": "true", "ENABLE_WEBHOOK": "true", "ENABLE_DRIFT_DETECTION": "true",
+        "DRIFT_DETECTION_ENABLED": "true", "DRIFT_DETECTION_POLICY": "deny",
         "DRIFT_DETECTION_INTERVAL": "5m", "GATEWAY_API_MATCH_ACROSS_ROUTES": "true",
     }))
-    # ENABLE_WEBHOOK is implemented: never reported as ignored.
-    assert set(found) == {"ENABLE_DRIFT_DETECTION",
-                          "DRIFT_DETECTION_INTERVAL", "GATEWAY_API_MATCH_ACROSS_ROUTES"}
+    # ENABLE_WEBHOOK and the drift detection settings are implemented: never reported.
+    assert set(found) == {"DRIFT_DETECTION_INTERVAL", "GATEWAY_API_MATCH_ACROSS_ROUTES"}
+    assert "DRIFT_DETECTION_ON_FETCH_FAILURE" in found["DRIFT_DETECTION_INTERVAL"]
 
 
 def test_webhook_settings_have_safe_defaults():
@@ -203,6 +207,27 @@ def test_drift_settings_are_read():
 def test_bad_drift_settings_stop_start_up_naming_the_variable(name: str, value: str):
     with pytest.raises(SettingsError, match=name):
         Settings.from_env({name: value})
+
+
+def test_drift_detection_settings_upstream_names_and_precedence():
+    s = Settings.from_env({"ENABLE_DRIFT_DETECTION": "false"}).drift_detection
+    assert s.enabled is False
+    # Upstream 4.13's name wins over the older one.
+    s = Settings.from_env({"ENABLE_DRIFT_DETECTION": "false",
+                           "DRIFT_DETECTION_ENABLED": "true"}).drift_detection
+    assert s.enabled is True
+    s = Settings.from_env({
+        "DRIFT_DETECTION_POLICY": "deny", "DRIFT_DETECTION_ON_REMOTE_MISSING": "allow",
+        "DRIFT_DETECTION_ON_FETCH_FAILURE": "DENY",
+    }).drift_detection
+    assert (s.policy, s.on_remote_missing, s.on_fetch_failure) == ("deny", "allow", "deny")
+
+
+@pytest.mark.parametrize("name", ["DRIFT_DETECTION_POLICY", "DRIFT_DETECTION_ON_REMOTE_MISSING",
+                                  "DRIFT_DETECTION_ON_FETCH_FAILURE", "DRIFT_DETECTION_ENABLED"])
+def test_bad_drift_detection_settings_stop_start_up_naming_the_variable(name: str):
+    with pytest.raises(SettingsError, match=name):
+        Settings.from_env({name: "block"})
 
 
 def test_our_drift_settings_are_not_reported_as_unimplemented():

@@ -12,6 +12,13 @@ A kind declares, in its ``setup(builder)``:
   budget (an APIM that does not answer in time admits the object with a warning);
 * ``default``: an optional mutation (a served mutating webhook) returning the changed object.
 
+A kind that also reads back (``builder.reads_back()``) gets the drift check on UPDATE
+(``DRIFT_DETECTION_*``, docs/behavior/drift.md#at-admission): when the stored object was synced,
+APIM's copy is compared with what the operator would send for the stored spec (the last applied
+state) by the periodic read-back's own code; if it differs, and does not already say what the
+update asks, the update is warned about, refused or only logged, per setting. The APIM read runs
+within the dry-run budget.
+
 Before any check the templates of the spec are compiled from the caches, as the reconcile does: a
 template that does not compile refuses the object. An update that leaves the spec unchanged
 (metadata, finalizers, the operator's own writes) and any update of an object being deleted are
@@ -30,16 +37,24 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 import attrs
+import structlog
 
+from controller import vocabulary as v
+from controller.apim.errors import ApimError
+from controller.config import AdmissionDriftPolicy
 from controller.informers.store import KubeObject
 from controller.keys import ObjectKey
 from controller.kube.resources import ResourceKind
 from controller.models.convert import ModelError, structure
 from controller.models.validation import FieldError, severe, warnings
 from controller.reconcilers.framework.errors import ReconcileError
+from controller.reconcilers.framework.readback import ReadBack
+from controller.reconcilers.support.drift import DELETED, compare, summarize
 
 if TYPE_CHECKING:
     from controller.reconcilers.framework.runtime import RuntimeDeps
+
+log = structlog.get_logger().bind(logger="admission")
 
 M = TypeVar("M")
 Operation = Literal["CREATE", "UPDATE"]
@@ -115,6 +130,38 @@ class RemoteOptions:
     """Seconds the dry run may take before the object is admitted with a warning."""
 
 
+@attrs.frozen(kw_only=True)
+class DriftOptions:
+    """The drift check at admission (``DRIFT_DETECTION_*``)."""
+
+    enabled: bool = False
+    policy: AdmissionDriftPolicy = "warn"
+    on_remote_missing: AdmissionDriftPolicy = "warn"
+    on_fetch_failure: AdmissionDriftPolicy = "warn"
+    budget: float = 2.0
+    """Seconds APIM's copy may take to read (the dry-run budget)."""
+
+
+@attrs.frozen
+class DriftReader:
+    """How admission reads one kind's drift (the kind's runtime provides both)."""
+
+    synced: Callable[[KubeObject], bool]
+    """Whether APIM holds what the operator sent for this object's spec."""
+    read: Callable[[KubeObject], Awaitable[ReadBack | None]]
+    """What the operator would send for this object's spec, and APIM's copy."""
+
+
+def drift_checked(obj: KubeObject, default: bool) -> bool:
+    """The object's ``gravitee.io/drift-detection`` annotation (exactly ``"true"`` or
+    ``"false"``), else ``default``."""
+    annotations = (obj.get("metadata") or {}).get("annotations") or {}
+    value = annotations.get(v.ANNOTATION_DRIFT_DETECTION)
+    if value == "true":
+        return True
+    return False if value == "false" else default
+
+
 def budget_exceeded_warning(budget: float) -> str:
     return (
         f"APIM dry run skipped: APIM did not answer within {budget:g}s; the object is "
@@ -146,6 +193,8 @@ class Admission:
         deps: RuntimeDeps,
         *,
         remote: RemoteOptions | None = None,
+        drift: DriftOptions | None = None,
+        readers: Mapping[ResourceKind, DriftReader] | None = None,
         compile_templates: Callable[[Mapping[str, Any], str], dict[str, Any]] | None = None,
     ) -> None:
         self.rules = {kind.plural: declared for kind, declared in rules.items()}
@@ -153,6 +202,9 @@ class Admission:
         """The kinds served, by plural."""
         self.deps = deps
         self.remote = remote or RemoteOptions()
+        self.drift = drift or DriftOptions()
+        self.readers = {kind.plural: reader for kind, reader in (readers or {}).items()}
+        """The kinds whose updates are checked for drift, by plural."""
         self._compile = compile_templates
 
     def validates(self, plural: str) -> bool:
@@ -201,6 +253,8 @@ class Admission:
             found.extend(await result if inspect.isawaitable(result) else result)
             if severe(found):
                 break
+        if not severe(found) and old is not None and plural in self.readers:
+            found.extend(await self._drift(plural, obj, old))
         if not severe(found) and rules.remote is not None and self.remote.enabled:
             found.extend(await self._remote(rules.remote, review))
         blocking = severe(found)
@@ -215,3 +269,66 @@ class Admission:
             return list(await asyncio.wait_for(remote(review, self.deps), budget))
         except TimeoutError:
             return [FieldError("spec", budget_exceeded_warning(budget), "warning")]
+
+    # -- drift ----------------------------------------------------------------------------------
+
+    async def _drift(self, plural: str, obj: KubeObject, old: KubeObject) -> list[FieldError]:
+        """The drift check of one update (docs/behavior/drift.md#at-admission): findings
+        name fields only, never values."""
+        reader = self.readers[plural]
+        if not drift_checked(obj, self.drift.enabled) or not reader.synced(old):
+            return []
+        options = self.drift
+        what = f"[{self.kinds[plural].kind}] [{ObjectKey.of(obj)}]"
+        try:
+            paths = await asyncio.wait_for(_drifted(reader, obj, old), options.budget)
+        except TimeoutError:
+            return _by_policy(
+                options.on_fetch_failure, what,
+                f"failed to fetch remote {what} for drift detection: APIM did not answer "
+                f"within {options.budget:g}s",
+            )
+        except Exception as error:  # whatever the read failed on, the policy decides
+            cause = error.describe() if isinstance(error, ReconcileError) else (
+                str(error) or type(error).__name__)
+            return _by_policy(options.on_fetch_failure, what,
+                              f"failed to fetch remote {what} for drift detection: {cause}")
+        if not paths:
+            return []
+        if paths == [DELETED]:
+            return _by_policy(options.on_remote_missing, what,
+                              f"remote {what} not found during drift detection")
+        return _by_policy(
+            options.policy, what,
+            f"drift detected: {what} was changed in APIM since the operator last applied it "
+            f"({summarize(paths)}); update the resource to match, undo the change in APIM, or "
+            f"annotate it {v.ANNOTATION_DRIFT_DETECTION}=false to overwrite it",
+        )
+
+
+async def _drifted(reader: DriftReader, obj: KubeObject, old: KubeObject) -> list[str]:
+    """The paths where APIM's copy differs from the last applied state (``old``), unless it
+    already holds what the update asks (someone made the same change in both places)."""
+    last = await reader.read(old)
+    if last is None:
+        return []
+    paths = compare(last.kind, last.sent, last.remote)
+    if not paths or paths == [DELETED]:
+        return paths
+    try:
+        wanted = await reader.read(obj)
+    except (ReconcileError, ApimError):
+        return paths  # the new spec does not resolve: the last applied state decides
+    if wanted is not None and not compare(wanted.kind, wanted.sent, wanted.remote):
+        return []
+    return paths
+
+
+def _by_policy(policy: AdmissionDriftPolicy, what: str, message: str) -> list[FieldError]:
+    if policy == "deny":
+        return [FieldError("spec", message)]
+    if policy == "warn":
+        return [FieldError("spec", message, "warning")]
+    log.warning(f"drift detected for resource {what}, drift policy is 'allow': drift is ignored",
+                finding=message)
+    return []

@@ -45,7 +45,12 @@ from controller.kube.resources import CONFIG_MAPS, SECRETS, ResourceKind
 from controller.loop import Controller, ControllerOptions
 from controller.metrics import apim_request_observer
 from controller.queue.workqueue import LOW_PRIORITY
-from controller.reconcilers.framework.admission import Admission, RemoteOptions
+from controller.reconcilers.framework.admission import (
+    Admission,
+    DriftOptions,
+    DriftReader,
+    RemoteOptions,
+)
 from controller.reconcilers.framework.builder import (
     Builder,
     Claims,
@@ -101,6 +106,7 @@ class _Wired:
     informer: Informer
     controller: Controller
     derived: DerivedValues
+    runtime: KindRuntime
 
     @property
     def store(self) -> Store:
@@ -173,9 +179,19 @@ class Assembly:
             ).spec
             return compiled
 
+        # Drift at admission: every kind that both admits and reads back, through its runtime.
+        readers = {w.primary.kind: DriftReader(w.runtime.synced, w.runtime.read_back_of)
+                   for w in self.wired if w.spec.reads_back and w.primary.kind in rules}
+        detection = self.settings.drift_detection
         return Admission(
             rules, deps,
             remote=RemoteOptions(enabled=webhook.apim_dry_run, budget=webhook.apim_dry_run_budget),
+            drift=DriftOptions(
+                enabled=detection.enabled, policy=detection.policy,
+                on_remote_missing=detection.on_remote_missing,
+                on_fetch_failure=detection.on_fetch_failure, budget=webhook.apim_dry_run_budget,
+            ),
+            readers=readers,
             compile_templates=compile_templates,
         )
 
@@ -249,7 +265,7 @@ class Assembly:
             options=self.options,
             on_ready=on_ready if spec.owned or spec.reads_back else None,
         )
-        wired = _Wired(spec, spec.primary, informer, controller, derived)
+        wired = _Wired(spec, spec.primary, informer, controller, derived, runtime)
         runtime.queue = controller.queue
         if spec.reads_back:
             runtime.drift = self._read_back_target(wired)

@@ -407,6 +407,22 @@ class KindRuntime:
             "The cluster's version was pushed back to APIM", attempt.generation,
         )
 
+    # -- admission ------------------------------------------------------------------------------
+
+    def synced(self, obj: Mapping[str, Any]) -> bool:
+        """True when APIM holds what the operator sent for ``obj``'s spec: its last reconcile
+        finished at this generation (admission compares APIM with it)."""
+        return not self.logic.skip_update(obj) and converged(
+            obj, processing_status=self.primary.processing_status
+        )
+
+    async def read_back_of(self, obj: Mapping[str, Any]) -> ReadBack | None:
+        """What the operator would send for ``obj``'s spec now and APIM's copy: the periodic
+        read-back's comparison, for an object the admission webhook reviews. Writes nothing."""
+        key = ObjectKey.of(obj)
+        attempt = self._compile(key, dict(obj), obj.get("spec") or {})
+        return await self.logic.read_back(attempt)
+
     async def _read_back(self, key: ObjectKey) -> Result:
         """One read-back of ``key``: never raises (a failed read-back is counted and logged;
         the next period tries again), never retried by the queue."""
