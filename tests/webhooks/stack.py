@@ -29,7 +29,7 @@ import pytest
 import yaml
 from kubernetes_asyncio.client import ApiClient
 
-from controller.config import LogSettings, Settings, WebhookSettings
+from controller.config import DriftDetectionSettings, LogSettings, Settings, WebhookSettings
 from controller.informers.store import Store
 from controller.keys import ObjectKey
 from controller.kube.client import connect
@@ -134,6 +134,9 @@ async def kubectl(kubeconfig: Path, *args: str, stdin: str | None = None,
 
 
 def webhook_settings(namespace: str, port: int, **overrides: Any) -> Settings:
+    """Webhooks on for ``namespace``; ``drift_detection`` overrides the drift check's settings,
+    every other override is a ``WebhookSettings`` field."""
+    drift_detection = overrides.pop("drift_detection", DriftDetectionSettings())
     webhook = WebhookSettings(
         enabled=True,
         namespace=namespace,
@@ -143,7 +146,8 @@ def webhook_settings(namespace: str, port: int, **overrides: Any) -> Settings:
         **overrides,
     )
     return Settings(namespaces=(namespace,), probes_port=0, enable_metrics=False,
-                    max_concurrent_reconciles=2, webhook=webhook)
+                    max_concurrent_reconciles=2, webhook=webhook,
+                    drift_detection=drift_detection)
 
 
 @attrs.define
