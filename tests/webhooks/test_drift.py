@@ -237,3 +237,38 @@ async def test_slow_apim_past_the_budget_admits_with_a_warning(
         assert result.code == 0, result.err
         assert (f"Warning: failed to fetch remote [ApiV4Definition] [{running.ns}/slow] for "
                 "drift detection: APIM did not answer within 0.5s") in result.err, result.err
+
+
+async def test_an_apim_error_admits_with_a_warning_even_when_drift_is_denied(
+    denying: Stack
+) -> None:
+    api = await synced(denying, v4("failing"))
+    denying.apim.faults.fail_next(10, method="GET", status=500)
+    try:
+        result = await denying.apply(changed(api, labels=["new-label"]))
+    finally:
+        denying.apim.faults.clear()
+    assert result.code == 0, result.err
+    assert (f"Warning: failed to fetch remote [ApiV4Definition] [{denying.ns}/failing] for drift "
+            "detection:") in result.err, result.err
+
+
+async def test_allow_policy_admits_a_drifted_update_without_a_warning(
+    server: ApiServer, simulator: RunningSimulator
+) -> None:
+    settings = DriftDetectionSettings(policy="allow", on_remote_missing="deny")
+    async with stack(server, simulator, fresh("drift-allow"), drift_detection=settings) as running:
+        await running.applied(context("ctx", simulator))
+        api = await synced(running, v4("tolerated"))
+        assert await running.apim.console("PATCH", "apis", hrid(running, "tolerated"),
+                                          {"description": CONSOLE}) == 204
+        result = await running.apply(changed(api, labels=["new-label"]))
+        assert result.code == 0, result.err
+        assert "drift" not in result.err, result.err
+        # The other policies still apply: an object deleted in APIM is refused here.
+        app = await synced(running, application("vanished", context_ref="ctx"))
+        assert await running.apim.console("DELETE", "applications",
+                                          hrid(running, "vanished")) == 204
+        result = await running.apply(changed(app, domain="vanished.example.com"))
+        assert result.refused, result.out
+        assert f"remote [Application] [{running.ns}/vanished] not found during drift" in result.err
