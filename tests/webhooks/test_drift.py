@@ -216,7 +216,8 @@ async def test_secret_values_never_appear_in_the_message(denying: Stack) -> None
     ) == 204
     result = await denying.apply(changed(api, labels=["new-label"]))
     assert result.refused, result.out
-    assert "drift detected" in result.err and "properties" in result.err, result.err
+    assert "drift detected" in result.err, result.err
+    assert "properties" in result.err, result.err
     assert cluster_value not in result.err
     assert console_value not in result.err
 
