@@ -283,7 +283,7 @@ class Admission:
         try:
             paths = await asyncio.wait_for(_drifted(reader, obj, old), options.budget)
         except TimeoutError:
-            return _by_policy(
+            return drift_finding(
                 options.on_fetch_failure, what,
                 f"failed to fetch remote {what} for drift detection: APIM did not answer "
                 f"within {options.budget:g}s",
@@ -291,14 +291,14 @@ class Admission:
         except Exception as error:  # whatever the read failed on, the policy decides
             cause = error.describe() if isinstance(error, ReconcileError) else (
                 str(error) or type(error).__name__)
-            return _by_policy(options.on_fetch_failure, what,
+            return drift_finding(options.on_fetch_failure, what,
                               f"failed to fetch remote {what} for drift detection: {cause}")
         if not paths:
             return []
         if paths == [DELETED]:
-            return _by_policy(options.on_remote_missing, what,
+            return drift_finding(options.on_remote_missing, what,
                               f"remote {what} not found during drift detection")
-        return _by_policy(
+        return drift_finding(
             options.policy, what,
             f"drift detected: {what} was changed in APIM since the operator last applied it "
             f"({summarize(paths)}); update the resource to match, undo the change in APIM, or "
@@ -324,7 +324,9 @@ async def _drifted(reader: DriftReader, obj: KubeObject, old: KubeObject) -> lis
     return paths
 
 
-def _by_policy(policy: AdmissionDriftPolicy, what: str, message: str) -> list[FieldError]:
+def drift_finding(policy: AdmissionDriftPolicy, what: str, message: str) -> list[FieldError]:
+    """What ``policy`` makes of one finding about ``what``: a refusal, a warning, or (``allow``)
+    a log line and nothing for the verdict."""
     if policy == "deny":
         return [FieldError("spec", message)]
     if policy == "warn":
