@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from controller.reconcilers.framework.admission import drift_finding, drift_checked
+from controller.reconcilers.framework.admission import drift_checked, drift_finding
 
 
 def annotated(value: str | None) -> dict[str, Any]:
