@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from controller.config import Settings
 from controller.webhook import manifests as generated
@@ -28,6 +29,7 @@ from tests.deploy.rendering import (
 )
 
 COMPONENT = MANIFESTS / "components" / "webhook"
+NAMESPACED = MANIFESTS / "components" / "webhook-namespaced"
 CONFIG_KINDS = ("ValidatingWebhookConfiguration", "MutatingWebhookConfiguration")
 
 
@@ -42,6 +44,8 @@ def _settings(objects: list[Manifest]) -> Settings:
 
 def test_the_committed_configurations_are_generated_from_the_kinds() -> None:
     assert (COMPONENT / "webhooks.yaml").read_text(encoding="utf-8") == generated.render()
+    assert (NAMESPACED / "namespace-selector.yaml").read_text(encoding="utf-8") == (
+        generated.render_selectors())
     validated, mutated = generated.declared_kinds()
     assert [kind.kind for kind in validated] == [
         "ManagementContext", "ApiDefinition", "ApiV4Definition", "ApiResource", "Application",
@@ -103,6 +107,50 @@ def _assert_webhook_rbac(objects: list[Manifest], names: dict[str, str], namespa
     assert any("secrets" in rule.get("resources", [])
                and "gko-webhook-cert" in rule.get("resourceNames", [])
                and {"get", "update"} <= set(rule["verbs"]) for rule in local)
+
+
+def _installed_in(directory: Path, namespace: str, overlay: str,
+                  *components: Path) -> list[Manifest]:
+    """What a user's one-file overlay renders: ``namespace:`` set in the same kustomization
+    that lists the components (they run before it)."""
+    write_kustomization(directory, namespace=namespace,
+                        resources=(MANIFESTS / "overlays" / overlay,), components=components)
+    return render(directory)
+
+
+@requires_kubectl
+def test_the_component_follows_the_overlay_namespace(tmp_path: Path) -> None:
+    objects = _installed_in(tmp_path, "team-x", "cluster", COMPONENT)
+    webhook = _settings(objects).webhook
+    names = {obj["kind"]: obj["metadata"]["name"] for kind in CONFIG_KINDS
+             for obj in of_kind(objects, kind)}
+    assert names == {
+        "ValidatingWebhookConfiguration": "gko-validating-webhook-configurations-team-x",
+        "MutatingWebhookConfiguration": "gko-mutating-webhook-configurations-team-x",
+    }
+    assert (webhook.validating_name("team-x"), webhook.mutating_name("team-x")) == (
+        names["ValidatingWebhookConfiguration"], names["MutatingWebhookConfiguration"])
+    for kind in CONFIG_KINDS:
+        configuration = pick(objects, kind)
+        assert configuration["metadata"]["labels"]["gravitee.io/operator-namespace"] == "team-x"
+        for hook in configuration["webhooks"]:
+            assert hook["clientConfig"]["service"]["namespace"] == "team-x"
+            assert "namespaceSelector" not in hook
+    _assert_webhook_rbac(objects, names, "team-x")
+    assert "$(" not in yaml.safe_dump_all(objects)
+
+
+@requires_helm
+@requires_kubectl
+def test_the_namespaced_variant_selects_its_namespace_as_the_chart_does(tmp_path: Path) -> None:
+    objects = _installed_in(tmp_path, "team-a", "namespaced", COMPONENT, NAMESPACED)
+    for entries in _webhooks(objects).values():
+        for hook in entries:
+            assert hook["namespaceSelector"]["matchExpressions"] == [
+                {"key": "kubernetes.io/metadata.name", "operator": "In", "values": ["team-a"]}]
+    chart = template(namespace="team-a", manager__webhook__enabled=True,
+                     manager__scope__cluster=False)
+    assert _webhooks(objects) == _webhooks(chart)
 
 
 @requires_kubectl

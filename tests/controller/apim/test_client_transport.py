@@ -5,7 +5,7 @@ import asyncio
 import base64
 import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from typing import Any
 
 import pytest
@@ -77,7 +77,7 @@ async def test_no_auth_sends_no_header_and_gets_a_terminal_401(apim):
 
 
 @contextlib.contextmanager
-def every_log_line() -> Iterator[list[dict[str, Any]]]:
+def every_log_line() -> Iterator[list[MutableMapping[str, Any]]]:
     """The lines logged meanwhile, debug included, whatever an earlier test configured.
 
     ``structlog.testing.capture_logs`` swaps the processors only: after a suite that configured
