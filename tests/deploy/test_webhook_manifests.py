@@ -166,7 +166,7 @@ def test_without_the_component_nothing_of_it_is_installed() -> None:
 def test_the_chart_renders_the_same_webhooks_as_the_component(
     component: list[Manifest],
 ) -> None:
-    chart = template(manager__webhook__enabled=True)
+    chart = template()  # on by default, as upstream
     assert _webhooks(chart) == _webhooks(component)
     settings = _settings(chart)
     names = {obj["kind"]: obj["metadata"]["name"] for kind in CONFIG_KINDS
@@ -193,7 +193,12 @@ def test_the_chart_names_and_scopes_per_release_namespace() -> None:
 
 @requires_helm
 def test_the_chart_without_webhooks_renders_none() -> None:
-    chart = template()
+    chart = template(manager__webhook__enabled=False)
     assert not _webhooks(chart)
     assert not _settings(chart).webhook.enabled
+    assert not [key for key in pick(chart, "ConfigMap", "gko-config")["data"]
+                if key.startswith("WEBHOOK_")]
+    assert not [role for role in of_kind(chart, "ClusterRole")
+                if role["metadata"]["name"].startswith("gko-webhook")]
+    assert not of_kind(chart, "Secret")
     assert all(obj["metadata"]["name"] != "gko-webhook" for obj in of_kind(chart, "Service"))
