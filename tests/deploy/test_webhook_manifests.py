@@ -151,6 +151,15 @@ def test_the_namespaced_variant_selects_its_namespace_as_the_chart_does(tmp_path
     chart = template(namespace="team-a", manager__webhook__enabled=True,
                      manager__scope__cluster=False)
     assert _webhooks(objects) == _webhooks(chart)
+    # Two namespaced installs never share (and overwrite) the cluster-scoped webhook RBAC.
+    for kind in ("ClusterRole", "ClusterRoleBinding"):
+        ours = pick(objects, kind, "gko-webhook-team-a")
+        theirs = pick(chart, kind, "gko-webhook-team-a")
+        field = "rules" if kind == "ClusterRole" else "roleRef"
+        assert ours[field] == theirs[field]
+    names = {obj["kind"]: obj["metadata"]["name"] for kind in CONFIG_KINDS
+             for obj in of_kind(objects, kind)}
+    _assert_webhook_rbac(objects, names, "team-a")
 
 
 @requires_kubectl
