@@ -88,11 +88,11 @@ bench-queue: $(STAMP) ## work queue throughput benchmark
 
 manifests: $(STAMP) ## regenerate manifests/crds (and controller/crds) from the models, and the webhook configurations
 	$(BIN)/python -m controller.models.crdgen manifests/crds
-	$(BIN)/python -m controller.webhook.manifests manifests/components/webhook/webhooks.yaml
+	$(BIN)/python -m controller.webhook.manifests manifests/components
 
 check-manifests: $(STAMP) ## fail when the committed CRDs or webhook configurations differ from the code
 	$(BIN)/python -m controller.models.crdgen --check manifests/crds
-	$(BIN)/python -m controller.webhook.manifests manifests/components/webhook/webhooks.yaml --check
+	$(BIN)/python -m controller.webhook.manifests manifests/components --check
 
 # The emulator's contract suite against a real cluster (e.g. k3d): KUBECONFIG must point at it.
 test-contract-real: $(STAMP) ## emulator contract tests against the cluster in KUBECONFIG

@@ -26,6 +26,7 @@ from controller.reconcilers.support.portals import (
     PortalChild,
     documented_api_refs,
     parent_unchanged,
+    parents_resolve,
     portal_refs,
 )
 from controller.reconcilers.support.references import context_refs, template_sources
@@ -45,7 +46,8 @@ def setup(builder: Builder) -> None:
         .references(MANAGEMENT_CONTEXTS, refs=context_refs, via=PORTALS)
         .references(MANAGEMENT_CONTEXTS, refs=context_refs, via=API_V4_DEFINITIONS)
         .reads_sources(template_sources, finalizer=TEMPLATING_FINALIZER)
-        .admits(DocumentationSpec, parent_unchanged, rules(parent_rules))
+        .admits(DocumentationSpec, parent_unchanged, rules(parent_rules),
+                parents_resolve(Documentation.what))
         .reads_back()
         .complete(Documentation)
     )

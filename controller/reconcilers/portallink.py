@@ -18,6 +18,7 @@ from controller.reconcilers.support.portals import (
     Placement,
     PortalChild,
     parent_unchanged,
+    parents_resolve,
     portal_refs,
 )
 from controller.reconcilers.support.references import context_refs, template_sources
@@ -32,7 +33,7 @@ def setup(builder: Builder) -> None:
         .references(PORTALS, refs=portal_refs, when=PARENT_SYNCED)
         .references(MANAGEMENT_CONTEXTS, refs=context_refs, via=PORTALS)
         .reads_sources(template_sources, finalizer=TEMPLATING_FINALIZER)
-        .admits(PortalLinkSpec, parent_unchanged)
+        .admits(PortalLinkSpec, parent_unchanged, parents_resolve(PortalLink.what))
         .reads_back()
         .complete(PortalLink)
     )

@@ -15,7 +15,6 @@ from controller.apim.ids import hrid
 from controller.kube.kinds import API_V4_DEFINITIONS, MANAGEMENT_CONTEXTS, PORTAL_LISTINGS, PORTALS
 from controller.models.portal import PortalListingSpec
 from controller.reconcilers.framework.builder import Builder
-from controller.reconcilers.framework.errors import IllegalStateError
 from controller.reconcilers.framework.runtime import Attempt
 from controller.reconcilers.support.admission import enforce
 from controller.reconcilers.support.portals import (
@@ -24,7 +23,9 @@ from controller.reconcilers.support.portals import (
     PortalChild,
     listed_api_refs,
     parent_unchanged,
+    parents_resolve,
     portal_refs,
+    same_context,
 )
 from controller.reconcilers.support.references import context_refs, template_sources
 from controller.reconcilers.support.templating import TEMPLATING_FINALIZER
@@ -39,7 +40,7 @@ def setup(builder: Builder) -> None:
         .references(API_V4_DEFINITIONS, refs=listed_api_refs, when=PARENT_SYNCED)
         .references(MANAGEMENT_CONTEXTS, refs=context_refs, via=PORTALS)
         .reads_sources(template_sources, finalizer=TEMPLATING_FINALIZER)
-        .admits(PortalListingSpec, parent_unchanged)
+        .admits(PortalListingSpec, parent_unchanged, parents_resolve(PortalListing.what))
         .reads_back()
         .complete(PortalListing)
     )
@@ -58,11 +59,7 @@ class PortalListing(PortalChild):
         entries = []
         for entry in attempt.spec.get("apis") or []:
             api_hrid, context = self.api(attempt, entry.get("ref"))
-            if context != placement.context:
-                raise IllegalStateError(
-                    f"API [{entry['ref'].get('name')}] belongs to context [{context}], "
-                    f"not to the portal's context [{placement.context}]"
-                )
+            same_context(entry.get("ref"), context, placement.context)
             item: dict[str, Any] = {"apiHrid": api_hrid, "location": entry.get("location")}
             if entry.get("order") is not None:
                 item["order"] = entry["order"]

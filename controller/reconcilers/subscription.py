@@ -57,8 +57,13 @@ from controller.reconcilers.framework.runtime import (
     RuntimeDeps,
 )
 from controller.reconcilers.support.admission import enforce
+from controller.reconcilers.support.api_common import stopped
 from controller.reconcilers.support.contexts import ContextClient
-from controller.reconcilers.support.identity import populate_v2_ids
+from controller.reconcilers.support.identity import (
+    populate_v2_ids,
+    v2_definition_context,
+    v4_definition_context,
+)
 from controller.reconcilers.support.references import spec_of, template_sources
 from controller.reconcilers.support.templating import TEMPLATING_FINALIZER
 
@@ -133,6 +138,12 @@ def references_checked(review: Review[SubscriptionSpec], deps: RuntimeDeps) -> l
         refs = Subscription(deps)._refs(attempt)
     except ReconcileError as error:
         return [FieldError("spec", str(error))]
+    if review.old is None:
+        # Upstream checks the API's and the application's state when the subscription is
+        # created only: a subscription that exists keeps being editable whatever they become.
+        state = api_state_problems(refs) or application_state_problems(refs)
+        if state:
+            return state
     plan = str(review.spec.get("plan") or "")
     spec = refs.api.get("spec") or {}
     if refs.kind == API_DEFINITIONS:
@@ -149,6 +160,42 @@ def references_checked(review: Review[SubscriptionSpec], deps: RuntimeDeps) -> l
         return [FieldError("spec.plan", f"unable to subscribe to plan [{plan}] because security "
                                         f"type is not one of [{','.join(SUBSCRIBABLE)}]")]
     return _plan_fits(review, refs, security.upper())
+
+
+def _failed(obj: Mapping[str, Any]) -> bool:
+    return (obj.get("status") or {}).get("processingStatus") == v.PROCESSING_FAILED
+
+
+def _synced_from_management(kind: ResourceKind, api: Mapping[str, Any]) -> bool:
+    spec = api.get("spec") or {}
+    context = v2_definition_context(spec) if kind == API_DEFINITIONS else \
+        v4_definition_context(spec)
+    return str(context.get("syncFrom") or "").upper() == "MANAGEMENT"
+
+
+def api_state_problems(refs: References) -> list[FieldError]:
+    """The API can take subscriptions: synced from APIM (not a gateway-only definition), not
+    failed (its last reconcile) and started (docs/behavior/admission.md#subscription)."""
+    key, api = refs.key, refs.api
+    because = f"unable to subscribe to API [{key}] because"
+    if not _synced_from_management(refs.kind, api):
+        return [FieldError("spec.api", f"{because} its definition is not synced from the "
+                                       "management API (sourcing subscriptions from a "
+                                       "Kubernetes cluster is not supported at the moment)")]
+    if _failed(api):
+        return [FieldError("spec.api", f"{because} it is in a failed state")]
+    if stopped(api.get("spec") or {}):
+        return [FieldError("spec.api", f"{because} it is not started")]
+    return []
+
+
+def application_state_problems(refs: References) -> list[FieldError]:
+    """The application's last reconcile did not fail."""
+    if _failed(refs.app):
+        return [FieldError("spec.application", f"unable to subscribe from application "
+                                               f"[{refs.app_key}] because it is in a failed "
+                                               "state")]
+    return []
 
 
 def _plan_fits(review: Review[SubscriptionSpec], refs: References, security: str

@@ -111,7 +111,9 @@ def test_every_object_is_valid_and_namespaced_where_it_must_be(values: str | Non
     for obj in objects:
         if obj["apiVersion"] != "monitoring.coreos.com/v1":
             kubernetes_validate.validate(obj, kubernetes_validate.latest_version(), strict=True)
-        cluster_scoped = obj["kind"] in ("ClusterRole", "ClusterRoleBinding")
+        cluster_scoped = obj["kind"] in ("ClusterRole", "ClusterRoleBinding",
+                                         "ValidatingWebhookConfiguration",
+                                         "MutatingWebhookConfiguration")
         assert ("namespace" in obj["metadata"]) is not cluster_scoped, obj["metadata"]
         if not cluster_scoped:
             assert obj["metadata"]["namespace"] == OPERATOR_NAMESPACE
@@ -134,8 +136,18 @@ def test_the_defaults_are_upstreams() -> None:
     assert settings.max_concurrent_reconciles == 1
     assert settings.logs.timestamp_format == "epoch-second"
     assert settings.http_client.timeout_seconds == 5
+    assert settings.webhook.enabled
+    assert settings.webhook.failure_policy == "Fail"
+    assert (settings.webhook.namespace, settings.webhook.service_name,
+            settings.webhook.cert_secret_name) == (OPERATOR_NAMESPACE, "gko-webhook",
+                                                   "gko-webhook-cert")
+    assert settings.webhook.validating_configuration_name == (
+        f"gko-validating-webhook-configurations-{OPERATOR_NAMESPACE}")
     assert {r["metadata"]["name"] for r in of_kind(objects, "ClusterRole")} == {
-        "gko-manager", "gko-crd-apply", "gko-metrics-auth", "gko-metrics-reader"}
+        "gko-manager", "gko-crd-apply", "gko-metrics-auth", "gko-metrics-reader", "gko-webhook"}
+    assert pick(objects, "Service", "gko-webhook")["spec"]["ports"] == [
+        {"name": "https-webhook", "port": 443, "targetPort": "webhook-server", "protocol": "TCP"}]
+    assert pick(objects, "Secret", "gko-webhook-cert")["type"] == "Opaque"
     service = pick(objects, "Service", "gko-controller-manager-metrics-service")
     assert service["spec"]["ports"] == [
         {"name": "https", "port": 8443, "targetPort": "metrics", "protocol": "TCP"}]
@@ -166,9 +178,12 @@ def test_the_metrics_reader_is_for_the_scraper_not_the_operator() -> None:
 
 @pytest.mark.parametrize("values", [None, *_VARIANTS])
 def test_probes_and_ports(values: str | None) -> None:
-    container = operator_container(template(*([values] if values else [])))
+    objects = template(*([values] if values else []))
+    container = operator_container(objects)
+    # The webhook port with the webhooks (on by default; off in the kustomize-* files).
+    webhook = {"webhook-server": 9443} if _settings(objects).webhook.enabled else {}
     assert {p["name"]: p["containerPort"] for p in container["ports"]} == {
-        "metrics": 8080, "probes": 8081}
+        "metrics": 8080, "probes": 8081, **webhook}
     assert container["livenessProbe"] == {
         "httpGet": {"path": "/healthz", "port": "probes"},
         "initialDelaySeconds": 15, "periodSeconds": 20}
@@ -181,7 +196,7 @@ def test_the_probe_and_metrics_ports_follow_their_values() -> None:
     objects = template(manager__probes__port=9091, manager__metrics__port=9090)
     container = operator_container(objects)
     assert {p["name"]: p["containerPort"] for p in container["ports"]} == {
-        "metrics": 9090, "probes": 9091}
+        "metrics": 9090, "probes": 9091, "webhook-server": 9443}
     settings = _settings(objects)
     assert (settings.metrics_port, settings.probes_port) == (9090, 9091)
 
@@ -224,7 +239,8 @@ def test_namespaced_scope_is_a_role_in_the_release_namespace() -> None:
     names = {r["metadata"]["name"] for r in of_kind(objects, "ClusterRole")}
     assert names == {f"gko-metrics-auth-{OPERATOR_NAMESPACE}",
                      f"gko-metrics-reader-{OPERATOR_NAMESPACE}",
-                     f"gko-crd-apply-{OPERATOR_NAMESPACE}"}
+                     f"gko-crd-apply-{OPERATOR_NAMESPACE}",
+                     f"gko-webhook-{OPERATOR_NAMESPACE}"}
 
 
 def test_namespaced_without_secured_metrics_or_crds_has_no_cluster_rbac() -> None:
@@ -332,7 +348,9 @@ def test_impossible_combinations_fail_to_render() -> None:
         ({"manager__drift__policy": "repair", "manager__drift__checkInterval": 60,
           "manager__drift__checkRate": 2},
          {"DRIFT_POLICY": "repair", "DRIFT_CHECK_INTERVAL": "60", "DRIFT_CHECK_RATE": "2"}),
-        ({"manager__httpClient__timeoutSeconds": 12}, {"HTTP_CLIENT_TIMEOUT_SECONDS": "12"}),
+        # The webhook timeout follows, as upstream: min(HTTP timeout + 5, 30).
+        ({"manager__httpClient__timeoutSeconds": 12},
+         {"HTTP_CLIENT_TIMEOUT_SECONDS": "12", "WEBHOOK_TIMEOUT_SECONDS": "17"}),
         ({"manager__httpClient__insecureSkipCertVerify": True},
          {"HTTP_CLIENT_INSECURE_SKIP_CERT_VERIFY": "true"}),
         ({"manager__httpClient__trustStore__path": "/etc/apim/ca.pem"},
@@ -353,33 +371,16 @@ def test_impossible_combinations_fail_to_render() -> None:
          {"LOGS_FORMAT": "console", "LOGS_LEVEL": "debug", "LOGS_LEVEL_CASE": "lower",
           "LOGS_TIMESTAMP_FIELD": "ts", "LOGS_TIMESTAMP_FORMAT": "iso-8601"}),
         ({"manager__logs__json": False}, {"DEV_MODE": "true"}),
-        ({"manager__webhook__enabled": True,
-          "manager__webhook__admission__checkApiContextPathConflictInCluster": True},
-         {"ENABLE_WEBHOOK": "true", "WEBHOOK_NAMESPACE": OPERATOR_NAMESPACE,
-          "WEBHOOK_SERVICE_NAME": "gko-webhook", "WEBHOOK_SERVICE_PORT": "9443",
-          "WEBHOOK_CERT_SECRET_NAME": "gko-webhook-cert",
-          "WEBHOOK_VALIDATING_CONFIGURATION_NAME":
-              f"gko-validating-webhook-configurations-{OPERATOR_NAMESPACE}",
-          "WEBHOOK_MUTATING_CONFIGURATION_NAME":
-              f"gko-mutating-webhook-configurations-{OPERATOR_NAMESPACE}",
-          "WEBHOOK_FAILURE_POLICY": "Fail", "WEBHOOK_TIMEOUT_SECONDS": "10",
-          "WEBHOOK_APIM_DRY_RUN": "false", "WEBHOOK_APIM_DRY_RUN_BUDGET_SECONDS": "2",
-          "CHECK_API_CONTEXT_PATH_CONFLICT_IN_CLUSTER": "true"}),
-        ({"manager__webhook__enabled": True, "manager__webhook__failurePolicy": "Ignore",
+        ({"manager__webhook__admission__checkApiContextPathConflictInCluster": True},
+         {"CHECK_API_CONTEXT_PATH_CONFLICT_IN_CLUSTER": "true"}),
+        ({"manager__webhook__failurePolicy": "Ignore",
           "manager__webhook__apimDryRun__enabled": True,
           "manager__webhook__apimDryRun__budgetSeconds": 3,
           "manager__httpClient__timeoutSeconds": 30},
-         {"ENABLE_WEBHOOK": "true", "WEBHOOK_NAMESPACE": OPERATOR_NAMESPACE,
-          "WEBHOOK_SERVICE_NAME": "gko-webhook", "WEBHOOK_SERVICE_PORT": "9443",
-          "WEBHOOK_CERT_SECRET_NAME": "gko-webhook-cert",
-          "WEBHOOK_VALIDATING_CONFIGURATION_NAME":
-              f"gko-validating-webhook-configurations-{OPERATOR_NAMESPACE}",
-          "WEBHOOK_MUTATING_CONFIGURATION_NAME":
-              f"gko-mutating-webhook-configurations-{OPERATOR_NAMESPACE}",
-          "WEBHOOK_FAILURE_POLICY": "Ignore", "WEBHOOK_TIMEOUT_SECONDS": "30",
+         {"WEBHOOK_FAILURE_POLICY": "Ignore", "WEBHOOK_TIMEOUT_SECONDS": "30",
           "HTTP_CLIENT_TIMEOUT_SECONDS": "30",
-          "WEBHOOK_APIM_DRY_RUN": "true", "WEBHOOK_APIM_DRY_RUN_BUDGET_SECONDS": "3",
-          "CHECK_API_CONTEXT_PATH_CONFLICT_IN_CLUSTER": "false"}),
+          "WEBHOOK_APIM_DRY_RUN": "true", "WEBHOOK_APIM_DRY_RUN_BUDGET_SECONDS": "3"}),
+        ({"manager__webhook__enabled": False}, {"ENABLE_WEBHOOK": "false"}),
         ({"ingress__controller__enabled": True, "ingress__ingressClasses[0]": "graviteeio",
           "ingress__ingressClasses[1]": "other",
           "ingress__templates__404__name": "not-found",
@@ -411,7 +412,8 @@ def test_the_proxy_password_goes_to_a_secret_not_the_configmap() -> None:
     env = {e["name"]: e for e in operator_container(objects)["env"]}
     assert env["HTTP_CLIENT_PROXY_PASSWORD"]["valueFrom"] == {
         "secretKeyRef": {"name": "gko-config-proxy", "key": "HTTP_CLIENT_PROXY_PASSWORD"}}
-    assert not of_kind(template(), "Secret")
+    assert not [secret for secret in of_kind(template(), "Secret")
+                if secret["metadata"]["name"] == "gko-config-proxy"]
 
 
 def test_a_config_change_rolls_the_pods() -> None:
@@ -447,7 +449,8 @@ def test_names_images_and_switches() -> None:
     assert not of_kind(no_cluster, "ClusterRoleBinding")
     assert pick(no_cluster, "Role", "gko-manager")
     no_metrics = template(manager__metrics__enabled=False)
-    assert not of_kind(no_metrics, "Service")
+    assert [service["metadata"]["name"] for service in of_kind(no_metrics, "Service")] == [
+        "gko-webhook"]
     assert not [r for r in of_kind(no_metrics, "ClusterRole") if "metrics" in r["metadata"]["name"]]
 
 

@@ -1,9 +1,9 @@
 """The chart and the kustomize install render the same operator: RBAC, environment, probes.
 
 Each kustomize overlay has a values file in deploy/helm/examples that reproduces it, and the
-chart's defaults (upstream's) are the cluster overlay plus the apply-crds, leader-election and
-secure-metrics components. Compared: the rules granted to the operator in each scope, every
-ClusterRole/Role's rules, the whole gko-config, the container (env, ports, probes, resources,
+chart's defaults (upstream's) are the cluster overlay plus the apply-crds, leader-election,
+secure-metrics and webhook components. Compared: the rules granted to the operator in each scope,
+every ClusterRole/Role's rules, the whole gko-config, the container (env, ports, probes, resources,
 security), the pod spec, the metrics Service and PodDisruptionBudget. Labels, Helm's bookkeeping
 and the Namespace object (created by `helm install --create-namespace`) are left out.
 """
@@ -107,11 +107,12 @@ def test_each_overlay_has_a_values_file_rendering_the_same_operator(overlay: str
     assert _kinds_and_names(chart) == _kinds_and_names(kustomize)
 
 
-def test_the_chart_defaults_are_the_cluster_overlay_with_its_three_components(
+def test_the_chart_defaults_are_the_cluster_overlay_with_its_four_components(
     tmp_path: Path,
 ) -> None:
     chart = template()
-    kustomize = _compose(tmp_path, "cluster", "apply-crds", "leader-election", "secure-metrics")
+    kustomize = _compose(tmp_path, "cluster", "apply-crds", "leader-election", "secure-metrics",
+                         "webhook")
     # The strategy differs on purpose: with leader election the chart rolls (the standby takes
     # over at once), while the leader-election component alone leaves the base's Recreate.
     _assert_same_operator(chart, kustomize, deployment=False)

@@ -42,7 +42,7 @@ def _materialise(tmp_path: Path, name: str) -> Path:
 
 
 def test_the_readme_shows_both_recipes() -> None:
-    assert set(_recipes()) == {"my-install", "watch-team-a"}
+    assert set(_recipes()) == {"my-install", "watch-team-a", "webhooks-team-x"}
 
 
 def test_the_custom_overlay_recipe(tmp_path: Path) -> None:
@@ -70,5 +70,20 @@ def test_the_watch_another_namespace_recipe(tmp_path: Path) -> None:
     assert binding["subjects"] == [
         {"kind": "ServiceAccount", "name": SERVICE_ACCOUNT, "namespace": OPERATOR_NAMESPACE}
     ]
+    for obj in objects:
+        kubernetes_validate.validate(obj, "1.32", strict=True)
+
+
+def test_the_webhooks_in_another_namespace_recipe(tmp_path: Path) -> None:
+    objects = render(_materialise(tmp_path, "webhooks-team-x"))
+    config = pick(objects, "ConfigMap", "gko-config")["data"]
+    assert config["WEBHOOK_VALIDATING_CONFIGURATION_NAME"] == (
+        "gko-validating-webhook-configurations-team-x")
+    validating = pick(objects, "ValidatingWebhookConfiguration",
+                      "gko-validating-webhook-configurations-team-x")
+    assert {hook["clientConfig"]["service"]["namespace"] for hook in validating["webhooks"]} == {
+        "team-x"}
+    pick(objects, "MutatingWebhookConfiguration", "gko-mutating-webhook-configurations-team-x")
+    assert pick(objects, "Secret", "gko-webhook-cert")["metadata"]["namespace"] == "team-x"
     for obj in objects:
         kubernetes_validate.validate(obj, "1.32", strict=True)

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from controller.config import Settings
 from controller.webhook import manifests as generated
@@ -28,6 +29,7 @@ from tests.deploy.rendering import (
 )
 
 COMPONENT = MANIFESTS / "components" / "webhook"
+NAMESPACED = MANIFESTS / "components" / "webhook-namespaced"
 CONFIG_KINDS = ("ValidatingWebhookConfiguration", "MutatingWebhookConfiguration")
 
 
@@ -42,6 +44,8 @@ def _settings(objects: list[Manifest]) -> Settings:
 
 def test_the_committed_configurations_are_generated_from_the_kinds() -> None:
     assert (COMPONENT / "webhooks.yaml").read_text(encoding="utf-8") == generated.render()
+    assert (NAMESPACED / "namespace-selector.yaml").read_text(encoding="utf-8") == (
+        generated.render_selectors())
     validated, mutated = generated.declared_kinds()
     assert [kind.kind for kind in validated] == [
         "ManagementContext", "ApiDefinition", "ApiV4Definition", "ApiResource", "Application",
@@ -105,6 +109,59 @@ def _assert_webhook_rbac(objects: list[Manifest], names: dict[str, str], namespa
                and {"get", "update"} <= set(rule["verbs"]) for rule in local)
 
 
+def _installed_in(directory: Path, namespace: str, overlay: str,
+                  *components: Path) -> list[Manifest]:
+    """What a user's one-file overlay renders: ``namespace:`` set in the same kustomization
+    that lists the components (they run before it)."""
+    write_kustomization(directory, namespace=namespace,
+                        resources=(MANIFESTS / "overlays" / overlay,), components=components)
+    return render(directory)
+
+
+@requires_kubectl
+def test_the_component_follows_the_overlay_namespace(tmp_path: Path) -> None:
+    objects = _installed_in(tmp_path, "team-x", "cluster", COMPONENT)
+    webhook = _settings(objects).webhook
+    names = {obj["kind"]: obj["metadata"]["name"] for kind in CONFIG_KINDS
+             for obj in of_kind(objects, kind)}
+    assert names == {
+        "ValidatingWebhookConfiguration": "gko-validating-webhook-configurations-team-x",
+        "MutatingWebhookConfiguration": "gko-mutating-webhook-configurations-team-x",
+    }
+    assert (webhook.validating_name("team-x"), webhook.mutating_name("team-x")) == (
+        names["ValidatingWebhookConfiguration"], names["MutatingWebhookConfiguration"])
+    for kind in CONFIG_KINDS:
+        configuration = pick(objects, kind)
+        assert configuration["metadata"]["labels"]["gravitee.io/operator-namespace"] == "team-x"
+        for hook in configuration["webhooks"]:
+            assert hook["clientConfig"]["service"]["namespace"] == "team-x"
+            assert "namespaceSelector" not in hook
+    _assert_webhook_rbac(objects, names, "team-x")
+    assert "$(" not in yaml.safe_dump_all(objects)
+
+
+@requires_helm
+@requires_kubectl
+def test_the_namespaced_variant_selects_its_namespace_as_the_chart_does(tmp_path: Path) -> None:
+    objects = _installed_in(tmp_path, "team-a", "namespaced", COMPONENT, NAMESPACED)
+    for entries in _webhooks(objects).values():
+        for hook in entries:
+            assert hook["namespaceSelector"]["matchExpressions"] == [
+                {"key": "kubernetes.io/metadata.name", "operator": "In", "values": ["team-a"]}]
+    chart = template(namespace="team-a", manager__webhook__enabled=True,
+                     manager__scope__cluster=False)
+    assert _webhooks(objects) == _webhooks(chart)
+    # Two namespaced installs never share (and overwrite) the cluster-scoped webhook RBAC.
+    for kind in ("ClusterRole", "ClusterRoleBinding"):
+        ours = pick(objects, kind, "gko-webhook-team-a")
+        theirs = pick(chart, kind, "gko-webhook-team-a")
+        field = "rules" if kind == "ClusterRole" else "roleRef"
+        assert ours[field] == theirs[field]
+    names = {obj["kind"]: obj["metadata"]["name"] for kind in CONFIG_KINDS
+             for obj in of_kind(objects, kind)}
+    _assert_webhook_rbac(objects, names, "team-a")
+
+
 @requires_kubectl
 def test_without_the_component_nothing_of_it_is_installed() -> None:
     objects = render_overlay("cluster")
@@ -118,7 +175,7 @@ def test_without_the_component_nothing_of_it_is_installed() -> None:
 def test_the_chart_renders_the_same_webhooks_as_the_component(
     component: list[Manifest],
 ) -> None:
-    chart = template(manager__webhook__enabled=True)
+    chart = template()  # on by default, as upstream
     assert _webhooks(chart) == _webhooks(component)
     settings = _settings(chart)
     names = {obj["kind"]: obj["metadata"]["name"] for kind in CONFIG_KINDS
@@ -145,7 +202,12 @@ def test_the_chart_names_and_scopes_per_release_namespace() -> None:
 
 @requires_helm
 def test_the_chart_without_webhooks_renders_none() -> None:
-    chart = template()
+    chart = template(manager__webhook__enabled=False)
     assert not _webhooks(chart)
     assert not _settings(chart).webhook.enabled
+    assert not [key for key in pick(chart, "ConfigMap", "gko-config")["data"]
+                if key.startswith("WEBHOOK_")]
+    assert not [role for role in of_kind(chart, "ClusterRole")
+                if role["metadata"]["name"].startswith("gko-webhook")]
+    assert not of_kind(chart, "Secret")
     assert all(obj["metadata"]["name"] != "gko-webhook" for obj in of_kind(chart, "Service"))

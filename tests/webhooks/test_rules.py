@@ -12,18 +12,21 @@ from typing import Any
 
 import pytest
 
+from controller.keys import ObjectKey
 from tests.integration.harness import (
     api_resource,
     application,
     group,
+    kind_of,
     notification,
     secret,
     shared_policy_group,
     subscription,
     v2_api,
     v4_api,
+    wait_for,
 )
-from tests.webhooks.stack import Stack
+from tests.webhooks.stack import Stack, context
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -144,8 +147,7 @@ async def test_notification_without_events_is_a_warning(operator: Stack) -> None
 
 
 async def test_plan_used_by_a_subscription_cannot_go(operator: Stack) -> None:
-    api = v4("subscribed", plans={"jwt": {"name": "JWT", "security": {"type": "JWT"}}},
-             state="STOPPED")
+    api = v4("subscribed", plans={"jwt": {"name": "JWT", "security": {"type": "JWT"}}})
     app_settings = {"app": {"type": "backend", "clientId": "abc"}}
     await operator.applied(api, application("sub-app", context_ref="ctx", settings=app_settings))
     await operator.applied(subscription("sub", api="subscribed", application="sub-app",
@@ -312,7 +314,7 @@ async def test_subscription_api_must_resolve(operator: Stack) -> None:
 
 
 async def test_subscription_plan_must_exist(operator: Stack) -> None:
-    await operator.applied(v4("sub-api", state="STOPPED"),
+    await operator.applied(v4("sub-api"),
                            application("sub-app2", context_ref="ctx"))
     await refused(operator,
                   subscription("sub-noplan", api="sub-api", application="sub-app2", plan="nope"),
@@ -329,7 +331,7 @@ async def test_subscription_ending_date_in_the_future(operator: Stack) -> None:
 async def test_subscription_plan_is_immutable(operator: Stack) -> None:
     plans = {"a": {"name": "A", "security": {"type": "JWT"}},
              "b": {"name": "B", "security": {"type": "JWT"}}}
-    await operator.applied(v4("imm-api", state="STOPPED", plans=plans),
+    await operator.applied(v4("imm-api", plans=plans),
                            application("imm-app", context_ref="ctx",
                                        settings={"app": {"type": "backend", "clientId": "imm"}}))
     sub = subscription("imm-sub", api="imm-api", application="imm-app", plan="a")
@@ -337,6 +339,88 @@ async def test_subscription_plan_is_immutable(operator: Stack) -> None:
     changed = copy.deepcopy(sub)
     changed["spec"]["plan"] = "b"
     await refused(operator, changed, "Plan is immutable. Detected change from [a] to [b]")
+
+
+async def test_subscription_api_must_be_synced_from_management(operator: Stack) -> None:
+    gateway_only = {"origin": "KUBERNETES", "syncFrom": "KUBERNETES"}
+    await operator.applied(v4("sub-local-api", definitionContext=gateway_only),
+                           application("sub-local-app", context_ref="ctx"))
+    await refused(operator,
+                  subscription("sub-local", api="sub-local-api", application="sub-local-app",
+                               plan="key-less"),
+                  f"unable to subscribe to API [{operator.ns}/sub-local-api] because its "
+                  "definition is not synced from the management API (sourcing subscriptions "
+                  "from a Kubernetes cluster is not supported at the moment)")
+
+
+async def test_subscription_api_must_be_started(operator: Stack) -> None:
+    await operator.applied(v4("sub-stopped-api", state="STOPPED"),
+                           application("sub-stopped-app", context_ref="ctx"))
+    await refused(operator,
+                  subscription("sub-stopped", api="sub-stopped-api",
+                               application="sub-stopped-app", plan="key-less"),
+                  f"unable to subscribe to API [{operator.ns}/sub-stopped-api] because it is "
+                  "not started")
+
+
+async def failed(operator: Stack, obj: dict[str, Any], *, refusing: str) -> None:
+    """Apply ``obj`` while APIM refuses every PUT under ``refusing`` (an Automation API
+    collection), and wait until its reconcile has failed."""
+    operator.apim.faults.fail_fraction(1.0, method="PUT", status=400,
+                                       path_prefix=f"/automation/organizations/DEFAULT/"
+                                                   f"environments/DEFAULT/{refusing}")
+    try:
+        await operator.applied(obj)
+        assert operator.manager is not None
+        store = operator.manager.informers.informer_for(kind_of(obj)).store
+        key = ObjectKey(operator.ns, obj["metadata"]["name"])
+
+        async def is_failed() -> bool:
+            stored = store.get(key) or {}
+            return (stored.get("status") or {}).get("processingStatus") == "Failed"
+
+        await wait_for(is_failed, what=f"{key} failing its reconcile")
+    finally:
+        operator.apim.faults.clear()
+
+
+async def test_subscription_api_must_not_be_failed(operator: Stack) -> None:
+    await failed(operator, v4("sub-failed-api"), refusing="apis")
+    await operator.applied(application("sub-failed-api-app", context_ref="ctx"))
+    await refused(operator,
+                  subscription("sub-on-failed", api="sub-failed-api",
+                               application="sub-failed-api-app", plan="key-less"),
+                  f"unable to subscribe to API [{operator.ns}/sub-failed-api] because it is in a "
+                  "failed state")
+
+
+async def test_subscription_application_must_not_be_failed(operator: Stack) -> None:
+    await operator.applied(v4("sub-failed-app-api"))
+    await failed(operator, application("sub-failed-app", context_ref="ctx"),
+                 refusing="applications")
+    await refused(operator,
+                  subscription("sub-from-failed", api="sub-failed-app-api",
+                               application="sub-failed-app", plan="key-less"),
+                  f"unable to subscribe from application [{operator.ns}/sub-failed-app] because "
+                  "it is in a failed state")
+
+
+async def test_subscription_state_rules_are_for_new_subscriptions(operator: Stack) -> None:
+    """An existing subscription stays editable when its API is stopped afterwards."""
+    plans = {"jwt": {"name": "JWT", "security": {"type": "JWT"}}}
+    api = v4("later-stopped", plans=plans)
+    await operator.applied(api, application("later-app", context_ref="ctx",
+                                            settings={"app": {"type": "backend",
+                                                              "clientId": "later"}}))
+    sub = subscription("later-sub", api="later-stopped", application="later-app", plan="jwt")
+    await operator.applied(sub)
+    stopped_api = copy.deepcopy(api)
+    stopped_api["spec"]["state"] = "STOPPED"
+    await operator.applied(stopped_api)
+    edited = copy.deepcopy(sub)
+    edited["spec"]["metadata"] = {"team": "a"}
+    result = await operator.apply(edited)
+    assert result.code == 0, result.err
 
 
 # --- SharedPolicyGroup, Group, Dictionary ---------------------------------------------------
@@ -394,7 +478,7 @@ async def test_a_secret_is_not_reviewed(operator: Stack) -> None:
 
 async def test_subscription_api_keys_need_an_api_key_plan(operator: Stack) -> None:
     plans = {"jwt": {"name": "JWT", "security": {"type": "JWT"}}}
-    await operator.applied(v4("keys-api", state="STOPPED", plans=plans),
+    await operator.applied(v4("keys-api", plans=plans),
                            application("keys-app", context_ref="ctx",
                                        settings={"app": {"type": "backend", "clientId": "k"}}))
     await refused(operator,
@@ -405,7 +489,7 @@ async def test_subscription_api_keys_need_an_api_key_plan(operator: Stack) -> No
 
 async def test_subscription_jwt_plan_needs_a_client_id(operator: Stack) -> None:
     plans = {"jwt": {"name": "JWT", "security": {"type": "JWT"}}}
-    await operator.applied(v4("jwt-api", state="STOPPED", plans=plans),
+    await operator.applied(v4("jwt-api", plans=plans),
                            application("no-client-id", context_ref="ctx"))
     await refused(operator,
                   subscription("jwt-sub", api="jwt-api", application="no-client-id", plan="jwt"),
@@ -415,7 +499,7 @@ async def test_subscription_jwt_plan_needs_a_client_id(operator: Stack) -> None:
 
 async def test_subscription_mtls_plan_needs_a_certificate(operator: Stack) -> None:
     plans = {"mtls": {"name": "MTLS", "security": {"type": "MTLS"}}}
-    await operator.applied(v4("mtls-api", state="STOPPED", plans=plans),
+    await operator.applied(v4("mtls-api", plans=plans),
                            application("no-cert", context_ref="ctx"))
     await refused(operator,
                   subscription("mtls-sub", api="mtls-api", application="no-cert", plan="mtls"),
@@ -432,7 +516,7 @@ def mtls_app(name: str, ends_at: str) -> dict[str, Any]:
 
 async def test_mtls_subscription_cannot_outlive_the_certificates(operator: Stack) -> None:
     plans = {"mtls": {"name": "MTLS", "security": {"type": "MTLS"}}}
-    await operator.applied(v4("mtls-end-api", state="STOPPED", plans=plans),
+    await operator.applied(v4("mtls-end-api", plans=plans),
                            mtls_app("mtls-end-app", "2030-01-01T00:00:00Z"))
     await refused(operator,
                   subscription("mtls-late", api="mtls-end-api", application="mtls-end-app",
@@ -446,7 +530,7 @@ async def test_application_certificates_cannot_end_before_a_subscription(
 ) -> None:
     plans = {"mtls": {"name": "MTLS", "security": {"type": "MTLS"}}}
     app = mtls_app("mtls-short-app", "2030-01-01T00:00:00Z")
-    await operator.applied(v4("mtls-short-api", state="STOPPED", plans=plans), app)
+    await operator.applied(v4("mtls-short-api", plans=plans), app)
     await operator.applied(subscription("mtls-short-sub", api="mtls-short-api",
                                         application="mtls-short-app", plan="mtls",
                                         endingAt="2029-01-01T00:00:00Z"))
@@ -549,6 +633,85 @@ async def test_documentation_cannot_move_from_a_portal_to_an_api(operator: Stack
     await operator.applied(page("moving-page", portalRef={"name": "portal-c"}))
     await refused(operator, page("moving-page", apiRef={"name": "documented"}),
                   "a documentation cannot be reassigned from a portal to an API")
+
+
+def listing(name: str, portal_name: str, *apis: dict[str, Any]) -> dict[str, Any]:
+    return {"apiVersion": "gravitee.io/v1alpha1", "kind": "PortalListing",
+            "metadata": {"name": name},
+            "spec": {"portalRef": {"name": portal_name},
+                     "apis": [{"ref": ref, "location": "/projects/alpha"} for ref in apis]}}
+
+
+async def test_portal_link_portal_must_exist(operator: Stack) -> None:
+    await refused(operator, portal_link("orphan-link", "no-portal"),
+                  f"portal link [orphan-link] references portal [{operator.ns}/no-portal] that "
+                  "can't be resolved")
+
+
+async def test_portal_listing_portal_must_exist(operator: Stack) -> None:
+    await operator.applied(v4("listed-nowhere", state="STOPPED"))
+    await refused(operator, listing("orphan-listing", "no-portal", {"name": "listed-nowhere"}),
+                  f"portal listing [orphan-listing] references portal [{operator.ns}/no-portal] "
+                  "that can't be resolved")
+
+
+async def test_documentation_portal_must_exist(operator: Stack) -> None:
+    await refused(operator, page("orphan-page", portalRef={"name": "no-portal"}),
+                  f"documentation [orphan-page] references portal [{operator.ns}/no-portal] that "
+                  "can't be resolved")
+
+
+async def test_documentation_api_must_exist(operator: Stack) -> None:
+    await refused(operator, page("orphan-api-page", apiRef={"name": "no-api"}),
+                  f"documentation [orphan-api-page] references API [{operator.ns}/no-api] that "
+                  "can't be resolved")
+
+
+async def test_portal_listing_lists_v4_apis_only(operator: Stack) -> None:
+    await operator.applied(portal("portal-v2"), v2_api("listed-v2", context_ref="ctx",
+                                                       state="STOPPED"))
+    await refused(operator,
+                  listing("v2-listing", "portal-v2", {"name": "listed-v2",
+                                                      "kind": "ApiDefinition"}),
+                  f"portal listing [v2-listing] references API [{operator.ns}/listed-v2] which "
+                  "is not a v4 API (only ApiV4Definition can be used)")
+
+
+async def test_documentation_documents_v4_apis_only(operator: Stack) -> None:
+    await operator.applied(v2_api("documented-v2", context_ref="ctx", state="STOPPED"))
+    await refused(operator,
+                  page("v2-page", apiRef={"name": "documented-v2", "kind": "ApiDefinition"}),
+                  f"documentation [v2-page] references API [{operator.ns}/documented-v2] which "
+                  "is not a v4 API (only ApiV4Definition can be used)")
+
+
+async def test_portal_listing_apis_share_the_portal_context(operator: Stack) -> None:
+    await operator.applied(context("ctx-other", operator.apim))
+    await operator.applied(portal("portal-ctx"),
+                           v4_api("other-ctx-api", context_ref="ctx-other", state="STOPPED"))
+    await refused(operator, listing("mixed-listing", "portal-ctx", {"name": "other-ctx-api"}),
+                  f"API [other-ctx-api] belongs to context [{operator.ns}/ctx-other], not to "
+                  f"the portal's context [{operator.ns}/ctx]")
+
+
+async def test_portal_listing_apis_need_a_context(operator: Stack) -> None:
+    await operator.applied(portal("portal-noctx-api"),
+                           local_v4("contextless-api", "/contextless"))
+    await refused(operator,
+                  listing("contextless-listing", "portal-noctx-api", {"name": "contextless-api"}),
+                  f"referenced API [{operator.ns}/contextless-api] has no management context "
+                  "(spec.contextRef)")
+
+
+async def test_a_portal_and_its_children_applied_together_are_admitted(operator: Stack) -> None:
+    """The children's parent is read from the API server when the cache lags behind."""
+    await operator.applied(v4("together-listed", state="STOPPED"))
+    result = await operator.apply(portal("together-portal"),
+                                  listing("together-listing", "together-portal",
+                                          {"name": "together-listed"}),
+                                  portal_link("together-link", "together-portal"),
+                                  page("together-page", portalRef={"name": "together-portal"}))
+    assert result.code == 0, result.err
 
 
 async def test_a_context_outside_the_cache_is_read_before_refusing(operator: Stack) -> None:

@@ -11,7 +11,7 @@ declarations in each kind's ``setup``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, ClassVar
 
 import attrs
@@ -22,6 +22,8 @@ from controller.apim.ids import hrid
 from controller.informers.predicates import dependency_or_status_changed
 from controller.keys import ObjectKey
 from controller.kube.kinds import API_V4_DEFINITIONS, PORTALS
+from controller.kube.resources import ResourceKind
+from controller.kube.rest import KubeApiError
 from controller.models.validation import FieldError, validate_parent_update
 from controller.reconcilers.framework import conditions as cond
 from controller.reconcilers.framework import referrers
@@ -95,6 +97,63 @@ def _legacy_id(obj: Mapping[str, Any]) -> str | None:
     return str(status["id"]) if status.get("id") else None
 
 
+# -- the rules on parents, shared by the reconcile and the admission check below ---------------
+
+
+def portal_key(what: str, name: str, spec: Mapping[str, Any], namespace: str) -> ObjectKey:
+    key = ObjectKey.from_ref(spec.get("portalRef"), namespace)
+    if key is None:
+        raise IllegalStateError(f"{what} [{name}] needs spec.portalRef")
+    return key
+
+
+def portal_context(what: str, name: str, key: ObjectKey,
+                   portal: Mapping[str, Any] | None) -> ObjectKey:
+    """The context of the Portal ``key`` (``portal``: the object read, None when missing)."""
+    if portal is None:
+        raise ResolveRefError(f"{what} [{name}] references portal [{key}] that can't be resolved")
+    context = ObjectKey.from_ref(spec_of(portal).get("contextRef"), key.namespace)
+    if context is None:
+        raise IllegalStateError(
+            f"referenced portal [{key}] has no management context (spec.contextRef)"
+        )
+    return context
+
+
+def v4_api_key(what: str, name: str, ref: Any, namespace: str) -> ObjectKey:
+    """The key of the API ``ref`` names, which must be a v4 API."""
+    key = ObjectKey.from_ref(ref, namespace)
+    if key is None:
+        raise IllegalStateError(f"{what} [{name}] has an API entry without a ref")
+    if str((ref or {}).get("kind") or "") not in V4_KINDS:
+        raise IllegalStateError(
+            f"{what} [{name}] references API [{key}] which is not a v4 API "
+            "(only ApiV4Definition can be used)"
+        )
+    return key
+
+
+def api_context(what: str, name: str, key: ObjectKey, api: Mapping[str, Any] | None) -> ObjectKey:
+    """The context of the v4 API ``key`` (``api``: the object read, None when missing)."""
+    if api is None:
+        raise ResolveRefError(f"{what} [{name}] references API [{key}] that can't be resolved")
+    context = ObjectKey.from_ref(spec_of(api).get("contextRef"), key.namespace)
+    if context is None:
+        raise IllegalStateError(
+            f"referenced API [{key}] has no management context (spec.contextRef)"
+        )
+    return context
+
+
+def same_context(ref: Any, context: ObjectKey, portal: ObjectKey) -> None:
+    """A listed API lives in the portal's context."""
+    if context != portal:
+        raise IllegalStateError(
+            f"API [{(ref or {}).get('name')}] belongs to context [{context}], "
+            f"not to the portal's context [{portal}]"
+        )
+
+
 class PortalChild(KindLogic):
     """A listing, a link or a page: upserted under its parent, deleted from it."""
 
@@ -120,44 +179,19 @@ class PortalChild(KindLogic):
     # -- shared -----------------------------------------------------------------------------
 
     def portal(self, attempt: Attempt, child: portals.PortalChild) -> Placement:
-        key = ObjectKey.from_ref(attempt.spec.get("portalRef"), attempt.namespace)
-        if key is None:
-            raise IllegalStateError(f"{self.what} [{attempt.name}] needs spec.portalRef")
+        key = portal_key(self.what, attempt.name, attempt.spec, attempt.namespace)
         portal = self.portals.get(key)
-        if portal is None:
-            raise ResolveRefError(
-                f"{self.what} [{attempt.name}] references portal [{key}] that can't be resolved"
-            )
-        context = ObjectKey.from_ref(spec_of(portal).get("contextRef"), key.namespace)
-        if context is None:
-            raise IllegalStateError(
-                f"referenced portal [{key}] has no management context (spec.contextRef)"
-            )
-        if not _synced(portal):
+        context = portal_context(self.what, attempt.name, key, portal)
+        if not _synced(portal or {}):
             raise ResolveRefError(f"portal [{key}] is not synced to APIM yet")
         return Placement(portals.Parent.portal(hrid(key.namespace, key.name), child), context)
 
     def api(self, attempt: Attempt, ref: Any) -> tuple[str, ObjectKey]:
         """The APIM HRID and the context of the v4 API ``ref`` names."""
-        key = ObjectKey.from_ref(ref, attempt.namespace)
-        if key is None:
-            raise IllegalStateError(f"{self.what} [{attempt.name}] has an API entry without a ref")
-        if str((ref or {}).get("kind") or "") not in V4_KINDS:
-            raise IllegalStateError(
-                f"{self.what} [{attempt.name}] references API [{key}] which is not a v4 API "
-                "(only ApiV4Definition can be used)"
-            )
+        key = v4_api_key(self.what, attempt.name, ref, attempt.namespace)
         api = self.apis.get(key)
-        if api is None:
-            raise ResolveRefError(
-                f"{self.what} [{attempt.name}] references API [{key}] that can't be resolved"
-            )
-        context = ObjectKey.from_ref(spec_of(api).get("contextRef"), key.namespace)
-        if context is None:
-            raise IllegalStateError(
-                f"referenced API [{key}] has no management context (spec.contextRef)"
-            )
-        if not _synced(api):
+        context = api_context(self.what, attempt.name, key, api)
+        if api is None or not _synced(api):
             raise ResolveRefError(f"API [{key}] is not synced to APIM yet")
         return _legacy_id(api) or hrid(key.namespace, key.name), context
 
@@ -277,3 +311,42 @@ def parent_unchanged(review: Review[Any], deps: RuntimeDeps) -> list[FieldError]
         ref(review.old, "portalRef"), ref(review.obj, "portalRef"),
         ref(review.old, "apiRef"), ref(review.obj, "apiRef"),
     )
+
+
+async def _read(deps: RuntimeDeps, kind: ResourceKind, key: ObjectKey) -> dict[str, Any] | None:
+    """From the cache, or one GET when the cache does not hold it (a parent applied a moment
+    ago in the same ``kubectl apply -f dir/``, a namespace outside the watched ones)."""
+    try:
+        return await deps.sources.read(kind, deps.stores[kind.plural], key)
+    except KubeApiError:
+        return None
+
+
+def parents_resolve(what: str) -> Callable[[Review[Any], RuntimeDeps],
+                                           Awaitable[list[FieldError]]]:
+    """The admission check of a listing, a link or a page: its parent (the Portal, or a page's
+    v4 API) exists and has a context, and every listed API is a v4 API of the portal's context,
+    with the reconcile's rules. Whether they are synced to APIM yet is left to the reconcile,
+    which waits for them (docs/behavior/admission.md#portal-kinds)."""
+
+    async def check(review: Review[Any], deps: RuntimeDeps) -> list[FieldError]:
+        spec, namespace, name = review.spec, review.namespace, review.name
+        try:
+            if spec.get("apiRef"):
+                key = v4_api_key(what, name, spec["apiRef"], namespace)
+                api_context(what, name, key, await _read(deps, API_V4_DEFINITIONS, key))
+                return []
+            key = portal_key(what, name, spec, namespace)
+            context = portal_context(what, name, key, await _read(deps, PORTALS, key))
+            entries = spec.get("apis")
+            for entry in entries if isinstance(entries, list) else []:
+                ref = entry.get("ref") if isinstance(entry, Mapping) else None
+                api_key = v4_api_key(what, name, ref, namespace)
+                listed = api_context(what, name, api_key,
+                                     await _read(deps, API_V4_DEFINITIONS, api_key))
+                same_context(ref, listed, context)
+        except ReconcileError as error:
+            return [FieldError("spec", str(error))]
+        return []
+
+    return check

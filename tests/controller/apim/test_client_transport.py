@@ -3,6 +3,10 @@ timeouts, connection reuse, logging hygiene."""
 
 import asyncio
 import base64
+import contextlib
+import logging
+from collections.abc import Iterator, MutableMapping
+from typing import Any
 
 import pytest
 import structlog
@@ -72,11 +76,34 @@ async def test_no_auth_sends_no_header_and_gets_a_terminal_401(apim):
     assert apim.requests.entries[-1].auth_scheme is None
 
 
+@contextlib.contextmanager
+def every_log_line() -> Iterator[list[MutableMapping[str, Any]]]:
+    """The lines logged meanwhile, debug included, whatever an earlier test configured.
+
+    ``structlog.testing.capture_logs`` swaps the processors only: after a suite that configured
+    logging at ``info`` (the operator's default), the level filter of the configured wrapper
+    drops the client's debug lines before any processor sees them. The previous configuration
+    (or none) is put back afterwards."""
+    was_configured = structlog.is_configured()
+    previous = structlog.get_config()
+    capture = structlog.testing.LogCapture()
+    structlog.configure(processors=[capture],
+                        wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG),
+                        cache_logger_on_first_use=False)
+    try:
+        yield capture.entries
+    finally:
+        if was_configured:
+            structlog.configure(**previous)
+        else:
+            structlog.reset_defaults()
+
+
 async def test_401_with_basic_auth_leaks_no_credential(apim):
     secret = "wrong-pass-s3cr3t"
     creds = Credentials.basic("admin", secret)
     encoded = base64.b64encode(f"admin:{secret}".encode()).decode()
-    with structlog.testing.capture_logs() as logs:
+    with every_log_line() as logs:
         async with client_for(apim.url, credentials=creds) as client:
             with pytest.raises(ApimError) as info:
                 await environments.get_environment(client)
