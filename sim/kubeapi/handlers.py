@@ -20,9 +20,9 @@ import yaml
 from aiohttp import web
 
 from sim import jsonwire
-from sim.kubeapi import patching, protobuf, tables
+from sim.kubeapi import managed, patching, protobuf, tables
 from sim.kubeapi.errors import ApiError, bad_request, method_not_allowed, not_found
-from sim.kubeapi.operations import DeleteOptions, ListPage, Operations, WriteResult
+from sim.kubeapi.operations import DeleteOptions, ListPage, Operations, Writer, WriteResult
 from sim.kubeapi.resources import ResourceType
 from sim.kubeapi.selectors import combine, parse_field_selector, parse_label_selector
 from sim.kubeapi.store import Watcher, WatchEvent, project
@@ -136,6 +136,8 @@ class ResourceHandlers:
         query = request.query
         dry_run = "All" in query.getall("dryRun", [])
         strict = query.get("fieldValidation", "") == "Strict"
+        writer = Writer(query.get("fieldManager")
+                        or managed.manager_from_user_agent(request.headers.get("User-Agent")))
         if verb == "watch":
             return await self._watch_stream(request, target)
         if verb == "list":
@@ -146,7 +148,8 @@ class ResourceHandlers:
             return self._object_response(request, rt, obj)
         if verb == "create":
             body = await self._json_body(request)
-            result = self._ops.create(rt, ns, body, dry_run=dry_run, strict=strict, owned=True)
+            result = self._ops.create(rt, ns, body, dry_run=dry_run, strict=strict, owned=True,
+                                      writer=writer)
             return self._write_response(request, rt, result)
         if verb == "update":
             assert target.name is not None
@@ -161,6 +164,7 @@ class ResourceHandlers:
                 dry_run=dry_run,
                 strict=strict,
                 owned=True,
+                writer=writer,
             )
             return self._write_response(request, rt, result)
         if verb == "patch":
@@ -178,6 +182,7 @@ class ResourceHandlers:
                 field_manager=query.get("fieldManager"),
                 dry_run=dry_run,
                 strict=strict,
+                writer=writer,
             )
             return self._write_response(request, rt, result)
         if verb == "delete":

@@ -21,7 +21,7 @@ from typing import Any
 
 import attrs
 
-from sim.kubeapi import crds, metadata, microtime, patching, schema
+from sim.kubeapi import crds, managed, metadata, microtime, patching, schema
 from sim.kubeapi.errors import (
     STALE_OBJECT,
     ApiError,
@@ -84,6 +84,16 @@ class DeleteOptions:
     precondition_uid: str | None = None
     precondition_rv: str | None = None
     dry_run: bool = False
+
+
+@attrs.frozen
+class Writer:
+    """Who writes, for ``metadata.managedFields`` (:mod:`sim.kubeapi.managed`)."""
+
+    manager: str
+    operation: str = managed.UPDATE
+    applied: JsonObj | None = None
+    """The document of an apply patch."""
 
 
 @attrs.frozen
@@ -217,6 +227,7 @@ class Operations:
         dry_run: bool = False,
         strict: bool = False,
         owned: bool = False,
+        writer: Writer | None = None,
     ) -> WriteResult:
         obj = self._decode(rt, body, owned=owned)
         meta = obj["metadata"]
@@ -250,6 +261,7 @@ class Operations:
         if rt.custom and rt.has_status:
             obj.pop("status", None)
         warnings = self._admit(rt, obj, None, strict=strict)
+        self._record_manager(rt, None, obj, writer, None)
         if dry_run:
             return WriteResult(obj, 201, warnings)
         stored = self.store.put(rt.key, obj, None)
@@ -279,6 +291,7 @@ class Operations:
         dry_run: bool = False,
         strict: bool = False,
         owned: bool = False,
+        writer: Writer | None = None,
     ) -> WriteResult:
         old = self.get(rt, namespace, name)
         new = self._decode(rt, body, owned=owned)
@@ -301,7 +314,8 @@ class Operations:
                     )
                 ],
             )
-        return self._commit(rt, old, new, subresource=subresource, dry_run=dry_run, strict=strict)
+        return self._commit(rt, old, new, subresource=subresource, dry_run=dry_run, strict=strict,
+                            writer=writer)
 
     def patch(
         self,
@@ -315,6 +329,7 @@ class Operations:
         field_manager: str | None = None,
         dry_run: bool = False,
         strict: bool = False,
+        writer: Writer | None = None,
     ) -> WriteResult:
         old = self.store.get(rt.key, namespace if rt.namespaced else "", name)
         if content_type in (patching.APPLY_PATCH, patching.APPLY_PATCH_CBOR):
@@ -350,7 +365,8 @@ class Operations:
             new["metadata"] = dict(new["metadata"])
         else:
             new = copy.deepcopy(new)
-        return self._commit(rt, old, new, subresource=subresource, dry_run=dry_run, strict=strict)
+        return self._commit(rt, old, new, subresource=subresource, dry_run=dry_run, strict=strict,
+                            writer=writer)
 
     def _apply(
         self,
@@ -391,14 +407,16 @@ class Operations:
                 raise not_found(rt.group, rt.plural, name)
             body = copy.deepcopy(applied)
             body.setdefault("metadata", {})["name"] = name
-            result = self.create(rt, namespace, body, dry_run=dry_run, strict=strict)
+            result = self.create(rt, namespace, body, dry_run=dry_run, strict=strict,
+                                 writer=Writer(field_manager, managed.APPLY, applied))
         else:
             previous = self._applied.get(memory_key)
             new = patching.apply_patch(old, applied, previous)
             rv = applied_meta.get("resourceVersion")
             new["metadata"]["resourceVersion"] = rv or old["metadata"]["resourceVersion"]
             result = self._commit(
-                rt, old, new, subresource=subresource, dry_run=dry_run, strict=strict
+                rt, old, new, subresource=subresource, dry_run=dry_run, strict=strict,
+                writer=Writer(field_manager, managed.APPLY, applied),
             )
         if not dry_run and result.obj["metadata"].get("uid") in self._uids:
             self._applied[memory_key] = copy.deepcopy(applied)
@@ -413,6 +431,7 @@ class Operations:
         subresource: str | None,
         dry_run: bool,
         strict: bool,
+        writer: Writer | None = None,
     ) -> WriteResult:
         """The shared tail of update and patch: preconditions, split, admission, storage."""
         name = old["metadata"]["name"]
@@ -456,6 +475,7 @@ class Operations:
         if rt.tracks_generation and _spec_changed(rt, old, new):
             new["metadata"]["generation"] = int(old["metadata"].get("generation", 0)) + 1
         new["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"]
+        self._record_manager(rt, old, new, writer, subresource)
         if new == old or dry_run:
             return WriteResult(old if new == old else new, 200, warnings)
         if (
@@ -627,6 +647,22 @@ class Operations:
                 self.store.put(key, new, obj)
 
     # -- helpers ---------------------------------------------------------------------------
+
+    def _record_manager(
+        self, rt: ResourceType, old: JsonObj | None, new: JsonObj, writer: Writer | None,
+        subresource: str | None,
+    ) -> None:
+        """``managedFields`` after this write; writes of the emulator itself (namespace set-up,
+        the garbage collector) keep what was there, as the server's own bookkeeping does."""
+        if writer is None:
+            if old is not None and "managedFields" in old["metadata"]:
+                new["metadata"]["managedFields"] = old["metadata"]["managedFields"]
+            return
+        managed.record(
+            old, new, manager=writer.manager, operation=writer.operation,
+            time=timestamp(self._clock()), subresource=subresource,
+            has_status=rt.has_status, applied=writer.applied,
+        )
 
     def _decode(self, rt: ResourceType, body: Any, *, owned: bool) -> JsonObj:
         if not isinstance(body, dict):
