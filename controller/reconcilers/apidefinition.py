@@ -97,7 +97,7 @@ class ApiDefinition(KindLogic):
         check_context_paths(attempt, self.deps)
         local = bool(spec.get("local", False))
         spec["definition_context"] = v2_definition_context(spec)
-        inline_resources(attempt, self.deps)
+        await inline_resources(attempt, self.deps)
         unresolved = resolve_group_refs(self.groups, spec, attempt.namespace, attempt.generation)
         self._console_notification(attempt, spec)
         metadata = attempt.obj["metadata"]

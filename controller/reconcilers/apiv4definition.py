@@ -109,7 +109,7 @@ class ApiV4Definition(KindLogic):
         spec = attempt.spec
         validate(spec, attempt.name)
         check_context_paths(attempt, self.deps)
-        inline_resources(attempt, self.deps)
+        await inline_resources(attempt, self.deps)
         unresolved = resolve_group_refs(self.groups, spec, attempt.namespace, attempt.generation)
         definition_context = v4_definition_context(spec)
         spec["definitionContext"] = definition_context

@@ -60,9 +60,12 @@ def _cert_ref(ref: Mapping[str, Any], namespace: str) -> tuple[str, str, str, st
 
 def certificate_sources(obj: Mapping[str, Any]) -> Iterable[SourceRef]:
     """The Secrets and ConfigMaps an application's client certificates come from."""
-    namespace = ObjectKey.of(obj).namespace
+    return _certificate_refs(obj.get("spec") or {}, ObjectKey.of(obj).namespace)
+
+
+def _certificate_refs(spec: Mapping[str, Any], namespace: str) -> list[SourceRef]:
     sources: list[SourceRef] = []
-    for certificate in _certificates(obj.get("spec") or {}):
+    for certificate in _certificates(spec):
         ref = certificate.get("ref") if isinstance(certificate, Mapping) else None
         if isinstance(ref, Mapping) and ref.get("name"):
             kind, ref_namespace, name, _ = _cert_ref(ref, namespace)
@@ -94,9 +97,10 @@ class Application(KindLogic):
         # Without a context an application has nowhere to go; the CRD requires one anyway.
         return not ((obj.get("spec") or {}).get("contextRef") or {}).get("name")
 
-    def _resolve_certificates(self, attempt: Attempt) -> None:
+    async def _resolve_certificates(self, attempt: Attempt) -> None:
         """Inline every certificate ``ref``."""
         spec = attempt.spec
+        sources = await self.deps.sources.load(_certificate_refs(spec, attempt.namespace))
         for index, certificate in enumerate(_certificates(spec)):
             if not isinstance(certificate, dict):
                 continue
@@ -104,9 +108,9 @@ class Application(KindLogic):
             if isinstance(ref, Mapping) and ref.get("name"):
                 kind, namespace, name, key = _cert_ref(ref, attempt.namespace)
                 data = (
-                    self.deps.sources.secret_data(namespace, name)
+                    sources.secret_data(namespace, name)
                     if kind == "secret"
-                    else self.deps.sources.configmap_data(namespace, name)
+                    else sources.configmap_data(namespace, name)
                 )
                 plural = "secrets" if kind == "secret" else "configmaps"
                 if data is None:
@@ -137,7 +141,7 @@ class Application(KindLogic):
         context = await self.deps.resolver.client_for(attempt)
         if context is None:
             return Outcome()
-        self._resolve_certificates(attempt)
+        await self._resolve_certificates(attempt)
         status_id = attempt.live_status.get("id")
         hrid_mode = not status_id or attempt.automation_managed
         if hrid_mode:

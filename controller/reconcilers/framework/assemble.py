@@ -61,7 +61,11 @@ from controller.reconcilers.framework.runtime import KindRuntime, RuntimeDeps
 from controller.reconcilers.support.contexts import ContextResolver
 from controller.reconcilers.support.gateway_configmaps import GatewayConfigMaps
 from controller.reconcilers.support.references import spec_of
-from controller.reconcilers.support.sources import CachedSources
+from controller.reconcilers.support.sources import (
+    CachedSources,
+    SourceData,
+    narrow_source_caches,
+)
 from controller.reconcilers.support.templating import SourceKind, SourceRef
 
 SOURCE_KINDS: Final[dict[SourceKind, ResourceKind]] = {"secret": SECRETS, "configmap": CONFIG_MAPS}
@@ -118,6 +122,8 @@ class Assembly:
         self.referrers = Referrers()
         self.recorders: list[EventRecorder] = []
         self.wired: list[_Wired] = []
+        self.source_data = SourceData()
+        narrow_source_caches(informers, self.source_data)
 
     def store(self, kind: ResourceKind) -> Store:
         return self.informers.informer_for(kind).store
@@ -170,7 +176,7 @@ class Assembly:
 
     def _deps(self) -> RuntimeDeps:
         secrets, configmaps = self.store(SECRETS), self.store(CONFIG_MAPS)
-        sources = CachedSources(self.api, secrets, configmaps)
+        sources = CachedSources(self.api, secrets, configmaps, self.source_data)
         resolver = ContextResolver(
             contexts=self.store(MANAGEMENT_CONTEXTS),
             secrets=secrets,

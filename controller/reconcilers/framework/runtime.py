@@ -55,7 +55,7 @@ from controller.reconcilers.framework.referrers import Referrers
 from controller.reconcilers.support.contexts import ContextResolver
 from controller.reconcilers.support.gateway_configmaps import GatewayConfigMaps
 from controller.reconcilers.support.sources import CachedSources
-from controller.reconcilers.support.templating import SourceRef, compile_spec
+from controller.reconcilers.support.templating import SourceRef
 
 EVENT_LEFTOVERS = "DeleteSucceeded"
 """Reason of the Warning Event of a deletion that completed without its remote cleanup."""
@@ -237,7 +237,7 @@ class KindRuntime:
         attempt = Attempt(key, obj, {})
         pending: list[asyncio.Future[None]] = []
         try:
-            attempt = self._compile(key, obj, spec)
+            attempt = await self._compile(key, obj, spec)
         except ReconcileError as error:
             # Upstream compiles templates before the event pair: only the failure Event.
             await self._failed(attempt, error, pending, reason=v.EVENT_UPDATE_FAILED)
@@ -256,10 +256,12 @@ class KindRuntime:
         await self._write_status(attempt, pending, self._success_status(attempt, outcome))
         return Result(requeue_after=outcome.requeue_after)
 
-    def _compile(self, key: ObjectKey, obj: dict[str, Any], spec: Mapping[str, Any]) -> Attempt:
+    async def _compile(
+        self, key: ObjectKey, obj: dict[str, Any], spec: Mapping[str, Any]
+    ) -> Attempt:
         if not self.deps.templating:
             return Attempt(key, obj, jsonfast.copy(dict(spec)))
-        compiled = compile_spec(dict(spec), namespace=key.namespace, reader=self.deps.sources)
+        compiled = await self.deps.sources.compile(dict(spec), namespace=key.namespace)
         return Attempt(key, obj, compiled.spec, compiled.sources)
 
     async def _failed(

@@ -39,10 +39,10 @@ def test_upsert_returns_previous_state_and_delete_returns_last_state():
     first = obj("ns", "a", "1")
     second = obj("ns", "a", "2")
     assert store.upsert(first) is None
-    assert store.upsert(second) is first
-    assert store.get(K("ns/a")) is second
+    assert store.upsert(second) == first
+    assert store.get(K("ns/a")) == second
     assert len(store) == 1
-    assert store.delete(K("ns/a")) is second
+    assert store.delete(K("ns/a")) == second
     assert store.delete(K("ns/a")) is None
     assert K("ns/a") not in store
 
