@@ -189,15 +189,15 @@ async def test_queued_events_hold_a_reference_to_their_object_not_the_object(kub
     (thousands of queued Events must not keep thousands of whole objects alive)."""
     import asyncio
     import gc
+    import weakref
+    from typing import Any
 
     from controller.kube.client import connect
     from controller.kube.events import EventRecorder
     from controller.kube.rest import request_json
 
-    class Spec(dict):  # a dict that can be weakly referenced, to see whether it stays alive
+    class Spec(dict[str, Any]):  # a dict that can be weakly referenced, to see if it lives
         pass
-
-    import weakref
 
     client = await connect(kubeconfig=str(kubeapi.kubeconfig))
     try:
