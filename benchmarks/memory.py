@@ -166,7 +166,7 @@ class MemoryBench:
                 await self._populate(kube, stack.apim_url, apis, secrets)
             result: dict[str, Any] = {"apis": apis, "helm_secrets": secrets,
                                       "load_before": load_average()}
-            if apis:
+            if apis or secrets:
                 first = await self._converge(stack, kube, apis)
                 await wait_quiet(session, stack, quiet=2.0, timeout=300)
                 assert stack.operator is not None

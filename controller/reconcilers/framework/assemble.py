@@ -530,7 +530,7 @@ def _not_accepted(store: Store) -> Callable[[], list[str]]:
 
     def reasons() -> list[str]:
         out = []
-        for obj in store.objects():
+        for obj in store.iter_objects():
             conditions = (obj.get("status") or {}).get("conditions") or []
             accepted = next((c for c in conditions if c.get("type") == v.CONDITION_ACCEPTED), None)
             if accepted is None:
