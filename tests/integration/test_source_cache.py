@@ -5,6 +5,7 @@ the sources it reads only, kept current by the watch. Assertions are on the cach
 from __future__ import annotations
 
 import base64
+import json
 
 from controller.informers.store import DATA_HASH, Store
 from controller.keys import ObjectKey
@@ -33,12 +34,10 @@ def _source_data(env: Env) -> SourceData:
 
 
 def _cached_bytes(env: Env) -> bytes:
-    """Everything the Secret and ConfigMap caches hold, as stored."""
-    stored = b""
-    for kind in (SECRETS, CONFIG_MAPS):
-        store = _store(env, kind)
-        stored += b"".join(store.raw(key) or b"" for key in store.keys_in_scope(None))
-    return stored
+    """Everything the Secret and ConfigMap caches hold, decoded (as stored, it is
+    compressed), as JSON text."""
+    return json.dumps([store.get(key) for store in (_store(env, SECRETS), _store(env, CONFIG_MAPS))
+                       for key in store.keys_in_scope(None)]).encode()
 
 
 def _templated_api(name: str, target: str) -> dict[str, object]:
