@@ -20,7 +20,6 @@ It must never talk to the API server or decide anything; reflectors write, every
 from __future__ import annotations
 
 import zlib
-
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from typing import Any, Final
 
