@@ -107,7 +107,7 @@ class SourceData:
         if entry is None or entry.version != version:
             return None
         self._entries.move_to_end(key)
-        return entry.data
+        return dict(entry.data)  # the reader's own copy: nothing it does reaches the cache
 
     def put(self, key: _Key, version: str, data: Data) -> None:
         self.discard(key)
@@ -213,7 +213,7 @@ class CachedSources:
             return None
         data = _data_of(kind, obj)
         if cached is not None:
-            self.data.put((kind, key), resource_version(obj), data)
+            self.data.put((kind, key), resource_version(obj), dict(data))
         return data
 
     async def read(self, kind: ResourceKind, store: Store, key: ObjectKey) -> dict[str, Any] | None:
