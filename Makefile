@@ -86,11 +86,13 @@ bench-outage: $(STAMP) ## operator benchmark scenario (f): recovery after an API
 bench-queue: $(STAMP) ## work queue throughput benchmark
 	$(BIN)/python -m benchmarks.queue_throughput
 
-manifests: $(STAMP) ## regenerate manifests/crds (and controller/crds) from the models
+manifests: $(STAMP) ## regenerate manifests/crds (and controller/crds) from the models, and the webhook configurations
 	$(BIN)/python -m controller.models.crdgen manifests/crds
+	$(BIN)/python -m controller.webhook.manifests manifests/components/webhook/webhooks.yaml
 
-check-manifests: $(STAMP) ## fail when the committed CRDs differ from the models
+check-manifests: $(STAMP) ## fail when the committed CRDs or webhook configurations differ from the code
 	$(BIN)/python -m controller.models.crdgen --check manifests/crds
+	$(BIN)/python -m controller.webhook.manifests manifests/components/webhook/webhooks.yaml --check
 
 # The emulator's contract suite against a real cluster (e.g. k3d): KUBECONFIG must point at it.
 test-contract-real: $(STAMP) ## emulator contract tests against the cluster in KUBECONFIG

@@ -41,11 +41,14 @@ async def run_operator(
     try:
         manager = Manager(settings, api_client, options=options)
         context = WiringContext(
-            settings=settings, api_client=api_client, informers=manager.informers
+            settings=settings, api_client=api_client, informers=manager.informers,
+            bind_host=manager.options.bind_host,
         )
         try:
             for controller in builder(context):
                 manager.register(controller)
+            for server in context.servers:
+                manager.add_server(server)
             return await manager.run()
         finally:
             for close in context.closers:

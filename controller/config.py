@@ -28,31 +28,28 @@ LogLevel = Literal["debug", "info", "warn", "error"]
 LogLevelCase = Literal["lower", "upper"]
 TimestampFormat = Literal["iso-8601", "epoch-second", "epoch-millis", "epoch-nano"]
 ReconcileStrategy = Literal["onSpecChange", "always"]
+FailurePolicy = Literal["Fail", "Ignore"]
+DriftPolicy = Literal["report", "repair", "off"]
+
+WEBHOOK_CERT_DIR: Final = "/tmp/webhook-server/certs"
+"""Where the webhook server reads a mounted certificate (upstream's directory)."""
 
 _T = TypeVar("_T")
 
 _NAMESPACE_NAME: Final = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 
 _TRUE_TURNS_ON: Final = (
-    ("ENABLE_INGRESS", "Ingress objects are not watched; no API is created from an Ingress"),
     ("ENABLE_GATEWAY_API", "Gateway API objects (Gateway, HTTPRoute...) are not watched"),
     ("APPLY_GATEWAY_API_CRDS", "the Gateway API CRDs are not applied"),
-    ("ENABLE_WEBHOOK", "no admission webhook is served; the same rules are checked at "
-     "reconcile time and reported in the object's Accepted condition"),
 )
 _SET_HAS_NO_EFFECT: Final = (
-    ("INGRESS_CLASSES", "no Ingress is watched (ENABLE_INGRESS is not implemented)"),
-    ("TEMPLATE_404_CONFIG_MAP_NAME", "no Ingress is watched (ENABLE_INGRESS is not implemented)"),
-    ("TEMPLATE_404_CONFIG_MAP_NAMESPACE",
-     "no Ingress is watched (ENABLE_INGRESS is not implemented)"),
     ("GATEWAY_API_SKIP_API_DEFINITION",
      "Gateway API objects are not watched (ENABLE_GATEWAY_API is not implemented)"),
     ("GATEWAY_API_MATCH_ACROSS_ROUTES",
      "Gateway API objects are not watched (ENABLE_GATEWAY_API is not implemented)"),
-    ("WEBHOOK_CERT_SECRET_NAME", "no certificate is generated: no admission webhook is served"),
 )
-_DRIFT = "drift between APIM and the cluster is not detected; objects are re-applied only when " \
-    "they or what they reference change"
+_DRIFT = "drift is not checked at admission time (no admission webhook is served); the " \
+    "periodic read-back (DRIFT_POLICY, DRIFT_CHECK_INTERVAL) detects and repairs it instead"
 
 
 def unimplemented_settings(
@@ -127,26 +124,79 @@ class HttpClientSettings:
 
 
 @attrs.frozen(kw_only=True)
+class DriftSettings:
+    """The periodic read-back of what the operator pushed to APIM (docs/behavior/drift.md)."""
+
+    policy: DriftPolicy = "report"
+    """``DRIFT_POLICY``: ``report`` (default: condition ``Drifted`` and an Event), ``repair``
+    (also push the cluster's version back) or ``off`` (no read-back). The annotation
+    ``gravitee.io/drift-policy`` overrides it per object."""
+    check_interval: float = 300.0
+    """``DRIFT_CHECK_INTERVAL``: seconds between two read-backs of one object (jittered by
+    +/-10%). Defaults to 300."""
+    check_rate: float = 10.0
+    """``DRIFT_CHECK_RATE``: read-back calls per second to APIM, all kinds and contexts
+    together, evenly spaced. Defaults to 10. With more objects than ``rate * interval`` the
+    budget wins and each object is checked less often than the interval."""
+
+
+@attrs.frozen(kw_only=True)
 class WebhookSettings:
-    """Admission webhook server and its certificates (``WEBHOOK_*``)."""
+    """Admission webhook server, its registration and its certificates (``WEBHOOK_*``,
+    docs/behavior/admission.md#webhooks)."""
 
     enabled: bool = False
     """``ENABLE_WEBHOOK``. Defaults to false."""
     namespace: str = ""
-    """``WEBHOOK_NAMESPACE``: namespace of the webhook Service and cert Secret."""
+    """``WEBHOOK_NAMESPACE``: namespace of the webhook Service and cert Secret. Empty: the
+    operator's namespace (``POD_NAMESPACE``)."""
     service_name: str = "gko-webhook"
     """``WEBHOOK_SERVICE_NAME``. Defaults to ``gko-webhook``."""
     service_port: int = 9443
     """``WEBHOOK_SERVICE_PORT``: port the webhook server listens on. Defaults to 9443."""
     cert_secret_name: str = ""
-    """``WEBHOOK_CERT_SECRET_NAME``: when set, the operator generates and stores its certs
-    there (the chart uses ``gko-webhook-cert``). Empty: certs are managed externally."""
-    validating_configuration_name: str = "gko-validating-webhook-configurations"
-    """``WEBHOOK_VALIDATING_CONFIGURATION_NAME``."""
-    mutating_configuration_name: str = "gko-mutating-webhook-configurations"
-    """``WEBHOOK_MUTATING_CONFIGURATION_NAME``."""
+    """``WEBHOOK_CERT_SECRET_NAME``: when set, the operator generates its CA and serving
+    certificate, keeps them in this Secret (reused when present) and patches the CA into its
+    webhook configurations (the chart uses ``gko-webhook-cert``). Empty: a certificate is
+    mounted in ``WEBHOOK_CERT_DIR`` (cert-manager)."""
+    cert_dir: str = WEBHOOK_CERT_DIR
+    """``WEBHOOK_CERT_DIR``: where a mounted certificate is read (``tls.crt``/``tls.key`` or
+    ``cert``/``key``, and ``ca.crt`` when present). Defaults to ``/tmp/webhook-server/certs``."""
+    validating_configuration_name: str = ""
+    """``WEBHOOK_VALIDATING_CONFIGURATION_NAME``. Empty (default):
+    ``gko-validating-webhook-configurations-<webhook namespace>``, unique per install."""
+    mutating_configuration_name: str = ""
+    """``WEBHOOK_MUTATING_CONFIGURATION_NAME``. Empty (default):
+    ``gko-mutating-webhook-configurations-<webhook namespace>``."""
+    self_register_url: str = ""
+    """``WEBHOOK_SELF_REGISTER_URL``: e.g. ``https://127.0.0.1:9443``. When set (out of a
+    cluster) the operator creates or updates both configurations itself with
+    ``clientConfig.url`` under this address and its own CA bundle. Empty: the manifests create
+    them with a Service reference."""
+    failure_policy: FailurePolicy = "Fail"
+    """``WEBHOOK_FAILURE_POLICY``: ``Fail`` (default, as upstream) or ``Ignore``; CREATE and
+    UPDATE only, no webhook is registered for DELETE."""
+    timeout_seconds: int = 10
+    """``WEBHOOK_TIMEOUT_SECONDS``: the API server's timeout per call (1-30). Defaults to
+    ``min(HTTP_CLIENT_TIMEOUT_SECONDS + 5, 30)``, as upstream's chart."""
+    apim_dry_run: bool = False
+    """``WEBHOOK_APIM_DRY_RUN``: also ask APIM for a dry run at admission. Defaults to false."""
+    apim_dry_run_budget: float = 2.0
+    """``WEBHOOK_APIM_DRY_RUN_BUDGET_SECONDS``: what the dry run may take; an APIM slower than
+    this (or unreachable) admits the object with a warning. Defaults to 2, and must stay under
+    ``WEBHOOK_TIMEOUT_SECONDS``."""
     check_api_context_path_conflict_in_cluster: bool = False
     """``CHECK_API_CONTEXT_PATH_CONFLICT_IN_CLUSTER``: path conflicts checked cluster-wide."""
+
+    def validating_name(self, namespace: str) -> str:
+        return self.validating_configuration_name or (
+            f"gko-validating-webhook-configurations-{namespace}"
+        )
+
+    def mutating_name(self, namespace: str) -> str:
+        return self.mutating_configuration_name or (
+            f"gko-mutating-webhook-configurations-{namespace}"
+        )
 
 
 @attrs.frozen(kw_only=True)
@@ -161,6 +211,10 @@ class IngressSettings:
     """``TEMPLATE_404_CONFIG_MAP_NAME``."""
     template_404_config_map_namespace: str = ""
     """``TEMPLATE_404_CONFIG_MAP_NAMESPACE``."""
+    gateway_service: str = ""
+    """``INGRESS_GATEWAY_SERVICE`` (``namespace/name``, not upstream's): the Service in front
+    of the gateways; when set, its address is published in every handled Ingress's
+    ``status.loadBalancer``. Empty (the default): the status stays empty, as upstream."""
 
 
 @attrs.frozen(kw_only=True)
@@ -216,6 +270,7 @@ class Settings:
     """``ENABLE_TEMPLATING``: ``[[ secret ... ]]`` templating. Defaults to true."""
     enable_drift_detection: bool = True
     """``ENABLE_DRIFT_DETECTION``. Defaults to true."""
+    drift: DriftSettings = DriftSettings()
     http_client: HttpClientSettings = HttpClientSettings()
     webhook: WebhookSettings = WebhookSettings()
     ingress: IngressSettings = IngressSettings()
@@ -236,6 +291,18 @@ class Settings:
         the same list split across helpers.
         """
         env = _Env(os.environ if environ is None else environ)
+        http_timeout = env.number("HTTP_CLIENT_TIMEOUT_SECONDS", 5.0, minimum=0.001)
+        webhook_timeout = env.integer_in(
+            "WEBHOOK_TIMEOUT_SECONDS", min(int(http_timeout) + 5, 30), minimum=1, maximum=30
+        )
+        budget = env.number("WEBHOOK_APIM_DRY_RUN_BUDGET_SECONDS",
+                            min(2.0, webhook_timeout / 2), minimum=0.001)
+        if budget >= webhook_timeout:
+            raise SettingsError(
+                f"WEBHOOK_APIM_DRY_RUN_BUDGET_SECONDS must be under WEBHOOK_TIMEOUT_SECONDS "
+                f"({webhook_timeout}), or the API server gives up before the webhook answers "
+                f"(got {budget:g})"
+            )
         return cls(
             namespaces=env.namespaces("NAMESPACE"),
             pod_namespace=env.raw("POD_NAMESPACE").strip(),
@@ -254,8 +321,16 @@ class Settings:
             probes_port=env.port("PROBES_PORT", 8081),
             enable_templating=env.boolean("ENABLE_TEMPLATING", True),
             enable_drift_detection=env.boolean("ENABLE_DRIFT_DETECTION", True),
+            drift=DriftSettings(
+                policy=env.choice(
+                    "DRIFT_POLICY", {"report": "report", "repair": "repair", "off": "off"},
+                    "report",
+                ),
+                check_interval=env.number("DRIFT_CHECK_INTERVAL", 300.0, minimum=0.1),
+                check_rate=env.number("DRIFT_CHECK_RATE", 10.0, minimum=0.01),
+            ),
             http_client=HttpClientSettings(
-                timeout_seconds=env.number("HTTP_CLIENT_TIMEOUT_SECONDS", 5.0, minimum=0.001),
+                timeout_seconds=http_timeout,
                 insecure_skip_cert_verify=env.boolean(
                     "HTTP_CLIENT_INSECURE_SKIP_CERT_VERIFY", False
                 ),
@@ -271,11 +346,18 @@ class Settings:
                 namespace=env.raw("WEBHOOK_NAMESPACE"),
                 service_name=env.raw("WEBHOOK_SERVICE_NAME") or "gko-webhook",
                 service_port=env.port("WEBHOOK_SERVICE_PORT", 9443),
-                cert_secret_name=env.raw("WEBHOOK_CERT_SECRET_NAME"),
-                validating_configuration_name=env.raw("WEBHOOK_VALIDATING_CONFIGURATION_NAME")
-                or "gko-validating-webhook-configurations",
-                mutating_configuration_name=env.raw("WEBHOOK_MUTATING_CONFIGURATION_NAME")
-                or "gko-mutating-webhook-configurations",
+                cert_secret_name=env.raw("WEBHOOK_CERT_SECRET_NAME").strip(),
+                cert_dir=env.raw("WEBHOOK_CERT_DIR").strip() or WEBHOOK_CERT_DIR,
+                validating_configuration_name=env.raw(
+                    "WEBHOOK_VALIDATING_CONFIGURATION_NAME").strip(),
+                mutating_configuration_name=env.raw("WEBHOOK_MUTATING_CONFIGURATION_NAME").strip(),
+                self_register_url=env.url("WEBHOOK_SELF_REGISTER_URL"),
+                failure_policy=env.choice(
+                    "WEBHOOK_FAILURE_POLICY", {"Fail": "Fail", "Ignore": "Ignore"}, "Fail"
+                ),
+                timeout_seconds=webhook_timeout,
+                apim_dry_run=env.boolean("WEBHOOK_APIM_DRY_RUN", False),
+                apim_dry_run_budget=budget,
                 check_api_context_path_conflict_in_cluster=env.boolean(
                     "CHECK_API_CONTEXT_PATH_CONFLICT_IN_CLUSTER", False
                 ),
@@ -285,6 +367,7 @@ class Settings:
                 classes=env.csv("INGRESS_CLASSES") or ("graviteeio",),
                 template_404_config_map_name=env.raw("TEMPLATE_404_CONFIG_MAP_NAME"),
                 template_404_config_map_namespace=env.raw("TEMPLATE_404_CONFIG_MAP_NAMESPACE"),
+                gateway_service=env.object_key("INGRESS_GATEWAY_SERVICE"),
             ),
             gateway_api=GatewayApiSettings(
                 enabled=env.boolean("ENABLE_GATEWAY_API", False),
@@ -363,6 +446,18 @@ class _Env:
         return self._parse(name, default, int, f"an integer >= {minimum}",
                            lambda v: v >= minimum)
 
+    def integer_in(self, name: str, default: int, *, minimum: int, maximum: int) -> int:
+        return self._parse(name, default, int, f"an integer from {minimum} to {maximum}",
+                           lambda v: minimum <= v <= maximum)
+
+    def url(self, name: str) -> str:
+        """An ``https://host:port`` base URL (no path), or empty."""
+        value = self.raw(name).strip().rstrip("/")
+        if value and not re.fullmatch(r"https://[^/\s]+", value):
+            raise SettingsError(f"{name} must be an https://host:port address without a path "
+                                f"(got {value!r})")
+        return value
+
     def number(self, name: str, default: float, *, minimum: float) -> float:
         return self._parse(name, default, float, f"a number >= {minimum}",
                            lambda v: v >= minimum)
@@ -392,6 +487,18 @@ class _Env:
                     f"a letter or digit); {value!r} is not one"
                 )
         return values
+
+    def object_key(self, name: str) -> str:
+        """``namespace/name`` of one object (empty when unset)."""
+        value = self.raw(name).strip()
+        if not value:
+            return ""
+        namespace, _, object_name = value.partition("/")
+        if not namespace or not object_name or "/" in object_name or not (
+            _NAMESPACE_NAME.fullmatch(namespace)
+        ):
+            raise SettingsError(f"{name} must be namespace/name (got {value!r})")
+        return value
 
     def csv(self, name: str) -> tuple[str, ...]:
         return tuple(part.strip() for part in self.raw(name).split(",") if part.strip())

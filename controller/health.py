@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import ssl
 from collections.abc import Callable
+from typing import Protocol
 
 from aiohttp import web
 from kubernetes_asyncio.client import ApiClient
@@ -34,7 +35,15 @@ _log = get_logger("metrics-server")
 ReadinessCheck = Callable[[], bool]
 
 
-class _Server:
+class Server(Protocol):
+    """What the manager starts and stops with its probe server."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+class HttpServer:
     def __init__(self, *, host: str, port: int, ssl_context: ssl.SSLContext | None = None) -> None:
         self._host = host
         self._requested_port = port
@@ -74,7 +83,7 @@ class _Server:
             await runner.cleanup()
 
 
-class ProbeServer(_Server):
+class ProbeServer(HttpServer):
     """``/healthz`` (liveness) and ``/readyz`` (readiness: all checks must pass)."""
 
     def __init__(self, *, host: str = "0.0.0.0", port: int = 8081) -> None:
@@ -111,7 +120,7 @@ class ProbeServer(_Server):
         return web.Response(text="ok")
 
 
-class MetricsServer(_Server):
+class MetricsServer(HttpServer):
     """``/metrics`` in the Prometheus text format; HTTPS and authenticated when given
     ``certificate`` and ``auth`` (both or neither)."""
 

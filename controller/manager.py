@@ -34,7 +34,7 @@ import attrs
 from kubernetes_asyncio.client import ApiClient
 
 from controller.config import Settings, operator_namespace
-from controller.health import MetricsServer, ProbeServer, metrics_server
+from controller.health import MetricsServer, ProbeServer, Server, metrics_server
 from controller.heap import release_free_memory
 from controller.informers.factory import SharedInformers
 from controller.informers.reflector import ReflectorOptions
@@ -100,6 +100,7 @@ class Manager:
         )
         self.elector: LeaderElector | None = None
         self._controllers: list[Controller] = []
+        self._servers: list[Server] = []
         self._stop_requested = asyncio.Event()
         self._servers_started = asyncio.Event()
         self._controllers_started = asyncio.Event()
@@ -112,6 +113,11 @@ class Manager:
         if any(existing.name == controller.name for existing in self._controllers):
             raise ValueError(f"a controller named {controller.name!r} is already registered")
         self._controllers.append(controller)
+
+    def add_server(self, server: Server) -> None:
+        """A server started with the probes, on every replica (leader or not), and stopped
+        last (e.g. the admission webhooks, answered from the shared caches). Before ``run``."""
+        self._servers.append(server)
 
     @property
     def controllers(self) -> list[Controller]:
@@ -217,6 +223,8 @@ class Manager:
         await self.probes.start()
         if self.metrics is not None:
             await self.metrics.start()
+        for server in self._servers:
+            await server.start()
         self._servers_started.set()
         _log.info("serving probes", port=self.probes.port,
                   metrics_port=self.metrics.port if self.metrics else None)
@@ -277,6 +285,8 @@ class Manager:
                 await hold_task
         if graceful and self.elector is not None:
             await self.elector.release()
+        for server in self._servers:
+            await server.stop()
         if self.metrics is not None:
             await self.metrics.stop()
         await self.probes.stop()

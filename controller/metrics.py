@@ -46,8 +46,11 @@ __all__ = [
     "ACTIVE_WORKERS",
     "APIM_REQUESTS",
     "APIM_REQUEST_DURATION",
+    "DRIFTED",
+    "DRIFT_DETECTED",
     "LEADER_ELECTION_MASTER_STATUS",
     "MAX_CONCURRENT_RECONCILES",
+    "READ_BACKS",
     "RECONCILE_ERRORS",
     "RECONCILE_PANICS",
     "RECONCILE_RESULTS",
@@ -57,6 +60,10 @@ __all__ = [
     "REGISTRY",
     "REST_CLIENT_REQUESTS",
     "TERMINAL_RECONCILE_ERRORS",
+    "WEBHOOK_IN_FLIGHT",
+    "WEBHOOK_LATENCY",
+    "WEBHOOK_PANICS",
+    "WEBHOOK_REQUESTS",
     "WORKQUEUE_ADDS",
     "WORKQUEUE_BUCKETS",
     "WORKQUEUE_DEPTH",
@@ -241,6 +248,32 @@ APIM_REQUEST_DURATION = Histogram(
     registry=REGISTRY,
 )
 
+# controller-runtime's webhook families: the label is the served path.
+WEBHOOK_LATENCY = Histogram(
+    "controller_runtime_webhook_latency_seconds",
+    "Histogram of the latency of processing admission requests",
+    ["webhook"],
+    buckets=WORKQUEUE_BUCKETS,
+    registry=REGISTRY,
+)
+WEBHOOK_REQUESTS = Counter(
+    "controller_runtime_webhook_requests",
+    "Total number of admission requests by HTTP status code.",
+    ["webhook", "code"],
+    registry=REGISTRY,
+)
+WEBHOOK_PANICS = Counter(
+    "controller_runtime_webhook_panics",
+    "Total number of webhook panics",
+    registry=REGISTRY,
+)
+WEBHOOK_IN_FLIGHT = Gauge(
+    "controller_runtime_webhook_requests_in_flight",
+    "Current number of admission requests being served.",
+    ["webhook"],
+    registry=REGISTRY,
+)
+
 
 class ApimRequestOutcome(Protocol):
     """What the APIM client reports per request (``controller.apim.client.RequestOutcome``)."""
@@ -310,6 +343,53 @@ class NotAcceptedCollector(Collector):
 
 NOT_ACCEPTED = NotAcceptedCollector()
 REGISTRY.register(NOT_ACCEPTED)
+
+# Ours: drift between APIM and the cluster (docs/behavior/drift.md).
+DRIFT_DETECTED = Counter(
+    "gravitee_operator_drift_detected",
+    "Objects found drifted in APIM (one per transition to Drifted=True), by kind.",
+    ["kind"],
+    registry=REGISTRY,
+)
+READ_BACKS = Counter(
+    "gravitee_operator_read_backs",
+    "Periodic read-backs of objects from APIM, by kind and result (in_sync, drifted, "
+    "deleted, error).",
+    ["kind", "result"],
+    registry=REGISTRY,
+)
+READ_BACK_RESULTS = ("in_sync", "drifted", "deleted", "error")
+
+Drifted = Callable[[], int]
+"""How many objects of one kind are Drifted=True now."""
+
+
+class DriftedCollector(Collector):
+    """Objects whose ``Drifted`` condition is True, by kind, read from the informer caches at
+    each scrape (like ``NOT_ACCEPTED``: nothing to keep in sync)."""
+
+    _name = "gravitee_operator_drifted_objects"
+
+    def __init__(self) -> None:
+        self._kinds: dict[str, Drifted] = {}
+
+    def watch(self, kind: str, count: Drifted) -> None:
+        self._kinds[kind] = count
+        DRIFT_DETECTED.labels(kind=kind).inc(0)
+        for result in READ_BACK_RESULTS:
+            READ_BACKS.labels(kind=kind, result=result).inc(0)
+
+    def collect(self) -> Iterator[Metric]:
+        family = GaugeMetricFamily(
+            self._name, "Objects whose Drifted condition is True, by kind.", labels=["kind"]
+        )
+        for kind, count in sorted(self._kinds.items()):
+            family.add_metric([kind], count())
+        yield family
+
+
+DRIFTED = DriftedCollector()
+REGISTRY.register(DRIFTED)
 
 
 def render_metrics() -> bytes:

@@ -48,6 +48,10 @@ class ServingCertificate:
     self_signed: bool
     directory: Path | None = None
     """Where a mounted pair was read from (None: generated)."""
+    files: tuple[str, str] = (CERT_FILE, KEY_FILE)
+    """The certificate and key file names in ``directory``."""
+    setting: str = "METRICS_CERT_DIR"
+    """The setting that named ``directory`` (for error messages)."""
     reloads: int = 0
     """Times a changed pair was loaded since start."""
     _fingerprint: tuple[int, ...] = attrs.field(default=(), alias="fingerprint")
@@ -60,10 +64,10 @@ class ServingCertificate:
         """
         if self.directory is None:
             return False
-        fingerprint = _fingerprint(self.directory)
+        fingerprint = _fingerprint(self.directory, self.files)
         if fingerprint == self._fingerprint:
             return False
-        pem = _load_into(self.context, self.directory)
+        pem = _load_into(self.context, self.directory, self.files, self.setting)
         self.certificate_pem, self._fingerprint = pem, fingerprint
         self.reloads += 1
         return True
@@ -75,20 +79,45 @@ def _server_context() -> ssl.SSLContext:
     return context
 
 
-def from_directory(directory: str | os.PathLike[str]) -> ServingCertificate:
-    """Load ``tls.crt`` and ``tls.key`` from ``directory``."""
+def from_directory(
+    directory: str | os.PathLike[str],
+    *,
+    files: tuple[str, str] = (CERT_FILE, KEY_FILE),
+    setting: str = "METRICS_CERT_DIR",
+) -> ServingCertificate:
+    """Load the certificate and key ``files`` (``tls.crt``, ``tls.key``) from ``directory``."""
     path = Path(directory)
-    fingerprint = _fingerprint(path)
+    fingerprint = _fingerprint(path, files)
     context = _server_context()
-    pem = _load_into(context, path)
+    pem = _load_into(context, path, files, setting)
     return ServingCertificate(context=context, certificate_pem=pem, self_signed=False,
-                              directory=path, fingerprint=fingerprint)
+                              directory=path, files=files, setting=setting,
+                              fingerprint=fingerprint)
 
 
-def _fingerprint(directory: Path) -> tuple[int, ...]:
+def from_pem(cert_pem: bytes, key_pem: bytes) -> ServingCertificate:
+    """A server context presenting ``cert_pem`` (a chain is allowed) with ``key_pem``."""
+    context = _server_context()
+    load_pem(context, cert_pem, key_pem)
+    return ServingCertificate(context=context, certificate_pem=cert_pem, self_signed=False)
+
+
+def load_pem(context: ssl.SSLContext, cert_pem: bytes, key_pem: bytes) -> None:
+    """Load a PEM pair into ``context`` (the ssl module reads files only: they live in a
+    private temporary directory for the duration of the call)."""
+    with tempfile.TemporaryDirectory(prefix="gko-cert-") as directory:
+        cert_path, key_path = Path(directory) / CERT_FILE, Path(directory) / KEY_FILE
+        cert_path.write_bytes(cert_pem)
+        descriptor = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(key_pem)
+        context.load_cert_chain(cert_path, key_path)
+
+
+def _fingerprint(directory: Path, files: tuple[str, str]) -> tuple[int, ...]:
     """Modification times and sizes of the pair (stat follows a Secret volume's symlinks)."""
     values: list[int] = []
-    for name in (CERT_FILE, KEY_FILE):
+    for name in files:
         try:
             stat = (directory / name).stat()
         except OSError:
@@ -98,8 +127,10 @@ def _fingerprint(directory: Path) -> tuple[int, ...]:
     return tuple(values)
 
 
-def _load_into(context: ssl.SSLContext, directory: Path) -> bytes:
-    cert, key = directory / CERT_FILE, directory / KEY_FILE
+def _load_into(
+    context: ssl.SSLContext, directory: Path, files: tuple[str, str], setting: str
+) -> bytes:
+    cert, key = directory / files[0], directory / files[1]
     try:
         pem = cert.read_bytes()
         # A scratch context first: a pair that fails half-way must not leave the live context
@@ -108,7 +139,7 @@ def _load_into(context: ssl.SSLContext, directory: Path) -> bytes:
         context.load_cert_chain(cert, key)
     except (OSError, ssl.SSLError) as exc:
         raise CertificateError(
-            f"METRICS_CERT_DIR={directory}: cannot load {CERT_FILE} and {KEY_FILE}: {exc}"
+            f"{setting}={directory}: cannot load {files[0]} and {files[1]}: {exc}"
         ) from None
     return pem
 
@@ -120,50 +151,85 @@ def self_signed(
 ) -> ServingCertificate:
     """A fresh self-signed certificate for localhost, the loopback addresses, the host name and
     ``hosts``."""
+    names = ("localhost", socket.gethostname(), "127.0.0.1", "::1", *hosts)
+    pair = issue(common_name="gko-metrics@localhost", hosts=names, valid_for=valid_for,
+                 ca=True)
+    certificate = from_pem(pair.cert_pem, pair.key_pem)
+    certificate.self_signed = True
+    return certificate
+
+
+@attrs.frozen
+class KeyPair:
+    """A certificate and its private key, in PEM."""
+
+    cert_pem: bytes
+    key_pem: bytes = attrs.field(repr=False)
+
+    @property
+    def certificate(self) -> x509.Certificate:
+        return x509.load_pem_x509_certificate(self.cert_pem)
+
+
+def issue(
+    *,
+    common_name: str,
+    hosts: tuple[str, ...] = (),
+    organization: str = "",
+    valid_for: datetime.timedelta = datetime.timedelta(days=365),
+    ca: bool = False,
+    issuer: KeyPair | None = None,
+) -> KeyPair:
+    """A new ECDSA P-256 key and its certificate for ``hosts`` (DNS names or IP addresses),
+    signed by ``issuer`` (self-signed when None). ``ca``: may sign other certificates."""
     key = ec.generate_private_key(ec.SECP256R1())
-    names = ["localhost", socket.gethostname(), *hosts]
-    dns = [x509.DNSName(n) for n in dict.fromkeys(names) if n and not _is_ip(n)]
-    ips = [x509.IPAddress(ipaddress.ip_address(n)) for n in ("127.0.0.1", "::1", *hosts)
-           if _is_ip(n)]
+    dns = [x509.DNSName(n) for n in dict.fromkeys(hosts) if n and not _is_ip(n)]
+    ips = [x509.IPAddress(ipaddress.ip_address(n)) for n in dict.fromkeys(hosts) if _is_ip(n)]
     now = datetime.datetime.now(datetime.UTC)
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "gko-metrics@localhost")])
-    certificate = (
+    attributes = [x509.NameAttribute(NameOID.COMMON_NAME, common_name)]
+    if organization:
+        attributes.insert(0, x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization))
+    subject = x509.Name(attributes)
+    if issuer is not None:
+        signer = serialization.load_pem_private_key(issuer.key_pem, password=None)
+        assert isinstance(signer, ec.EllipticCurvePrivateKey)
+        issuer_name = issuer.certificate.subject
+    else:
+        signer, issuer_name = key, subject
+    builder = (
         x509.CertificateBuilder()
         .subject_name(subject)
-        .issuer_name(subject)
+        .issuer_name(issuer_name)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + valid_for)
-        .add_extension(x509.SubjectAlternativeName([*dns, *ips]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
         .add_extension(
             x509.KeyUsage(
-                digital_signature=True, key_cert_sign=True, content_commitment=False,
+                digital_signature=True, key_cert_sign=ca, content_commitment=False,
                 key_encipherment=False, data_encipherment=False, key_agreement=False,
                 crl_sign=False, encipher_only=False, decipher_only=False,
             ),
             critical=True,
         )
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]),
-                       critical=False)
-        .sign(key, hashes.SHA256())
     )
-    cert_pem = certificate.public_bytes(serialization.Encoding.PEM)
-    key_pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
+    if dns or ips:
+        builder = builder.add_extension(x509.SubjectAlternativeName([*dns, *ips]),
+                                        critical=False)
+    if not ca or issuer is None:
+        builder = builder.add_extension(
+            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False
+        )
+    certificate = builder.sign(signer, hashes.SHA256())
+    return KeyPair(
+        cert_pem=certificate.public_bytes(serialization.Encoding.PEM),
+        key_pem=key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ),
     )
-    context = _server_context()
-    with tempfile.TemporaryDirectory(prefix="gko-metrics-cert-") as directory:
-        cert_path, key_path = Path(directory) / CERT_FILE, Path(directory) / KEY_FILE
-        cert_path.write_bytes(cert_pem)
-        descriptor = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(key_pem)
-        context.load_cert_chain(cert_path, key_path)
-    return ServingCertificate(context=context, certificate_pem=cert_pem, self_signed=True)
 
 
 def serving_certificate(cert_dir: str) -> ServingCertificate:

@@ -27,7 +27,13 @@ FINALIZER_GROUP: Final = "finalizers.gravitee.io/groups"
 FINALIZER_SHARED_POLICY_GROUP: Final = "finalizers.gravitee.io/sharedpolicygroups"
 FINALIZER_NOTIFICATION: Final = "finalizers.gravitee.io/notification"
 FINALIZER_DICTIONARY: Final = "finalizers.gravitee.io/dictionaries"
+FINALIZER_PORTAL: Final = "finalizers.gravitee.io/portals"
+FINALIZER_PORTAL_LISTING: Final = "finalizers.gravitee.io/portallistings"
+FINALIZER_PORTAL_LINK: Final = "finalizers.gravitee.io/portallinks"
+FINALIZER_DOCUMENTATION: Final = "finalizers.gravitee.io/documentations"
 FINALIZER_TEMPLATING: Final = "finalizers.gravitee.io/templating"
+FINALIZER_INGRESS: Final = "finalizers.gravitee.io/ingress"
+FINALIZER_KEYPAIR: Final = "finalizers.gravitee.io/keypair"
 
 # --- Annotations ---------------------------------------------------------------------------
 ANNOTATION_LAST_SPEC_HASH: Final = "gravitee.io/last-spec-hash"
@@ -35,8 +41,17 @@ ANNOTATION_LAST_SECRET_REF: Final = "gravitee.io/last-secret-ref"
 # Ours (not upstream's): the context an API was last synced to, so that moving it to another
 # context removes the copy it left in the previous one.
 ANNOTATION_LAST_CONTEXT_REF: Final = "gravitee.io/last-context-ref"
+# Ours: the context and the parent (portal or API) a portal listing, link or page was last
+# synced under, so that pointing it at another parent removes the copy left under the first.
+ANNOTATION_LAST_PARENT_REF: Final = "gravitee.io/last-parent-ref"
 ANNOTATION_TEMPLATE: Final = "gravitee.io/template"
 ANNOTATION_REFERENCES: Final = "gravitee.io/references"
+# Ours: report / repair / off, overriding DRIFT_POLICY for one object (docs/behavior/drift.md).
+ANNOTATION_DRIFT_POLICY: Final = "gravitee.io/drift-policy"
+ANNOTATION_EXTENDS: Final = "gravitee.io/extends"
+ANNOTATION_INGRESS_CLASS: Final = "kubernetes.io/ingress.class"
+INGRESS_LABEL: Final = "gravitee.io/ingress"
+"""Value of ``gravitee.io/extends`` and the description of an Ingress-generated API."""
 
 # --- Labels and keys of the ConfigMaps a gateway loads ---------------------------------------
 LABEL_MANAGED_BY: Final = "managed-by"
@@ -58,6 +73,10 @@ EVENT_UPDATE_FAILED: Final = "UpdateFailed"  # Warning, message = error text
 EVENT_DELETE_STARTED: Final = ("Normal", "DeleteStarted", "Delete started")
 EVENT_DELETE_SUCCEEDED: Final = ("Normal", "DeleteSucceeded", "Delete succeeded")
 EVENT_DELETE_FAILED: Final = "DeleteFailed"  # Warning, message = error text
+# Ours: drift between APIM and the cluster (docs/behavior/drift.md), one Event per transition.
+EVENT_DRIFT_DETECTED: Final = "DriftDetected"  # Warning, message = differing field paths
+EVENT_DRIFT_REPAIRED: Final = "DriftRepaired"  # Normal, the cluster's version was pushed back
+EVENT_DRIFT_RESOLVED: Final = "DriftResolved"  # Normal, APIM matches again without a repair
 
 # Event-recorder component names, per controller.
 COMPONENTS: Final = {
@@ -71,6 +90,11 @@ COMPONENTS: Final = {
     "sharedpolicygroup": "sharedpolicygroups-controller",
     "notification": "notification-controller",
     "dictionary": "dictionary-controller",
+    "portal": "portal-controller",
+    "portallisting": "portallisting-controller",
+    "portallink": "portallink-controller",
+    "documentation": "documentation-controller",
+    "ingress": "ingress-controller",
 }
 
 # --- Conditions (types; reasons and messages live with the runtime) -------------------------

@@ -3,6 +3,7 @@
 Starts the Kubernetes API emulator (with our CRDs), the APIM simulator and the operator as
 separate processes on free loopback ports, applies ``examples/manifests/`` (the context's
 ``${APIM_URL}`` becomes the simulator's address), waits until every object has been reconciled,
+edits one API in APIM as a console user would and waits for the operator to report the drift,
 prints what happened to each one and a summary of APIM, then stops everything. Exits 1 when an
 object that should be ``Accepted=True`` is not (an object annotated
 ``demo.gravitee.io/expect: <Reason>`` is expected to fail with that reason instead).
@@ -11,6 +12,11 @@ object that should be ``Accepted=True`` is not (an object annotated
 namespace go to ``default``, as ``kubectl apply`` would put them). An API refused because it is
 STARTED without a plan gets a hint with the line that fixes it
 (docs/behavior/admission.md#apis-v2-and-v4).
+
+The operator runs with its admission webhooks (``ENABLE_WEBHOOK``, self-registered on a free
+loopback port): an object the webhooks refuse is shown as ``Refused`` with the webhook's message,
+as ``kubectl apply`` would print it; one annotated ``demo.gravitee.io/expect: Refused`` is
+expected to be (docs/behavior/admission.md#webhooks).
 
 ``--serve`` keeps everything running afterwards and prints how to use ``kubectl`` against it,
 until Ctrl-C, which is the normal way to end it: the exit status is then the demo's own (0 when
@@ -40,20 +46,35 @@ import attrs
 import yaml
 
 from examples.kube import KINDS, JsonObj, KubeClient, KubeError, key_of
-from examples.stack import OperatorOptions, Stack, StackError, StackOptions
+from examples.stack import (
+    LOOPBACK,
+    OperatorOptions,
+    Stack,
+    StackError,
+    StackOptions,
+    free_port,
+)
 from examples.watch import ConditionWatcher, condition
 
 MANIFESTS: Final = pathlib.Path(__file__).resolve().parent / "manifests"
 APIM_URL_PLACEHOLDER: Final = "${APIM_URL}"
 EXPECT_ANNOTATION: Final = "demo.gravitee.io/expect"
-"""Annotation naming the ``Accepted=False`` reason an object is expected to end with."""
+"""Annotation naming the ``Accepted=False`` reason an object is expected to end with, or
+``Refused`` when the admission webhooks are expected to refuse it."""
+REFUSED: Final = "Refused"
+ADMISSION: Final = "AdmissionWebhook"
+DENIED: Final = "denied the request"
 API_RESOURCE_FINALIZER: Final = "finalizers.gravitee.io/apiresource"
 APIM_USER: Final = ("admin", "admin")
 WATCHED_KINDS: Final = (
     "ManagementContext", "ApiResource", "SharedPolicyGroup", "ApiDefinition", "ApiV4Definition",
-    "Application", "Subscription",
+    "Application", "Subscription", "Portal", "PortalListing", "Documentation",
 )
 MESSAGE_WIDTH: Final = 60
+DRIFT_API: Final = "orders-v4"
+"""The API a console user edits in APIM during the demo (docs/behavior/drift.md)."""
+DRIFT_INTERVAL: Final = 2.0
+"""The demo's ``DRIFT_CHECK_INTERVAL``: short, so the drift shows within seconds."""
 DEFAULT_NAMESPACE: Final = "default"
 MANIFEST_SUFFIXES: Final = (".yaml", ".yml")
 NO_PLANS: Final = "but the API has no plans"
@@ -95,7 +116,7 @@ def load_manifests(apim_url: str, directory: pathlib.Path = MANIFESTS) -> list[J
 def plan_hint(row: Row) -> list[str]:
     """What to add when ``row`` was refused for being STARTED without a plan, else nothing."""
     fix = PLAN_FIX.get(row.kind)
-    if fix is None or row.status != "False" or NO_PLANS not in row.message_full:
+    if fix is None or row.status not in ("False", REFUSED) or NO_PLANS not in row.message_full:
         return []
     return [
         f"hint: {row.kind} {row.key} has no plan, and APIM (like upstream GKO) refuses to "
@@ -133,6 +154,8 @@ class Row:
     expected: str
     message_full: str = ""
     """The condition's whole message (``message`` is cut to fit the table)."""
+    drift: str = "-"
+    """The ``Drifted`` condition's reason (``-``: never found drifted)."""
 
 
 def expectation(obj: JsonObj) -> str:
@@ -171,6 +194,61 @@ async def wait_settled(watchers: Mapping[str, ConditionWatcher], tracked: Sequen
     for kind, watcher in watchers.items():
         await watcher.wait_until(all_of(watcher, keys_of(kind), meets_expectation),
                                  timeout=max(0.0, settle_deadline - time.monotonic()))
+
+
+def deadline_left(timeout: float) -> float:
+    return max(1.0, timeout / 4)
+
+
+async def wait_generated(watcher: ConditionWatcher, ingresses: Sequence[JsonObj], *,
+                         timeout: float) -> dict[str, JsonObj]:
+    """The ApiDefinition generated for each Ingress once it is ``Accepted=True`` (an Ingress
+    has no conditions of its own: its API says how it went)."""
+    keys = [key_of(o) for o in ingresses]
+
+    def accepted(key: str) -> bool:
+        return (condition(watcher.latest.get(key, {}), "Accepted") or {}).get("status") == "True"
+
+    await watcher.wait_until(lambda: all(accepted(k) for k in keys), timeout=timeout)
+    return {k: watcher.latest[k] for k in keys if k in watcher.latest}
+
+
+async def ingress_row(kube: KubeClient, ingress: JsonObj, api: JsonObj | None) -> Row:
+    """The Ingress's line: Accepted is its generated ApiDefinition's."""
+    accepted = condition(api or {}, "Accepted") or {}
+    meta = ingress["metadata"]
+    landed = f"ApiDefinition {key_of(ingress)} (generated)" if api else "no API generated"
+    if api is not None:
+        configmap = await kube.get_or_none("ConfigMap", meta.get("namespace"), meta["name"])
+        if configmap is not None:
+            landed += f"; ConfigMap {key_of(ingress)}"
+    return Row(kind="Ingress", key=key_of(ingress), status=str(accepted.get("status", "-")),
+               reason=str(accepted.get("reason", "no API generated")),
+               message=_truncate(str(accepted.get("message", ""))),
+               message_full=str(accepted.get("message", "")),
+               ok=accepted.get("status") == "True", expected="Accepted", landed=landed)
+
+
+def ingress_summary(ingress: JsonObj, api: JsonObj | None) -> list[str]:
+    """What the Ingress produced: the generated API's entrypoints, endpoints and flows."""
+    if api is None:
+        return [f"Ingress {key_of(ingress)}: no ApiDefinition generated"]
+    spec = api.get("spec") or {}
+    proxy = spec.get("proxy") or {}
+    lines = [f"Ingress {key_of(ingress)} produced ApiDefinition {key_of(api)} "
+             f"(annotation gravitee.io/extends: "
+             f"{(api['metadata'].get('annotations') or {}).get('gravitee.io/extends')}):"]
+    for host in proxy.get("virtual_hosts") or []:
+        lines.append(f"  entrypoint  {host.get('host') or '(any host)'}{host.get('path')}")
+    for group in proxy.get("groups") or []:
+        for endpoint in group.get("endpoints") or []:
+            lines.append(f"  endpoint    {endpoint['name']} -> {endpoint['target']}")
+    for flow in spec.get("flows") or []:
+        lines.append(f"  flow        {flow.get('name')}: {flow.get('condition')}")
+    lines.append("  plans       " + ", ".join(
+        f"{p.get('name')} ({p.get('security')})" for p in spec.get("plans") or []))
+    lines.append("")
+    return lines
 
 
 def _truncate(text: str, width: int = MESSAGE_WIDTH) -> str:
@@ -228,6 +306,24 @@ def _subscription_landed(obj: JsonObj) -> str:
     return "; ".join(parts)
 
 
+def _portal_landed(obj: JsonObj) -> str:
+    """Where a portal, listing or page is in APIM, and what it shows where."""
+    spec = obj.get("spec") or {}
+    status = obj.get("status") or {}
+    place = f"APIM id {status['id']}" if status.get("id") else "not in APIM"
+    kind = obj["kind"]
+    if kind == "Portal":
+        paths = [e.get("path") for e in (spec.get("structure") or {}).get("topNavbar") or []]
+        return f"{place}; navbar {', '.join(str(p) for p in paths) or '-'}"
+    parent = (spec.get("portalRef") or {}).get("name")
+    if kind == "PortalListing":
+        shown = ", ".join(f"{(e.get('ref') or {}).get('name')} at {e.get('location')}"
+                          for e in spec.get("apis") or [])
+        return f"{place}; on portal {parent}: {shown}"
+    where = f"portal {parent}" if parent else f"API {(spec.get('apiRef') or {}).get('name')}"
+    return f"{place}; page of {where} at {spec.get('location') or '-'}"
+
+
 async def _landed(kube: KubeClient, obj: JsonObj, manifests: Sequence[JsonObj]) -> str:
     kind = obj["kind"]
     spec = obj.get("spec", {})
@@ -242,6 +338,8 @@ async def _landed(kube: KubeClient, obj: JsonObj, manifests: Sequence[JsonObj]) 
         return f"{cross}; used by " + (", ".join(_spg_users(manifests, obj)) or "no API")
     if kind == "Subscription":
         return _subscription_landed(obj)
+    if kind in ("Portal", "PortalListing", "Documentation"):
+        return _portal_landed(obj)
     places = []
     if status.get("id") and (spec.get("contextRef") or kind == "Application"):
         state = f" ({status['state']})" if status.get("state") else ""
@@ -270,7 +368,9 @@ async def build_rows(kube: KubeClient, objects: Sequence[JsonObj],
         accepted = condition(obj, "Accepted") or {}
         status = str(accepted.get("status", "-"))
         reason = str(accepted.get("reason", "not reconciled"))
+        drifted = condition(obj, "Drifted") or {}
         rows.append(Row(kind=obj["kind"], key=key_of(obj), status=status, reason=reason,
+                        drift=str(drifted.get("reason", "-")),
                         message=_truncate(str(accepted.get("message", ""))),
                         message_full=str(accepted.get("message", "")),
                         ok=meets_expectation(obj),
@@ -278,10 +378,21 @@ async def build_rows(kube: KubeClient, objects: Sequence[JsonObj],
     return rows
 
 
+def refused_row(obj: JsonObj, message: str) -> Row:
+    """An object the admission webhooks refused: it does not exist, the message says why."""
+    expected = expectation(obj)
+    return Row(kind=obj["kind"], key=key_of(obj), status=REFUSED, reason=ADMISSION,
+               message=_truncate(message.split(DENIED + ": ", 1)[-1]), message_full=message,
+               landed="nowhere (refused by kubectl apply)", ok=expected == REFUSED,
+               expected=expected)
+
+
 def render_table(rows: Sequence[Row]) -> str:
-    header = ("", "KIND", "NAMESPACE/NAME", "ACCEPTED", "REASON", "MESSAGE", "WHERE IT LANDED")
+    header = ("", "KIND", "NAMESPACE/NAME", "ACCEPTED", "REASON", "MESSAGE", "DRIFTED",
+              "WHERE IT LANDED")
     lines = [header] + [
-        ("ok" if r.ok else "!!", r.kind, r.key, r.status, r.reason, r.message, r.landed)
+        ("ok" if r.ok else "!!", r.kind, r.key, r.status, r.reason, r.message, r.drift,
+         r.landed)
         for r in rows
     ]
     widths = [max(len(line[i]) for line in lines) for i in range(len(header) - 1)]
@@ -293,7 +404,8 @@ def render_table(rows: Sequence[Row]) -> str:
 
 
 async def apim_summary(apim_url: str, applications: Sequence[JsonObj],
-                       subscriptions: Sequence[JsonObj] = ()) -> list[str]:
+                       subscriptions: Sequence[JsonObj] = (),
+                       portal_objects: Sequence[JsonObj] = ()) -> list[str]:
     """A few lines about what APIM now holds, read from the simulator (never an API key)."""
     token = base64.b64encode(":".join(APIM_USER).encode()).decode()
     auth = {"Authorization": f"Basic {token}"}
@@ -338,7 +450,73 @@ async def apim_summary(apim_url: str, applications: Sequence[JsonObj],
                 else:
                     lines.append(f"  subscription hrid={hrid}: not in APIM "
                                  f"(HTTP {response.status})")
+        base = f"{apim_url}/automation/organizations/DEFAULT/environments/DEFAULT"
+        for obj in portal_objects:
+            path, label = _portal_path(obj)
+            async with session.get(base + path, headers=auth) as response:
+                body = await response.json() if response.status == 200 else None
+            lines.append(f"  {label}: " + (_portal_state(obj["kind"], body) if body is not None
+                                           else f"not in APIM (HTTP {response.status})"))
     return lines
+
+
+async def console_edit(apim_url: str, kube: KubeClient, tracked: Sequence[JsonObj]) -> str:
+    """Play a console user: edit one API in APIM behind the operator's back
+    (``/_sim/console``), and wait for the operator's periodic read-back to report it as
+    ``Drifted`` (docs/behavior/drift.md). Only with the demo's own manifests."""
+    target = next((o for o in tracked if o["kind"] == "ApiV4Definition"
+                   and o["metadata"]["name"] == DRIFT_API), None)
+    if target is None:
+        return ""
+    namespace = target["metadata"]["namespace"]
+    hrid = f"{namespace}-{DRIFT_API}"
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session, \
+            session.patch(f"{apim_url}/_sim/console/apis/{hrid}",
+                          json={"description": "edited in the APIM console"}) as response:
+        if response.status != 204:
+            return f"drift: could not edit {hrid} in the console (HTTP {response.status})"
+    deadline = time.monotonic() + DRIFT_INTERVAL * 5
+    while time.monotonic() < deadline:
+        live = await kube.get_or_none("ApiV4Definition", namespace, DRIFT_API)
+        drifted = condition(live, "Drifted") if live else None
+        if drifted and drifted.get("status") == "True":
+            return (f"drift: a console user edited API {hrid} in APIM; the read-back reported "
+                    f"ApiV4Definition {namespace}/{DRIFT_API} Drifted=True: "
+                    f"{drifted.get('message')}")
+        await asyncio.sleep(0.2)
+    return (f"drift: API {hrid} edited in the console, not reported within "
+            f"{DRIFT_INTERVAL * 5:.0f} s")
+
+
+def _hrid(obj: JsonObj, ref: JsonObj | None = None) -> str:
+    namespace = obj["metadata"].get("namespace", DEFAULT_NAMESPACE)
+    if ref is None:
+        return f"{namespace}-{obj['metadata']['name']}"
+    return f"{ref.get('namespace') or namespace}-{ref.get('name')}"
+
+
+def _portal_path(obj: JsonObj) -> tuple[str, str]:
+    """The Automation API path of a portal, listing or page, and how the summary names it."""
+    spec = obj.get("spec") or {}
+    hrid = _hrid(obj)
+    if obj["kind"] == "Portal":
+        return f"/portals/{hrid}", f"portal hrid={hrid}"
+    if spec.get("apiRef"):
+        return (f"/apis/{_hrid(obj, spec['apiRef'])}/documentations/{hrid}",
+                f"page hrid={hrid}")
+    portal = _hrid(obj, spec.get("portalRef") or {})
+    collection = "listings" if obj["kind"] == "PortalListing" else "documentations"
+    label = "listing" if obj["kind"] == "PortalListing" else "page"
+    return f"/portals/{portal}/{collection}/{hrid}", f"{label} hrid={hrid} on {portal}"
+
+
+def _portal_state(kind: str, body: JsonObj) -> str:
+    if kind == "Portal":
+        return f"{body.get('name')!r} id={body.get('id')}"
+    if kind == "PortalListing":
+        return "apis=" + ", ".join(f"{a.get('apiHrid')}@{a.get('location')}"
+                                   for a in body.get("apis") or [])
+    return f"{body.get('name')!r} {body.get('type')} at {body.get('location') or '-'}"
 
 
 def serve_help(stack: Stack) -> str:
@@ -350,6 +528,7 @@ def serve_help(stack: Stack) -> str:
         f"  export KUBECONFIG={kubeconfig}",
         "  kubectl get managementcontexts,apidefinitions,apiv4definitions,applications -A",
         "  kubectl get sharedpolicygroups,subscriptions -A",
+        "  kubectl get portals,portallistings,documentations -A",
         "  kubectl get apiv4definitions echo-v4 -o yaml",
         "  kubectl wait --for=condition=Accepted apidefinitions/echo-v2",
         "  kubectl get configmap echo-local -o jsonpath='{.data.definition}'",
@@ -383,9 +562,18 @@ async def run(*, serve: bool, timeout: float, settle: float, work_dir: pathlib.P
     async with Stack(StackOptions(work_dir=work_dir)) as stack:
         say(f"Kubernetes API emulator  {stack.kube_url}  (kubeconfig {stack.kubeconfig})")
         say(f"APIM simulator           {stack.apim_url}")
-        operator = await stack.start_operator(OperatorOptions(logs_format="console"))
+        webhook_port = free_port()
+        operator = await stack.start_operator(OperatorOptions(
+            logs_format="console",
+            extra_env={"ENABLE_INGRESS": "true", "ENABLE_WEBHOOK": "true",
+                       "WEBHOOK_NAMESPACE": DEFAULT_NAMESPACE,
+                       "WEBHOOK_SERVICE_PORT": str(webhook_port),
+                       "WEBHOOK_SELF_REGISTER_URL": f"https://{LOOPBACK}:{webhook_port}",
+                       "DRIFT_CHECK_INTERVAL": str(DRIFT_INTERVAL)},
+        ))
         say(f"operator                 pid {operator.process.pid}, ready "
-            f"(metrics {operator.metrics_url}/metrics)")
+            f"(metrics {operator.metrics_url}/metrics, "
+            f"admission webhooks https://{LOOPBACK}:{webhook_port})")
         manifests = load_manifests(stack.apim_url, manifests_dir)
         async with KubeClient(stack.kube_url) as kube:
             watchers = {
@@ -394,37 +582,69 @@ async def run(*, serve: bool, timeout: float, settle: float, work_dir: pathlib.P
             }
             for watcher in watchers.values():
                 await watcher.start()
+            refused: list[Row] = []
             try:
                 for obj in manifests:
                     try:
                         await kube.apply(obj)
                     except KubeError as error:
-                        say(f"could not apply {obj['kind']} {key_of(obj)}: {error}")
-                        return 1
-                say(f"applied {len(manifests)} objects from {_shown(manifests_dir)}/; "
+                        if DENIED not in str(error):
+                            say(f"could not apply {obj['kind']} {key_of(obj)}: {error}")
+                            return 1
+                        message = str(error).split(": ", 1)[-1]
+                        say(f"kubectl apply {obj['kind']} {key_of(obj)} refused: {message}")
+                        refused.append(refused_row(obj, message))
+                say(f"applied {len(manifests) - len(refused)} objects from "
+                    f"{_shown(manifests_dir)}/ ({len(refused)} refused at admission); "
                     f"waiting up to {timeout:.0f} s for the operator")
-                tracked = [o for o in manifests if o["kind"] in watchers]
+                refused_keys = {(row.kind, row.key) for row in refused}
+                tracked = [o for o in manifests if o["kind"] in watchers
+                           and (o["kind"], key_of(o)) not in refused_keys]
                 await wait_settled(watchers, tracked, timeout=timeout, settle=settle)
+                ingresses = [o for o in manifests if o["kind"] == "Ingress"]
+                generated = await wait_generated(
+                    watchers["ApiDefinition"], ingresses,
+                    timeout=max(settle, deadline_left(timeout)))
+                drift_line = await console_edit(stack.apim_url, kube, tracked)
                 current = [
                     watchers[o["kind"]].latest.get(key_of(o), {**o, "status": {}})
                     for o in tracked
+                ]
+                # The drifted API as it is now (its watch event may still be on its way).
+                current = [
+                    (await kube.get_or_none(o["kind"], o["metadata"].get("namespace"),
+                                            o["metadata"]["name"]) or o)
+                    if o["metadata"]["name"] == DRIFT_API else o
+                    for o in current
                 ]
             finally:
                 for watcher in watchers.values():
                     await watcher.stop()
             rows = await build_rows(kube, current, manifests)
+            rows += [await ingress_row(kube, ingress, generated.get(key_of(ingress)))
+                     for ingress in ingresses]
+            rows += refused
         print()
         print(render_table(rows))
         print()
+        for ingress in ingresses:
+            for line in ingress_summary(ingress, generated.get(key_of(ingress))):
+                print(line)
+        if drift_line:
+            print(drift_line)
         applications = [o for o in manifests if o["kind"] == "Application"]
         subscriptions = [o for o in manifests if o["kind"] == "Subscription"]
-        for line in await apim_summary(stack.apim_url, applications, subscriptions):
+        portal_objects = [o for o in manifests
+                          if o["kind"] in ("Portal", "PortalListing", "Documentation")]
+        for line in await apim_summary(stack.apim_url, applications, subscriptions,
+                                       portal_objects):
             print(line)
         failed = [r for r in rows if not r.ok]
         print()
         if failed:
             for row in failed:
                 want = ("Accepted=True" if row.expected == "Accepted"
+                        else "refused at admission" if row.expected == REFUSED
                         else f"Accepted=False/{row.expected}")
                 print(f"FAILED: {row.kind} {row.key} should be {want}, is "
                       f"{row.status}/{row.reason}: {row.message}")

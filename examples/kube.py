@@ -60,6 +60,11 @@ KINDS: Final = {
         Kind(_GRAVITEE, "SharedPolicyGroup", "sharedpolicygroups"),
         Kind(_GRAVITEE, "Notification", "notifications"),
         Kind(_GRAVITEE, "Dictionary", "dictionaries"),
+        Kind(_GRAVITEE, "Portal", "portals"),
+        Kind(_GRAVITEE, "PortalListing", "portallistings"),
+        Kind(_GRAVITEE, "PortalLink", "portallinks"),
+        Kind(_GRAVITEE, "Documentation", "documentations"),
+        Kind("networking.k8s.io/v1", "Ingress", "ingresses"),
     )
 }
 

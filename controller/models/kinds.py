@@ -16,6 +16,13 @@ from controller.models.dictionary import DictionarySpec, DictionaryStatus
 from controller.models.group import GroupSpec, GroupStatus
 from controller.models.management_context import ManagementContextSpec, ManagementContextStatus
 from controller.models.notification import NotificationSpec, NotificationStatus
+from controller.models.portal import (
+    DocumentationSpec,
+    PortalLinkSpec,
+    PortalListingSpec,
+    PortalObjectStatus,
+    PortalSpec,
+)
 from controller.models.shared_policy_group import SharedPolicyGroupSpec, SharedPolicyGroupStatus
 from controller.models.subscription import SubscriptionSpec, SubscriptionStatus
 
@@ -222,6 +229,61 @@ KINDS: tuple[KindInfo, ...] = (
         short_names=("graviteedictionaries",),
         printer_columns=(
             PrinterColumn(name="Type", json_path=".spec.type", description="MANUAL or DYNAMIC."),
+        ),
+    ),
+    KindInfo(
+        kind="Portal",
+        plural="portals",
+        singular="portal",
+        description="A next-generation developer portal and its navigation.",
+        spec_type=PortalSpec,
+        status_type=PortalObjectStatus,
+        resource_type=r.Portal,
+        short_names=("graviteeportals",),
+        printer_columns=(
+            PrinterColumn(name="Display Name", json_path=".spec.name", description="Name."),
+        ),
+    ),
+    KindInfo(
+        kind="PortalListing",
+        plural="portallistings",
+        singular="portallisting",
+        description="v4 APIs placed at chosen locations of a portal's navigation.",
+        spec_type=PortalListingSpec,
+        status_type=PortalObjectStatus,
+        resource_type=r.PortalListing,
+        short_names=("graviteeportallistings",),
+        printer_columns=(
+            PrinterColumn(name="Portal", json_path=".spec.portalRef.name", description="Portal."),
+        ),
+    ),
+    KindInfo(
+        kind="PortalLink",
+        plural="portallinks",
+        singular="portallink",
+        description="An external link placed in a portal's navigation.",
+        spec_type=PortalLinkSpec,
+        status_type=PortalObjectStatus,
+        resource_type=r.PortalLink,
+        short_names=("graviteeportallinks",),
+        printer_columns=(
+            PrinterColumn(name="Portal", json_path=".spec.portalRef.name", description="Portal."),
+        ),
+    ),
+    KindInfo(
+        kind="Documentation",
+        plural="documentations",
+        singular="documentation",
+        description="A documentation page of a portal or of a v4 API.",
+        spec_type=DocumentationSpec,
+        status_type=PortalObjectStatus,
+        resource_type=r.Documentation,
+        short_names=("graviteedocumentations",),
+        printer_columns=(
+            PrinterColumn(name="Type", json_path=".spec.type", description="Content format."),
+            PrinterColumn(
+                name="Location", json_path=".spec.location", description="Navigation path."
+            ),
         ),
     ),
 )

@@ -21,6 +21,13 @@ from controller.models.dictionary import DictionarySpec, DictionaryStatus
 from controller.models.group import GroupSpec, GroupStatus
 from controller.models.management_context import ManagementContextSpec, ManagementContextStatus
 from controller.models.notification import NotificationSpec, NotificationStatus
+from controller.models.portal import (
+    DocumentationSpec,
+    PortalLinkSpec,
+    PortalListingSpec,
+    PortalObjectStatus,
+    PortalSpec,
+)
 from controller.models.shared_policy_group import SharedPolicyGroupSpec, SharedPolicyGroupStatus
 from controller.models.subscription import SubscriptionSpec, SubscriptionStatus
 
@@ -151,6 +158,50 @@ class Dictionary:
     status: Opt[DictionaryStatus] = prop()
 
 
+@attrs.frozen(kw_only=True)
+class Portal:
+    """A next-generation developer portal."""
+
+    api_version: Opt[str] = _api_version()
+    kind: Opt[str] = _kind()
+    metadata: Opt[Raw] = _metadata()
+    spec: PortalSpec = prop(required=True)
+    status: Opt[PortalObjectStatus] = prop()
+
+
+@attrs.frozen(kw_only=True)
+class PortalListing:
+    """v4 APIs placed in a portal's navigation."""
+
+    api_version: Opt[str] = _api_version()
+    kind: Opt[str] = _kind()
+    metadata: Opt[Raw] = _metadata()
+    spec: PortalListingSpec = prop(required=True)
+    status: Opt[PortalObjectStatus] = prop()
+
+
+@attrs.frozen(kw_only=True)
+class PortalLink:
+    """An external link in a portal's navigation."""
+
+    api_version: Opt[str] = _api_version()
+    kind: Opt[str] = _kind()
+    metadata: Opt[Raw] = _metadata()
+    spec: PortalLinkSpec = prop(required=True)
+    status: Opt[PortalObjectStatus] = prop()
+
+
+@attrs.frozen(kw_only=True)
+class Documentation:
+    """A documentation page of a portal or of a v4 API."""
+
+    api_version: Opt[str] = _api_version()
+    kind: Opt[str] = _kind()
+    metadata: Opt[Raw] = _metadata()
+    spec: DocumentationSpec = prop(required=True)
+    status: Opt[PortalObjectStatus] = prop()
+
+
 AnyResource: TypeAlias = (
     ManagementContext
     | ApiDefinition
@@ -162,6 +213,10 @@ AnyResource: TypeAlias = (
     | Group
     | Notification
     | Dictionary
+    | Portal
+    | PortalListing
+    | PortalLink
+    | Documentation
 )
 
 RESOURCE_CLASSES: dict[str, type[Any]] = {
@@ -177,6 +232,10 @@ RESOURCE_CLASSES: dict[str, type[Any]] = {
         Group,
         Notification,
         Dictionary,
+        Portal,
+        PortalListing,
+        PortalLink,
+        Documentation,
     )
 }
 

@@ -4,7 +4,7 @@ Owns the mapping from Python types and ``prop`` facts to schema nodes: ``str``/`
 ``float`` -> scalar types, ``list[X]`` -> array, ``dict[str, X]`` -> object with
 ``additionalProperties``, ``Raw`` -> object with ``x-kubernetes-preserve-unknown-fields``, a model
 class -> object with ``properties``/``required`` and the class docstring's first paragraph as the
-description.
+description; a class's ``EXACTLY_ONE_OF`` field names -> ``oneOf`` over their ``required``.
 
 Must never read upstream CRDs or hold hand-written schema fragments: the models are the only source.
 """
@@ -109,4 +109,9 @@ def schema_of(cls: type[Any]) -> dict[str, Any]:
         node["properties"] = properties
     if required:
         node["required"] = sorted(required)
+    exactly_one = getattr(cls, "EXACTLY_ONE_OF", ())
+    if exactly_one:
+        # A structural schema may say "exactly one of these fields" with ``oneOf`` over
+        # ``required`` alone; both kube-apiserver and the emulator enforce it.
+        node["oneOf"] = [{"required": [name]} for name in exactly_one]
     return node

@@ -34,6 +34,7 @@ from controller.models.subscription import SubscriptionSpec
 
 __all__ = [
     "FieldError",
+    "certificates_end",
     "clean_path",
     "severe",
     "v2_context_paths",
@@ -48,11 +49,13 @@ __all__ = [
     "validate_context_ref",
     "validate_management_context",
     "validate_notification_refs",
+    "validate_parent_update",
     "validate_shared_policy_group_phases",
     "validate_shared_policy_group_update",
     "validate_subscribed_plans_kept",
     "validate_subscription",
     "validate_subscription_update",
+    "validate_subscription_within_certificates",
     "warnings",
 ]
 
@@ -750,6 +753,66 @@ def validate_notification_refs(
             )
         console_seen = True
     return out
+
+
+def validate_parent_update(
+    old_portal: str | None, new_portal: str | None,
+    old_api: str | None = None, new_api: str | None = None,
+) -> list[FieldError]:
+    """A portal child keeps its parent: ``portalRef`` (and a page's ``apiRef``) are immutable,
+    and a page never moves between a portal and an API (refs given as ``ns/name``)."""
+    if old_portal and new_api and not new_portal:
+        return [FieldError("spec.apiRef",
+                           "a documentation cannot be reassigned from a portal to an API")]
+    if old_api and new_portal and not new_api:
+        return [FieldError("spec.portalRef",
+                           "a documentation cannot be reassigned from an API to a portal")]
+    if old_portal and new_portal and old_portal != new_portal:
+        return [FieldError("spec.portalRef", f"portalRef is immutable. Detected change from "
+                                             f"[{old_portal}] to [{new_portal}]")]
+    if old_api and new_api and old_api != new_api:
+        return [FieldError("spec.apiRef", f"apiRef is immutable. Detected change from "
+                                          f"[{old_api}] to [{new_api}]")]
+    return []
+
+
+def certificates_end(spec: ApplicationSpec) -> datetime | None:
+    """The latest ``endsAt`` of an application's client certificates, or None when one of
+    them has none (or is unreadable): then no subscription can outlive them all."""
+    tls = spec.settings.tls
+    certificates = or_default(tls.client_certificates, []) if given(tls) else []
+    ends: list[datetime] = []
+    for certificate in certificates:
+        if not given(certificate.ends_at) or not certificate.ends_at:
+            return None
+        try:
+            ends.append(parse_rfc3339(certificate.ends_at))
+        except ValueError:
+            return None
+    return max(ends) if ends else None
+
+
+def validate_subscription_within_certificates(
+    ending_at: str, certificates_end_at: datetime | None, *, application: str,
+    subscription: str | None = None,
+) -> list[FieldError]:
+    """An MTLS subscription must not end after every client certificate of its application
+    (``subscription`` names it when the application is the object under review)."""
+    if certificates_end_at is None or not ending_at:
+        return []
+    try:
+        ending = parse_rfc3339(ending_at)
+    except ValueError:
+        return []
+    if ending <= certificates_end_at:
+        return []
+    if subscription is not None:
+        return [FieldError("spec.settings.tls.clientCertificates",
+                           f"subscription [{subscription}] ending date [{ending_at}] is after all "
+                           f"client certificate end dates in application [{application}]")]
+    return [FieldError("spec.endingAt",
+                       f"subscription ending date [{ending_at}] is after all client certificate "
+                       f"end dates in application [{application}]")]
 
 
 # Not called yet: issue 16 (admission webhooks) wires it on UPDATE of an API with subscriptions.

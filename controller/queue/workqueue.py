@@ -152,6 +152,11 @@ class WorkQueue(Generic[K]):
         """Keys parked by ``add_after``/``add_rate_limited`` that are not ready yet."""
         return len(self._items) - self._ready_count
 
+    def pending(self, key: K) -> bool:
+        """Whether ``key`` is queued (ready or parked) or being processed. Informational only:
+        it can change as soon as the caller yields."""
+        return key in self._items or key in self._processing
+
     @property
     def processing(self) -> int:
         """Keys handed out by ``get`` and not yet ``done``."""

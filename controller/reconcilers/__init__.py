@@ -10,9 +10,14 @@ from controller.reconcilers import (
     apiv4definition,
     application,
     dictionary,
+    documentation,
     group,
+    ingress,
     managementcontext,
     notification,
+    portal,
+    portallink,
+    portallisting,
     sharedpolicygroup,
     subscription,
 )
@@ -29,6 +34,11 @@ KINDS: tuple[Setup, ...] = (
     sharedpolicygroup.setup,
     subscription.setup,
     dictionary.setup,
+    portal.setup,
+    portallisting.setup,
+    portallink.setup,
+    documentation.setup,
+    ingress.setup,
 )
 
 __all__ = ["KINDS"]

@@ -15,29 +15,44 @@ from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
+import attrs
+
 from controller import vocabulary as v
-from controller.apim.apis_v2 import delete_api, import_api
+from controller.apim.apis_v2 import delete_api, get_api, import_api
+from controller.apim.client import ApimClient
+from controller.apim.results import ImportErrors
 from controller.informers.store import Store
 from controller.keys import ObjectKey
 from controller.kube.kinds import (
     API_DEFINITIONS,
+    API_RESOURCES,
     CONFIG_MAPS,
     GROUPS,
     NOTIFICATIONS,
     SUBSCRIPTIONS,
 )
 from controller.models.api_v2 import ApiDefinitionSpec
-from controller.models.validation import validate_api_v2
+from controller.models.validation import FieldError, validate_api_v2
+from controller.reconcilers.framework import conditions as cond
+from controller.reconcilers.framework.admission import Review
 from controller.reconcilers.framework.builder import Builder
 from controller.reconcilers.framework.errors import IllegalStateError
+from controller.reconcilers.framework.readback import remote_copy
 from controller.reconcilers.framework.runtime import (
     Attempt,
     Cleanup,
     KindLogic,
     Outcome,
+    ReadBack,
     RuntimeDeps,
 )
-from controller.reconcilers.support.admission import enforce
+from controller.reconcilers.support import context_paths
+from controller.reconcilers.support.admission import (
+    context_exists,
+    dry_run,
+    enforce,
+    named_rules,
+)
 from controller.reconcilers.support.api_common import (
     context_annotations,
     context_for_cleanup,
@@ -46,8 +61,14 @@ from controller.reconcilers.support.api_common import (
     inline_resources,
     is_template,
     leave_previous_context,
+    notifications_checked,
     refuse_while_subscribed,
+    refuse_while_template_used,
+    resolve_resources,
+    resource_refs_exist,
+    skip_templates,
     stopped,
+    subscribed_plans_kept,
 )
 from controller.reconcilers.support.context_paths import check_context_paths
 from controller.reconcilers.support.contexts import ContextClient
@@ -73,11 +94,66 @@ def setup(builder: Builder) -> None:
         )
     ).derived_status(
         "subscriptions", from_referrers=SUBSCRIPTIONS
-    ).deletion_waits_for_referrers().complete(ApiDefinition)
+    ).deletion_waits_for_referrers().reads_back().admits(
+        ApiDefinitionSpec,
+        *(
+            skip_templates(check)
+            for check in (
+                subscribed_plans_kept(API_DEFINITIONS, plan_names),
+                context_exists,
+                named_rules(validate_api_v2),
+                context_paths.admission_check,
+                resource_refs_exist,
+                notifications_checked,
+            )
+        ),
+        remote=dry_run_v2,
+    ).complete(ApiDefinition)
+
+
+def plan_names(spec: Mapping[str, Any]) -> set[str]:
+    """What a Subscription names a v2 plan by: its ``name``."""
+    return {str(plan.get("name")) for plan in spec.get("plans") or [] if isinstance(plan, Mapping)}
+
+
+async def dry_run_v2(review: Review[ApiDefinitionSpec], deps: RuntimeDeps) -> list[FieldError]:
+    """``PUT {V1}/apis/import-crd?dryRun=true`` with the body the reconcile would send."""
+    if is_template(review.obj):
+        return []
+    spec = dict(review.spec)
+    spec["definition_context"] = v2_definition_context(spec)
+    resources = await resolve_resources(
+        spec, namespace=review.namespace, resources=deps.stores[API_RESOURCES.plural],
+        sources=deps.sources if deps.templating else None,
+    )
+    if resources is not None:
+        spec["resources"] = resources
+    populated = populate_v2_ids(
+        spec, namespace=review.namespace, name=review.name,
+        uid=str((review.obj.get("metadata") or {}).get("uid") or ""),
+        status=(review.old or {}).get("status") or {},
+    )
+    body = {k: value for k, value in populated.items() if k not in ("contextRef", "local")}
+
+    async def call(context: ContextClient) -> ImportErrors:
+        return (await import_api(context.client, body, dry_run=True)).errors
+
+    return await dry_run(review, deps, call)
 
 
 def validate(spec: Mapping[str, Any], name: str) -> None:
     enforce(spec, ApiDefinitionSpec, partial(validate_api_v2, api_name=name))
+
+
+@attrs.frozen
+class _V1Entity:
+    """The v1 API entity, as a read-back answer."""
+
+    raw: Mapping[str, Any]
+
+    @classmethod
+    async def read(cls, client: ApimClient, api_id: str) -> _V1Entity:
+        return cls(await get_api(client, api_id))
 
 
 class ApiDefinition(KindLogic):
@@ -91,11 +167,18 @@ class ApiDefinition(KindLogic):
         # Ingress API templates are never pushed anywhere (the Ingress controller reads them).
         return is_template(obj)
 
-    async def apply(self, attempt: Attempt) -> Outcome:
+    def finalizer_for(self, obj: Mapping[str, Any]) -> str | None:
+        # A template only carries the finalizer that keeps it while Ingresses use it.
+        return v.FINALIZER_API_TEMPLATE if is_template(obj) else None
+
+    async def _prepare(
+        self, attempt: Attempt
+    ) -> tuple[dict[str, Any], tuple[cond.Condition, ...]]:
+        """The definition ``apply`` sends (also what a read-back compares), and the soft
+        reference failures."""
         spec = attempt.spec
         validate(spec, attempt.name)
         check_context_paths(attempt, self.deps)
-        local = bool(spec.get("local", False))
         spec["definition_context"] = v2_definition_context(spec)
         await inline_resources(attempt, self.deps)
         unresolved = resolve_group_refs(self.groups, spec, attempt.namespace, attempt.generation)
@@ -108,6 +191,21 @@ class ApiDefinition(KindLogic):
             uid=str(metadata.get("uid") or ""),
             status=attempt.live_status,
         )
+        return populated, unresolved
+
+    async def read_back(self, attempt: Attempt) -> ReadBack | None:
+        populated, _ = await self._prepare(attempt)
+        context = await self.deps.resolver.client_for(attempt)
+        api_id = attempt.live_status.get("id")
+        if context is None or not api_id:
+            return None  # only deployed to a gateway ConfigMap: repaired as an owned object
+        body = {k: value for k, value in populated.items() if k not in ("contextRef", "local")}
+        remote = await remote_copy(_V1Entity.read(context.client, str(api_id)))
+        return ReadBack("ApiDefinition", body, remote)
+
+    async def apply(self, attempt: Attempt) -> Outcome:
+        populated, unresolved = await self._prepare(attempt)
+        local = bool(attempt.spec.get("local", False))
         context = await self.deps.resolver.client_for(attempt)
         if context is None:
             if not local:
@@ -195,6 +293,9 @@ class ApiDefinition(KindLogic):
         )
 
     async def cleanup(self, attempt: Attempt) -> Cleanup:
+        if is_template(attempt.obj):
+            refuse_while_template_used(self.deps, API_DEFINITIONS, attempt)
+            return Cleanup()
         refuse_while_subscribed(self.deps, API_DEFINITIONS, attempt)
         leftovers = None
         api_id = attempt.live_status.get("id")

@@ -24,6 +24,7 @@ from controller.reconcilers.framework.runtime import (
     Outcome,
     RuntimeDeps,
 )
+from controller.reconcilers.support.admission import rules
 from controller.reconcilers.support.references import template_sources
 from controller.reconcilers.support.templating import TEMPLATING_FINALIZER
 
@@ -34,6 +35,7 @@ def setup(builder: Builder) -> None:
                            processing_status=False)
         .reads_sources(template_sources, finalizer=TEMPLATING_FINALIZER)
         .deletion_waits_for_referrers()
+        .admits(ApiResourceSpec, rules(validate_api_resource))
         .complete(ApiResource)
     )
 

@@ -13,23 +13,38 @@ from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
+import attrs
+
 from controller import vocabulary as v
-from controller.apim.apis_v4 import delete_api, upsert_api
+from controller.apim.apis_v4 import delete_api, get_api, upsert_api
+from controller.apim.errors import ApimError
 from controller.apim.ids import hrid
+from controller.apim.results import ImportErrors
 from controller.informers.predicates import dependency_or_status_changed
 from controller.informers.store import Store
 from controller.keys import ObjectKey
 from controller.kube.kinds import (
+    API_RESOURCES,
     API_V4_DEFINITIONS,
     CONFIG_MAPS,
+    DOCUMENTATIONS,
     GROUPS,
     NOTIFICATIONS,
+    PORTAL_LISTINGS,
     SHARED_POLICY_GROUPS,
     SUBSCRIPTIONS,
 )
 from controller.models.api_v4 import ApiV4DefinitionSpec
-from controller.models.validation import validate_api_v4
+from controller.models.convert import ModelError, structure
+from controller.models.shared_policy_group import SharedPolicyGroupSpec
+from controller.models.validation import (
+    FieldError,
+    validate_api_v4,
+    validate_api_v4_update,
+    validate_shared_policy_group_phases,
+)
 from controller.reconcilers.framework import conditions as cond
+from controller.reconcilers.framework.admission import Review
 from controller.reconcilers.framework.builder import Builder
 from controller.reconcilers.framework.errors import IllegalStateError, ResolveRefError
 from controller.reconcilers.framework.runtime import (
@@ -37,9 +52,18 @@ from controller.reconcilers.framework.runtime import (
     Cleanup,
     KindLogic,
     Outcome,
+    ReadBack,
     RuntimeDeps,
 )
-from controller.reconcilers.support.admission import enforce
+from controller.reconcilers.support import context_paths
+from controller.reconcilers.support.admission import (
+    context_exists,
+    dry_run,
+    enforce,
+    named_rules,
+    on_update,
+    watched,
+)
 from controller.reconcilers.support.api_common import (
     context_annotations,
     context_for_cleanup,
@@ -47,18 +71,24 @@ from controller.reconcilers.support.api_common import (
     errors_status,
     inline_resources,
     leave_previous_context,
+    notifications_checked,
     refuse_while_subscribed,
+    resolve_resources,
+    resource_refs_exist,
     stopped,
+    subscribed_plans_kept,
 )
 from controller.reconcilers.support.context_paths import check_context_paths
 from controller.reconcilers.support.contexts import ContextClient
 from controller.reconcilers.support.groups import console_notification, resolve_group_refs
 from controller.reconcilers.support.identity import (
+    V4Identity,
     automation_body,
     populate_v4_ids,
     v4_definition_context,
 )
 from controller.reconcilers.support.local_configmap import api_configmap, gateway_definition
+from controller.reconcilers.support.portals import refuse_while_relied_on
 from controller.reconcilers.support.references import flow_steps, shared_policy_group_refs
 
 NOWHERE = (
@@ -90,11 +120,83 @@ def setup(builder: Builder) -> None:
         when=dependency_or_status_changed("crossId"),
     ).derived_status(
         "subscriptions", from_referrers=SUBSCRIPTIONS
-    ).deletion_waits_for_referrers().complete(ApiV4Definition)
+    ).deletion_waits_for_referrers().reads_back().admits(
+        ApiV4DefinitionSpec,
+        on_update(validate_api_v4_update),
+        subscribed_plans_kept(API_V4_DEFINITIONS, plan_keys),
+        named_rules(validate_api_v4),
+        shared_policy_groups_checked,
+        context_exists,
+        context_paths.admission_check,
+        resource_refs_exist,
+        notifications_checked,
+        remote=dry_run_v4,
+    ).complete(ApiV4Definition)
+
+
+def plan_keys(spec: Mapping[str, Any]) -> set[str]:
+    """What a Subscription names a v4 plan by: its key in ``plans``."""
+    return set(spec.get("plans") or {})
+
+
+def shared_policy_groups_checked(
+    review: Review[ApiV4DefinitionSpec], deps: RuntimeDeps
+) -> list[FieldError]:
+    """Flow steps name SharedPolicyGroups of the cluster that run in the step's phase."""
+    store = deps.stores[SHARED_POLICY_GROUPS.plural]
+    groups: dict[str, SharedPolicyGroupSpec | None] = {}
+    for key in shared_policy_group_refs(review.obj):
+        found = store.get(key)
+        if found is None and not watched(deps, key.namespace):
+            continue  # not in the caches: the reconcile resolves it
+        try:
+            groups[str(key)] = (
+                structure(dict(found.get("spec") or {}), SharedPolicyGroupSpec)
+                if found is not None else None
+            )
+        except ModelError:
+            groups[str(key)] = None
+    return validate_shared_policy_group_phases(
+        review.model, namespace=review.namespace, groups=groups
+    )
+
+
+async def dry_run_v4(review: Review[ApiV4DefinitionSpec], deps: RuntimeDeps) -> list[FieldError]:
+    """``PUT {AUTO}/apis?dryRun=true`` with the body the reconcile would send."""
+    old_status = (review.old or {}).get("status") or {}
+    spec = dict(review.spec)
+    resources = await resolve_resources(
+        spec, namespace=review.namespace, resources=deps.stores[API_RESOURCES.plural],
+        sources=deps.sources if deps.templating else None,
+    )
+    if resources is not None:
+        spec["resources"] = resources
+    spec["definitionContext"] = v4_definition_context(spec)
+    identity = populate_v4_ids(
+        spec, namespace=review.namespace, name=review.name, status=old_status,
+        automation_managed=cond.is_true(old_status.get("conditions") or [],
+                                        cond.AUTOMATION_API_MANAGED),
+        has_context=True,
+    )
+
+    async def call(context: ContextClient) -> ImportErrors:
+        state = await upsert_api(context.client, automation_body(identity.spec), dry_run=True,
+                                 hrid_contains_uuid=identity.hrid_contains_uuid)
+        return state.errors
+
+    return await dry_run(review, deps, call)
 
 
 def validate(spec: Mapping[str, Any], name: str) -> None:
     enforce(spec, ApiV4DefinitionSpec, partial(validate_api_v4, api_name=name))
+
+
+@attrs.frozen
+class _Prepared:
+    context: ContextClient | None
+    identity: V4Identity
+    unresolved: tuple[cond.Condition, ...]
+    to_kubernetes: bool
 
 
 class ApiV4Definition(KindLogic):
@@ -105,7 +207,8 @@ class ApiV4Definition(KindLogic):
         self.notifications: Store = deps.stores[NOTIFICATIONS.plural]
         self.shared_policy_groups: Store = deps.stores[SHARED_POLICY_GROUPS.plural]
 
-    async def apply(self, attempt: Attempt) -> Outcome:
+    async def _prepare(self, attempt: Attempt) -> _Prepared:
+        """Everything ``apply`` computes before it sends: also what a read-back compares."""
         spec = attempt.spec
         validate(spec, attempt.name)
         check_context_paths(attempt, self.deps)
@@ -129,12 +232,34 @@ class ApiV4Definition(KindLogic):
             automation_managed=attempt.automation_managed,
             has_context=context is not None,
         )
+        if context is not None:
+            self._console_notification(attempt, identity.spec)
+        return _Prepared(context, identity, unresolved, to_kubernetes)
+
+    async def read_back(self, attempt: Attempt) -> ReadBack | None:
+        prepared = await self._prepare(attempt)
+        if prepared.context is None:
+            return None  # only deployed to a gateway ConfigMap: repaired as an owned object
+        identity = prepared.identity
+        try:
+            remote = await get_api(prepared.context.client, identity.api_ref,
+                                   hrid_contains_uuid=identity.hrid_contains_uuid)
+        except ApimError as error:
+            if error.status != 404:
+                raise
+            return ReadBack("ApiV4Definition", automation_body(identity.spec), None)
+        return ReadBack("ApiV4Definition", automation_body(identity.spec), remote.raw)
+
+    async def apply(self, attempt: Attempt) -> Outcome:
+        prepared = await self._prepare(attempt)
+        context, identity, to_kubernetes = (
+            prepared.context, prepared.identity, prepared.to_kubernetes
+        )
         definition = identity.spec
         organization = environment = None
         status: dict[str, Any] = {"state": definition.get("state", "STARTED")}
-        conditions: tuple[cond.Condition, ...] = unresolved
+        conditions: tuple[cond.Condition, ...] = prepared.unresolved
         if context is not None:
-            self._console_notification(attempt, definition)
             state = await upsert_api(
                 context.client,
                 automation_body(definition),
@@ -238,6 +363,12 @@ class ApiV4Definition(KindLogic):
 
     async def cleanup(self, attempt: Attempt) -> Cleanup:
         refuse_while_subscribed(self.deps, API_V4_DEFINITIONS, attempt)
+        placed = [
+            group
+            for group in self.deps.referrers.of(API_V4_DEFINITIONS, attempt.key)
+            if group.kind in (DOCUMENTATIONS, PORTAL_LISTINGS)
+        ]
+        refuse_while_relied_on(attempt.name, placed, "API")
         leftovers = None
         if (attempt.spec.get("contextRef") or {}).get("name"):
             api = f"API [{hrid(attempt.namespace, attempt.name)}]"

@@ -13,30 +13,61 @@ from __future__ import annotations
 
 import base64
 import binascii
+import copy
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from controller import vocabulary as v
-from controller.apim.applications import delete_application, upsert_application
+from controller.apim.applications import (
+    delete_application,
+    get_application,
+    upsert_application,
+)
+from controller.apim.errors import ApimError
 from controller.apim.ids import hrid
+from controller.apim.results import ImportErrors
 from controller.keys import ObjectKey
-from controller.kube.kinds import APPLICATIONS, MANAGEMENT_CONTEXTS, SUBSCRIPTIONS
+from controller.kube.kinds import (
+    API_DEFINITIONS,
+    API_V4_DEFINITIONS,
+    APPLICATIONS,
+    MANAGEMENT_CONTEXTS,
+    SUBSCRIPTIONS,
+)
+from controller.models.application import ApplicationSpec
+from controller.models.validation import (
+    FieldError,
+    certificates_end,
+    validate_application,
+    validate_application_update,
+    validate_subscription_within_certificates,
+)
+from controller.reconcilers import subscription
 from controller.reconcilers.framework import conditions as cond
+from controller.reconcilers.framework.admission import Review
 from controller.reconcilers.framework.builder import Builder
-from controller.reconcilers.framework.errors import IllegalStateError, ResolveRefError
+from controller.reconcilers.framework.errors import (
+    IllegalStateError,
+    ReconcileError,
+    ResolveRefError,
+)
 from controller.reconcilers.framework.runtime import (
     Attempt,
     Cleanup,
     KindLogic,
     Outcome,
+    ReadBack,
     RuntimeDeps,
 )
+from controller.reconcilers.support.admission import context_exists, dry_run, on_update, rules
 from controller.reconcilers.support.api_common import (
     context_for_cleanup,
     errors_status,
     refuse_while_subscribed,
 )
+from controller.reconcilers.support.contexts import ContextClient
 from controller.reconcilers.support.references import context_refs, template_sources
+from controller.reconcilers.support.sources import CachedSources
 from controller.reconcilers.support.templating import TEMPLATING_FINALIZER, SourceRef
 
 DEFAULT_CERT_KEY = "tls.crt"
@@ -75,6 +106,114 @@ def _certificate_refs(spec: Mapping[str, Any], namespace: str) -> list[SourceRef
     return sources
 
 
+async def resolve_certificates(
+    spec: dict[str, Any], namespace: str, cached: CachedSources
+) -> None:
+    """Inline every certificate ``ref`` of ``spec`` (and decode ``encoded`` ones), their data
+    loaded first (the caches hold no Secret or ConfigMap data); raises ``ResolveRefError`` for a
+    missing source or key, ``IllegalStateError`` for bad base64."""
+    sources = await cached.load(_certificate_refs(spec, namespace))
+    for index, certificate in enumerate(_certificates(spec)):
+        if not isinstance(certificate, dict):
+            continue
+        ref = certificate.pop("ref", None)
+        if isinstance(ref, Mapping) and ref.get("name"):
+            kind, ref_namespace, name, key = _cert_ref(ref, namespace)
+            data = (
+                sources.secret_data(ref_namespace, name)
+                if kind == "secret"
+                else sources.configmap_data(ref_namespace, name)
+            )
+            plural = "secrets" if kind == "secret" else "configmaps"
+            if data is None:
+                raise ResolveRefError(
+                    f"failed to resolve certificate ref [{ref_namespace}/{name}] key [{key}]: "
+                    f'{plural} "{name}" not found'
+                )
+            if not data.get(key):
+                raise ResolveRefError(
+                    f"failed to resolve certificate ref [{ref_namespace}/{name}] key [{key}]: "
+                    f"key [{key}] not found"
+                )
+            certificate["content"] = data[key]
+        if certificate.pop("encoded", False):
+            try:
+                certificate["content"] = base64.b64decode(
+                    str(certificate.get("content") or ""), validate=True
+                ).decode("utf-8")
+            except (binascii.Error, UnicodeDecodeError, ValueError) as error:
+                raise IllegalStateError(
+                    f"failed to base64-decode certificate [{index}]: {error}"
+                ) from error
+        if not certificate.get("name"):
+            certificate["name"] = f"{spec.get('name', '')}-{index}"
+
+
+async def certificates_resolve(
+    review: Review[ApplicationSpec], deps: RuntimeDeps
+) -> list[FieldError]:
+    """Certificate references resolve (the reconcile's own resolution, sources loaded on
+    demand)."""
+    try:
+        await resolve_certificates(copy.deepcopy(review.spec), review.namespace, deps.sources)
+    except ReconcileError as error:
+        return [FieldError("spec.settings.tls.clientCertificates", str(error))]
+    return []
+
+
+def subscriptions_within_certificates(
+    review: Review[ApplicationSpec], deps: RuntimeDeps
+) -> list[FieldError]:
+    """On UPDATE, no MTLS subscription of the application ends after all its certificates."""
+    if not review.is_update:
+        return []
+    end = certificates_end(review.model)
+    if end is None:
+        return []
+    out: list[FieldError] = []
+    subscriptions = deps.stores[SUBSCRIPTIONS.plural]
+    for group in deps.referrers.of(APPLICATIONS, review.key):
+        for key in group.keys if group.kind == SUBSCRIPTIONS else ():
+            found = subscriptions.get(key)
+            api_key = subscription.api_ref(found) if found is not None else None
+            if found is None or api_key is None:
+                continue
+            spec = found.get("spec") or {}
+            api_kind = API_DEFINITIONS if subscription.is_v2(spec) else API_V4_DEFINITIONS
+            api = deps.stores[api_kind.plural].get(api_key)
+            if api is None or not subscription.mtls_plan(api_kind, api, str(spec.get("plan"))):
+                continue
+            out += validate_subscription_within_certificates(
+                str(spec.get("endingAt") or ""), end, application=str(review.key),
+                subscription=str(key),
+            )
+    return out
+
+
+async def dry_run_application(
+    review: Review[ApplicationSpec], deps: RuntimeDeps
+) -> list[FieldError]:
+    """``PUT {AUTO}/applications?dryRun=true`` with the reconcile's body."""
+    spec = copy.deepcopy(review.spec)
+    try:
+        await resolve_certificates(spec, review.namespace, deps.sources)
+    except ReconcileError:
+        return []  # the cache checks said so already
+    attempt = Attempt(review.key, review.old or review.obj, spec)
+    status_id = attempt.live_status.get("id")
+    hrid_mode = not status_id or attempt.automation_managed
+    spec["hrid"] = hrid(review.namespace, review.name) if hrid_mode else str(status_id)
+    if not hrid_mode:
+        spec["id"] = str(status_id)
+
+    async def call(context: ContextClient) -> ImportErrors:
+        state = await upsert_application(context.client, spec, dry_run=True,
+                                         hrid_contains_uuid=not hrid_mode)
+        return state.errors
+
+    return await dry_run(review, deps, call)
+
+
 def setup(builder: Builder) -> None:
     (
         builder.reconciles(APPLICATIONS, finalizer=v.FINALIZER_APPLICATION)
@@ -85,6 +224,16 @@ def setup(builder: Builder) -> None:
         .reads_sources(certificate_sources)
         .derived_status("subscriptions", from_referrers=SUBSCRIPTIONS)
         .deletion_waits_for_referrers()
+        .admits(
+            ApplicationSpec,
+            on_update(validate_application_update),
+            context_exists,
+            rules(validate_application),
+            certificates_resolve,
+            subscriptions_within_certificates,
+            remote=dry_run_application,
+        )
+        .reads_back()
         .complete(Application)
     )
 
@@ -99,48 +248,11 @@ class Application(KindLogic):
 
     async def _resolve_certificates(self, attempt: Attempt) -> None:
         """Inline every certificate ``ref``."""
-        spec = attempt.spec
-        sources = await self.deps.sources.load(_certificate_refs(spec, attempt.namespace))
-        for index, certificate in enumerate(_certificates(spec)):
-            if not isinstance(certificate, dict):
-                continue
-            ref = certificate.pop("ref", None)
-            if isinstance(ref, Mapping) and ref.get("name"):
-                kind, namespace, name, key = _cert_ref(ref, attempt.namespace)
-                data = (
-                    sources.secret_data(namespace, name)
-                    if kind == "secret"
-                    else sources.configmap_data(namespace, name)
-                )
-                plural = "secrets" if kind == "secret" else "configmaps"
-                if data is None:
-                    raise ResolveRefError(
-                        f"failed to resolve certificate ref [{namespace}/{name}] key [{key}]: "
-                        f'{plural} "{name}" not found'
-                    )
-                if not data.get(key):
-                    raise ResolveRefError(
-                        f"failed to resolve certificate ref [{namespace}/{name}] key [{key}]: "
-                        f"key [{key}] not found"
-                    )
-                certificate["content"] = data[key]
-            if certificate.pop("encoded", False):
-                try:
-                    certificate["content"] = base64.b64decode(
-                        str(certificate.get("content") or ""), validate=True
-                    ).decode("utf-8")
-                except (binascii.Error, UnicodeDecodeError, ValueError) as error:
-                    raise IllegalStateError(
-                        f"failed to base64-decode certificate [{index}]: {error}"
-                    ) from error
-            if not certificate.get("name"):
-                certificate["name"] = f"{spec.get('name', '')}-{index}"
+        await resolve_certificates(attempt.spec, attempt.namespace, self.deps.sources)
 
-    async def apply(self, attempt: Attempt) -> Outcome:
+    async def _identify(self, attempt: Attempt) -> bool:
+        """Resolve certificates and set the ids of ``attempt.spec``; True in HRID mode."""
         spec = attempt.spec
-        context = await self.deps.resolver.client_for(attempt)
-        if context is None:
-            return Outcome()
         await self._resolve_certificates(attempt)
         status_id = attempt.live_status.get("id")
         hrid_mode = not status_id or attempt.automation_managed
@@ -149,6 +261,28 @@ class Application(KindLogic):
         else:
             spec["id"] = str(status_id)
             spec["hrid"] = str(status_id)
+        return bool(hrid_mode)
+
+    async def read_back(self, attempt: Attempt) -> ReadBack | None:
+        context = await self.deps.resolver.client_for(attempt)
+        if context is None:
+            return None
+        hrid_mode = await self._identify(attempt)
+        try:
+            remote = await get_application(context.client, str(attempt.spec["hrid"]),
+                                           hrid_contains_uuid=not hrid_mode)
+        except ApimError as error:
+            if error.status != 404:
+                raise
+            return ReadBack("Application", attempt.spec, None)
+        return ReadBack("Application", attempt.spec, remote.raw)
+
+    async def apply(self, attempt: Attempt) -> Outcome:
+        spec = attempt.spec
+        context = await self.deps.resolver.client_for(attempt)
+        if context is None:
+            return Outcome()
+        hrid_mode = await self._identify(attempt)
         state = await upsert_application(context.client, spec, hrid_contains_uuid=not hrid_mode)
         return Outcome(
             status={

@@ -13,24 +13,29 @@ from collections.abc import Mapping
 from typing import Any
 
 from controller import vocabulary as v
-from controller.apim.dictionaries import delete_dictionary, upsert_dictionary
+from controller.apim.dictionaries import delete_dictionary, get_dictionary, upsert_dictionary
 from controller.apim.ids import hrid
+from controller.apim.results import ImportErrors
 from controller.kube.kinds import DICTIONARIES, MANAGEMENT_CONTEXTS
 from controller.models.base import given
 from controller.models.dictionary import DictionarySpec
 from controller.models.validation import FieldError
 from controller.reconcilers.framework import conditions as cond
+from controller.reconcilers.framework.admission import Review
 from controller.reconcilers.framework.builder import Builder
 from controller.reconcilers.framework.errors import IllegalStateError
+from controller.reconcilers.framework.readback import remote_copy
 from controller.reconcilers.framework.runtime import (
     Attempt,
     Cleanup,
     KindLogic,
     Outcome,
+    ReadBack,
     RuntimeDeps,
 )
-from controller.reconcilers.support.admission import enforce
+from controller.reconcilers.support.admission import context_exists, dry_run, enforce, rules
 from controller.reconcilers.support.api_common import context_for_cleanup, errors_status
+from controller.reconcilers.support.contexts import ContextClient
 from controller.reconcilers.support.references import context_refs, template_sources
 from controller.reconcilers.support.templating import TEMPLATING_FINALIZER
 
@@ -42,6 +47,8 @@ def setup(builder: Builder) -> None:
         builder.reconciles(DICTIONARIES, finalizer=v.FINALIZER_DICTIONARY, processing_status=False)
         .references(MANAGEMENT_CONTEXTS, refs=context_refs, follow=True)
         .reads_sources(template_sources, finalizer=TEMPLATING_FINALIZER)
+        .admits(DictionarySpec, context_exists, rules(type_rules), remote=dry_run_dictionary)
+        .reads_back()
         .complete(Dictionary)
     )
 
@@ -74,9 +81,31 @@ def body(spec: Mapping[str, Any], ref: str) -> dict[str, Any]:
     return out
 
 
+async def dry_run_dictionary(
+    review: Review[DictionarySpec], deps: RuntimeDeps
+) -> list[FieldError]:
+    """``PUT {AUTO}/dictionaries?dryRun=true`` with the reconcile's body."""
+
+    async def call(context: ContextClient) -> ImportErrors:
+        state = await upsert_dictionary(
+            context.client, body(review.spec, hrid(review.namespace, review.name)), dry_run=True
+        )
+        return state.errors
+
+    return await dry_run(review, deps, call)
+
+
 class Dictionary(KindLogic):
     def __init__(self, deps: RuntimeDeps) -> None:
         self.deps = deps
+
+    async def read_back(self, attempt: Attempt) -> ReadBack | None:
+        context = await self.deps.resolver.client_for(attempt)
+        if context is None:
+            return None
+        ref = hrid(attempt.namespace, attempt.name)
+        remote = await remote_copy(get_dictionary(context.client, ref))
+        return ReadBack("Dictionary", body(attempt.spec, ref), remote)
 
     async def apply(self, attempt: Attempt) -> Outcome:
         enforce(attempt.spec, DictionarySpec, type_rules)

@@ -14,21 +14,29 @@ from collections.abc import Mapping
 from typing import Any
 
 from controller import vocabulary as v
-from controller.apim.groups import delete_group, upsert_group
+from controller.apim.groups import delete_group, get_group, upsert_group
 from controller.apim.ids import hrid
+from controller.apim.results import ImportErrors
 from controller.kube.kinds import GROUPS, MANAGEMENT_CONTEXTS
+from controller.models.group import GroupSpec
+from controller.models.validation import FieldError
 from controller.reconcilers.framework import conditions as cond
+from controller.reconcilers.framework.admission import Review
 from controller.reconcilers.framework.builder import Builder
 from controller.reconcilers.framework.errors import IllegalStateError, ReconcileError
+from controller.reconcilers.framework.readback import remote_copy
 from controller.reconcilers.framework.referrers import ReferrerGroup
 from controller.reconcilers.framework.runtime import (
     Attempt,
     Cleanup,
     KindLogic,
     Outcome,
+    ReadBack,
     RuntimeDeps,
 )
+from controller.reconcilers.support.admission import context_exists, dry_run
 from controller.reconcilers.support.api_common import context_for_cleanup, errors_status
+from controller.reconcilers.support.contexts import ContextClient
 from controller.reconcilers.support.references import context_refs, template_sources
 from controller.reconcilers.support.templating import TEMPLATING_FINALIZER
 
@@ -41,6 +49,8 @@ def setup(builder: Builder) -> None:
         .references(MANAGEMENT_CONTEXTS, refs=context_refs, follow=True)
         .reads_sources(template_sources, finalizer=TEMPLATING_FINALIZER)
         .deletion_waits_for_referrers()
+        .admits(GroupSpec, context_exists, remote=dry_run_group)
+        .reads_back()
         .complete(Group)
     )
 
@@ -74,12 +84,37 @@ def body(spec: Mapping[str, Any], ref: str, legacy: bool) -> dict[str, Any]:
     return out
 
 
+async def dry_run_group(review: Review[GroupSpec], deps: RuntimeDeps) -> list[FieldError]:
+    """``PUT {AUTO}/groups?dryRun=true`` with the body the reconcile would send."""
+    attempt = Attempt(review.key, review.old or review.obj, review.spec)
+    legacy = _legacy_id(attempt)
+    ref = legacy or hrid(review.namespace, review.name)
+
+    async def call(context: ContextClient) -> ImportErrors:
+        state = await upsert_group(context.client, body(review.spec, ref, legacy is not None),
+                                   dry_run=True, hrid_contains_uuid=legacy is not None)
+        return state.errors
+
+    return await dry_run(review, deps, call)
+
+
 class Group(KindLogic):
     def __init__(self, deps: RuntimeDeps) -> None:
         self.deps = deps
 
     def required_status(self) -> Mapping[str, Any]:
         return {"members": 0}
+
+    async def read_back(self, attempt: Attempt) -> ReadBack | None:
+        context = await self.deps.resolver.client_for(attempt)
+        if context is None:
+            return None
+        legacy = _legacy_id(attempt)
+        ref = legacy or hrid(attempt.namespace, attempt.name)
+        remote = await remote_copy(
+            get_group(context.client, ref, hrid_contains_uuid=legacy is not None)
+        )
+        return ReadBack("Group", body(attempt.spec, ref, legacy is not None), remote)
 
     async def apply(self, attempt: Attempt) -> Outcome:
         context = await self.deps.resolver.client_for(attempt)

@@ -15,7 +15,9 @@ from typing import Any
 
 from controller import vocabulary as v
 from controller.apim import ApimError
+from controller.apim.cloud import CloudTokenError, parse_cloud_token
 from controller.apim.environments import get_environment
+from controller.informers.store import KubeObject
 from controller.keys import ObjectKey
 from controller.kube.kinds import (
     API_DEFINITIONS,
@@ -23,9 +25,16 @@ from controller.kube.kinds import (
     MANAGEMENT_CONTEXTS,
     SECRETS,
 )
+from controller.models.management_context import ManagementContextSpec
+from controller.models.validation import FieldError, validate_management_context
 from controller.reconcilers.framework import referrers
+from controller.reconcilers.framework.admission import Review
 from controller.reconcilers.framework.builder import Builder
-from controller.reconcilers.framework.errors import ControlPlaneError, ReconcileError
+from controller.reconcilers.framework.errors import (
+    ControlPlaneError,
+    IllegalStateError,
+    ReconcileError,
+)
 from controller.reconcilers.framework.metadata import annotations_of
 from controller.reconcilers.framework.referrers import ReferrerGroup
 from controller.reconcilers.framework.runtime import (
@@ -35,6 +44,7 @@ from controller.reconcilers.framework.runtime import (
     Outcome,
     RuntimeDeps,
 )
+from controller.reconcilers.support.admission import exists, rules
 from controller.reconcilers.support.references import spec_of, template_sources
 from controller.reconcilers.support.templating import TEMPLATING_FINALIZER, SourceRef
 
@@ -87,8 +97,83 @@ def setup(builder: Builder) -> None:
         )
         .reads_sources(cloud_secret)
         .deletion_waits_for_referrers()
+        .admits(
+            ManagementContextSpec,
+            rules(validate_management_context),
+            secrets_exist,
+            remote=probe,
+            default=cloud_defaults,
+        )
         .complete(ManagementContext)
     )
+
+
+async def secrets_exist(
+    review: Review[ManagementContextSpec], deps: RuntimeDeps
+) -> list[FieldError]:
+    """The credentials and cloud token Secrets are in the cluster (upstream's message)."""
+    for path, field in (("spec.auth.secretRef", "auth"), ("spec.cloud.secretRef", "cloud")):
+        ref = (review.spec.get(field) or {}).get("secretRef")
+        key = ObjectKey.from_ref(ref, review.namespace)
+        if key is not None and not await exists(deps, SECRETS, key):
+            return [FieldError(path, f"secret [{key}] doesn't exist in the cluster")]
+    return []
+
+
+async def probe(review: Review[ManagementContextSpec], deps: RuntimeDeps) -> list[FieldError]:
+    """``GET {V2}`` with the submitted spec: unreachable APIM warns, bad credentials (401) and
+    an unknown organization or environment (400) refuse, any other answer admits."""
+    obj = {**review.obj, "metadata": {
+        k: value for k, value in (review.obj.get("metadata") or {}).items()
+        if k != "resourceVersion"}}
+    try:
+        context = await deps.resolver.candidate_client(review.key, obj)
+    except ReconcileError:
+        return []  # the static checks (or the reconcile) say what is wrong
+    try:
+        await get_environment(context.client)
+    except ApimError as error:
+        base_url = context.resolved.base_url
+        if error.status is None:
+            return [FieldError("spec.baseUrl",
+                               f"unable to reach APIM, [{base_url}] is not available", "warning")]
+        if error.status in _PROBE_FAILURES:
+            return [FieldError("spec", str(_probe_error(error, name=review.name,
+                                                        base_url=base_url)))]
+    return []
+
+
+async def cloud_defaults(obj: KubeObject, deps: RuntimeDeps) -> KubeObject | None:
+    """Gravitee Cloud contexts: base URL, organization, environment and auth derived from the
+    token's claims (docs/behavior/admission.md#managementcontext)."""
+    spec = obj.get("spec") or {}
+    cloud = spec.get("cloud")
+    if not isinstance(cloud, dict) or not (cloud.get("token") or cloud.get("secretRef")):
+        return None
+    namespace = ObjectKey.of(obj).namespace
+    secret_key = ObjectKey.from_ref(cloud.get("secretRef"), namespace)
+    token = str(cloud.get("token") or "")
+    if secret_key is not None:
+        data = await deps.sources.secret(secret_key)
+        if data is None:
+            raise IllegalStateError(f"secret [{secret_key}] doesn't exist in the cluster")
+        token = data.get("cloudToken") or ""
+    try:
+        claims = parse_cloud_token(token)
+        environment = claims.pick_environment(spec.get("environmentId") or None)
+    except CloudTokenError as error:
+        raise IllegalStateError(str(error)) from None
+    spec.setdefault("baseUrl", claims.base_url)
+    spec["organizationId"] = claims.organization_id
+    spec["environmentId"] = environment
+    auth: dict[str, Any] = {}
+    if cloud.get("secretRef"):
+        auth["secretRef"] = cloud["secretRef"]
+    else:
+        auth["bearerToken"] = token
+    spec["auth"] = auth
+    obj["spec"] = spec
+    return obj
 
 
 def deletion_blocked_message(name: str, groups: list[ReferrerGroup]) -> str:

@@ -33,6 +33,7 @@ def setup(builder: Builder) -> None:
                            processing_status=False)
         .references(GROUPS, refs=notification_group_refs)
         .deletion_waits_for_referrers()
+        .admits(NotificationSpec)
         .complete(Notification)
     )
 

@@ -15,25 +15,32 @@ from typing import Any
 
 from controller import vocabulary as v
 from controller.apim.ids import hrid
+from controller.apim.results import ImportErrors
 from controller.apim.shared_policy_groups import (
     delete_shared_policy_group,
+    get_shared_policy_group,
     upsert_shared_policy_group,
 )
 from controller.kube.kinds import MANAGEMENT_CONTEXTS, SHARED_POLICY_GROUPS
 from controller.models.shared_policy_group import SharedPolicyGroupSpec
+from controller.models.validation import FieldError, validate_shared_policy_group_update
 from controller.reconcilers.framework import conditions as cond
+from controller.reconcilers.framework.admission import Review
 from controller.reconcilers.framework.builder import Builder
 from controller.reconcilers.framework.errors import IllegalStateError, ReconcileError
+from controller.reconcilers.framework.readback import remote_copy
 from controller.reconcilers.framework.referrers import ReferrerGroup
 from controller.reconcilers.framework.runtime import (
     Attempt,
     Cleanup,
     KindLogic,
     Outcome,
+    ReadBack,
     RuntimeDeps,
 )
-from controller.reconcilers.support.admission import enforce
+from controller.reconcilers.support.admission import context_exists, dry_run, enforce, on_update
 from controller.reconcilers.support.api_common import context_for_cleanup, errors_status
+from controller.reconcilers.support.contexts import ContextClient
 from controller.reconcilers.support.references import context_refs, template_sources
 from controller.reconcilers.support.templating import TEMPLATING_FINALIZER
 
@@ -44,6 +51,13 @@ def setup(builder: Builder) -> None:
         .references(MANAGEMENT_CONTEXTS, refs=context_refs, follow=True)
         .reads_sources(template_sources, finalizer=TEMPLATING_FINALIZER)
         .deletion_waits_for_referrers()
+        .admits(
+            SharedPolicyGroupSpec,
+            on_update(validate_shared_policy_group_update),
+            context_exists,
+            remote=dry_run_spg,
+        )
+        .reads_back()
         .complete(SharedPolicyGroup)
     )
 
@@ -73,9 +87,37 @@ def body(spec: Mapping[str, Any], ref: str, legacy: bool) -> dict[str, Any]:
     return out
 
 
+async def dry_run_spg(
+    review: Review[SharedPolicyGroupSpec], deps: RuntimeDeps
+) -> list[FieldError]:
+    """``PUT {AUTO}/shared-policy-groups?dryRun=true`` with the reconcile's body."""
+    legacy = legacy_ref(Attempt(review.key, review.old or review.obj, review.spec))
+    ref = legacy or hrid(review.namespace, review.name)
+
+    async def call(context: ContextClient) -> ImportErrors:
+        state = await upsert_shared_policy_group(
+            context.client, body(review.spec, ref, bool(legacy)), dry_run=True,
+            hrid_contains_uuid=legacy is not None,
+        )
+        return state.errors
+
+    return await dry_run(review, deps, call)
+
+
 class SharedPolicyGroup(KindLogic):
     def __init__(self, deps: RuntimeDeps) -> None:
         self.deps = deps
+
+    async def read_back(self, attempt: Attempt) -> ReadBack | None:
+        context = await self.deps.resolver.client_for(attempt)
+        if context is None:
+            return None
+        legacy = legacy_ref(attempt)
+        ref = legacy or hrid(attempt.namespace, attempt.name)
+        remote = await remote_copy(
+            get_shared_policy_group(context.client, ref, hrid_contains_uuid=legacy is not None)
+        )
+        return ReadBack("SharedPolicyGroup", body(attempt.spec, ref, bool(legacy)), remote)
 
     async def apply(self, attempt: Attempt) -> Outcome:
         enforce(attempt.spec, SharedPolicyGroupSpec, lambda _: [])

@@ -19,21 +19,41 @@ import attrs
 
 from controller import vocabulary as v
 from controller.apim.ids import hrid, sanitize_key
-from controller.apim.subscriptions import delete_subscription, upsert_subscription
+from controller.apim.subscriptions import (
+    delete_subscription,
+    get_subscription,
+    parse_rfc3339,
+    upsert_subscription,
+)
 from controller.informers.predicates import dependency_or_status_changed
 from controller.keys import ObjectKey
 from controller.kube.kinds import API_DEFINITIONS, API_V4_DEFINITIONS, APPLICATIONS, SUBSCRIPTIONS
 from controller.kube.resources import ResourceKind
+from controller.models.application import ApplicationSpec
+from controller.models.convert import ModelError, structure
 from controller.models.subscription import SubscriptionSpec
-from controller.models.validation import validate_subscription
+from controller.models.validation import (
+    FieldError,
+    certificates_end,
+    validate_subscription,
+    validate_subscription_update,
+    validate_subscription_within_certificates,
+)
 from controller.reconcilers.framework import conditions as cond
+from controller.reconcilers.framework.admission import Review
 from controller.reconcilers.framework.builder import Builder
-from controller.reconcilers.framework.errors import IllegalStateError, ResolveRefError
+from controller.reconcilers.framework.errors import (
+    IllegalStateError,
+    ReconcileError,
+    ResolveRefError,
+)
+from controller.reconcilers.framework.readback import remote_copy
 from controller.reconcilers.framework.runtime import (
     Attempt,
     Cleanup,
     KindLogic,
     Outcome,
+    ReadBack,
     RuntimeDeps,
 )
 from controller.reconcilers.support.admission import enforce
@@ -82,8 +102,98 @@ def setup(builder: Builder) -> None:
         .references(API_DEFINITIONS, refs=v2_api_refs, when=SYNCED)
         .references(APPLICATIONS, refs=application_refs, when=SYNCED)
         .reads_sources(template_sources, finalizer=TEMPLATING_FINALIZER)
+        .admits(SubscriptionSpec, immutable_refs, dates_and_keys, references_checked)
+        .reads_back()
         .complete(Subscription)
     )
+
+
+def immutable_refs(review: Review[SubscriptionSpec], deps: RuntimeDeps) -> list[FieldError]:
+    if review.old_model is None:
+        return []
+    return validate_subscription_update(review.old_model, review.model,
+                                        namespace=review.namespace)
+
+
+def dates_and_keys(review: Review[SubscriptionSpec], deps: RuntimeDeps) -> list[FieldError]:
+    """API kind, API keys and ending date; the one-minute rule applies to a new ending date
+    only (an old subscription re-applied must not fail as time passes)."""
+    old_ending = (review.old_model.ending_at if review.old_model is not None else None)
+    new_date = review.old_model is None or old_ending != review.model.ending_at
+    now = (datetime.datetime.now(datetime.UTC) if new_date
+           else datetime.datetime.min.replace(tzinfo=datetime.UTC))
+    return validate_subscription(review.model, now=now)
+
+
+def references_checked(review: Review[SubscriptionSpec], deps: RuntimeDeps) -> list[FieldError]:
+    """The API and application exist, share a context, and the plan exists and can be
+    subscribed to (from the caches, as the reconcile resolves them)."""
+    attempt = Attempt(review.key, review.obj, review.spec)
+    try:
+        refs = Subscription(deps)._refs(attempt)
+    except ReconcileError as error:
+        return [FieldError("spec", str(error))]
+    plan = str(review.spec.get("plan") or "")
+    spec = refs.api.get("spec") or {}
+    if refs.kind == API_DEFINITIONS:
+        found = next((p for p in spec.get("plans") or []
+                      if isinstance(p, Mapping) and p.get("name") == plan), None)
+        security = str((found or {}).get("security") or "")
+    else:
+        found = (spec.get("plans") or {}).get(plan)
+        security = str(((found or {}).get("security") or {}).get("type") or "")
+    if found is None:
+        return [FieldError("spec.plan", f"unable to subscribe to API [{refs.key}] because plan "
+                                        f"[{plan}] cannot be found")]
+    if security.upper() not in SUBSCRIBABLE and found.get("mode") != "PUSH":
+        return [FieldError("spec.plan", f"unable to subscribe to plan [{plan}] because security "
+                                        f"type is not one of [{','.join(SUBSCRIBABLE)}]")]
+    return _plan_fits(review, refs, security.upper())
+
+
+def _plan_fits(review: Review[SubscriptionSpec], refs: References, security: str
+               ) -> list[FieldError]:
+    """API keys only for API_KEY plans; JWT and OAuth2 plans need a client id on a simple
+    application, MTLS plans a client certificate."""
+    if review.spec.get("apiKeys") and security != "API_KEY":
+        return [FieldError("spec.apiKeys", "apiKeys can only be set when subscribing to an "
+                                           f"API_KEY plan, got [{security}]")]
+    settings = (refs.app.get("spec") or {}).get("settings") or {}
+    simple = settings.get("app")
+    if security in ("JWT", "OAUTH2") and isinstance(simple, Mapping) \
+            and not simple.get("clientId"):
+        return [FieldError("spec.application", f"unable to subscribe from application "
+                                               f"[{refs.app_key}] because it does not have any "
+                                               "client id")]
+    tls = settings.get("tls") or {}
+    if security == "MTLS" and not (tls.get("clientCertificate") or tls.get("clientCertificates")):
+        return [FieldError("spec.application", "unable to subscribe to MTLS plan from "
+                                               f"application [{refs.app_key}] because it does not "
+                                               "have any client certificate")]
+    if security == "MTLS":
+        return validate_subscription_within_certificates(
+            str(review.spec.get("endingAt") or ""), _certificates_end(refs.app),
+            application=str(refs.app_key),
+        )
+    return []
+
+
+def _certificates_end(app: Mapping[str, Any]) -> datetime.datetime | None:
+    try:
+        return certificates_end(structure(dict(app.get("spec") or {}), ApplicationSpec))
+    except ModelError:
+        return None
+
+
+def mtls_plan(api_kind: ResourceKind, api: Mapping[str, Any], plan: str) -> bool:
+    """Whether ``plan`` of ``api`` (a v2 plan name or a v4 plan key) is an MTLS plan."""
+    spec = api.get("spec") or {}
+    if api_kind == API_DEFINITIONS:
+        found = next((p for p in spec.get("plans") or []
+                      if isinstance(p, Mapping) and p.get("name") == plan), None)
+        return str((found or {}).get("security") or "").upper() == "MTLS"
+    found = (spec.get("plans") or {}).get(plan) or {}
+    return str((found.get("security") or {}).get("type") or "").upper() == "MTLS"
 
 
 def _legacy_id(obj: Mapping[str, Any]) -> str | None:
@@ -107,8 +217,30 @@ class Target:
     application_by_uuid: bool
 
 
+@attrs.frozen
+class References:
+    kind: ResourceKind
+    key: ObjectKey
+    api: dict[str, Any]
+    app_key: ObjectKey
+    app: dict[str, Any]
+    context: ObjectKey
+
+
 def rfc3339(moment: datetime.datetime) -> str:
     return moment.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _same_dates(body: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``body`` with ``endingAt`` in one RFC 3339 form: APIM may write the same moment
+    differently (fractional seconds, offset), which is not drift."""
+    ending = body.get("endingAt")
+    if not isinstance(ending, str) or not ending:
+        return body
+    try:
+        return {**body, "endingAt": rfc3339(parse_rfc3339(ending))}
+    except ValueError:
+        return body
 
 
 class Subscription(KindLogic):
@@ -159,7 +291,8 @@ class Subscription(KindLogic):
             return str(plan_id)
         return sanitize_key(plan)
 
-    def _target(self, attempt: Attempt) -> Target:
+    def _refs(self, attempt: Attempt) -> References:
+        """The API and the application, read from the caches, sharing one context."""
         kind, key, api = self._api(attempt)
         if api is None:
             raise ResolveRefError(f"unable to resolve API [{key}]")
@@ -181,6 +314,12 @@ class Subscription(KindLogic):
                 f"management contexts must match between application [{app_key}] and API "
                 f"[{key}], got [{app_context}] and [{api_context}]"
             )
+        return References(kind, key, api, app_key, app, api_context)
+
+    def _target(self, attempt: Attempt) -> Target:
+        refs = self._refs(attempt)
+        kind, key, api, app_key, app = refs.kind, refs.key, refs.api, refs.app_key, refs.app
+        api_context = refs.context
         api_uuid = _legacy_id(api)
         if not (api.get("status") or {}).get("id"):
             raise ResolveRefError(f"API [{key}] is not synced to APIM yet")
@@ -216,11 +355,19 @@ class Subscription(KindLogic):
         )
         enforce(attempt.spec, SubscriptionSpec, lambda spec: validate_subscription(spec, now=now))
 
-    async def apply(self, attempt: Attempt) -> Outcome:
-        self._validate(attempt)
+    async def read_back(self, attempt: Attempt) -> ReadBack | None:
         target = self._target(attempt)
         context = await self._client(attempt, target.context)
         legacy = _legacy_id(attempt.obj)
+        body = self._body(attempt, target, legacy)
+        remote = await remote_copy(get_subscription(
+            context.client, target.api, str(body["hrid"]),
+            hrid_contains_uuid=legacy is not None, hrid_contains_api_uuid=target.api_by_uuid,
+        ))
+        return ReadBack("Subscription", _same_dates(body),
+                        _same_dates(remote) if remote is not None else None)
+
+    def _body(self, attempt: Attempt, target: Target, legacy: str | None) -> dict[str, Any]:
         spec = attempt.spec
         body: dict[str, Any] = {
             "hrid": legacy or hrid(attempt.namespace, attempt.name),
@@ -234,6 +381,14 @@ class Subscription(KindLogic):
         for field in ("metadata", "apiKeys", "consumerConfiguration"):
             if spec.get(field):
                 body[field] = spec[field]
+        return body
+
+    async def apply(self, attempt: Attempt) -> Outcome:
+        self._validate(attempt)
+        target = self._target(attempt)
+        context = await self._client(attempt, target.context)
+        legacy = _legacy_id(attempt.obj)
+        body = self._body(attempt, target, legacy)
         state = await upsert_subscription(
             context.client,
             target.api,

@@ -4,8 +4,10 @@ links, and API documentation pages (APIM 4.12+, links 4.13).
 Owns their ids (``docs/behavior/ids.md#what-apim-derives-in-hrid-mode``: portals like any
 top-level object, portal children from
 ``U(U(org + "portal" + p) + env + hrid)``, API pages from ``U(U(org + "api" + a) + env +
-hrid)``), the parent checks (404 ``hrid.notFound`` for an unknown portal or API), dry runs that
-store nothing, and deletes (a portal takes its children with it). Contents are stored as sent.
+hrid)``), the parent checks (404 ``hrid.notFound`` for an unknown portal or API, also for an API
+a listing names), the refusal of a portal giving both ``navigation`` and ``structure`` (400), dry
+runs that store nothing, and deletes (a portal takes its children with it). Contents are stored
+as sent.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from aiohttp import web
 
 from sim.apim import ids
 from sim.apim.automation_common import NOT_ECHOED_PLAIN, hrid_of, with_status
-from sim.apim.errors import hrid_not_found, json_response
+from sim.apim.errors import SimHttpError, hrid_not_found, json_response
 from sim.apim.http_common import flag, json_object, resolve_org_env, sim_of
 from sim.apim.state import PortalObjectRecord, SimulatorState
 from sim.apim.validation import Findings
@@ -61,6 +63,23 @@ def _kind_and_parent(request: web.Request, org: str, env: str) -> tuple[str, str
     return "portal", None
 
 
+def _check_contents(
+    request: web.Request, kind: str, body: dict[str, Any], org: str, env: str
+) -> None:
+    """What APIM refuses in a body before storing anything (dry run or not)."""
+    if kind == "portal" and body.get("navigation") is not None and body.get("structure"):
+        raise SimHttpError(
+            400, "navigation and structure cannot be set at the same time",
+            technical_code="invalid",
+        )
+    if kind == "listing":
+        state = sim_of(request).state
+        for entry in body.get("apis") or []:
+            api_hrid = str((entry or {}).get("apiHrid") or "") if isinstance(entry, dict) else ""
+            if state.api_by_hrid(api_hrid, org=org, env=env) is None:
+                raise hrid_not_found(api_hrid)
+
+
 def _object_id(org: str, env: str, kind: str, parent: str | None, hrid: str) -> str:
     if kind == "portal" or parent is None:
         return ids.top_level_id(org, env, hrid)
@@ -75,6 +94,7 @@ async def put_object(request: web.Request) -> web.Response:
     kind, parent = _kind_and_parent(request, org, env)
     body = json_object(request)
     hrid = hrid_of(body)
+    _check_contents(request, kind, body, org, env)
     record = PortalObjectRecord(
         kind=kind,
         org=org,

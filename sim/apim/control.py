@@ -21,6 +21,7 @@ Endpoints::
     POST   /_sim/outage                      {"seconds"}: stop listening (connections refused,
                                              open ones cut) then listen again, data kept
     GET    /_sim/outage                      {"outages": [{"downAt", "upAt"}]} (monotonic s)
+    PATCH/DELETE /_sim/console/...           a console user's edit or deletion (``console.py``)
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import json
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -40,6 +41,9 @@ class LoggedRequest:
     # Only with ``SimulatorOptions.record_responses``: what was answered.
     response_body: bytes | None = None
     response_content_type: str | None = None
+    at: float = 0.0
+    """``time.monotonic()`` when the request was logged (system-wide on Linux, so comparable
+    with another process's clock): benchmarks measure call rates from it."""
 
     @property
     def body(self) -> Any:
@@ -65,6 +69,7 @@ class LoggedRequest:
             "status": self.status,
             "authScheme": self.auth_scheme,
             "user": self.user,
+            "at": self.at,
         }
 
 
@@ -97,6 +102,7 @@ class RequestLog:
             status=status,
             auth_scheme=auth_scheme,
             user=user,
+            at=time.monotonic(),
         )
         self._entries.append(entry)
         if self._changed is not None:

@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from sim.apim import automation, control, management_v1, management_v2
+from sim.apim import automation, console, control, management_v1, management_v2
 from sim.apim.auth import BASIC_REALM, AuthResult
 from sim.apim.errors import (
     ApiFamily,
@@ -138,4 +138,5 @@ def build_app(sim: Simulator) -> web.Application:
     management_v2.add_routes(app)
     automation.add_routes(app)
     control.add_routes(app)
+    console.add_routes(app)
     return app

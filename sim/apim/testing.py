@@ -14,6 +14,7 @@ import tempfile
 import time
 from collections.abc import Iterable, Mapping
 
+import aiohttp
 import attrs
 from aiohttp import web
 
@@ -72,6 +73,20 @@ class RunningSimulator:
         if self.ca_path is None:
             return None
         return ssl.create_default_context(cafile=str(self.ca_path))
+
+    async def console(
+        self, method: str, kind: str, ref: str, patch: Mapping[str, object] | None = None
+    ) -> int:
+        """A console user's edit (``PATCH``, a merge patch) or deletion (``DELETE``) of the
+        API or application ``ref`` (``kind``: ``apis`` or ``applications``), over HTTP through
+        ``/_sim/console`` (``console.py``). Returns the HTTP status."""
+        url = f"{self.url}/_sim/console/{kind}/{ref}"
+        async with (
+            aiohttp.ClientSession() as session,
+            session.request(method, url, json=patch, ssl=self.client_ssl_context() or False)
+            as response,
+        ):
+            return response.status
 
     def reset(self) -> None:
         """Empty database and request log, no faults, original credentials."""

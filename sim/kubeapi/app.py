@@ -31,6 +31,7 @@ from sim.kubeapi.operations import Operations, utc_now
 from sim.kubeapi.resources import Registry
 from sim.kubeapi.reviews import ACCESS_REVIEWS_PATH, TOKEN_REVIEWS_PATH, AccessReviews
 from sim.kubeapi.store import Store
+from sim.kubeapi.webhooks import DEFAULT_USER, Webhooks
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _log = logging.getLogger(__name__)
@@ -71,13 +72,18 @@ class Emulator:
         self.faults = Faults(
             close_watches=self.store.close_watches, expire_history=self.store.expire_history
         )
+        # TokenReview / SubjectAccessReview answers; tests fill in tokens and grants.
+        self.reviews = AccessReviews()
+        # Admission webhooks named by webhook configurations (sim/kubeapi/README.md).
+        self.webhooks = Webhooks(self.store)
+        self.ops.admission_filter = self.webhooks.may_call
         self.handlers = ResourceHandlers(
             self.ops,
             clock=self.options.clock,
             watch_options=WatchOptions(bookmark_interval=self.options.bookmark_interval),
+            webhooks=self.webhooks,
+            identify=self._user_of,
         )
-        # TokenReview / SubjectAccessReview answers; tests fill in tokens and grants.
-        self.reviews = AccessReviews()
         self.server_address = "127.0.0.1:0"
         for name in ("default", "kube-system", "kube-public", "kube-node-lease"):
             rt = self.registry.get("", "v1", "namespaces")
@@ -115,6 +121,7 @@ class Emulator:
         app.router.add_post("/_sim/faults/latency", self._fault_latency)
         app.router.add_post("/_sim/faults/reset", self._fault_reset)
         app.router.add_get("/_sim/stats", self._stats)
+        app.router.add_post("/_sim/webhooks/services", self._webhook_service)
         app.router.add_post(TOKEN_REVIEWS_PATH, self._token_review)
         app.router.add_post(ACCESS_REVIEWS_PATH, self._access_review)
         app.router.add_route("*", "/api/v1/{rest:.+}", self._resource)
@@ -127,6 +134,21 @@ class Emulator:
     async def _on_shutdown(self, _app: web.Application) -> None:
         self.store.close_watches()
         await self.gc.stop()
+        await self.webhooks.close()
+
+    def _user_of(self, request: web.Request) -> dict[str, Any]:
+        """``userInfo`` for admission reviews: the user of a bearer token a test registered,
+        else the emulator's administrator (it authenticates nobody)."""
+        auth = request.headers.get("Authorization", "")
+        if auth.startswith("Bearer "):
+            user = self.reviews.user_for(auth[len("Bearer ") :].strip())
+            if user is not None:
+                info: dict[str, Any] = {"username": user.username}
+                if user.uid:
+                    info["uid"] = user.uid
+                info["groups"] = list(user.groups)
+                return info
+        return dict(DEFAULT_USER)
 
     @web.middleware
     async def _errors_middleware(
@@ -293,6 +315,18 @@ class Emulator:
         self.faults.reset()
         return json_response({"ok": True})
 
+    async def _webhook_service(self, request: web.Request) -> web.Response:
+        """Test hook: let a webhook's Service reference reach ``url`` (``https://host:port``);
+        the TLS server name stays ``<name>.<namespace>.svc`` as in a cluster."""
+        body = await self._json(request)
+        try:
+            key = (str(body["namespace"]), str(body["name"]), int(body.get("port", 443)))
+            url = str(body["url"])
+        except (KeyError, ValueError) as exc:
+            raise bad_request("give namespace, name, url and optionally port") from exc
+        self.webhooks.services[key] = url
+        return json_response({"ok": True})
+
     async def _stats(self, _request: web.Request) -> web.Response:
         return json_response(
             {
@@ -300,5 +334,6 @@ class Emulator:
                 "resourceVersion": str(self.store.rv),
                 "watchers": self.store.watcher_count(),
                 "bookmarksSent": self.handlers.bookmarks_sent,
+                "webhookCalls": self.webhooks.calls,
             }
         )

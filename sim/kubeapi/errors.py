@@ -29,6 +29,8 @@ class ApiError(Exception):
         self.reason = reason
         self.message = message
         self.details = details
+        # ``Warning`` headers sent with the error (an admission webhook may warn and deny).
+        self.warnings: tuple[str, ...] = ()
 
     def to_status(self) -> JsonObj:
         status: JsonObj = {
@@ -37,9 +39,11 @@ class ApiError(Exception):
             "metadata": {},
             "status": "Failure",
             "message": self.message,
-            "reason": self.reason,
-            "code": self.code,
         }
+        # Go omits an empty reason (a webhook may deny without one).
+        if self.reason:
+            status["reason"] = self.reason
+        status["code"] = self.code
         if self.details is not None:
             status["details"] = self.details
         return status

@@ -11,13 +11,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime
-import json
+import unicodedata
 from collections.abc import Callable
 from typing import Any
 
 import attrs
 import yaml
 from aiohttp import web
+from multidict import CIMultiDict
 
 from sim import jsonwire
 from sim.kubeapi import managed, patching, protobuf, tables
@@ -26,9 +27,11 @@ from sim.kubeapi.operations import DeleteOptions, ListPage, Operations, Writer, 
 from sim.kubeapi.resources import ResourceType
 from sim.kubeapi.selectors import combine, parse_field_selector, parse_label_selector
 from sim.kubeapi.store import Watcher, WatchEvent, project
+from sim.kubeapi.webhooks import RequestContext, Webhooks
 
 JsonObj = dict[str, Any]
 _TRUE = ("true", "True", "1")
+_WRITES = ("create", "update", "patch", "delete", "deletecollection")
 _JSON = "application/json"
 
 
@@ -36,15 +39,30 @@ def dumps(obj: Any) -> bytes:
     return jsonwire.dumps(obj)
 
 
+def warning_headers(warnings: tuple[str, ...]) -> CIMultiDict[str] | None:
+    """One ``Warning: 299 - "text"`` header per warning, as kube-apiserver writes them: empty,
+    repeated and non-printable (control characters) texts are dropped; ``"`` and ``\\`` are
+    escaped, other characters (UTF-8) kept."""
+    if not warnings:
+        return None
+    headers: CIMultiDict[str] = CIMultiDict()
+    seen: set[str] = set()
+    for text in warnings:
+        if not text or text in seen or any(unicodedata.category(c)[0] == "C" for c in text):
+            continue
+        seen.add(text)
+        quoted = text.replace("\\", "\\\\").replace('"', '\\"')
+        headers.add("Warning", f'299 - "{quoted}"')
+    return headers or None
+
+
 def json_response(obj: Any, status: int = 200, warnings: tuple[str, ...] = ()) -> web.Response:
-    headers = (
-        {"Warning": ", ".join(f"299 - {json.dumps(w)}" for w in warnings)} if warnings else None
-    )
+    headers = warning_headers(warnings)
     return web.Response(body=dumps(obj), status=status, content_type=_JSON, headers=headers)
 
 
 def error_response(error: ApiError) -> web.Response:
-    return json_response(error.to_status(), error.code)
+    return json_response(error.to_status(), error.code, error.warnings)
 
 
 @attrs.frozen
@@ -88,10 +106,14 @@ class ResourceHandlers:
         *,
         clock: Callable[[], datetime.datetime],
         watch_options: WatchOptions,
+        webhooks: Webhooks | None = None,
+        identify: Callable[[web.Request], JsonObj] | None = None,
     ) -> None:
         self._ops = ops
         self._clock = clock
         self._watch = watch_options
+        self._webhooks = webhooks
+        self._identify = identify
         self.bookmarks_sent = 0
         """Periodic BOOKMARK events written to watch streams so far (for tests)."""
 
@@ -136,8 +158,14 @@ class ResourceHandlers:
         query = request.query
         dry_run = "All" in query.getall("dryRun", [])
         strict = query.get("fieldValidation", "") == "Strict"
-        writer = Writer(query.get("fieldManager")
-                        or managed.manager_from_user_agent(request.headers.get("User-Agent")))
+        if (
+            verb in _WRITES
+            and self._webhooks is not None
+            and target.subresource != "finalize"
+            and self._ops.admission_active()
+        ):
+            return await self._admitted_write(request, target, verb)
+        writer = _writer(request)
         if verb == "watch":
             return await self._watch_stream(request, target)
         if verb == "list":
@@ -148,8 +176,9 @@ class ResourceHandlers:
             return self._object_response(request, rt, obj)
         if verb == "create":
             body = await self._json_body(request)
-            result = self._ops.create(rt, ns, body, dry_run=dry_run, strict=strict, owned=True,
-                                      writer=writer)
+            result = self._ops.create(
+                rt, ns, body, dry_run=dry_run, strict=strict, owned=True, writer=writer
+            )
             return self._write_response(request, rt, result)
         if verb == "update":
             assert target.name is not None
@@ -199,6 +228,115 @@ class ResourceHandlers:
             deleted = self._ops.delete_collection(rt, target.namespace, matcher, options)
             return json_response(self._list_document(rt, deleted, str(self._ops.store.rv), ""))
         raise method_not_allowed()
+
+    async def _admitted_write(
+        self, request: web.Request, target: Target, verb: str
+    ) -> web.StreamResponse:
+        """A write while webhook configurations exist: the verb's admission points are answered
+        by the webhooks (:mod:`sim.kubeapi.webhooks`). The body is not handed over for
+        in-place use, since a write that raced another one is run again from it."""
+        assert self._webhooks is not None
+        ops = self._ops
+        rt = target.rt
+        ns = target.namespace or ""
+        name = target.name or ""
+        query = request.query
+        dry_run = "All" in query.getall("dryRun", [])
+        strict = query.get("fieldValidation", "") == "Strict"
+        user = self._identify(request) if self._identify is not None else {}
+        context = RequestContext(
+            user=user,
+            dry_run=dry_run,
+            field_manager=query.get("fieldManager"),
+            field_validation=query.get("fieldValidation"),
+        )
+        writer = _writer(request)
+        make: Callable[[], Any]
+        if verb == "create":
+            body = await self._json_body(request)
+
+            def make() -> Any:
+                return ops.create_steps(
+                    rt, ns, body, dry_run=dry_run, strict=strict, writer=writer
+                )
+
+        elif verb == "update":
+            body = await self._json_body(request)
+            sub = "status" if target.subresource == "status" else None
+
+            def make() -> Any:
+                return ops.update_steps(
+                    rt,
+                    ns,
+                    name,
+                    body,
+                    subresource=sub,
+                    dry_run=dry_run,
+                    strict=strict,
+                    writer=writer,
+                )
+
+        elif verb == "patch":
+            content_type = request.content_type
+            doc = _decode_patch(content_type, await request.read())
+
+            def make() -> Any:
+                return ops.patch_steps(
+                    rt,
+                    ns,
+                    name,
+                    content_type,
+                    doc,
+                    subresource=target.subresource,
+                    field_manager=query.get("fieldManager"),
+                    dry_run=dry_run,
+                    strict=strict,
+                    writer=writer,
+                )
+
+        else:
+            options = await self._delete_options(request)
+            context = attrs.evolve(
+                context,
+                dry_run=options.dry_run,
+                delete_options=await self._requested_delete_options(request),
+            )
+            if verb == "delete":
+
+                def make() -> Any:
+                    return ops.delete_steps(rt, ns, name, options)
+
+            else:
+                matcher = combine(
+                    parse_label_selector(query.get("labelSelector")),
+                    parse_field_selector(query.get("fieldSelector")),
+                )
+
+                def make() -> Any:
+                    return ops.delete_collection_steps(rt, target.namespace, matcher, options)
+
+                deleted, warnings = await self._webhooks.run(make, context)
+                document = self._list_document(rt, deleted, str(ops.store.rv), "")
+                return json_response(document, 200, warnings)
+        result, warnings = await self._webhooks.run(make, context)
+        result = attrs.evolve(result, warnings=result.warnings + warnings)
+        return self._write_response(request, rt, result)
+
+    async def _requested_delete_options(self, request: web.Request) -> JsonObj:
+        """The propagationPolicy and preconditions the client sent (reviews echo only those)."""
+        raw = await request.read()
+        try:
+            body = jsonwire.loads(raw) if raw else None
+        except ValueError:
+            body = None
+        body = body if isinstance(body, dict) else {}
+        sent: JsonObj = {}
+        policy = request.query.get("propagationPolicy") or body.get("propagationPolicy")
+        if isinstance(policy, str) and policy:
+            sent["propagationPolicy"] = policy
+        if isinstance(body.get("preconditions"), dict) and body["preconditions"]:
+            sent["preconditions"] = body["preconditions"]
+        return sent
 
     # -- bodies ----------------------------------------------------------------------------
 
@@ -545,3 +683,12 @@ def _decode_patch(content_type: str, raw: bytes) -> Any:
         return jsonwire.loads(raw)
     except ValueError as exc:
         raise bad_request(f"the patch could not be decoded as JSON ({content_type})") from exc
+
+
+def _writer(request: web.Request) -> Writer:
+    """Who writes, for ``managedFields``: the fieldManager parameter, else the client's
+    User-Agent (as kube-apiserver names managers)."""
+    return Writer(
+        request.query.get("fieldManager")
+        or managed.manager_from_user_agent(request.headers.get("User-Agent"))
+    )

@@ -16,12 +16,31 @@ import json
 import os
 import random
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from typing import Any
 
 import attrs
 
-from sim.kubeapi import crds, managed, metadata, microtime, patching, schema
+from sim.kubeapi import (
+    crds,
+    managed,
+    metadata,
+    microtime,
+    networking,
+    patching,
+    schema,
+    webhook_config,
+)
+from sim.kubeapi.admission import (
+    CREATE,
+    DELETE,
+    MUTATE,
+    UPDATE,
+    VALIDATE,
+    AdmissionStep,
+    StaleRead,
+    drive,
+)
 from sim.kubeapi.errors import (
     STALE_OBJECT,
     ApiError,
@@ -46,6 +65,13 @@ NAMESPACES: ResourceKey = ("", "namespaces")
 FOREGROUND_FINALIZER = "foregroundDeletion"
 ORPHAN_FINALIZER = "orphan"
 CRDS: ResourceKey = ("apiextensions.k8s.io", "customresourcedefinitions")
+MUTATING_WEBHOOKS: ResourceKey = ("admissionregistration.k8s.io", "mutatingwebhookconfigurations")
+VALIDATING_WEBHOOKS: ResourceKey = (
+    "admissionregistration.k8s.io",
+    "validatingwebhookconfigurations",
+)
+INGRESSES: ResourceKey = ("networking.k8s.io", "ingresses")
+SERVICES: ResourceKey = ("", "services")
 _SERVER_OWNED = (
     "uid",
     "creationTimestamp",
@@ -108,6 +134,9 @@ class WriteResult:
     removed: JsonObj | None = None
 
 
+Steps = Generator[AdmissionStep, JsonObj | None, WriteResult]
+
+
 @attrs.frozen
 class ListPage:
     items: list[JsonObj]
@@ -142,9 +171,56 @@ class Operations:
         # Server-side apply memory: what each field manager last applied to each object.
         self._applied: dict[tuple[ResourceKey, str, str, str], JsonObj] = {}
         self._uids: dict[str, tuple[ResourceKey, str, str]] = {}
+        # Whether a webhook may be interested in (phase, resource type, operation, subresource),
+        # from its rules alone: set by the emulator, so writes no rule names skip admission.
+        self.admission_filter: Callable[[str, ResourceType, str, str], bool] = _any_admission
         # Per custom object: the stored version and the schema that pruned and defaulted it,
         # so a write can skip re-walking the top-level values it shares with that version.
         self._admitted: dict[tuple[ResourceKey, str, str], tuple[JsonObj, JsonObj]] = {}
+        # Service cluster IPs handed out so far (never reused, like a fresh allocator).
+        self._next_cluster_ip = 10
+
+    def _allocate_cluster_ip(self) -> str:
+        index = self._next_cluster_ip
+        self._next_cluster_ip += 1
+        return f"10.0.{index // 250}.{index % 250 + 1}"
+
+    def admission_active(self) -> bool:
+        """Whether any webhook configuration exists: writes stop at admission points only then,
+        so the common case pays nothing for them."""
+        store = self.store
+        return store.has_any(MUTATING_WEBHOOKS) or store.has_any(VALIDATING_WEBHOOKS)
+
+    def _mutate(
+        self,
+        rt: ResourceType,
+        operation: str,
+        namespace: str,
+        name: str,
+        obj: JsonObj,
+        old: JsonObj | None,
+        *,
+        strict: bool,
+        subresource: str | None = None,
+    ) -> Generator[AdmissionStep, JsonObj | None, tuple[JsonObj, tuple[str, ...] | None]]:
+        """The mutating admission point: webhooks see a custom resource pruned and defaulted,
+        as kube-apiserver decodes it before admission. Returns the object to continue with
+        and, when a webhook changed it, the warnings of the request's own decoding (``None``
+        when unchanged: the request body is decoded again later)."""
+        view = obj
+        dropped: list[str] = []
+        if rt.custom and rt.schema is not None:
+            view = copy.deepcopy(obj)
+            schema.prune_and_default(view, rt.schema, dropped=dropped)
+            if dropped and strict:
+                # Refused at decoding, before any webhook (``_admit`` raises it).
+                return obj, None
+        mutated = yield AdmissionStep(
+            MUTATE, operation, rt, namespace, name, view, old, subresource or ""
+        )
+        if mutated is None or mutated is view:
+            return obj, None
+        return mutated, tuple(f'unknown field "{path}"' for path in dropped)
 
     # -- reads -----------------------------------------------------------------------------
 
@@ -229,9 +305,41 @@ class Operations:
         owned: bool = False,
         writer: Writer | None = None,
     ) -> WriteResult:
+        return drive(
+            self.create_steps(
+                rt, namespace, body, dry_run=dry_run, strict=strict, owned=owned, writer=writer
+            )
+        )
+
+    def create_steps(
+        self,
+        rt: ResourceType,
+        namespace: str,
+        body: Any,
+        *,
+        dry_run: bool = False,
+        strict: bool = False,
+        owned: bool = False,
+        writer: Writer | None = None,
+    ) -> Steps:
+        """:meth:`create`, stopping at its admission points (:mod:`sim.kubeapi.admission`)."""
         obj = self._decode(rt, body, owned=owned)
         meta = obj["metadata"]
         self._check_namespace(rt, namespace, meta)
+        requested_name = meta.get("name") or ""
+        early: tuple[str, ...] | None = None
+        admission = self.admission_active()
+        if admission and self.admission_filter(MUTATE, rt, CREATE, ""):
+            obj, early = yield from self._mutate(
+                rt, CREATE, namespace, requested_name, obj, None, strict=strict
+            )
+            if not isinstance(obj.get("metadata"), dict):
+                raise bad_request("an admission webhook removed metadata")
+            meta = obj["metadata"]
+            if not rt.namespaced:
+                meta.pop("namespace", None)
+            else:
+                meta["namespace"] = namespace
         if not meta.get("name"):
             prefix = meta.get("generateName")
             if not prefix:
@@ -250,8 +358,6 @@ class Operations:
             meta["name"] = prefix + "".join(random.choices(_NAME_CHARS, k=5))
         name = meta["name"]
         self._check_name(rt, name)
-        if self.store.get(rt.key, namespace if rt.namespaced else "", name) is not None:
-            raise already_exists(rt.group, rt.plural, name)
         for field in _SERVER_OWNED:
             meta.pop(field, None)
         meta["uid"] = new_uid()
@@ -260,8 +366,18 @@ class Operations:
             meta["generation"] = 1
         if rt.custom and rt.has_status:
             obj.pop("status", None)
-        warnings = self._admit(rt, obj, None, strict=strict)
+        elif rt.status_via_subresource_only:
+            obj["status"] = {"loadBalancer": {}}
+        warnings = (early or ()) + self._admit(
+            rt, obj, None, strict=strict, mutated=early is not None
+        )
+        # After mutating admission, as kube-apiserver: validating webhooks see the managers.
         self._record_manager(rt, None, obj, writer, None)
+        if admission and self.admission_filter(VALIDATE, rt, CREATE, ""):
+            yield AdmissionStep(VALIDATE, CREATE, rt, namespace, name, obj, None)
+        # Like etcd's create: a name taken is found at storage time, after validation.
+        if self.store.get(rt.key, namespace if rt.namespaced else "", name) is not None:
+            raise already_exists(rt.group, rt.plural, name)
         if dry_run:
             return WriteResult(obj, 201, warnings)
         stored = self.store.put(rt.key, obj, None)
@@ -293,6 +409,34 @@ class Operations:
         owned: bool = False,
         writer: Writer | None = None,
     ) -> WriteResult:
+        return drive(
+            self.update_steps(
+                rt,
+                namespace,
+                name,
+                body,
+                subresource=subresource,
+                dry_run=dry_run,
+                strict=strict,
+                owned=owned,
+                writer=writer,
+            )
+        )
+
+    def update_steps(
+        self,
+        rt: ResourceType,
+        namespace: str,
+        name: str,
+        body: Any,
+        *,
+        subresource: str | None = None,
+        dry_run: bool = False,
+        strict: bool = False,
+        owned: bool = False,
+        writer: Writer | None = None,
+    ) -> Steps:
+        """:meth:`update`, stopping at its admission points."""
         old = self.get(rt, namespace, name)
         new = self._decode(rt, body, owned=owned)
         body_name = new["metadata"].get("name")
@@ -314,8 +458,10 @@ class Operations:
                     )
                 ],
             )
-        return self._commit(rt, old, new, subresource=subresource, dry_run=dry_run, strict=strict,
-                            writer=writer)
+        result = yield from self._commit_steps(
+            rt, old, new, subresource=subresource, dry_run=dry_run, strict=strict, writer=writer
+        )
+        return result
 
     def patch(
         self,
@@ -331,11 +477,42 @@ class Operations:
         strict: bool = False,
         writer: Writer | None = None,
     ) -> WriteResult:
+        return drive(
+            self.patch_steps(
+                rt,
+                namespace,
+                name,
+                content_type,
+                patch_doc,
+                subresource=subresource,
+                field_manager=field_manager,
+                dry_run=dry_run,
+                strict=strict,
+                writer=writer,
+            )
+        )
+
+    def patch_steps(
+        self,
+        rt: ResourceType,
+        namespace: str,
+        name: str,
+        content_type: str,
+        patch_doc: Any,
+        *,
+        subresource: str | None = None,
+        field_manager: str | None = None,
+        dry_run: bool = False,
+        strict: bool = False,
+        writer: Writer | None = None,
+    ) -> Steps:
+        """:meth:`patch`, stopping at its admission points."""
         old = self.store.get(rt.key, namespace if rt.namespaced else "", name)
         if content_type in (patching.APPLY_PATCH, patching.APPLY_PATCH_CBOR):
-            return self._apply(
+            applied = yield from self._apply(
                 rt, namespace, name, old, patch_doc, subresource, field_manager, dry_run, strict
             )
+            return applied
         if old is None:
             raise not_found(rt.group, rt.plural, name)
         if content_type == patching.MERGE_PATCH:
@@ -365,8 +542,10 @@ class Operations:
             new["metadata"] = dict(new["metadata"])
         else:
             new = copy.deepcopy(new)
-        return self._commit(rt, old, new, subresource=subresource, dry_run=dry_run, strict=strict,
-                            writer=writer)
+        result = yield from self._commit_steps(
+            rt, old, new, subresource=subresource, dry_run=dry_run, strict=strict, writer=writer
+        )
+        return result
 
     def _apply(
         self,
@@ -379,7 +558,7 @@ class Operations:
         field_manager: str | None,
         dry_run: bool,
         strict: bool,
-    ) -> WriteResult:
+    ) -> Steps:
         if not field_manager:
             raise invalid(
                 "PatchOptions",
@@ -407,15 +586,26 @@ class Operations:
                 raise not_found(rt.group, rt.plural, name)
             body = copy.deepcopy(applied)
             body.setdefault("metadata", {})["name"] = name
-            result = self.create(rt, namespace, body, dry_run=dry_run, strict=strict,
-                                 writer=Writer(field_manager, managed.APPLY, applied))
+            result = yield from self.create_steps(
+                rt,
+                namespace,
+                body,
+                dry_run=dry_run,
+                strict=strict,
+                writer=Writer(field_manager, managed.APPLY, applied),
+            )
         else:
             previous = self._applied.get(memory_key)
             new = patching.apply_patch(old, applied, previous)
             rv = applied_meta.get("resourceVersion")
             new["metadata"]["resourceVersion"] = rv or old["metadata"]["resourceVersion"]
-            result = self._commit(
-                rt, old, new, subresource=subresource, dry_run=dry_run, strict=strict,
+            result = yield from self._commit_steps(
+                rt,
+                old,
+                new,
+                subresource=subresource,
+                dry_run=dry_run,
+                strict=strict,
                 writer=Writer(field_manager, managed.APPLY, applied),
             )
         if not dry_run and result.obj["metadata"].get("uid") in self._uids:
@@ -433,11 +623,44 @@ class Operations:
         strict: bool,
         writer: Writer | None = None,
     ) -> WriteResult:
+        return drive(
+            self._commit_steps(
+                rt,
+                old,
+                new,
+                subresource=subresource,
+                dry_run=dry_run,
+                strict=strict,
+                writer=writer,
+            )
+        )
+
+    def _commit_steps(
+        self,
+        rt: ResourceType,
+        old: JsonObj,
+        new: JsonObj,
+        *,
+        subresource: str | None,
+        dry_run: bool,
+        strict: bool,
+        writer: Writer | None = None,
+    ) -> Steps:
         """The shared tail of update and patch: preconditions, split, admission, storage."""
         name = old["metadata"]["name"]
         rv = new["metadata"].get("resourceVersion")
         if rv and rv != old["metadata"]["resourceVersion"]:
             raise conflict(rt.group, rt.plural, name, STALE_OBJECT)
+        namespace = old["metadata"].get("namespace", "")
+        early: tuple[str, ...] | None = None
+        admission = self.admission_active()
+        sub = subresource or ""
+        if admission and self.admission_filter(MUTATE, rt, UPDATE, sub):
+            new, early = yield from self._mutate(
+                rt, UPDATE, namespace, name, new, old, strict=strict, subresource=subresource
+            )
+            if not isinstance(new.get("metadata"), dict):
+                raise bad_request("an admission webhook removed metadata")
         if subresource == "status":
             status = new.get("status")
             new = {k: v for k, v in old.items() if k != "status"}
@@ -459,7 +682,7 @@ class Operations:
                     meta[field] = old_meta[field]
                 else:
                     meta.pop(field, None)
-            if rt.has_status and rt.custom:
+            if rt.has_status and (rt.custom or rt.status_via_subresource_only):
                 if "status" in old:
                     new["status"] = old["status"]
                 else:
@@ -471,11 +694,19 @@ class Operations:
             new["spec"] = old.get("spec", {})
             if old["metadata"].get("deletionTimestamp"):
                 new.setdefault("status", {})["phase"] = "Terminating"
-        warnings = self._admit(rt, new, old, strict=strict)
+        warnings = (early or ()) + self._admit(
+            rt, new, old, strict=strict, mutated=early is not None
+        )
         if rt.tracks_generation and _spec_changed(rt, old, new):
             new["metadata"]["generation"] = int(old["metadata"].get("generation", 0)) + 1
         new["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"]
+        # After mutating admission, as kube-apiserver: validating webhooks see the managers.
         self._record_manager(rt, old, new, writer, subresource)
+        if admission and self.admission_filter(VALIDATE, rt, UPDATE, sub):
+            # Validating admission sees no-op and dry-run updates too, as on kube-apiserver.
+            yield AdmissionStep(VALIDATE, UPDATE, rt, namespace, name, new, old, sub)
+            if self.store.get(rt.key, namespace, name) is not old:
+                raise StaleRead()
         if new == old or dry_run:
             return WriteResult(old if new == old else new, 200, warnings)
         if (
@@ -495,7 +726,21 @@ class Operations:
     def delete(
         self, rt: ResourceType, namespace: str, name: str, options: DeleteOptions
     ) -> WriteResult:
-        obj = self.get(rt, namespace if rt.namespaced else "", name)
+        return drive(self.delete_steps(rt, namespace, name, options))
+
+    def delete_steps(
+        self, rt: ResourceType, namespace: str, name: str, options: DeleteOptions
+    ) -> Steps:
+        """:meth:`delete`, stopping at its admission points."""
+        admission = self.admission_active()
+        scope_ns = namespace if rt.namespaced else ""
+        obj = self.get(rt, scope_ns, name)
+        if admission and self.admission_filter(MUTATE, rt, DELETE, ""):
+            # Mutating webhooks are called on DELETE too (with the stored object as oldObject),
+            # though there is nothing for them to patch.
+            yield AdmissionStep(MUTATE, DELETE, rt, scope_ns, name, None, obj)
+            if self.store.get(rt.key, scope_ns, name) is not obj:
+                raise StaleRead()
         meta = obj["metadata"]
         if options.precondition_uid and options.precondition_uid != meta["uid"]:
             raise conflict(
@@ -514,6 +759,10 @@ class Operations:
                 f"{options.precondition_rv}, ResourceVersion in object meta: "
                 f"{meta['resourceVersion']}",
             )
+        if admission and self.admission_filter(VALIDATE, rt, DELETE, ""):
+            yield AdmissionStep(VALIDATE, DELETE, rt, scope_ns, name, None, obj)
+            if self.store.get(rt.key, scope_ns, name) is not obj:
+                raise StaleRead()
         if options.dry_run:
             return WriteResult(obj, 200)
         if rt.key == NAMESPACES:
@@ -571,12 +820,24 @@ class Operations:
         matcher: Matcher | None,
         options: DeleteOptions,
     ) -> list[JsonObj]:
+        return drive(self.delete_collection_steps(rt, namespace, matcher, options))
+
+    def delete_collection_steps(
+        self,
+        rt: ResourceType,
+        namespace: str | None,
+        matcher: Matcher | None,
+        options: DeleteOptions,
+    ) -> Generator[AdmissionStep, JsonObj | None, list[JsonObj]]:
+        """:meth:`delete_collection`, stopping at each object's admission points."""
         page = self.list_page(rt, namespace, matcher=matcher)
         deleted = []
         for obj in page.items:
             meta = obj["metadata"]
             try:
-                result = self.delete(rt, meta.get("namespace", ""), meta["name"], options)
+                result = yield from self.delete_steps(
+                    rt, meta.get("namespace", ""), meta["name"], options
+                )
                 deleted.append(result.removed or result.obj)
             except ApiError as exc:
                 if exc.code != 404:
@@ -758,9 +1019,18 @@ class Operations:
             )
 
     def _admit(
-        self, rt: ResourceType, obj: JsonObj, old: JsonObj | None, *, strict: bool
+        self,
+        rt: ResourceType,
+        obj: JsonObj,
+        old: JsonObj | None,
+        *,
+        strict: bool,
+        mutated: bool = False,
     ) -> tuple[str, ...]:
-        """Kind-specific defaulting and validation before storage; returns warnings."""
+        """Kind-specific defaulting and validation before storage; returns warnings.
+
+        ``mutated``: an admission webhook changed the object; fields it added that the schema
+        does not know are dropped silently (the request's own were reported at decoding)."""
         warnings: tuple[str, ...] = ()
         if not rt.custom:
             try:
@@ -777,7 +1047,7 @@ class Operations:
             schema.prune_and_default(
                 obj, rt.schema, dropped=dropped, admitted=self._admitted_version(rt, old)
             )
-            if dropped:
+            if dropped and not mutated:
                 messages = [f'unknown field "{path}"' for path in dropped]
                 if strict:
                     raise bad_request(
@@ -797,12 +1067,26 @@ class Operations:
             if errors:
                 raise invalid(rt.kind, rt.group, obj["metadata"].get("name", ""), errors)
             obj["status"] = crds.crd_status(obj, timestamp(self._clock()))
+        elif rt.key in (MUTATING_WEBHOOKS, VALIDATING_WEBHOOKS):
+            mutating = rt.key == MUTATING_WEBHOOKS
+            webhook_config.apply_defaults(obj, mutating=mutating)
+            errors = webhook_config.validate(obj, mutating=mutating)
+            if errors:
+                raise invalid(rt.kind, rt.group, obj["metadata"].get("name", ""), errors)
         elif rt.key == NAMESPACES:
             meta = obj["metadata"]
             meta.setdefault("labels", {})["kubernetes.io/metadata.name"] = meta["name"]
             if old is None:
                 obj["spec"] = {"finalizers": ["kubernetes"]}
                 obj["status"] = {"phase": "Active"}
+        elif rt.key == INGRESSES:
+            errors = networking.validate_ingress(obj)
+            if errors:
+                raise invalid(rt.kind, rt.group, obj["metadata"].get("name", ""), errors)
+        elif rt.key == SERVICES:
+            errors = networking.default_service(obj, old, self._allocate_cluster_ip)
+            if errors:
+                raise invalid(rt.kind, rt.group, obj["metadata"].get("name", ""), errors)
         elif rt.plural == "secrets" and not rt.group:
             string_data = obj.pop("stringData", None)
             if isinstance(string_data, dict):
@@ -848,6 +1132,10 @@ class Operations:
             self._admitted.pop((key, meta.get("namespace", ""), meta["name"]), None)
         self.store.close_watches(key)
         self.registry.remove_key(key)
+
+
+def _any_admission(_phase: str, _rt: ResourceType, _operation: str, _subresource: str) -> bool:
+    return True
 
 
 def _object_name(obj: JsonObj) -> tuple[str, str]:

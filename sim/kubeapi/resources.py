@@ -51,6 +51,9 @@ class ResourceType:
     schema: JsonObj | None = attrs.field(default=None, eq=False, repr=False)
     # Built-ins may be updated without ``metadata.resourceVersion``; custom resources may not.
     allow_unconditional_update: bool = True
+    # Built-in kinds whose status only changes through ``/status`` (Ingress, Service), as for
+    # custom resources with a status subresource.
+    status_via_subresource_only: bool = False
 
     @property
     def key(self) -> ResourceKey:
@@ -184,6 +187,56 @@ BUILTINS: tuple[ResourceType, ...] = (
         ),
     ),
     ResourceType(
+        group="",
+        version="v1",
+        plural="services",
+        singular="service",
+        kind="Service",
+        namespaced=True,
+        short_names=("svc",),
+        categories=("all",),
+        has_status=True,
+        status_via_subresource_only=True,
+        printer_columns=(
+            PrinterColumn(name="Type", type="string", json_path=".spec.type"),
+            PrinterColumn(name="Cluster-IP", type="string", json_path=".spec.clusterIP"),
+            _age(),
+        ),
+    ),
+    ResourceType(
+        group="networking.k8s.io",
+        version="v1",
+        plural="ingresses",
+        singular="ingress",
+        kind="Ingress",
+        namespaced=True,
+        short_names=("ing",),
+        tracks_generation=True,
+        has_status=True,
+        status_via_subresource_only=True,
+        printer_columns=(
+            PrinterColumn(name="Class", type="string", json_path=".spec.ingressClassName"),
+            PrinterColumn(name="Hosts", type="string", json_path=".spec.rules[*].host"),
+            PrinterColumn(
+                name="Address", type="string", json_path=".status.loadBalancer.ingress[*].ip"
+            ),
+            _age(),
+        ),
+    ),
+    ResourceType(
+        group="networking.k8s.io",
+        version="v1",
+        plural="ingressclasses",
+        singular="ingressclass",
+        kind="IngressClass",
+        namespaced=False,
+        tracks_generation=True,
+        printer_columns=(
+            PrinterColumn(name="Controller", type="string", json_path=".spec.controller"),
+            _age(),
+        ),
+    ),
+    ResourceType(
         group="apiextensions.k8s.io",
         version="v1",
         plural="customresourcedefinitions",
@@ -196,6 +249,34 @@ BUILTINS: tuple[ResourceType, ...] = (
         has_status=True,
         printer_columns=(
             PrinterColumn(name="Created At", type="date", json_path=".metadata.creationTimestamp"),
+        ),
+    ),
+    ResourceType(
+        group="admissionregistration.k8s.io",
+        version="v1",
+        plural="mutatingwebhookconfigurations",
+        singular="mutatingwebhookconfiguration",
+        kind="MutatingWebhookConfiguration",
+        namespaced=False,
+        categories=("api-extensions",),
+        tracks_generation=True,
+        printer_columns=(
+            PrinterColumn(name="Webhooks", type="integer", json_path="len(.webhooks)"),
+            _age(),
+        ),
+    ),
+    ResourceType(
+        group="admissionregistration.k8s.io",
+        version="v1",
+        plural="validatingwebhookconfigurations",
+        singular="validatingwebhookconfiguration",
+        kind="ValidatingWebhookConfiguration",
+        namespaced=False,
+        categories=("api-extensions",),
+        tracks_generation=True,
+        printer_columns=(
+            PrinterColumn(name="Webhooks", type="integer", json_path="len(.webhooks)"),
+            _age(),
         ),
     ),
 )

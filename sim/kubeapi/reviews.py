@@ -79,6 +79,10 @@ class AccessReviews:
                                    verbs=frozenset(verbs), group=group, resource=resource,
                                    namespace=namespace))
 
+    def user_for(self, token: str) -> User | None:
+        """The identity a bearer token stands for, if a test registered it."""
+        return self._tokens.get(token)
+
     def reset(self) -> None:
         self._tokens.clear()
         self._grants.clear()

@@ -157,6 +157,9 @@ class Store:
             for obj in list(bucket.values()):
                 yield key, obj
 
+    def has_any(self, key: ResourceKey) -> bool:
+        return bool(self._objects.get(key))
+
     def count(self) -> int:
         return sum(len(b) for b in self._objects.values())
 

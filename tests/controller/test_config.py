@@ -5,6 +5,7 @@ from controller.config import (
     Settings,
     SettingsError,
     operator_namespace,
+    unimplemented_settings,
 )
 
 
@@ -49,6 +50,7 @@ def test_values_are_read_from_upstream_names():
         "LOGS_TIMESTAMP_FORMAT": "epoch-millis",
         "POD_NAMESPACE": "gko",
         "INGRESS_CLASSES": "a,b",
+        "INGRESS_GATEWAY_SERVICE": "gravitee/gateway",
     })
     assert s.namespaces == ("team-a", "team-b")
     assert s.enable_leader_election
@@ -63,6 +65,13 @@ def test_values_are_read_from_upstream_names():
     assert s.logs.timestamp_format == "epoch-millis"
     assert s.pod_namespace == "gko"
     assert s.ingress.classes == ("a", "b")
+    assert s.ingress.gateway_service == "gravitee/gateway"
+
+
+@pytest.mark.parametrize("value", ["gateway", "ns/", "/name", "a/b/c", "Bad_NS/gw"])
+def test_ingress_gateway_service_must_be_namespace_slash_name(value: str):
+    with pytest.raises(SettingsError, match="INGRESS_GATEWAY_SERVICE must be namespace/name"):
+        Settings.from_env({"INGRESS_GATEWAY_SERVICE": value})
 
 
 @pytest.mark.parametrize(
@@ -125,6 +134,78 @@ def test_unimplemented_settings_name_what_happens_instead():
         "ENABLE_INGRESS": "true", "ENABLE_WEBHOOK": "true", "ENABLE_DRIFT_DETECTION": "true",
         "DRIFT_DETECTION_INTERVAL": "5m", "GATEWAY_API_MATCH_ACROSS_ROUTES": "true",
     }))
-    assert set(found) == {"ENABLE_INGRESS", "ENABLE_WEBHOOK", "ENABLE_DRIFT_DETECTION",
+    # ENABLE_WEBHOOK is implemented: never reported as ignored.
+    assert set(found) == {"ENABLE_DRIFT_DETECTION",
                           "DRIFT_DETECTION_INTERVAL", "GATEWAY_API_MATCH_ACROSS_ROUTES"}
-    assert "not watched" in found["ENABLE_INGRESS"]
+
+
+def test_webhook_settings_have_safe_defaults():
+    webhook = Settings.from_env({}).webhook
+    assert not webhook.enabled
+    assert webhook.failure_policy == "Fail"
+    assert not webhook.apim_dry_run
+    assert webhook.timeout_seconds == 10  # min(HTTP_CLIENT_TIMEOUT_SECONDS + 5, 30)
+    assert webhook.apim_dry_run_budget < webhook.timeout_seconds
+    assert webhook.cert_dir == "/tmp/webhook-server/certs"
+    # unique per install unless named explicitly
+    assert webhook.validating_name("team-a") == "gko-validating-webhook-configurations-team-a"
+    assert webhook.mutating_name("team-b") == "gko-mutating-webhook-configurations-team-b"
+
+
+def test_webhook_settings_are_read_with_upstream_names():
+    webhook = Settings.from_env({
+        "ENABLE_WEBHOOK": "true", "WEBHOOK_NAMESPACE": "gko", "WEBHOOK_SERVICE_NAME": "hooks",
+        "WEBHOOK_SERVICE_PORT": "9444", "WEBHOOK_CERT_SECRET_NAME": "gko-webhook-cert",
+        "WEBHOOK_SELF_REGISTER_URL": "https://127.0.0.1:9444/", "WEBHOOK_FAILURE_POLICY": "ignore",
+        "WEBHOOK_APIM_DRY_RUN": "true", "WEBHOOK_APIM_DRY_RUN_BUDGET_SECONDS": "1.5",
+        "HTTP_CLIENT_TIMEOUT_SECONDS": "30",
+        "WEBHOOK_VALIDATING_CONFIGURATION_NAME": "mine",
+    }).webhook
+    assert webhook.enabled
+    assert webhook.namespace == "gko"
+    assert webhook.service_name == "hooks"
+    assert webhook.service_port == 9444
+    assert webhook.cert_secret_name == "gko-webhook-cert"
+    assert webhook.self_register_url == "https://127.0.0.1:9444"
+    assert webhook.failure_policy == "Ignore"
+    assert webhook.apim_dry_run
+    assert webhook.apim_dry_run_budget == 1.5
+    assert webhook.timeout_seconds == 30
+    assert webhook.validating_name("gko") == "mine"
+
+
+@pytest.mark.parametrize(("env", "named"), [
+    ({"WEBHOOK_SELF_REGISTER_URL": "http://127.0.0.1:9443"}, "WEBHOOK_SELF_REGISTER_URL"),
+    ({"WEBHOOK_SELF_REGISTER_URL": "https://127.0.0.1:9443/hooks"}, "WEBHOOK_SELF_REGISTER_URL"),
+    ({"WEBHOOK_FAILURE_POLICY": "Sometimes"}, "WEBHOOK_FAILURE_POLICY"),
+    ({"WEBHOOK_TIMEOUT_SECONDS": "31"}, "WEBHOOK_TIMEOUT_SECONDS"),
+    ({"WEBHOOK_APIM_DRY_RUN_BUDGET_SECONDS": "10"}, "WEBHOOK_APIM_DRY_RUN_BUDGET_SECONDS"),
+])
+def test_webhook_settings_refuse_what_cannot_work(env, named):
+    with pytest.raises(SettingsError, match=named):
+        Settings.from_env(env)
+def test_drift_settings_default_to_report_every_five_minutes_at_ten_calls_per_second():
+    drift = Settings.from_env({}).drift
+    assert (drift.policy, drift.check_interval, drift.check_rate) == ("report", 300.0, 10.0)
+
+
+def test_drift_settings_are_read():
+    drift = Settings.from_env(
+        {"DRIFT_POLICY": "Repair", "DRIFT_CHECK_INTERVAL": "60", "DRIFT_CHECK_RATE": "2.5"}
+    ).drift
+    assert (drift.policy, drift.check_interval, drift.check_rate) == ("repair", 60.0, 2.5)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("DRIFT_POLICY", "fix"), ("DRIFT_CHECK_INTERVAL", "0"), ("DRIFT_CHECK_RATE", "-1")],
+)
+def test_bad_drift_settings_stop_start_up_naming_the_variable(name: str, value: str):
+    with pytest.raises(SettingsError, match=name):
+        Settings.from_env({name: value})
+
+
+def test_our_drift_settings_are_not_reported_as_unimplemented():
+    assert unimplemented_settings(
+        {"DRIFT_POLICY": "repair", "DRIFT_CHECK_INTERVAL": "60", "DRIFT_CHECK_RATE": "1"}
+    ) == []

@@ -3,7 +3,7 @@
 The snapshot is empirical, so it does not depend on how the wiring is written: a small world of
 objects referencing each other (a context with its Secret and a templated ConfigMap, v2 and v4
 APIs, an Application, an ApiResource, a Group, a Notification, a Dictionary reading a Secret,
-a gateway ConfigMap) is put in
+a Portal with a listing of the v4 API, a link and a page on each, a gateway ConfigMap) is put in
 the informer caches, then every kind of event each object can produce (created, spec or data
 changed, status-only change, being deleted, deleted, and the start-up list in its converged and
 unconverged forms) is delivered to the handlers the wiring registered. Each line says which
@@ -25,7 +25,7 @@ import pytest
 from kubernetes_asyncio.client import ApiClient
 
 from controller import vocabulary as v
-from controller.config import Settings
+from controller.config import IngressSettings, Settings
 from controller.informers.events import Event, EventType
 from controller.informers.factory import SharedInformers
 from controller.informers.informer import Informer
@@ -37,9 +37,15 @@ from controller.kube.kinds import (
     API_V4_DEFINITIONS,
     APPLICATIONS,
     DICTIONARIES,
+    DOCUMENTATIONS,
     GROUPS,
+    INGRESSES,
     MANAGEMENT_CONTEXTS,
     NOTIFICATIONS,
+    PORTAL_LINKS,
+    PORTAL_LISTINGS,
+    PORTALS,
+    SERVICES,
     SHARED_POLICY_GROUPS,
     SUBSCRIPTIONS,
 )
@@ -106,6 +112,14 @@ def _world() -> list[tuple[ResourceKind, dict[str, Any]]]:
     dictionary = {"name": "dict", "contextRef": {"name": "ctx"}, "type": "MANUAL",
                   "deployed": True,
                   "manual": {"properties": {"token": "[[ secret `dict-secret/token` ]]"}}}
+    portal = {"name": "portal", "contextRef": {"name": "ctx"},
+              "structure": {"topNavbar": [{"path": "/a"}]}}
+    listing = {"portalRef": {"name": "portal"},
+               "apis": [{"ref": {"name": "v4"}, "location": "/a"}]}
+    link = {"portalRef": {"name": "portal"}, "name": "l", "href": "https://x"}
+    portal_page = {"portalRef": {"name": "portal"}, "name": "p", "type": "GRAVITEE_MARKDOWN",
+                   "content": "x"}
+    api_page = {"apiRef": {"name": "v4"}, "name": "p", "type": "OPENAPI", "content": "x"}
     notification = {"target": "console", "eventType": "api",
                     "console": {"apiEvents": ["APIKEY_EXPIRED"], "groupRefs": [{"name": "group"}]}}
     # As the operator writes it: stamped with the hash of its data.
@@ -141,6 +155,11 @@ def _world() -> list[tuple[ResourceKind, dict[str, Any]]]:
         (SHARED_POLICY_GROUPS, _custom(SHARED_POLICY_GROUPS, "spg", spg)),
         (SUBSCRIPTIONS, _custom(SUBSCRIPTIONS, "sub", subscription)),
         (DICTIONARIES, _custom(DICTIONARIES, "dict", dictionary)),
+        (PORTALS, _custom(PORTALS, "portal", portal)),
+        (PORTAL_LISTINGS, _custom(PORTAL_LISTINGS, "listing", listing)),
+        (PORTAL_LINKS, _custom(PORTAL_LINKS, "link", link)),
+        (DOCUMENTATIONS, _custom(DOCUMENTATIONS, "portal-page", portal_page)),
+        (DOCUMENTATIONS, _custom(DOCUMENTATIONS, "api-page", api_page)),
     ]
 
 
@@ -200,7 +219,45 @@ def _events(kind: ResourceKind, obj: dict[str, Any]) -> Iterator[tuple[str, Even
     )
 
 
-async def _snapshot(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+def _ingress_world() -> list[tuple[ResourceKind, dict[str, Any]]]:
+    """An Ingress (template, TLS Secret), its template and generated ApiDefinitions, the 404
+    ConfigMap and the gateway Service (wired only with ENABLE_INGRESS=true)."""
+    ingress = _custom(INGRESSES, "ing", {
+        "ingressClassName": "graviteeio", "tls": [{"secretName": "tls-secret"}],
+        "rules": [{"http": {"paths": [{"path": "/", "pathType": "Prefix", "backend": {
+            "service": {"name": "svc", "port": {"number": 80}}}}]}}]})
+    ingress["apiVersion"] = "networking.k8s.io/v1"
+    ingress["metadata"]["annotations"][v.ANNOTATION_TEMPLATE] = "tpl"
+    template = _custom(API_DEFINITIONS, "tpl", {"name": "tpl", "version": "1",
+                                                "description": "t", "local": True})
+    template["metadata"]["annotations"][v.ANNOTATION_TEMPLATE] = "true"
+    generated = _custom(API_DEFINITIONS, "ing", {"name": "ing", "version": "v1alpha1",
+                                                 "description": "gravitee.io/ingress"})
+    generated["metadata"]["ownerReferences"] = [{
+        "apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "name": "ing",
+        "uid": "uid-ing"}]
+    service = {"apiVersion": "v1", "kind": "Service", "metadata": _meta("gateway"),
+               "spec": {"type": "ClusterIP", "clusterIP": "10.0.0.1",
+                        "ports": [{"port": 80}]}, "status": {"loadBalancer": {}}}
+    return [
+        (SECRETS, _source(SECRETS, "tls-secret", {"tls.key": "aw==", "tls.crt": "Yw=="},
+                          read=True)),
+        (CONFIG_MAPS, _source(CONFIG_MAPS, "not-found", {"content": "x"}, read=False)),
+        (SERVICES, service),
+        (API_DEFINITIONS, template),
+        (API_DEFINITIONS, generated),
+        (INGRESSES, ingress),
+    ]
+
+
+INGRESS_SETTINGS = Settings(ingress=IngressSettings(
+    enabled=True, template_404_config_map_name="not-found",
+    template_404_config_map_namespace=NS, gateway_service=f"{NS}/gateway"))
+
+
+async def _snapshot(monkeypatch: pytest.MonkeyPatch, settings: Settings | None = None,
+                    extra: list[tuple[ResourceKind, dict[str, Any]]] | None = None
+                    ) -> list[str]:
     received: list[tuple[str, str]] = []
 
     def record(self: WorkQueue[Any], key: Any, *, priority: int = 0) -> None:
@@ -209,18 +266,19 @@ async def _snapshot(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     monkeypatch.setattr(WorkQueue, "add", record)
     api_client = ApiClient()
     informers = SharedInformers(api_client)
-    context = WiringContext(settings=Settings(), api_client=api_client, informers=informers)
+    context = WiringContext(settings=settings or Settings(), api_client=api_client,
+                            informers=informers)
     build_controllers(context)
     try:
-        return _propagate(informers, received)
+        return _propagate(informers, received, _world() + (extra or []))
     finally:
         for close in context.closers:
             await close()
         await api_client.close()
 
 
-def _propagate(informers: SharedInformers, received: list[tuple[str, str]]) -> list[str]:
-    world = _world()
+def _propagate(informers: SharedInformers, received: list[tuple[str, str]],
+               world: list[tuple[ResourceKind, dict[str, Any]]]) -> list[str]:
     informer_of: dict[ResourceKind, Informer] = {}
     for kind, obj in world:
         informer_of[kind] = informers.informer_for(kind)
@@ -246,5 +304,20 @@ async def test_wiring_matches_snapshot(monkeypatch: pytest.MonkeyPatch) -> None:
     if os.environ.get("UPDATE_WIRING_SNAPSHOT"):
         SNAPSHOT.write_text(text)
     assert text == SNAPSHOT.read_text(), (
+        "the wiring changed: review the diff, then regenerate with UPDATE_WIRING_SNAPSHOT=1"
+    )
+
+
+INGRESS_SNAPSHOT = Path(__file__).with_name("wiring_snapshot_ingress.txt")
+
+
+async def test_ingress_wiring_matches_snapshot(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same world plus the Ingress controller's objects, with ENABLE_INGRESS=true (a file
+    of its own: the default wiring above runs without it)."""
+    lines = await _snapshot(monkeypatch, INGRESS_SETTINGS, _ingress_world())
+    text = "\n".join(lines) + "\n"
+    if os.environ.get("UPDATE_WIRING_SNAPSHOT"):
+        INGRESS_SNAPSHOT.write_text(text)
+    assert text == INGRESS_SNAPSHOT.read_text(), (
         "the wiring changed: review the diff, then regenerate with UPDATE_WIRING_SNAPSHOT=1"
     )

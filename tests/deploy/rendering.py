@@ -38,6 +38,10 @@ CRD_PLURALS = (
     "groups",
     "notifications",
     "dictionaries",
+    "portals",
+    "portallistings",
+    "portallinks",
+    "documentations",
 )
 
 KUBECTL = shutil.which("kubectl")

@@ -324,6 +324,9 @@ def test_impossible_combinations_fail_to_render() -> None:
         ({"manager__applyCRDs": False}, {"APPLY_CRDS": "false"}),
         ({"manager__templating__enabled": False}, {"ENABLE_TEMPLATING": "false"}),
         ({"manager__driftDetection__enabled": False}, {"ENABLE_DRIFT_DETECTION": "false"}),
+        ({"manager__drift__policy": "repair", "manager__drift__checkInterval": 60,
+          "manager__drift__checkRate": 2},
+         {"DRIFT_POLICY": "repair", "DRIFT_CHECK_INTERVAL": "60", "DRIFT_CHECK_RATE": "2"}),
         ({"manager__httpClient__timeoutSeconds": 12}, {"HTTP_CLIENT_TIMEOUT_SECONDS": "12"}),
         ({"manager__httpClient__insecureSkipCertVerify": True},
          {"HTTP_CLIENT_INSECURE_SKIP_CERT_VERIFY": "true"}),
@@ -350,14 +353,38 @@ def test_impossible_combinations_fail_to_render() -> None:
          {"ENABLE_WEBHOOK": "true", "WEBHOOK_NAMESPACE": OPERATOR_NAMESPACE,
           "WEBHOOK_SERVICE_NAME": "gko-webhook", "WEBHOOK_SERVICE_PORT": "9443",
           "WEBHOOK_CERT_SECRET_NAME": "gko-webhook-cert",
+          "WEBHOOK_VALIDATING_CONFIGURATION_NAME":
+              f"gko-validating-webhook-configurations-{OPERATOR_NAMESPACE}",
+          "WEBHOOK_MUTATING_CONFIGURATION_NAME":
+              f"gko-mutating-webhook-configurations-{OPERATOR_NAMESPACE}",
+          "WEBHOOK_FAILURE_POLICY": "Fail", "WEBHOOK_TIMEOUT_SECONDS": "10",
+          "WEBHOOK_APIM_DRY_RUN": "false", "WEBHOOK_APIM_DRY_RUN_BUDGET_SECONDS": "2",
           "CHECK_API_CONTEXT_PATH_CONFLICT_IN_CLUSTER": "true"}),
+        ({"manager__webhook__enabled": True, "manager__webhook__failurePolicy": "Ignore",
+          "manager__webhook__apimDryRun__enabled": True,
+          "manager__webhook__apimDryRun__budgetSeconds": 3,
+          "manager__httpClient__timeoutSeconds": 30},
+         {"ENABLE_WEBHOOK": "true", "WEBHOOK_NAMESPACE": OPERATOR_NAMESPACE,
+          "WEBHOOK_SERVICE_NAME": "gko-webhook", "WEBHOOK_SERVICE_PORT": "9443",
+          "WEBHOOK_CERT_SECRET_NAME": "gko-webhook-cert",
+          "WEBHOOK_VALIDATING_CONFIGURATION_NAME":
+              f"gko-validating-webhook-configurations-{OPERATOR_NAMESPACE}",
+          "WEBHOOK_MUTATING_CONFIGURATION_NAME":
+              f"gko-mutating-webhook-configurations-{OPERATOR_NAMESPACE}",
+          "WEBHOOK_FAILURE_POLICY": "Ignore", "WEBHOOK_TIMEOUT_SECONDS": "30",
+          "HTTP_CLIENT_TIMEOUT_SECONDS": "30",
+          "WEBHOOK_APIM_DRY_RUN": "true", "WEBHOOK_APIM_DRY_RUN_BUDGET_SECONDS": "3",
+          "CHECK_API_CONTEXT_PATH_CONFLICT_IN_CLUSTER": "false"}),
         ({"ingress__controller__enabled": True, "ingress__ingressClasses[0]": "graviteeio",
           "ingress__ingressClasses[1]": "other",
           "ingress__templates__404__name": "not-found",
-          "ingress__templates__404__namespace": "gateway"},
-         {"ENABLE_INGRESS": "true", "INGRESS_CLASSES": "graviteeio,other",
+          "ingress__templates__404__namespace": "gateway",
+          "ingress__gatewayService": "gateway/gio-gateway"},
+         {"INGRESS_CLASSES": "graviteeio,other",
           "TEMPLATE_404_CONFIG_MAP_NAME": "not-found",
-          "TEMPLATE_404_CONFIG_MAP_NAMESPACE": "gateway"}),
+          "TEMPLATE_404_CONFIG_MAP_NAMESPACE": "gateway",
+          "INGRESS_GATEWAY_SERVICE": "gateway/gio-gateway"}),
+        ({"ingress__controller__enabled": False}, {"ENABLE_INGRESS": "false"}),
         ({"gatewayAPI__controller__enabled": True}, {"ENABLE_GATEWAY_API": "true"}),
     ],
 )
@@ -417,3 +444,34 @@ def test_names_images_and_switches() -> None:
     no_metrics = template(manager__metrics__enabled=False)
     assert not of_kind(no_metrics, "Service")
     assert not [r for r in of_kind(no_metrics, "ClusterRole") if "metrics" in r["metadata"]["name"]]
+
+
+def test_the_ingress_controller_is_on_with_its_rbac_and_off_without_it() -> None:
+    ingress_calls = [_req(v, "networking.k8s.io", "ingresses")
+                     for v in ("get", "list", "watch", "update", "patch")]
+    ingress_calls += [_req("patch", "networking.k8s.io", "ingresses", "status"),
+                      _req("create", "gravitee.io", "apidefinitions")]
+    services = _req("list", "", "services")
+    on = template()
+    assert _settings(on).ingress.enabled
+    assert _settings(on).ingress.classes == ("graviteeio",)
+    grants = _grants(on)
+    for call in ingress_calls:
+        assert can(grants, call, namespace=None), call
+    assert not can(grants, services, namespace=None)
+    assert not can(grants, _req("delete", "networking.k8s.io", "ingresses"), namespace=None)
+    assert not of_kind(on, "IngressClass")
+
+    published = template(ingress__gatewayService="gateway/gio-gateway",
+                         ingress__ingressClass__create=True)
+    assert _settings(published).ingress.gateway_service == "gateway/gio-gateway"
+    assert can(_grants(published), services, namespace=None)
+    ingress_class = pick(published, "IngressClass", "graviteeio")
+    assert ingress_class["spec"] == {"controller": "apim.gravitee.io/ingress"}
+
+    off = template(ingress__controller__enabled=False, ingress__ingressClass__create=True)
+    assert not _settings(off).ingress.enabled
+    grants = _grants(off)
+    for call in ingress_calls:
+        assert not can(grants, call, namespace=None), call
+    assert not of_kind(off, "IngressClass")

@@ -53,6 +53,11 @@ def _operator_calls() -> list[ResourceRequest]:
     for verb in ("get", "list", "watch", "update", "patch"):
         calls.append(_req(verb, "", "secrets"))
     calls += [_req("create", "", "events"), _req("patch", "", "events")]
+    # The Ingress controller (ENABLE_INGRESS=true in the base configuration).
+    calls += [_req(v, "networking.k8s.io", "ingresses")
+              for v in ("get", "list", "watch", "update", "patch")]
+    calls += [_req(v, "networking.k8s.io", "ingresses", "status") for v in ("update", "patch")]
+    calls.append(_req("create", "gravitee.io", "apidefinitions"))
     return calls
 
 
@@ -69,7 +74,10 @@ _NEVER = [
     _req("create", "", "serviceaccounts", "token"),
     _req("escalate", "rbac.authorization.k8s.io", "clusterroles"),
     _req("list", "apiextensions.k8s.io", "customresourcedefinitions"),
-    _req("get", "gravitee.io", "portals"),
+    _req("get", "gravitee.io", "kafkaroutes"),
+    _req("create", "networking.k8s.io", "ingresses"),
+    _req("delete", "networking.k8s.io", "ingresses"),
+    _req("list", "", "services"),
 ]
 
 

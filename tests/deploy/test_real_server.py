@@ -175,11 +175,14 @@ def dry_run_namespace(real_server: RealServer) -> Iterator[str]:
 
 @requires_helm
 @requires_kubectl
-@pytest.mark.parametrize("values", [None, *example_files()])
+@pytest.mark.parametrize("values", [None, *example_files(), "webhook", "webhook-namespaced"])
 def test_the_rendered_chart_passes_a_server_side_dry_run(real_server: RealServer,
                                                          dry_run_namespace: str,
                                                          values: str | None) -> None:
-    args = ["--values", str(EXAMPLES / values)] if values else []
+    webhook = {"webhook": ["--set", "manager.webhook.enabled=true"],
+               "webhook-namespaced": ["--set", "manager.webhook.enabled=true",
+                                      "--set", "manager.scope.cluster=false"]}
+    args = webhook.get(values or "") or (["--values", str(EXAMPLES / values)] if values else [])
     rendered = run_helm("template", "gko", str(CHART), "--namespace", dry_run_namespace, *args)
     assert rendered.returncode == 0, rendered.stderr
     # The ServiceMonitor CRD (Prometheus Operator) is not installed on the test server.

@@ -1,7 +1,7 @@
 """The suite's view of the cluster: create, read, patch, delete and wait, through a kubeconfig.
 
 Owns the few kinds the journeys touch (the five reconciled ``gravitee.io`` kinds, Secrets,
-ConfigMaps, Namespaces, Events) over kubernetes-asyncio's public API, and condition waits
+ConfigMaps, Namespaces, Events, Ingresses) over kubernetes-asyncio's public API, and condition waits
 with deadlines. It deliberately shares no code with the operator (``controller.kube``): the
 suite checks the operator, so it must not reuse the operator's code paths. It must never log
 object contents (Secrets pass through it).
@@ -77,10 +77,12 @@ class Cluster:
     # Any: the generated signatures want model objects, and plain dicts are what we send.
     _custom: Any = attrs.field(init=False)
     _core: Any = attrs.field(init=False)
+    _networking: Any = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         self._custom = client.CustomObjectsApi(self.api)
         self._core = client.CoreV1Api(self.api)
+        self._networking = client.NetworkingV1Api(self.api)
 
     @classmethod
     async def connect(cls, kubeconfig: str, *, timeout: float) -> Cluster:
@@ -121,6 +123,8 @@ class Cluster:
             return self._plain(await self._core.create_namespaced_secret(namespace, body))
         if kind == "ConfigMap":
             return self._plain(await self._core.create_namespaced_config_map(namespace, body))
+        if kind == "Ingress":
+            return self._plain(await self._networking.create_namespaced_ingress(namespace, body))
         raise ValueError(f"the e2e suite does not create {kind} objects")
 
     async def get(self, kind: str, name: str, namespace: str) -> Obj | None:
@@ -132,6 +136,8 @@ class Cluster:
                 return found
             if kind == "ConfigMap":
                 return self._plain(await self._core.read_namespaced_config_map(name, namespace))
+            if kind == "Ingress":
+                return self._plain(await self._networking.read_namespaced_ingress(name, namespace))
         except ApiException as error:
             if error.status == 404:
                 return None
@@ -150,6 +156,11 @@ class Cluster:
             GROUP, VERSION, namespace, PLURALS[kind], name, body, _content_type=MERGE_PATCH)
         return patched
 
+    async def patch_ingress(self, name: str, namespace: str, body: Obj) -> Obj:
+        """A JSON merge patch of an Ingress."""
+        return self._plain(await self._networking.patch_namespaced_ingress(
+            name, namespace, body, _content_type=MERGE_PATCH))
+
     async def delete(self, kind: str, name: str, namespace: str) -> None:
         """Ask for deletion (finalizers may keep the object a while); absent is fine."""
         try:
@@ -160,6 +171,8 @@ class Cluster:
                 await self._core.delete_namespaced_secret(name, namespace)
             elif kind == "ConfigMap":
                 await self._core.delete_namespaced_config_map(name, namespace)
+            elif kind == "Ingress":
+                await self._networking.delete_namespaced_ingress(name, namespace)
             else:
                 raise ValueError(f"the e2e suite does not delete {kind} objects")
         except ApiException as error:

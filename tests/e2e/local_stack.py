@@ -63,7 +63,8 @@ async def local_stack(
         operator_options = OperatorOptions(
             logs_format="console", logs_level="debug", ready_timeout=60.0,
             # Unbuffered, so a failure report shows the very last lines.
-            extra_env={"PYTHONUNBUFFERED": "1"},
+            # ENABLE_INGRESS as the shipped configuration sets it.
+            extra_env={"PYTHONUNBUFFERED": "1", "ENABLE_INGRESS": "true"},
         )
         running = await stack.start_operator(operator_options)
         target = Target(

@@ -88,14 +88,22 @@ async def test_demo_reconciles_every_example_and_exits_zero():
         ("SharedPolicyGroup", "default/request-limits"),
         ("ApiV4Definition", "default/orders-v4"),
         ("Subscription", "default/demo-app-orders"),
+        ("Portal", "default/developer-portal"),
+        ("PortalListing", "default/developer-portal-apis"),
+        ("Documentation", "default/getting-started"),
+        ("Ingress", "default/httpbin-ingress"),
     ]
     for kind, key in expected_accepted:
         row = rows[(kind, key)]
         assert (row["ok"], row["status"], row["reason"]) == ("ok", "True", "Accepted"), row[0]
     broken = rows[("ApiV4Definition", "default/broken-template")]
     assert (broken["ok"], broken["status"], broken["reason"]) == (
-        "ok", "False", "CompileTemplateError")
+        "ok", "Refused", "AdmissionWebhook")
     assert "missing-target" in broken["rest"]
+    # refused by the admission webhook at apply time, with the webhook's message
+    assert ('kubectl apply ApiV4Definition default/broken-template refused: admission webhook '
+            '"vapiv4definition.gravitee.io" denied the request: key [missing-target] not found '
+            'in configmap [default/demo-backends]') in text
     assert rows[("ApiResource", "default/shared-cache")]["ok"] == "ok"
     assert "used by echo-v2, echo-v4" in rows[("ApiResource", "default/shared-cache")]["rest"]
     # Where things landed: APIM ids for pushed objects, a ConfigMap for the local API.
@@ -115,8 +123,33 @@ async def test_demo_reconciles_every_example_and_exits_zero():
     assert re.search(r"API 'Orders \(v4\)'\s+V4\s+state=STARTED\s+hrid=default-orders-v4", text)
     assert re.search(r"subscription hrid=default-demo-app-orders\s+api=default-orders-v4\s+"
                      r"plan=keyed\s+application=default-demo-app", text)
-    assert "1 subscriptions, 1 sharedPolicyGroups" in text
-    assert "demo OK: 9 objects accepted, 1 rejected as expected" in text
+    assert "1 subscriptions, 1 sharedPolicyGroups, 3 portalObjects" in text
+    # The portal with its navbar, the listing of both v4 APIs and one documentation page.
+    assert re.search(r"APIM id [0-9a-f-]{36}; navbar /apis, /guides$",
+                     rows[("Portal", "default/developer-portal")][0])
+    assert re.search(r"APIM id [0-9a-f-]{36}; on portal developer-portal: echo-v4 at /apis, "
+                     r"orders-v4 at /apis$",
+                     rows[("PortalListing", "default/developer-portal-apis")][0])
+    assert re.search(r"APIM id [0-9a-f-]{36}; page of portal developer-portal at /guides$",
+                     rows[("Documentation", "default/getting-started")][0])
+    assert re.search(r"portal hrid=default-developer-portal: 'Developer portal' id=", text)
+    assert ("listing hrid=default-developer-portal-apis on default-developer-portal: "
+            "apis=default-echo-v4@/apis, default-orders-v4@/apis") in text
+    assert ("page hrid=default-getting-started on default-developer-portal: 'Getting started' "
+            "GRAVITEE_MARKDOWN at /guides") in text
+    assert "demo OK: 13 objects accepted, 1 rejected as expected" in text
+    # The Ingress and the API it produced.
+    assert ("ApiDefinition default/httpbin-ingress (generated); ConfigMap "
+            "default/httpbin-ingress") in rows[("Ingress", "default/httpbin-ingress")]["rest"]
+    assert "entrypoint  httpbin.example.com/httpbin" in text
+    assert ("endpoint    rule02-path01 -> http://status.default.svc.cluster.local:8080"
+            in text)
+    # The console user's edit of orders-v4 in APIM is read back and reported (issue 20).
+    assert "DriftDetected" in rows[("ApiV4Definition", "default/orders-v4")]["rest"]
+    assert "DriftDetected" not in rows[("ApiV4Definition", "default/echo-v4")]["rest"]
+    assert ("drift: a console user edited API default-orders-v4 in APIM; the read-back "
+            "reported ApiV4Definition default/orders-v4 Drifted=True: 1 field differs in APIM: "
+            "description; not repaired (drift policy report)") in text
     assert "password" not in text.lower()  # the credentials Secret never reaches the output
     api_key = yaml.safe_load_all((ROOT / "examples" / "manifests" / "00-sources.yaml").read_text())
     [key_secret] = [d for d in api_key if d["metadata"]["name"] == "demo-consumer-key"]
@@ -227,7 +260,7 @@ async def test_demo_exits_non_zero_and_says_why_when_an_object_is_not_accepted(t
     for source in manifests.glob("*.yaml"):
         text = source.read_text()
         if source.name == "90-broken.yaml":
-            text = text.replace("demo.gravitee.io/expect: CompileTemplateError",
+            text = text.replace("demo.gravitee.io/expect: Refused",
                                 "demo.gravitee.io/note: no expectation")
         (tmp_path / source.name).write_text(text)
     process = await asyncio.create_subprocess_exec(
@@ -240,10 +273,10 @@ async def test_demo_exits_non_zero_and_says_why_when_an_object_is_not_accepted(t
     assert kept is not None, text  # a failed demo keeps its logs, and says where
     shutil.rmtree(kept.group(1), ignore_errors=True)
     assert process.returncode == 1, text
-    assert re.search(r"^!!\s+ApiV4Definition\s+default/broken-template\s+False\s+"
-                     r"CompileTemplateError", text, re.MULTILINE)
+    assert re.search(r"^!!\s+ApiV4Definition\s+default/broken-template\s+Refused\s+"
+                     r"AdmissionWebhook", text, re.MULTILINE)
     assert ("FAILED: ApiV4Definition default/broken-template should be Accepted=True, is "
-            "False/CompileTemplateError: key [missing-target] not found in configmap") in text
+            "Refused/AdmissionWebhook: key [missing-target] not found in configmap") in text
     assert "operator log (last lines):" in text
     assert "demo OK" not in text
     assert re.search(r"^ok\s+ApiV4Definition\s+default/echo-v4\s+True", text, re.MULTILINE)

@@ -70,7 +70,8 @@ async def test_tutorial_api_without_plan_gets_the_fix_and_works_with_it(tmp_path
     # Both .yml files were applied, into the default namespace.
     assert re.search(r"^ok\s+ManagementContext\s+default/tutorial-context\s+True", text,
                      re.MULTILINE), text
-    assert re.search(r"^!!\s+ApiDefinition\s+default/tutorial-api\s+False\s+IllegalStateError",
+    # refused by the admission webhook at apply time
+    assert re.search(r"^!!\s+ApiDefinition\s+default/tutorial-api\s+Refused\s+AdmissionWebhook",
                      text, re.MULTILINE), text
     assert "hint: ApiDefinition default/tutorial-api has no plan" in text
     assert f"    {PLAN_FIX['ApiDefinition']}\n" in text

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import attrs
 from kubernetes_asyncio.client import ApiClient
 
-from controller.config import LogSettings, Settings
+from controller.config import DriftSettings, LogSettings, Settings
 from controller.kube.client import connect
 from controller.kube.kinds import (
     API_DEFINITIONS,
@@ -26,9 +26,15 @@ from controller.kube.kinds import (
     API_V4_DEFINITIONS,
     APPLICATIONS,
     DICTIONARIES,
+    DOCUMENTATIONS,
     GROUPS,
+    INGRESSES,
     MANAGEMENT_CONTEXTS,
     NOTIFICATIONS,
+    PORTAL_LINKS,
+    PORTAL_LISTINGS,
+    PORTALS,
+    SERVICES,
     SHARED_POLICY_GROUPS,
     SUBSCRIPTIONS,
 )
@@ -54,10 +60,16 @@ KINDS: dict[str, ResourceKind] = {
     "Group": GROUPS,
     "Notification": NOTIFICATIONS,
     "Dictionary": DICTIONARIES,
+    "Portal": PORTALS,
+    "PortalListing": PORTAL_LISTINGS,
+    "PortalLink": PORTAL_LINKS,
+    "Documentation": DOCUMENTATIONS,
     "SharedPolicyGroup": SHARED_POLICY_GROUPS,
     "Subscription": SUBSCRIPTIONS,
     "Secret": SECRETS,
     "ConfigMap": CONFIG_MAPS,
+    "Ingress": INGRESSES,
+    "Service": SERVICES,
 }
 
 T = TypeVar("T")
@@ -465,12 +477,18 @@ async def operator_env(
                 api, "POST", "/api/v1/namespaces", body={"metadata": {"name": namespace}}
             )
         settings = settings or Settings(
-            probes_port=0, metrics_port=0, enable_metrics=True, max_concurrent_reconciles=4
+            probes_port=0, metrics_port=0, enable_metrics=True, max_concurrent_reconciles=4,
+            # No read-back unless a test asks for it (test_drift.py): tests that count APIM
+            # calls must not see a periodic GET land in a long-lived module's environment.
+            drift=DriftSettings(policy="off"),
         )
         manager = Manager(settings, api, options=OPTIONS)
-        wiring = WiringContext(settings=settings, api_client=api, informers=manager.informers)
+        wiring = WiringContext(settings=settings, api_client=api, informers=manager.informers,
+                               bind_host=OPTIONS.bind_host)
         for controller in build_controllers(wiring):
             manager.register(controller)
+        for server in wiring.servers:
+            manager.add_server(server)
         task = asyncio.create_task(manager.run())
         try:
             await asyncio.wait_for(manager.wait_controllers_started(), 15)

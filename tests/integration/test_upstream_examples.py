@@ -1,4 +1,5 @@
-"""Every upstream Application and ManagementContext example reconciles (issue 6 acceptance).
+"""Every upstream Application, ManagementContext, Group, Notification, SharedPolicyGroup,
+Subscription and next-gen portal example reconciles (issue 6 acceptance, issue 19 for the portal).
 
 The v2 and v4 API examples are covered in test_api_v2.py and test_api_v4.py. Contexts are pointed
 at the simulator ("a context named as in the examples pointing at the simulator"); everything
@@ -18,10 +19,12 @@ import pytest_asyncio
 import yaml
 
 from controller.kube.kinds import (
+    API_V4_DEFINITIONS,
     APPLICATIONS,
     GROUPS,
     MANAGEMENT_CONTEXTS,
     NOTIFICATIONS,
+    PORTALS,
     SHARED_POLICY_GROUPS,
     SUBSCRIPTIONS,
 )
@@ -343,3 +346,54 @@ async def test_subscription_example_without_a_plan_is_refused_by_the_schema(defa
     with pytest.raises(KubeApiError) as refused:
         await default_env.create(doc)
     assert refused.value.status == 422
+
+
+PORTAL_DIR = APIM_EXAMPLES / "portal"
+# The listing and the API page name this v4 API, which no example folder defines: ours stands in.
+PORTAL_EXAMPLES_API = v4_api("api-v4-with-context", context_ref="dev-ctx")
+
+
+def _portal_children() -> list[dict[str, Any]]:
+    return [d for p in sorted(PORTAL_DIR.glob("*.yml")) for d in documents(p)
+            if d.get("kind") != "Portal"]
+
+
+@pytest.mark.parametrize("portal_file", ["portal.yml", "portal-structure.yml"])
+async def test_portal_examples_are_accepted_land_in_apim_and_are_removed(
+    default_env: Env, portal_file: str
+):
+    """Both forms of the portal (deprecated navigation, structure), then every listing, link
+    and documentation example on it (and on the stand-in API)."""
+    env = default_env
+    [manifest] = documents(PORTAL_DIR / portal_file)
+    children = _portal_children()
+    assert {d["kind"] for d in children} == {"PortalListing", "PortalLink", "Documentation"}
+    await env.create(context("dev-ctx", env.apim))
+    await env.create(PORTAL_EXAMPLES_API)
+    await env.create(manifest)
+    for doc in children:
+        await env.create(doc)
+    await env.wait_condition(PORTALS, "default-portal")
+    live = await env.get(PORTALS, "default-portal")
+    state = env.apim.state
+    [portal] = [r for r in state.portal_objects.values() if r.kind == "portal"]
+    assert (portal.id, portal.hrid) == (live["status"]["id"], "default-default-portal")
+    assert portal.spec == {k: v for k, v in manifest["spec"].items() if k != "contextRef"}
+    for doc in children:
+        name = doc["metadata"]["name"]
+        accepted = await env.wait_condition(kind_of(doc), name, timeout=15)
+        assert accepted["reason"] == "Accepted"
+        live = await env.get(kind_of(doc), name)
+        landed = [r for r in state.portal_objects.values() if r.id == live["status"]["id"]]
+        assert [r.hrid for r in landed] == [f"default-{name}"], name
+    kinds = sorted(r.kind for r in state.portal_objects.values())
+    assert kinds == ["api-documentation", "documentation", "documentation", "documentation",
+                     "link", "listing", "portal"]
+
+    for doc in [*children, manifest, PORTAL_EXAMPLES_API]:
+        await env.delete(kind_of(doc), doc["metadata"]["name"])
+    for doc in [*children, manifest, PORTAL_EXAMPLES_API]:
+        await env.wait_gone(kind_of(doc), doc["metadata"]["name"], timeout=20)
+    assert state.portal_objects == {}
+    assert state.apis_in() == []
+    assert await env.get(API_V4_DEFINITIONS, "api-v4-with-context") is None

@@ -29,6 +29,10 @@ E2E_TARGET=real E2E_TESTENV_DIR="$PWD/$dir" .venv/bin/pytest -q tests/e2e ${PYTE
 tail -n +"$((audit_before + 1))" "$dir/audit.log" >"$dir/audit-e2e.log"
 .venv/bin/python -m tests.e2e.rbac_usage "$dir/audit-e2e.log" manifests/rbac/cluster/role.yaml
 
+# The admission webhooks: the real server calls the operator's self-registered webhooks over
+# HTTPS (tests/webhooks; one namespace per module, configurations removed afterwards).
+TESTENV_DIR="$PWD/$dir" .venv/bin/pytest -q tests/webhooks ${PYTEST_ARGS:-}
+
 # Helm chart server-side dry runs and HTTPS metrics (TokenReview + SubjectAccessReview) against
 # the same server (tests/deploy/test_real_server.py; helm comes from `make helm`).
 "$make" --no-print-directory helm

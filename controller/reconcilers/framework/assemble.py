@@ -15,18 +15,20 @@ logic and its ``KindRuntime`` and ``Controller``, and connects:
 * the reference keepers of Secrets and ConfigMaps (``keeper.py``);
 * for a kind with derived status fields, its derived-status keeper (``derived.py``): a referrer
   that appears, goes or changes what it references, and a status showing another value, enqueue
-  the object there (never in the kind's own queue: no remote call for a count).
+  the object there (never in the kind's own queue: no remote call for a count);
+* for a kind that reads back, its objects to the one read-back scheduler (``readback.py``),
+  which starts once the caches are synced and feeds ``ReadBackKey``s into the kind's queue.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable, Sequence
-from typing import Final
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from typing import Any, Final
 
 import attrs
 from kubernetes_asyncio.client import ApiClient
 
-from controller import metrics
+from controller import jsonfast, metrics
 from controller import vocabulary as v
 from controller.apim import ApimClientPool, ClientOptions
 from controller.config import Settings
@@ -43,6 +45,7 @@ from controller.kube.resources import CONFIG_MAPS, SECRETS, ResourceKind
 from controller.loop import Controller, ControllerOptions
 from controller.metrics import apim_request_observer
 from controller.queue.workqueue import LOW_PRIORITY
+from controller.reconcilers.framework.admission import Admission, RemoteOptions
 from controller.reconcilers.framework.builder import (
     Builder,
     Claims,
@@ -55,9 +58,10 @@ from controller.reconcilers.framework.builder import (
 )
 from controller.reconcilers.framework.derived import DerivedStatusKeeper, DerivedValues
 from controller.reconcilers.framework.keeper import Holder, ReferenceKeeper
+from controller.reconcilers.framework.readback import ReadBackScheduler, Target
 from controller.reconcilers.framework.recovery import DependencyHealth
 from controller.reconcilers.framework.referrers import Referrers
-from controller.reconcilers.framework.runtime import KindRuntime, RuntimeDeps
+from controller.reconcilers.framework.runtime import DriftHooks, KindRuntime, RuntimeDeps
 from controller.reconcilers.support.contexts import ContextResolver
 from controller.reconcilers.support.gateway_configmaps import GatewayConfigMaps
 from controller.reconcilers.support.references import spec_of
@@ -81,8 +85,14 @@ class Assembled:
     controllers: list[Controller]
     pool: ApimClientPool
     recorders: list[EventRecorder]
+    admission: Admission
+    """The admission rules the kinds declared, over the same caches (the webhook serves
+    them)."""
+    read_back: ReadBackScheduler | None = None
 
     async def close(self) -> None:
+        if self.read_back is not None:
+            await self.read_back.close()
         for recorder in self.recorders:
             await recorder.close()
         await self.pool.close()
@@ -124,6 +134,7 @@ class Assembly:
         self.wired: list[_Wired] = []
         self.source_data = SourceData()
         narrow_source_caches(informers, self.source_data)
+        self.read_back: ReadBackScheduler | None = None
 
     def store(self, kind: ResourceKind) -> Store:
         return self.informers.informer_for(kind).store
@@ -133,9 +144,10 @@ class Assembly:
     def build(self, setups: Sequence[Setup]) -> Assembled:
         specs = []
         for setup in setups:
-            builder = Builder(_controller_name(setup))
+            builder = Builder(_controller_name(setup), self.settings)
             setup(builder)
-            specs.append(builder.spec)
+            if builder.spec.enabled:
+                specs.append(builder.spec)
         for spec in specs:
             self._register_indexes(spec)
         deps = self._deps()
@@ -143,13 +155,37 @@ class Assembly:
             self.wired.append(self._controller(spec, deps))
         for wired in self.wired:
             self._connect(wired)
-            if wired.primary.has_status:
+            if wired.primary.has_status and wired.primary.conditions:
+                # Kinds without conditions (Ingress) would all count as Pending.
                 metrics.NOT_ACCEPTED.watch(wired.primary.kind.kind, _not_accepted(wired.store))
         keepers = [self._keeper(kind, source_kind) for source_kind, kind in SOURCE_KINDS.items()]
         controllers = [w.controller for w in self.wired]
         controllers += [k for k in keepers if k is not None]
         controllers += [self._derived_keeper(w) for w in self.wired if w.derived]
-        return Assembled(controllers, self.pool, self.recorders)
+        return Assembled(controllers, self.pool, self.recorders, self._admission(specs, deps),
+                         self.read_back)
+
+    def _admission(self, specs: Sequence[ControllerSpec], deps: RuntimeDeps) -> Admission:
+        rules = {spec.primary.kind: spec.admission for spec in specs
+                 if spec.primary is not None and spec.admission is not None}
+        webhook = self.settings.webhook
+
+        async def compile_templates(spec: Mapping[str, Any], namespace: str) -> dict[str, Any]:
+            if not deps.templating:
+                copied: dict[str, Any] = jsonfast.copy(dict(spec))
+                return copied
+            # As the reconcile: the sources the templates read are loaded first (the caches
+            # hold no Secret or ConfigMap data).
+            compiled: dict[str, Any] = (
+                await deps.sources.compile(dict(spec), namespace=namespace)
+            ).spec
+            return compiled
+
+        return Admission(
+            rules, deps,
+            remote=RemoteOptions(enabled=webhook.apim_dry_run, budget=webhook.apim_dry_run_budget),
+            compile_templates=compile_templates,
+        )
 
     def _register_indexes(self, spec: ControllerSpec) -> None:
         assert spec.primary is not None
@@ -158,10 +194,11 @@ class Assembly:
             self.informers.informer_for(reference.kind)
             if reference.via is not None:
                 self.informers.informer_for(reference.via).add_index(
-                    reference.index, reference.refs, reads=spec_of
+                    reference.index, reference.refs, reads=reference.reads or spec_of
                 )
                 continue
-            informer.add_index(reference.index, reference.refs, reads=spec_of)
+            informer.add_index(reference.index, reference.refs,
+                               reads=reference.reads or spec_of)
             self.referrers.register(reference.kind, spec.primary.kind, informer.store,
                                     reference.index)
         for sources in spec.sources:
@@ -195,6 +232,7 @@ class Assembly:
             health=self.health,
             templating=self.settings.enable_templating,
             claims_in_cluster=self.settings.webhook.check_api_context_path_conflict_in_cluster,
+            namespaces=self.settings.namespaces,
         )
 
     def _controller(self, spec: ControllerSpec, deps: RuntimeDeps) -> _Wired:
@@ -206,15 +244,44 @@ class Assembly:
         runtime = KindRuntime(spec.name, spec.primary, spec.make(deps), deps, events=events,
                               derived=derived)
         informer = self.informers.informer_for(spec.primary.kind)
+
+        def on_ready() -> None:
+            if spec.owned:
+                self._check_owned(wired)
+            if self.read_back is not None and spec.reads_back:
+                self.read_back.start()
+
         controller = Controller(
             spec.name,
             runtime,
             options=self.options,
-            on_ready=(lambda: self._check_owned(wired)) if spec.owned else None,
+            on_ready=on_ready if spec.owned or spec.reads_back else None,
         )
         wired = _Wired(spec, spec.primary, informer, controller, derived)
         runtime.queue = controller.queue
+        if spec.reads_back:
+            runtime.drift = self._read_back_target(wired)
         return wired
+
+    def _read_back_target(self, wired: _Wired) -> DriftHooks:
+        """Register ``wired``'s kind with the read-back scheduler: every object it lists or
+        sees created is tracked (forgotten by the scheduler once gone)."""
+        drift = self.settings.drift
+        if self.read_back is None:
+            self.read_back = ReadBackScheduler(interval=drift.check_interval,
+                                               rate=drift.check_rate)
+        scheduler = self.read_back
+        target = scheduler.register(
+            Target(wired.spec.name, wired.store, wired.controller.queue, drift.policy)
+        )
+
+        def track(event: Event) -> None:
+            if event.type is EventType.ADDED and event.new is not None:
+                scheduler.track(target, event.key, listed_at_start=event.initial)
+
+        wired.informer.add_handler(track, replay=False)
+        metrics.DRIFTED.watch(wired.primary.kind.kind, _drifted(wired.store))
+        return DriftHooks(scheduler=scheduler, target=target, default_policy=drift.policy)
 
     # -- connecting -----------------------------------------------------------------------
 
@@ -224,9 +291,13 @@ class Assembly:
             processing_status=wired.primary.processing_status,
         )
         checks = self._start_up_checks(wired.spec)
+        also_on = wired.primary.also_on
 
         def when(event: Event) -> bool:
             if primary(event):
+                return True
+            if (also_on is not None and event.type is EventType.MODIFIED and event.old
+                    and event.new and also_on(event.old) != also_on(event.new)):
                 return True
             return _listed_at_start(event) and any(check(event.object) for check in checks)
 
@@ -319,6 +390,7 @@ class Assembly:
 
     def _connect_owned(self, wired: _Wired, owned: Owned) -> None:
         owner_kind = wired.primary.kind.kind
+        owner_group = wired.primary.kind.group
 
         def owners(event: Event) -> list[ObjectKey]:
             obj = event.object
@@ -326,11 +398,12 @@ class Assembly:
                 ObjectKey(event.key.namespace, str(ref.get("name")))
                 for ref in (obj.get("metadata") or {}).get("ownerReferences") or []
                 if ref.get("kind") == owner_kind and str(ref.get("apiVersion", "")).startswith(
-                    v.GROUP + "/")
+                    owner_group + "/")
             ]
 
         self.informers.informer_for(owned.kind).add_handler(
-            enqueue_mapped(wired.controller.queue, owners, when=predicates.owned_changed),
+            enqueue_mapped(wired.controller.queue, owners,
+                           when=owned.changed or predicates.owned_changed),
             replay=False,
         )
 
@@ -338,12 +411,13 @@ class Assembly:
         """After sync: owners whose expected object is missing or was edited by hand."""
         for owned in wired.spec.owned:
             owned_store = self.store(owned.kind)
+            stale = owned.stale or predicates.edited_by_hand
             for key, obj in wired.store.items():
                 if predicates.being_deleted(obj):
                     continue
                 for expected in owned.expected(obj):
                     found = owned_store.get(expected)
-                    if found is None or predicates.edited_by_hand(found):
+                    if found is None or stale(found):
                         wired.controller.queue.add(key, priority=LOW_PRIORITY)
                         break
 
@@ -523,6 +597,19 @@ def assemble(
 ) -> Assembled:
     """Every controller of ``setups``, connected to ``informers``; nothing is started."""
     return Assembly(settings, api_client, informers).build(setups)
+
+
+def _drifted(store: Store) -> Callable[[], int]:
+    """How many objects of ``store`` are Drifted=True now."""
+
+    def count() -> int:
+        return sum(
+            1 for obj in store.objects()
+            if any(c.get("type") == "Drifted" and c.get("status") == "True"
+                   for c in (obj.get("status") or {}).get("conditions") or [])
+        )
+
+    return count
 
 
 def _not_accepted(store: Store) -> Callable[[], list[str]]:

@@ -25,13 +25,16 @@ from controller.reconcilers.framework.errors import (
 ACCEPTED: Final = "Accepted"
 RESOLVED_REFS: Final = "ResolvedRefs"
 AUTOMATION_API_MANAGED: Final = "AutomationAPIManaged"
+DRIFTED: Final = "Drifted"
+"""Ours: whether APIM's copy differs from what the cluster says (docs/behavior/drift.md)."""
 
 MSG_ACCEPTED: Final = "Successfully reconciled"
 MSG_RESOLVED_REFS: Final = "All References successfully resolved"
 
-# Conditions that survive the reset at the start of every reconcile: this one encodes the
-# identity mode of the object in APIM (HRID vs UUID) and must be sticky.
-STICKY_TYPES: Final = frozenset({AUTOMATION_API_MANAGED})
+# Conditions that survive the reset at the start of every reconcile: AutomationAPIManaged
+# encodes the identity mode of the object in APIM (HRID vs UUID); Drifted is the read-back's,
+# which a reconcile only changes when it pushes a drifted object back.
+STICKY_TYPES: Final = frozenset({AUTOMATION_API_MANAGED, DRIFTED})
 
 # The CRDs declare the conditions list with maxItems 8.
 MAX_CONDITIONS: Final = 8
@@ -123,6 +126,29 @@ def merge_conditions(
             transition = now()
         merged.append(condition.to_dict(transition))
     return merged[:MAX_CONDITIONS]
+
+
+def set_condition(
+    existing: Iterable[Mapping[str, Any]],
+    condition: Condition,
+    *,
+    now: Callable[[], str] = utc_now,
+) -> list[dict[str, Any]]:
+    """``existing`` with ``condition`` set (added, or replaced in place), every other
+    condition untouched; ``lastTransitionTime`` moves only when the status changes."""
+    out: list[dict[str, Any]] = []
+    placed = False
+    for before in existing:
+        if before.get("type") != condition.type:
+            out.append(dict(before))
+            continue
+        same = before.get("status") == condition.status
+        transition = str(before.get("lastTransitionTime") or now()) if same else now()
+        out.append(condition.to_dict(transition))
+        placed = True
+    if not placed:
+        out.append(condition.to_dict(now()))
+    return out[:MAX_CONDITIONS]
 
 
 def find(conditions: Iterable[Mapping[str, Any]], type_: str) -> Mapping[str, Any] | None:

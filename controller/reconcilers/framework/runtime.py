@@ -14,21 +14,27 @@ for all kinds:
 * status fields derived from the indexes (``derived_status``) are written with every status
   write (``derived.py`` keeps them current in between);
 * a deletion whose remote cleanup needs something that no longer exists completes anyway and
-  says, in a Warning Event, what may remain remotely.
+  says, in a Warning Event, what may remain remotely;
+* for a kind that reads back, a ``ReadBackKey`` runs the kind's ``read_back`` instead of a
+  reconcile, compares, and records ``Drifted`` (one Event per transition); a reconcile that
+  pushes a drifted object back records that it repaired it (docs/behavior/drift.md).
 """
 
 from __future__ import annotations
 
 import abc
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, NoReturn
 
 import attrs
+import structlog
 from kubernetes_asyncio.client import ApiClient
 
-from controller import jsonfast
+from controller import jsonfast, metrics
 from controller import vocabulary as v
+from controller.config import DriftPolicy
+from controller.informers.predicates import converged
 from controller.informers.store import Store
 from controller.keys import ObjectKey
 from controller.kube.events import NORMAL, WARNING, EventRecorder
@@ -50,15 +56,34 @@ from controller.reconcilers.framework.metadata import (
     stamp,
     write_changed_annotations,
 )
+from controller.reconcilers.framework.readback import (
+    ReadBack,
+    ReadBackKey,
+    ReadBackScheduler,
+    policy_of,
+)
 from controller.reconcilers.framework.recovery import DependencyHealth
 from controller.reconcilers.framework.referrers import Referrers
 from controller.reconcilers.support.contexts import ContextResolver
+from controller.reconcilers.support.drift import DELETED, compare, summarize
 from controller.reconcilers.support.gateway_configmaps import GatewayConfigMaps
 from controller.reconcilers.support.sources import CachedSources
 from controller.reconcilers.support.templating import SourceRef
 
+__all__ = [
+    "Attempt", "Cleanup", "DriftHooks", "KindLogic", "KindRuntime", "Outcome", "ReadBack",
+    "RuntimeDeps", "merge_patch",
+]
+
 EVENT_LEFTOVERS = "DeleteSucceeded"
 """Reason of the Warning Event of a deletion that completed without its remote cleanup."""
+
+REASON_DRIFT_DETECTED = "DriftDetected"
+REASON_DRIFT_REPAIRING = "Repairing"
+REASON_DRIFT_REPAIRED = "Repaired"
+REASON_IN_SYNC = "InSync"
+
+log = structlog.get_logger().bind(logger="read-back")
 
 
 @attrs.define
@@ -137,6 +162,8 @@ class RuntimeDeps:
     claims_in_cluster: bool = False
     """Whether claims (context paths) must be unique cluster-wide rather than per namespace
     (``CHECK_API_CONTEXT_PATH_CONFLICT_IN_CLUSTER``)."""
+    namespaces: tuple[str, ...] = ()
+    """The namespaces the caches hold (``NAMESPACE``); empty: all of them."""
 
 
 class KindLogic(abc.ABC):
@@ -151,8 +178,15 @@ class KindLogic(abc.ABC):
         return Cleanup()
 
     def skip_update(self, obj: Mapping[str, Any]) -> bool:
-        """True when the kind has nothing to do for this object (no finalizer is added)."""
+        """True when the kind has nothing to do for this object (no finalizer is added,
+        unless ``finalizer_for`` names another one)."""
         return False
+
+    def finalizer_for(self, obj: Mapping[str, Any]) -> str | None:
+        """The finalizer this object carries instead of the kind's (e.g. an Ingress API
+        template): it is kept even when ``skip_update`` is True, and its deletion goes through
+        ``cleanup`` like any other. None: the kind's finalizer."""
+        return None
 
     def required_status(self) -> Mapping[str, Any]:
         """Status fields the kind's schema requires, with the value written when no reconcile
@@ -163,6 +197,22 @@ class KindLogic(abc.ABC):
         """Annotations the kind keeps on its object, written with the finalizer and the spec
         hash in the reconcile's one metadata write (default: none)."""
         return {}
+
+    async def read_back(self, attempt: Attempt) -> ReadBack | None:
+        """For a kind that declares ``reads_back()``: the payload ``apply`` would send for
+        ``attempt`` now and APIM's copy of the object (None: nothing remote to compare, e.g.
+        an API only deployed to a gateway ConfigMap). Must not write anything."""
+        raise NotImplementedError(f"{type(self).__name__} declares reads_back() without "
+                                  "implementing read_back")
+
+
+@attrs.frozen(kw_only=True)
+class DriftHooks:
+    """What a kind that reads back shares with the scheduler (set by ``assemble.py``)."""
+
+    scheduler: ReadBackScheduler
+    target: int
+    default_policy: DriftPolicy
 
 
 def merge_patch(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
@@ -207,18 +257,40 @@ class KindRuntime:
         self.events = events
         self.queue: WorkQueue[ObjectKey] | None = None
         """Set once the controller exists: parked objects are re-queued there."""
+        self.drift: DriftHooks | None = None
+        """Set by the assembly for a kind that reads back."""
+        self._repairing: set[ObjectKey] = set()
+        """Objects whose repair was queued: the cache may not show Drifted=True yet when the
+        repairing reconcile runs."""
+        self._pushes: dict[ObjectKey, int] = {}
+        """Per object: odd while a reconcile runs, bumped at its start and end, so that a
+        read-back that overlapped a reconcile is discarded (it may have read a half-push)."""
 
     async def reconcile(self, key: ObjectKey) -> Result:
+        if isinstance(key, ReadBackKey):
+            return await self._read_back(key.object_key)
         if self.queue is not None:
             self.deps.health.retrying(self.queue, key)
         obj = self.store.get(key)
         if obj is None:
+            self._forget(key)
             return Result()
+        finalizer = self.logic.finalizer_for(obj) or self.primary.finalizer
         if obj["metadata"].get("deletionTimestamp"):
-            return await self._delete(key, obj)
+            self._forget(key)
+            return await self._delete(key, obj, finalizer)
         if self.logic.skip_update(obj):
+            if finalizer != self.primary.finalizer:
+                await stamp(self.deps.api_client, self.primary.kind, obj, finalizer=finalizer,
+                            annotations={})
             return Result()
-        return await self._update(key, obj)
+        if self.drift is None:
+            return await self._update(key, obj)
+        self._pushes[key] = self._pushes.get(key, 0) + 1
+        try:
+            return await self._update(key, obj)
+        finally:
+            self._pushes[key] = self._pushes.get(key, 0) + 1
 
     # -- create / update ----------------------------------------------------------------------
 
@@ -253,6 +325,11 @@ class KindRuntime:
         pending += [self.events.emit(obj, WARNING, v.EVENT_UPDATE_SUCCEEDED[1], warning)
                     for warning in outcome.warnings]
         pending.append(self.events.emit(obj, NORMAL, *v.EVENT_UPDATE_SUCCEEDED[1:]))
+        repaired = self._repaired(attempt)
+        if repaired is not None:
+            pending.append(self.events.emit(obj, NORMAL, v.EVENT_DRIFT_REPAIRED,
+                                            repaired.message))
+            outcome = attrs.evolve(outcome, conditions=(*outcome.conditions, repaired))
         await self._write_status(attempt, pending, self._success_status(attempt, outcome))
         return Result(requeue_after=outcome.requeue_after)
 
@@ -289,8 +366,8 @@ class KindRuntime:
 
     # -- delete -------------------------------------------------------------------------------
 
-    async def _delete(self, key: ObjectKey, obj: dict[str, Any]) -> Result:
-        if self.primary.finalizer not in (obj["metadata"].get("finalizers") or []):
+    async def _delete(self, key: ObjectKey, obj: dict[str, Any], finalizer: str) -> Result:
+        if finalizer not in (obj["metadata"].get("finalizers") or []):
             return Result()
         attempt = Attempt(key, obj, jsonfast.copy(dict(obj.get("spec") or {})))
         pending = [self.events.emit(obj, NORMAL, *v.EVENT_DELETE_STARTED[1:])]
@@ -302,7 +379,7 @@ class KindRuntime:
         except Exception as error:
             await self._failed(attempt, classify(error), pending, reason=v.EVENT_DELETE_FAILED)
         await _sent(pending)
-        await remove_finalizer(self.deps.api_client, self.primary.kind, obj, self.primary.finalizer)
+        await remove_finalizer(self.deps.api_client, self.primary.kind, obj, finalizer)
         if cleanup.leftovers:
             await self.events.emit(
                 obj, WARNING, EVENT_LEFTOVERS, f"Delete succeeded; {cleanup.leftovers}"
@@ -310,6 +387,108 @@ class KindRuntime:
         else:
             await self.events.emit(obj, NORMAL, *v.EVENT_DELETE_SUCCEEDED[1:])
         return Result()
+
+    # -- read-back ----------------------------------------------------------------------------
+
+    def _reconcile_pending(self, key: ObjectKey) -> bool:
+        return self.queue is not None and self.queue.pending(key)
+
+    def _forget(self, key: ObjectKey) -> None:
+        self._pushes.pop(key, None)
+        self._repairing.discard(key)
+
+    def _repaired(self, attempt: Attempt) -> cond.Condition | None:
+        """``Drifted=False`` when this successful reconcile pushed a drifted object back."""
+        drifted = cond.find(attempt.live_status.get("conditions") or [], cond.DRIFTED)
+        repairing = attempt.key in self._repairing
+        self._repairing.discard(attempt.key)
+        if not repairing and (drifted is None or drifted.get("status") != "True"):
+            return None
+        return cond.Condition(
+            cond.DRIFTED, "False", REASON_DRIFT_REPAIRED,
+            "The cluster's version was pushed back to APIM", attempt.generation,
+        )
+
+    async def _read_back(self, key: ObjectKey) -> Result:
+        """One read-back of ``key``: never raises (a failed read-back is counted and logged;
+        the next period tries again), never retried by the queue."""
+        assert self.drift is not None
+        kind = self.primary.kind.kind
+        try:
+            result = await self._check(key, self.drift)
+            if result is not None:
+                metrics.READ_BACKS.labels(kind=kind, result=result).inc()
+        except Exception as error:
+            metrics.READ_BACKS.labels(kind=kind, result="error").inc()
+            log.info("Read-back failed", error=str(error) or type(error).__name__,
+                     error_type=type(error).__name__)
+        finally:
+            self.drift.scheduler.finished(self.drift.target, key)
+        return Result()
+
+    async def _check(self, key: ObjectKey, drift: DriftHooks) -> str | None:
+        obj = self.store.get(key)
+        if obj is None or obj["metadata"].get("deletionTimestamp") or self.logic.skip_update(obj):
+            return None
+        policy = policy_of(obj, drift.default_policy)
+        # Not converged: a reconcile is pending, running or failing; it says more than a diff.
+        if policy == "off" or not converged(obj, processing_status=self.primary.processing_status):
+            return None
+        pushes = self._pushes.get(key, 0)
+        if pushes % 2 or key in self._repairing or self._reconcile_pending(key):
+            return None
+        attempt = await self._compile(key, obj, obj.get("spec") or {})
+        read = await self.logic.read_back(attempt)
+        if read is None:
+            return None
+        paths = compare(read.kind, read.sent, read.remote)
+        latest = self.store.get(key)
+        if (self._pushes.get(key, 0) != pushes or latest is None or self._reconcile_pending(key)
+                or latest["metadata"].get("generation") != obj["metadata"].get("generation")):
+            # A reconcile pushed meanwhile (what was read may be half of it), or one is due
+            # (a dependency changed: what it will send is not drift).
+            return None
+        await self._record_drift(attempt, paths, policy)
+        if not paths:
+            return "in_sync"
+        return "deleted" if paths == [DELETED] else "drifted"
+
+    async def _record_drift(self, attempt: Attempt, paths: Sequence[str], policy: str) -> None:
+        conditions = attempt.live_status.get("conditions") or []
+        before = cond.find(conditions, cond.DRIFTED)
+        was_drifted = before is not None and before.get("status") == "True"
+        obj, kind = attempt.obj, self.primary.kind.kind
+        event: asyncio.Future[None] | None = None
+        if not paths:
+            if not was_drifted:
+                return
+            condition = cond.Condition(cond.DRIFTED, "False", REASON_IN_SYNC,
+                                       "APIM matches the cluster again", attempt.generation)
+            event = self.events.emit(obj, NORMAL, v.EVENT_DRIFT_RESOLVED, condition.message)
+        else:
+            summary = summarize(paths)
+            if policy == "repair":
+                condition = cond.Condition(
+                    cond.DRIFTED, "True", REASON_DRIFT_REPAIRING,
+                    f"{summary}; pushing the cluster's version back (drift policy repair)",
+                    attempt.generation,
+                )
+            else:
+                condition = cond.Condition(
+                    cond.DRIFTED, "True", REASON_DRIFT_DETECTED,
+                    f"{summary}; not repaired (drift policy report)", attempt.generation,
+                )
+            transition = not was_drifted or (before or {}).get("reason") != condition.reason
+            if transition:
+                metrics.DRIFT_DETECTED.labels(kind=kind).inc()
+                event = self.events.emit(obj, WARNING, v.EVENT_DRIFT_DETECTED, condition.message)
+        desired = dict(attempt.live_status)
+        desired["conditions"] = cond.set_condition(conditions, condition)
+        await self._write_status(attempt, [event] if event is not None else [], desired)
+        if paths and policy == "repair" and self.queue is not None:
+            # A plain reconcile, through the same queue, workers and backoff as any other.
+            self._repairing.add(attempt.key)
+            self.queue.add(attempt.key)
 
     # -- status -------------------------------------------------------------------------------
 
@@ -332,6 +511,9 @@ class KindRuntime:
     def _with_conditions(
         self, desired: dict[str, Any], conditions: list[cond.Condition], *, ok: bool
     ) -> dict[str, Any]:
+        if not self.primary.conditions:
+            # The kind's status has no room for them: the Events and the logs say it.
+            return desired
         desired["conditions"] = cond.merge_conditions(desired.get("conditions") or [], conditions)
         for field, value in self.logic.required_status().items():
             desired.setdefault(field, value)

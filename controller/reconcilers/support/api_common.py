@@ -5,14 +5,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from controller import vocabulary as v
 from controller.informers.store import Store
 from controller.keys import ObjectKey
-from controller.kube.kinds import API_RESOURCES, GROUPS, MANAGEMENT_CONTEXTS, NOTIFICATIONS
+from controller.kube.kinds import (
+    API_RESOURCES,
+    GROUPS,
+    INGRESSES,
+    MANAGEMENT_CONTEXTS,
+    NOTIFICATIONS,
+    SUBSCRIPTIONS,
+)
 from controller.kube.resources import ResourceKind
+from controller.models.convert import ModelError, structure
+from controller.models.notification import NotificationSpec
+from controller.models.validation import (
+    FieldError,
+    validate_notification_refs,
+    validate_subscribed_plans_kept,
+)
+from controller.reconcilers.framework.admission import Check, Review
 from controller.reconcilers.framework.builder import Builder
 from controller.reconcilers.framework.errors import (
     IllegalStateError,
@@ -20,6 +35,7 @@ from controller.reconcilers.framework.errors import (
     ResolveRefError,
 )
 from controller.reconcilers.framework.runtime import Attempt, RuntimeDeps
+from controller.reconcilers.support.admission import exists
 from controller.reconcilers.support.context_paths import declare_claims
 from controller.reconcilers.support.contexts import ContextClient
 from controller.reconcilers.support.references import (
@@ -28,6 +44,7 @@ from controller.reconcilers.support.references import (
     notification_group_refs,
     notification_refs,
     resource_refs,
+    spec_of,
     template_sources,
 )
 from controller.reconcilers.support.sources import CachedSources
@@ -56,7 +73,12 @@ def refuse_while_subscribed(deps: RuntimeDeps, kind: ResourceKind, attempt: Atte
     """An API or Application with Subscriptions is not deleted behind their back: the deletion
     waits, names them (read from the indexes now), and completes once the last one is gone
     (docs/behavior/subscription.md#deleting-what-a-subscription-uses)."""
-    keys = sorted(key for group in deps.referrers.of(kind, attempt.key) for key in group.keys)
+    keys = sorted(
+        key
+        for group in deps.referrers.of(kind, attempt.key)
+        if group.kind == SUBSCRIPTIONS  # portal listings and pages hold an API too
+        for key in group.keys
+    )
     if keys:
         what = "the application" if kind.kind == "Application" else "the API definition"
         raise ReconcileError(
@@ -130,6 +152,16 @@ def is_template(obj: Mapping[str, Any]) -> bool:
     return bool(annotations.get(v.ANNOTATION_TEMPLATE) == "true")
 
 
+def refuse_while_template_used(deps: RuntimeDeps, kind: ResourceKind, attempt: Attempt) -> None:
+    """An Ingress API template is not deleted while an Ingress names it: the deletion waits,
+    names them (from the Ingresses' template index), and completes once the last one let go
+    (docs/behavior/ingress.md#templates)."""
+    names = sorted(key.name for group in deps.referrers.of(kind, attempt.key)
+                   if group.kind == INGRESSES for key in group.keys)
+    if names:
+        raise ReconcileError(f"can not delete {attempt.name} [{' '.join(names)}] depends on it")
+
+
 # --- moving an API to another context -----------------------------------------------------------
 
 
@@ -183,3 +215,80 @@ async def leave_previous_context(
         return record, ()
     await delete(previous)
     return record, ()
+
+
+# --- admission (docs/behavior/admission.md#apis-v2-and-v4) ----------------------------------------
+
+
+def skip_templates(check: Check[Any]) -> Check[Any]:
+    """Objects annotated ``gravitee.io/template: "true"`` (Ingress templates) are not checked."""
+
+    def run(
+        review: Review[Any], deps: RuntimeDeps
+    ) -> Sequence[FieldError] | Awaitable[Sequence[FieldError]]:
+        return [] if is_template(review.obj) else check(review, deps)
+
+    return run
+
+
+async def resource_refs_exist(review: Review[Any], deps: RuntimeDeps) -> list[FieldError]:
+    """Every ``resources[].ref`` names an ApiResource of the cluster."""
+    for index, entry in enumerate(review.spec.get("resources") or []):
+        ref = entry.get("ref") if isinstance(entry, Mapping) else None
+        key = ObjectKey.from_ref(ref, review.namespace)
+        if key is not None and not await exists(deps, API_RESOURCES, key):
+            return [
+                FieldError(
+                    f"spec.resources[{index}].ref",
+                    f"api references resource [{key}] that does not exist in the cluster",
+                )
+            ]
+    return []
+
+
+def notifications_checked(review: Review[Any], deps: RuntimeDeps) -> list[FieldError]:
+    """Notification references: they exist, are for APIs, one console notification at most;
+    a console group that does not exist is a warning."""
+    notifications: dict[str, NotificationSpec | None] = {}
+    groups = deps.stores[GROUPS.plural]
+    existing_groups: set[str] = set()
+    for key in notification_refs(review.obj):
+        found = deps.stores[NOTIFICATIONS.plural].get(key)
+        spec = None
+        if found is not None:
+            try:
+                spec = structure(dict(found.get("spec") or {}), NotificationSpec)
+            except ModelError:
+                spec = None
+        notifications[str(key)] = spec
+        for group in notification_group_refs(found) if found is not None else ():
+            if groups.get(group) is not None:
+                existing_groups.add(str(group))
+    return validate_notification_refs(
+        review.model.notifications_refs,
+        namespace=review.namespace,
+        notifications=notifications,
+        existing_groups=existing_groups,
+    )
+
+
+def subscribed_plans_kept(kind: ResourceKind, plan_names: Callable[[Mapping[str, Any]], set[str]]
+                          ) -> Check[Any]:
+    """On UPDATE, every plan a Subscription of this API uses is still in the spec."""
+
+    def run(review: Review[Any], deps: RuntimeDeps) -> Sequence[FieldError]:
+        if not review.is_update:
+            return []
+        subscriptions = deps.stores[SUBSCRIPTIONS.plural]
+        used = [
+            str(spec_of(found).get("plan") or "")
+            for group in deps.referrers.of(kind, review.key)
+            if group.kind == SUBSCRIPTIONS
+            for key in group.keys
+            if (found := subscriptions.get(key)) is not None
+        ]
+        return validate_subscribed_plans_kept(
+            plan_names(review.spec), used, api_key=str(review.key), api_name=review.name
+        )
+
+    return run

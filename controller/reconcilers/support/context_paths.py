@@ -19,7 +19,12 @@ from controller.informers.store import KubeObject
 from controller.keys import ObjectKey
 from controller.kube.kinds import API_DEFINITIONS, API_V4_DEFINITIONS
 from controller.models.api_v4 import listener_paths
-from controller.models.validation import clean_path, validate_context_path_conflicts
+from controller.models.validation import (
+    FieldError,
+    clean_path,
+    validate_context_path_conflicts,
+)
+from controller.reconcilers.framework.admission import Review
 from controller.reconcilers.framework.builder import Builder
 from controller.reconcilers.framework.errors import IllegalStateError
 from controller.reconcilers.framework.runtime import Attempt, RuntimeDeps
@@ -81,25 +86,40 @@ def _seniority(obj: Mapping[str, Any]) -> tuple[str, str, str]:
     )
 
 
-def check_context_paths(attempt: Attempt, deps: RuntimeDeps) -> None:
-    """Refuse the API when an API created before it (in its namespace, or anywhere with
-    ``CHECK_API_CONTEXT_PATH_CONFLICT_IN_CLUSTER``) claims one of its context paths."""
-    mine = raw_paths(attempt.obj)
-    own = _seniority(attempt.obj)
+def conflicts(
+    obj: KubeObject, key: ObjectKey, deps: RuntimeDeps, *, seniority: bool
+) -> list[FieldError]:
+    """The context paths of ``obj`` that another API (in its namespace, or anywhere with
+    ``CHECK_API_CONTEXT_PATH_CONFLICT_IN_CLUSTER``) claims, from the index. With ``seniority``
+    (reconcile time) only APIs created before ``obj`` count; at admission every other one does,
+    since the object under review is the newcomer."""
+    mine = raw_paths(obj)
+    own = _seniority(obj)
     others: dict[ObjectKey, list[str]] = {}
-    for path in context_paths(attempt.obj):
+    for path in context_paths(obj):
         for kind in API_KINDS:
             store = deps.stores[kind.plural]
             for other in store.by_index(INDEX, path):
-                key = ObjectKey.of(other)
-                if key == attempt.key and kind.kind == attempt.obj.get("kind"):
+                other_key = ObjectKey.of(other)
+                if other_key == key and kind.kind == obj.get("kind"):
                     continue
-                if not deps.claims_in_cluster and key.namespace != attempt.namespace:
+                if not deps.claims_in_cluster and other_key.namespace != key.namespace:
                     continue
-                if _seniority(other) < own:
-                    others.setdefault(key, []).append(path)
-    problems = validate_context_path_conflicts(
-        mine, ((str(key), paths) for key, paths in sorted(others.items()))
+                if not seniority or _seniority(other) < own:
+                    others.setdefault(other_key, []).append(path)
+    return validate_context_path_conflicts(
+        mine, ((str(other_key), paths) for other_key, paths in sorted(others.items()))
     )
+
+
+def check_context_paths(attempt: Attempt, deps: RuntimeDeps) -> None:
+    """Refuse the API when an API created before it (in its namespace, or anywhere with
+    ``CHECK_API_CONTEXT_PATH_CONFLICT_IN_CLUSTER``) claims one of its context paths."""
+    problems = conflicts(attempt.obj, attempt.key, deps, seniority=True)
     if problems:
         raise ContextPathConflictError(problems[0].message)
+
+
+def admission_check(review: Review[Any], deps: RuntimeDeps) -> list[FieldError]:
+    """The same rule at admission: any other API holding one of the paths refuses the object."""
+    return conflicts(review.obj, review.key, deps, seniority=False)

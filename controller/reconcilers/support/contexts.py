@@ -153,6 +153,19 @@ class ContextResolver:
             self._resolved.pop(key, None)
         return client
 
+    async def candidate_client(
+        self, key: ObjectKey, context: Mapping[str, Any]
+    ) -> ContextClient:
+        """A client for a context that is not stored yet (admission): never cached as the
+        context's client, and kept apart from it in the pool, so a refused edit cannot leak
+        into the reconciles."""
+        context_spec = await self.context_spec(context)
+        try:
+            resolved = resolve_context(context_spec)
+        except ValueError as error:
+            raise IllegalStateError(f"invalid management context [{key}]: {error}") from error
+        return ContextClient(key, context, resolved, self._pool.get(("admission", key), resolved))
+
     def _fingerprint(self, context: Mapping[str, Any]) -> Fingerprint | None:
         """None when the inputs cannot be pinned (an uncached Secret or no resourceVersion)."""
         version = str((context.get("metadata") or {}).get("resourceVersion") or "")
@@ -180,8 +193,15 @@ class ContextResolver:
         key = ObjectKey.from_ref((obj.get("spec") or {}).get("contextRef"), namespace)
         if key is None:
             return None
-        attempt.uses_context = key
         referrer = str((obj.get("metadata") or {}).get("name") or "")
+        return await self.client_through(attempt, key, referrer=referrer)
+
+    async def client_through(
+        self, attempt: UsesContext, key: ObjectKey, *, referrer: str
+    ) -> ContextClient:
+        """The client of context ``key``, which the attempt's object uses through another
+        object (a portal listing through its portal); notes the context on the attempt."""
+        attempt.uses_context = key
         context = await self.context_object(key, referrer=referrer)
         return await self.client_for_context(key, context)
 

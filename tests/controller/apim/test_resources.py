@@ -12,6 +12,7 @@ from controller.apim import (
     dictionaries,
     groups,
     ids,
+    portals,
     shared_policy_groups,
     subscriptions,
 )
@@ -283,3 +284,42 @@ async def test_dictionaries(apim):
         assert (await dictionaries.get_dictionary(client, "default-dict")).id == record.id
         assert await dictionaries.delete_dictionary(client, "default-dict") is True
         assert await dictionaries.delete_dictionary(client, "default-dict") is False
+
+
+async def test_portal_objects_under_their_parents(apim):
+    Parent = portals.Parent
+    async with client_for(apim.url) as client:
+        await apis_v4.upsert_api(client, v4_api("default-my-api"))
+        portal = await portals.upsert(client, Parent.environment(),
+                                      {"hrid": "default-p", "name": "P"})
+        assert portal.id == ids.apim_id("DEFAULT", "DEFAULT", "default-p")
+        link = Parent.portal("default-p", "links")
+        state = await portals.upsert(client, link, {"hrid": "l", "name": "L", "href": "https://x"},
+                                     dry_run=True)
+        assert state.hrid == "l"
+        with pytest.raises(ApimError):  # the dry run stored nothing
+            await portals.get(client, link, "l")
+        await portals.upsert(client, link, {"hrid": "l", "name": "L", "href": "https://x"})
+        assert (await portals.get(client, link, "l")).raw["portalHrid"] == "default-p"
+        page = Parent.api("default-my-api")
+        await portals.upsert(client, page, {"hrid": "d", "name": "D", "type": "OPENAPI",
+                                            "content": "{}"})
+        assert (await portals.get(client, page, "d")).raw["apiHrid"] == "default-my-api"
+        assert await portals.delete(client, page, "d") is True
+        assert await portals.delete(client, page, "d") is False
+        assert await portals.delete(client, Parent.environment(), "default-p") is True
+        # The portal took its link along; a child of a gone portal counts as deleted.
+        assert await portals.delete(client, link, "l") is False
+
+
+@pytest.mark.parametrize("path", ["portals", "portals/p/listings", "portals/p/documentations",
+                                  "portals/p/links", "apis/a/documentations"])
+def test_portal_parent_paths_round_trip(path):
+    assert portals.Parent.parse(path).path == path
+
+
+@pytest.mark.parametrize("path", ["", "apis", "portals/p", "portals//links", "apis/a/links",
+                                  "portals/p/pages"])
+def test_portal_parent_parse_refuses_other_paths(path):
+    with pytest.raises(ValueError):
+        portals.Parent.parse(path)

@@ -34,6 +34,10 @@ def test_examples_cover_every_kind_in_scope():
         "Group",
         "Notification",
         "Dictionary",
+        "Portal",
+        "PortalListing",
+        "PortalLink",
+        "Documentation",
     }
     assert len(EXAMPLES) > 80
 

@@ -395,3 +395,16 @@ async def test_shutdown_with_drain_waits_until_processing_is_empty(queue: WorkQu
 async def test_shutdown_with_drain_on_an_idle_queue_returns_at_once(queue: WorkQueue[str]):
     await asyncio.wait_for(queue.shutdown(drain=True), 1.0)
     await asyncio.wait_for(queue.shutdown(drain=True), 1.0)  # idempotent
+
+
+async def test_pending_covers_queued_parked_and_processing_keys():
+    queue: WorkQueue[str] = WorkQueue(WorkQueueOptions(clock=FakeClock()))
+    assert not queue.pending("a")
+    queue.add("a")
+    queue.add_after("b", 10)
+    assert queue.pending("a")
+    assert queue.pending("b")
+    assert await queue.get() == "a"
+    assert queue.pending("a")  # processing
+    queue.done("a")
+    assert not queue.pending("a")

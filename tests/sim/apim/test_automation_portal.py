@@ -21,6 +21,7 @@ async def put(http, url, body, **query):
 
 async def test_portal_and_children_ids_round_trip_and_cascade(apim, http):
     a = apim.automation_url()
+    await put(http, a + "/apis", bodies.v4_api())
     status, portal = await put(http, a + "/portals", PORTAL)
     assert status == 200
     assert portal["id"] == ids.top_level_id("DEFAULT", "DEFAULT", "default-portal")
@@ -64,4 +65,22 @@ async def test_api_documentation_needs_the_api_and_goes_with_it(apim, http):
 async def test_portal_dry_run_stores_nothing(apim, http):
     status, _ = await put(http, apim.automation_url() + "/portals", PORTAL, dryRun=True)
     assert status == 200
+    assert apim.state.portal_objects == {}
+
+
+async def test_a_listing_of_an_unknown_api_is_404_and_stores_nothing(apim, http):
+    a = apim.automation_url()
+    await put(http, a + "/portals", PORTAL)
+    status, error = await put(http, a + "/portals/default-portal/listings", LISTING)
+    assert status == 404
+    assert error["technicalCode"] == "hrid.notFound"
+    assert error["parameters"] == {"hrid": "default-my-api"}
+    assert apim.state.counts()["portalObjects"] == 1
+
+
+async def test_navigation_and_structure_together_are_refused(apim, http):
+    both = dict(PORTAL, navigation=[{"path": "/a"}], structure={"topNavbar": [{"path": "/a"}]})
+    status, error = await put(http, apim.automation_url() + "/portals", both, dryRun=True)
+    assert status == 400
+    assert "navigation and structure" in error["message"]
     assert apim.state.portal_objects == {}

@@ -537,3 +537,16 @@ async def test_micro_time_needs_six_fractional_digits(target: Target, value: str
         'Lease in version "v1" cannot be handled as a Lease: '
         f'parsing time "{value}" as "2006-01-02T15:04:05.000000Z07:00": {problem}'
     )
+
+
+async def test_create_validates_before_finding_the_name_taken(target: Target):
+    # kube-apiserver validates (and calls admission) before storage reports AlreadyExists.
+    await target.create_widget("w")
+    with pytest.raises(ApiException) as invalid_one:
+        await target.create_widget("w", color="purple")
+    assert invalid_one.value.status == 422
+    with pytest.raises(ApiException) as taken:
+        await target.custom.create_namespaced_custom_object(
+            GROUP, VERSION, target.namespace, "widgets", target.widget("w"), dry_run="All"
+        )
+    assert taken.value.status == 409

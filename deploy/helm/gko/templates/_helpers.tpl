@@ -72,6 +72,10 @@ several namespaced releases in one cluster never fight over one ClusterRole.
 - groups
 - notifications
 - dictionaries
+- portals
+- portallistings
+- portallinks
+- documentations
 {{- end }}
 
 {{/*
@@ -114,6 +118,29 @@ manifests/rbac/{cluster,namespaced}/role.yaml (tests/deploy compares them).
   resources:
     - events
   verbs: [create, patch]
+{{- if .Values.ingress.controller.enabled }}
+# Ingress controller (ENABLE_INGRESS): the Ingresses of the handled classes (their finalizer,
+# status.loadBalancer), and the ApiDefinition each one generates.
+- apiGroups: ["networking.k8s.io"]
+  resources:
+    - ingresses
+  verbs: [get, list, watch, update, patch]
+- apiGroups: ["networking.k8s.io"]
+  resources:
+    - ingresses/status
+  verbs: [get, update, patch]
+- apiGroups: ["gravitee.io"]
+  resources:
+    - apidefinitions
+  verbs: [create]
+{{- if .Values.ingress.gatewayService }}
+# INGRESS_GATEWAY_SERVICE: the gateway Service whose address goes to status.loadBalancer.
+- apiGroups: [""]
+  resources:
+    - services
+  verbs: [get, list, watch]
+{{- end }}
+{{- end }}
 {{- end }}
 
 {{/*
@@ -129,4 +156,46 @@ Refuse combinations that cannot work, at render time.
 {{- if and .Values.manager.metrics.certSecret (not .Values.manager.metrics.secured) -}}
 {{- fail "manager.metrics.certSecret is only used with manager.metrics.secured: true" -}}
 {{- end -}}
+{{- end }}
+
+{{/*
+The admission webhooks: configuration names (unique per release namespace), timeout, and the
+kinds served (the same list as manifests/components/webhook/webhooks.yaml, generated from the
+kinds' declarations; tests/deploy compares them).
+*/}}
+{{- define "gko.validatingWebhookName" -}}
+gko-validating-webhook-configurations-{{ .Release.Namespace }}
+{{- end }}
+
+{{- define "gko.mutatingWebhookName" -}}
+gko-mutating-webhook-configurations-{{ .Release.Namespace }}
+{{- end }}
+
+{{- define "gko.webhookTimeout" -}}
+{{- if .Values.manager.webhook.timeoutSeconds -}}
+{{ .Values.manager.webhook.timeoutSeconds }}
+{{- else -}}
+{{ min 30 (add (int .Values.manager.httpClient.timeoutSeconds) 5) }}
+{{- end -}}
+{{- end }}
+
+{{- define "gko.validatedKinds" -}}
+- [ManagementContext, managementcontexts]
+- [ApiDefinition, apidefinitions]
+- [ApiV4Definition, apiv4definitions]
+- [ApiResource, apiresources]
+- [Application, applications]
+- [Group, groups]
+- [Notification, notifications]
+- [SharedPolicyGroup, sharedpolicygroups]
+- [Subscription, subscriptions]
+- [Dictionary, dictionaries]
+- [Portal, portals]
+- [PortalListing, portallistings]
+- [PortalLink, portallinks]
+- [Documentation, documentations]
+{{- end }}
+
+{{- define "gko.mutatedKinds" -}}
+- [ManagementContext, managementcontexts]
 {{- end }}
