@@ -35,6 +35,7 @@ from kubernetes_asyncio.client import ApiClient
 
 from controller.config import Settings, operator_namespace
 from controller.health import MetricsServer, ProbeServer, Server, metrics_server
+from controller.heap import release_free_memory
 from controller.informers.factory import SharedInformers
 from controller.informers.reflector import ReflectorOptions
 from controller.kube.crds import EMBEDDED_CRD_DIR, apply_crds, load_crds
@@ -184,6 +185,8 @@ class Manager:
                 graceful = True
                 return self._exit_code(hold_task)
             self._controllers_started.set()
+            # The start-up lists are applied: what they decoded is free, give it back.
+            release_free_memory()
             _log.info("controllers started", controllers=[c.name for c in self._controllers])
             await self._until_stop_or(None, hold_task)
             graceful = True

@@ -13,6 +13,7 @@ from kubernetes_asyncio.client import ApiClient
 
 from controller.informers.informer import Informer, InformerOptions
 from controller.informers.reflector import ReflectorOptions
+from controller.informers.store import Shape
 from controller.kube.resources import ResourceKind
 
 
@@ -34,12 +35,25 @@ class SharedInformers:
         self._namespaces = namespaces
         self._reflector_options = reflector_options or ReflectorOptions()
         self._informers: dict[ResourceKind, Informer] = {}
+        self._narrowed: dict[ResourceKind, tuple[str, Shape | None]] = {}
         self._started = False
+
+    def narrow(self, kind: ResourceKind, *, field_selector: str = "",
+               shape: Shape | None = None) -> None:
+        """Cache ``kind`` only as far as ``field_selector`` selects it, and keep of each object
+        what ``shape`` leaves (e.g. Secrets without Helm releases and without their data).
+        Must come before the informer of ``kind`` exists; later ``informer_for(kind)`` calls
+        get the narrowed informer."""
+        if kind in self._informers:
+            raise SelectorConflictError(f"{kind} is already cached; narrow it before first use")
+        self._narrowed[kind] = (field_selector, shape)
 
     def informer_for(
         self, kind: ResourceKind, *, label_selector: str = "", field_selector: str = ""
     ) -> Informer:
         """The informer of ``kind``, created (and started if the others are) on first use."""
+        narrowed_selector, shape = self._narrowed.get(kind, ("", None))
+        field_selector = field_selector or narrowed_selector
         informer = self._informers.get(kind)
         if informer is not None:
             options = informer.options
@@ -58,6 +72,7 @@ class SharedInformers:
                 namespaces=self._namespaces,
                 label_selector=label_selector,
                 field_selector=field_selector,
+                shape=shape,
                 reflector=self._reflector_options,
             ),
         )

@@ -19,7 +19,7 @@ from kubernetes_asyncio.client import ApiClient
 
 from controller.informers.events import Event, EventHandler, EventType
 from controller.informers.reflector import Reflector, ReflectorOptions
-from controller.informers.store import IndexFunc, IndexInput, Store
+from controller.informers.store import IndexFunc, IndexInput, Shape, Store
 from controller.kube.resources import ResourceKind
 from controller.logging import get_logger
 
@@ -33,6 +33,8 @@ class InformerOptions:
     label_selector: str = ""
     """Narrows the cache, e.g. to the Secrets and ConfigMaps the operator labels."""
     field_selector: str = ""
+    shape: Shape | None = None
+    """What the store keeps of each object (``Store.shape``); None keeps it whole."""
     resync_period: float | None = None
     """Re-deliver every cached object to the handlers this often (seconds), as a low-priority
     MODIFIED event, without asking the API server. None (default): never; level-triggered
@@ -54,7 +56,7 @@ class Informer:
     ) -> None:
         self.kind = kind
         self.options = options or InformerOptions()
-        self.store = store if store is not None else Store()
+        self.store = store if store is not None else Store(shape=self.options.shape)
         self._handlers: list[EventHandler] = []
         scopes: Sequence[str | None] = (
             self.options.namespaces if kind.namespaced and self.options.namespaces else (None,)

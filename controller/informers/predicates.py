@@ -13,6 +13,7 @@ from typing import Any
 
 from controller import vocabulary as v
 from controller.informers.events import Event, EventType
+from controller.informers.store import data_hash
 
 EventFilter = Callable[[Event], bool]
 
@@ -54,11 +55,11 @@ def spec_changed(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -
 
 
 def data_changed(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> bool:
+    """Whether a Secret's or ConfigMap's content differs, whether the versions compared carry
+    their data or only its hash (``store.without_data``)."""
     if old is None or new is None:
         return True
-    return bool(
-        old.get("data") != new.get("data") or old.get("binaryData") != new.get("binaryData")
-    )
+    return source_data_hash(old) != source_data_hash(new)
 
 
 def primary(*, strategy: str, processing_status: bool) -> EventFilter:
@@ -115,8 +116,9 @@ def dependency_or_status_changed(*fields: str) -> EventFilter:
 
 def source_data_hash(obj: Mapping[str, Any]) -> str:
     """Hash of a Secret's or ConfigMap's content, kept in its ``gravitee.io/last-spec-hash``
-    annotation by the operator once it reads the object (upstream does the same for Secrets)."""
-    return v.spec_hash({"data": obj.get("data") or {}, "binaryData": obj.get("binaryData") or {}})
+    annotation by the operator once it reads the object (upstream does the same for Secrets).
+    Objects cached without their data carry it already (``store.without_data``)."""
+    return data_hash(obj)
 
 
 def source_stale(obj: Mapping[str, Any]) -> bool:

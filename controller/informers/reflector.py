@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import aiohttp
@@ -161,9 +161,10 @@ class Reflector:
             query.append(("fieldSelector", self._field_selector))
         return query
 
-    async def _list(self) -> tuple[list[KubeObject], str]:
+    async def _pages(self) -> AsyncIterator[tuple[list[KubeObject], str]]:
+        """The list, one page at a time: its items, and the list's resourceVersion (set on
+        the last page only)."""
         path = self._kind.collection_path(self._namespace)
-        items: list[KubeObject] = []
         continue_token = ""
         while True:
             query = self._selector_query()
@@ -182,6 +183,7 @@ class Reflector:
                                                 payload))
                     )
             page = jsonfast.loads(payload)
+            del payload
             page_items = page.get("items") or []
             kind = self._kind.kind
             api_version = self._kind.api_version
@@ -190,40 +192,54 @@ class Reflector:
                 item.setdefault("kind", kind)
                 item.setdefault("apiVersion", api_version)
                 slim(item)
-            items.extend(page_items)
             metadata = page.get("metadata") or {}
             continue_token = metadata.get("continue") or ""
+            yield page_items, "" if continue_token else str(metadata.get("resourceVersion") or "")
             if not continue_token:
-                return items, str(metadata.get("resourceVersion") or "")
+                return
 
     async def _list_and_replace(self) -> None:
-        items, list_rv = await self._list()
+        """Apply the list page by page as it arrives (never every listed object decoded at
+        once), then forget what it did not contain. A list that fails half-way leaves the
+        store with some objects newer than others, each a state the server really had; the
+        next list completes it."""
         initial = not self._listed_once
         store = self._store
         vanished = store.keys_in_scope(self._namespace)
-        events: list[Event] = []
-        for obj in items:
-            key = ObjectKey.of(obj)
-            vanished.discard(key)
-            old = store.get(key)
-            if old is not None and resource_version(old) == resource_version(obj):
-                continue
-            store.upsert(obj)
-            events.append(Event(
-                type=EventType.ADDED if old is None else EventType.MODIFIED,
-                key=key, old=old, new=obj, initial=initial,
-            ))
+        listed = changes = 0
+        list_rv = ""
+        async for page, page_rv in self._pages():
+            list_rv = page_rv or list_rv
+            events: list[Event] = []
+            for obj in page:
+                key = ObjectKey.of(obj)
+                vanished.discard(key)
+                old = store.get(key) if key in store else None
+                if old is not None and resource_version(old) == resource_version(obj):
+                    continue
+                store.upsert(obj)
+                events.append(Event(
+                    type=EventType.ADDED if old is None else EventType.MODIFIED,
+                    key=key, old=old, new=obj, initial=initial,
+                ))
+            listed += len(page)
+            changes += len(events)
+            for event in events:
+                self._dispatch(event)
+            del page, events
+        deletions: list[Event] = []
         for key in sorted(vanished):
             old = store.delete(key)
             if old is not None:
-                events.append(Event(type=EventType.DELETED, key=key, old=old, new=None,
-                                    final_state_unknown=True))
+                deletions.append(Event(type=EventType.DELETED, key=key, old=old, new=None,
+                                       final_state_unknown=True))
         self._resource_version = list_rv
         self._listed_once = True
         self.lists += 1
         self.synced.set()
-        _log.debug("listed", objects=len(items), changes=len(events), **self._describe())
-        for event in events:
+        _log.debug("listed", objects=listed, changes=changes + len(deletions),
+                    **self._describe())
+        for event in deletions:
             self._dispatch(event)
 
     async def _watch(self) -> None:

@@ -37,6 +37,19 @@ WARNING: Final = "Warning"
 _log = get_logger("events")
 
 
+def reference(obj: dict[str, Any]) -> dict[str, Any]:
+    """What an Event needs of its object (``involvedObject``), so that a queued Event keeps
+    a few strings alive rather than the whole object (spec, status) until it is sent."""
+    metadata = obj.get("metadata") or {}
+    return {
+        "apiVersion": obj.get("apiVersion", ""),
+        "kind": obj.get("kind", ""),
+        "metadata": {field: metadata[field]
+                     for field in ("namespace", "name", "uid", "resourceVersion")
+                     if field in metadata},
+    }
+
+
 def _timestamp(moment: datetime.datetime) -> str:
     return moment.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -90,7 +103,7 @@ class EventRecorder:
             )
             sent.set_result(None)
             return sent
-        lane.put_nowait((obj, type_, reason, message, sent))
+        lane.put_nowait((reference(obj), type_, reason, message, sent))
         return sent
 
     def _start_senders(self) -> None:

@@ -122,9 +122,9 @@ async def dry_run_v2(review: Review[ApiDefinitionSpec], deps: RuntimeDeps) -> li
         return []
     spec = dict(review.spec)
     spec["definition_context"] = v2_definition_context(spec)
-    resources = resolve_resources(
+    resources = await resolve_resources(
         spec, namespace=review.namespace, resources=deps.stores[API_RESOURCES.plural],
-        reader=deps.sources if deps.templating else None,
+        sources=deps.sources if deps.templating else None,
     )
     if resources is not None:
         spec["resources"] = resources
@@ -171,14 +171,16 @@ class ApiDefinition(KindLogic):
         # A template only carries the finalizer that keeps it while Ingresses use it.
         return v.FINALIZER_API_TEMPLATE if is_template(obj) else None
 
-    def _prepare(self, attempt: Attempt) -> tuple[dict[str, Any], tuple[cond.Condition, ...]]:
+    async def _prepare(
+        self, attempt: Attempt
+    ) -> tuple[dict[str, Any], tuple[cond.Condition, ...]]:
         """The definition ``apply`` sends (also what a read-back compares), and the soft
         reference failures."""
         spec = attempt.spec
         validate(spec, attempt.name)
         check_context_paths(attempt, self.deps)
         spec["definition_context"] = v2_definition_context(spec)
-        inline_resources(attempt, self.deps)
+        await inline_resources(attempt, self.deps)
         unresolved = resolve_group_refs(self.groups, spec, attempt.namespace, attempt.generation)
         self._console_notification(attempt, spec)
         metadata = attempt.obj["metadata"]
@@ -192,7 +194,7 @@ class ApiDefinition(KindLogic):
         return populated, unresolved
 
     async def read_back(self, attempt: Attempt) -> ReadBack | None:
-        populated, _ = self._prepare(attempt)
+        populated, _ = await self._prepare(attempt)
         context = await self.deps.resolver.client_for(attempt)
         api_id = attempt.live_status.get("id")
         if context is None or not api_id:
@@ -202,7 +204,7 @@ class ApiDefinition(KindLogic):
         return ReadBack("ApiDefinition", body, remote)
 
     async def apply(self, attempt: Attempt) -> Outcome:
-        populated, unresolved = self._prepare(attempt)
+        populated, unresolved = await self._prepare(attempt)
         local = bool(attempt.spec.get("local", False))
         context = await self.deps.resolver.client_for(attempt)
         if context is None:

@@ -165,9 +165,9 @@ async def dry_run_v4(review: Review[ApiV4DefinitionSpec], deps: RuntimeDeps) -> 
     """``PUT {AUTO}/apis?dryRun=true`` with the body the reconcile would send."""
     old_status = (review.old or {}).get("status") or {}
     spec = dict(review.spec)
-    resources = resolve_resources(
+    resources = await resolve_resources(
         spec, namespace=review.namespace, resources=deps.stores[API_RESOURCES.plural],
-        reader=deps.sources if deps.templating else None,
+        sources=deps.sources if deps.templating else None,
     )
     if resources is not None:
         spec["resources"] = resources
@@ -212,7 +212,7 @@ class ApiV4Definition(KindLogic):
         spec = attempt.spec
         validate(spec, attempt.name)
         check_context_paths(attempt, self.deps)
-        inline_resources(attempt, self.deps)
+        await inline_resources(attempt, self.deps)
         unresolved = resolve_group_refs(self.groups, spec, attempt.namespace, attempt.generation)
         definition_context = v4_definition_context(spec)
         spec["definitionContext"] = definition_context

@@ -67,11 +67,8 @@ from controller.reconcilers.support.api_common import (
 )
 from controller.reconcilers.support.contexts import ContextClient
 from controller.reconcilers.support.references import context_refs, template_sources
-from controller.reconcilers.support.templating import (
-    TEMPLATING_FINALIZER,
-    SourceReader,
-    SourceRef,
-)
+from controller.reconcilers.support.sources import CachedSources
+from controller.reconcilers.support.templating import TEMPLATING_FINALIZER, SourceRef
 
 DEFAULT_CERT_KEY = "tls.crt"
 
@@ -94,9 +91,12 @@ def _cert_ref(ref: Mapping[str, Any], namespace: str) -> tuple[str, str, str, st
 
 def certificate_sources(obj: Mapping[str, Any]) -> Iterable[SourceRef]:
     """The Secrets and ConfigMaps an application's client certificates come from."""
-    namespace = ObjectKey.of(obj).namespace
+    return _certificate_refs(obj.get("spec") or {}, ObjectKey.of(obj).namespace)
+
+
+def _certificate_refs(spec: Mapping[str, Any], namespace: str) -> list[SourceRef]:
     sources: list[SourceRef] = []
-    for certificate in _certificates(obj.get("spec") or {}):
+    for certificate in _certificates(spec):
         ref = certificate.get("ref") if isinstance(certificate, Mapping) else None
         if isinstance(ref, Mapping) and ref.get("name"):
             kind, ref_namespace, name, _ = _cert_ref(ref, namespace)
@@ -106,9 +106,13 @@ def certificate_sources(obj: Mapping[str, Any]) -> Iterable[SourceRef]:
     return sources
 
 
-def resolve_certificates(spec: dict[str, Any], namespace: str, sources: SourceReader) -> None:
-    """Inline every certificate ``ref`` of ``spec`` (and decode ``encoded`` ones); raises
-    ``ResolveRefError`` for a missing source or key, ``IllegalStateError`` for bad base64."""
+async def resolve_certificates(
+    spec: dict[str, Any], namespace: str, cached: CachedSources
+) -> None:
+    """Inline every certificate ``ref`` of ``spec`` (and decode ``encoded`` ones), their data
+    loaded first (the caches hold no Secret or ConfigMap data); raises ``ResolveRefError`` for a
+    missing source or key, ``IllegalStateError`` for bad base64."""
+    sources = await cached.load(_certificate_refs(spec, namespace))
     for index, certificate in enumerate(_certificates(spec)):
         if not isinstance(certificate, dict):
             continue
@@ -145,10 +149,13 @@ def resolve_certificates(spec: dict[str, Any], namespace: str, sources: SourceRe
             certificate["name"] = f"{spec.get('name', '')}-{index}"
 
 
-def certificates_resolve(review: Review[ApplicationSpec], deps: RuntimeDeps) -> list[FieldError]:
-    """Certificate references resolve, from the caches (the reconcile's own resolution)."""
+async def certificates_resolve(
+    review: Review[ApplicationSpec], deps: RuntimeDeps
+) -> list[FieldError]:
+    """Certificate references resolve (the reconcile's own resolution, sources loaded on
+    demand)."""
     try:
-        resolve_certificates(copy.deepcopy(review.spec), review.namespace, deps.sources)
+        await resolve_certificates(copy.deepcopy(review.spec), review.namespace, deps.sources)
     except ReconcileError as error:
         return [FieldError("spec.settings.tls.clientCertificates", str(error))]
     return []
@@ -189,7 +196,7 @@ async def dry_run_application(
     """``PUT {AUTO}/applications?dryRun=true`` with the reconcile's body."""
     spec = copy.deepcopy(review.spec)
     try:
-        resolve_certificates(spec, review.namespace, deps.sources)
+        await resolve_certificates(spec, review.namespace, deps.sources)
     except ReconcileError:
         return []  # the cache checks said so already
     attempt = Attempt(review.key, review.old or review.obj, spec)
@@ -239,14 +246,14 @@ class Application(KindLogic):
         # Without a context an application has nowhere to go; the CRD requires one anyway.
         return not ((obj.get("spec") or {}).get("contextRef") or {}).get("name")
 
-    def _resolve_certificates(self, attempt: Attempt) -> None:
+    async def _resolve_certificates(self, attempt: Attempt) -> None:
         """Inline every certificate ``ref``."""
-        resolve_certificates(attempt.spec, attempt.namespace, self.deps.sources)
+        await resolve_certificates(attempt.spec, attempt.namespace, self.deps.sources)
 
-    def _identify(self, attempt: Attempt) -> bool:
+    async def _identify(self, attempt: Attempt) -> bool:
         """Resolve certificates and set the ids of ``attempt.spec``; True in HRID mode."""
         spec = attempt.spec
-        self._resolve_certificates(attempt)
+        await self._resolve_certificates(attempt)
         status_id = attempt.live_status.get("id")
         hrid_mode = not status_id or attempt.automation_managed
         if hrid_mode:
@@ -260,7 +267,7 @@ class Application(KindLogic):
         context = await self.deps.resolver.client_for(attempt)
         if context is None:
             return None
-        hrid_mode = self._identify(attempt)
+        hrid_mode = await self._identify(attempt)
         try:
             remote = await get_application(context.client, str(attempt.spec["hrid"]),
                                            hrid_contains_uuid=not hrid_mode)
@@ -275,7 +282,7 @@ class Application(KindLogic):
         context = await self.deps.resolver.client_for(attempt)
         if context is None:
             return Outcome()
-        hrid_mode = self._identify(attempt)
+        hrid_mode = await self._identify(attempt)
         state = await upsert_application(context.client, spec, hrid_contains_uuid=not hrid_mode)
         return Outcome(
             status={

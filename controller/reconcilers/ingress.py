@@ -375,20 +375,16 @@ def _pem_block(data: bytes) -> tuple[str, bytes] | None:
         return None
 
 
-def _secret_bytes(secret: Mapping[str, Any], key: str) -> bytes | None:
-    value = (secret.get("data") or {}).get(key)
-    if value is None:
-        return None
-    try:
-        return base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError):
-        return b""
+def _secret_bytes(data: Mapping[str, str], key: str) -> bytes | None:
+    value = data.get(key)
+    return None if value is None else value.encode("utf-8")
 
 
-def validate_tls_secret(secret: Mapping[str, Any]) -> None:
+def validate_tls_secret(data: Mapping[str, str]) -> None:
     """``tls.key`` must be a PEM private key and ``tls.crt`` a PEM x509 certificate
-    (docs/behavior/ingress.md#tls). The messages never quote the Secret's content."""
-    key = _secret_bytes(secret, "tls.key")
+    (docs/behavior/ingress.md#tls); ``data`` is the Secret's data, decoded (as
+    ``CachedSources.load`` reads it). The messages never quote the Secret's content."""
+    key = _secret_bytes(data, "tls.key")
     if key is None:
         raise IllegalStateError("tls key not found in secret")
     block = _pem_block(key)
@@ -396,7 +392,7 @@ def validate_tls_secret(secret: Mapping[str, Any]) -> None:
         raise IllegalStateError("can not decode the tls key")
     if "PRIVATE KEY" not in block[0]:
         raise IllegalStateError("wrong tls key type")
-    certificate = _secret_bytes(secret, "tls.crt")
+    certificate = _secret_bytes(data, "tls.crt")
     if certificate is None:
         raise IllegalStateError("tls cert not found in secret")
     block = _pem_block(certificate)
@@ -408,6 +404,11 @@ def validate_tls_secret(secret: Mapping[str, Any]) -> None:
         raise IllegalStateError(f"x509: {error}") from None
     if block[0] != "CERTIFICATE":
         raise IllegalStateError("wrong tls certification type")
+
+
+def _registry_refs(registries: Iterable[KubeObject]) -> list[SourceRef]:
+    return [SourceRef("configmap", key.namespace, key.name)
+            for key in map(ObjectKey.of, registries)]
 
 
 def registry_key(ingress: Mapping[str, Any]) -> str:
@@ -468,8 +469,9 @@ class Ingress(KindLogic):
         key = self.selection.not_found
         if key is None:
             return default
-        configmap = await self.deps.sources.read(CONFIG_MAPS, self.configmaps, key)
-        data = (configmap or {}).get("data") or {}
+        # The cached ConfigMaps carry no data: it is loaded on demand.
+        loaded = await self.deps.sources.load([SourceRef("configmap", key.namespace, key.name)])
+        data = loaded.configmap_data(key.namespace, key.name) or {}
         if "content" not in data or "contentType" not in data:
             log.warning("404 template ConfigMap missing or incomplete, using the default",
                         configmap=str(key))
@@ -546,16 +548,20 @@ class Ingress(KindLogic):
             await self._remove_registry_entries(ingress, registries)
             return {ANNOTATION_PEM_HASH: ""} if _annotations(attempt.obj).get(
                 ANNOTATION_PEM_HASH) else {}
+        # The cached Secrets and ConfigMaps carry metadata and a data hash only: the TLS
+        # Secrets and the registries' entries are loaded on demand.
+        loaded = await self.deps.sources.load([*refs, *_registry_refs(registries)])
         data_hashes = []
         for ref in refs:
             secret = self.secrets.get(ref.key)
-            if secret is None:
+            data = loaded.secret_data(ref.namespace, ref.name)
+            if secret is None or data is None:
                 raise ResolveRefError(f'secrets "{ref.name}" not found')
             if (secret.get("metadata") or {}).get("deletionTimestamp"):
                 raise IllegalStateError("secret can't be deleted because it has reference to "
                                         f"an existing ingress [{attempt.name}]")
-            validate_tls_secret(secret)
-            data_hashes.append(v.spec_hash(secret.get("data") or {}))
+            validate_tls_secret(data)
+            data_hashes.append(v.spec_hash(dict(data)))
         if not self._any_registry():
             raise ReconcileError(NO_PEM_REGISTRY)
         entry = json.dumps([f"{ref.namespace}/{ref.name}" for ref in refs],
@@ -565,7 +571,9 @@ class Ingress(KindLogic):
                               "registries": sorted(str(ObjectKey.of(r)) for r in registries)})
         changed_secrets = _annotations(attempt.obj).get(ANNOTATION_PEM_HASH) != digest
         for registry in registries:
-            if (registry.get("data") or {}).get(key) == entry and not changed_secrets:
+            target = ObjectKey.of(registry)
+            published = loaded.configmap_data(target.namespace, target.name) or {}
+            if published.get(key) == entry and not changed_secrets:
                 continue
             await self._patch_registry(registry, {key: entry}, digest)
         return {ANNOTATION_PEM_HASH: digest}
@@ -574,8 +582,10 @@ class Ingress(KindLogic):
         self, ingress: Mapping[str, Any], registries: list[KubeObject]
     ) -> None:
         key = registry_key(ingress)
+        loaded = await self.deps.sources.load(_registry_refs(registries))
         for registry in registries:
-            if key in (registry.get("data") or {}):
+            target = ObjectKey.of(registry)
+            if key in (loaded.configmap_data(target.namespace, target.name) or {}):
                 await self._patch_registry(registry, {key: None}, "")
 
     async def _patch_registry(

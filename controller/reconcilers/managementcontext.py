@@ -143,7 +143,7 @@ async def probe(review: Review[ManagementContextSpec], deps: RuntimeDeps) -> lis
     return []
 
 
-def cloud_defaults(obj: KubeObject, deps: RuntimeDeps) -> KubeObject | None:
+async def cloud_defaults(obj: KubeObject, deps: RuntimeDeps) -> KubeObject | None:
     """Gravitee Cloud contexts: base URL, organization, environment and auth derived from the
     token's claims (docs/behavior/admission.md#managementcontext)."""
     spec = obj.get("spec") or {}
@@ -154,7 +154,7 @@ def cloud_defaults(obj: KubeObject, deps: RuntimeDeps) -> KubeObject | None:
     secret_key = ObjectKey.from_ref(cloud.get("secretRef"), namespace)
     token = str(cloud.get("token") or "")
     if secret_key is not None:
-        data = deps.sources.secret_data(secret_key.namespace, secret_key.name)
+        data = await deps.sources.secret(secret_key)
         if data is None:
             raise IllegalStateError(f"secret [{secret_key}] doesn't exist in the cluster")
         token = data.get("cloudToken") or ""

@@ -195,7 +195,7 @@ class WebhookServer(HttpServer):
         if parsed.operation not in ("CREATE", "UPDATE"):
             return Verdict(allowed=True)  # never registered for DELETE or CONNECT
         if mutating:
-            return self.admission.default(plural, parsed.obj)
+            return await self.admission.default(plural, parsed.obj)
         operation: Operation = "CREATE" if parsed.operation == "CREATE" else "UPDATE"
         verdict = await self.admission.validate(plural, operation, parsed.obj, parsed.old)
         if not verdict.allowed:

@@ -21,9 +21,9 @@ from aiohttp import web
 from multidict import CIMultiDict
 
 from sim import jsonwire
-from sim.kubeapi import patching, protobuf, tables
+from sim.kubeapi import managed, patching, protobuf, tables
 from sim.kubeapi.errors import ApiError, bad_request, method_not_allowed, not_found
-from sim.kubeapi.operations import DeleteOptions, ListPage, Operations, WriteResult
+from sim.kubeapi.operations import DeleteOptions, ListPage, Operations, Writer, WriteResult
 from sim.kubeapi.resources import ResourceType
 from sim.kubeapi.selectors import combine, parse_field_selector, parse_label_selector
 from sim.kubeapi.store import Watcher, WatchEvent, project
@@ -165,6 +165,7 @@ class ResourceHandlers:
             and self._ops.admission_active()
         ):
             return await self._admitted_write(request, target, verb)
+        writer = _writer(request)
         if verb == "watch":
             return await self._watch_stream(request, target)
         if verb == "list":
@@ -175,7 +176,9 @@ class ResourceHandlers:
             return self._object_response(request, rt, obj)
         if verb == "create":
             body = await self._json_body(request)
-            result = self._ops.create(rt, ns, body, dry_run=dry_run, strict=strict, owned=True)
+            result = self._ops.create(
+                rt, ns, body, dry_run=dry_run, strict=strict, owned=True, writer=writer
+            )
             return self._write_response(request, rt, result)
         if verb == "update":
             assert target.name is not None
@@ -190,6 +193,7 @@ class ResourceHandlers:
                 dry_run=dry_run,
                 strict=strict,
                 owned=True,
+                writer=writer,
             )
             return self._write_response(request, rt, result)
         if verb == "patch":
@@ -207,6 +211,7 @@ class ResourceHandlers:
                 field_manager=query.get("fieldManager"),
                 dry_run=dry_run,
                 strict=strict,
+                writer=writer,
             )
             return self._write_response(request, rt, result)
         if verb == "delete":
@@ -245,12 +250,15 @@ class ResourceHandlers:
             field_manager=query.get("fieldManager"),
             field_validation=query.get("fieldValidation"),
         )
+        writer = _writer(request)
         make: Callable[[], Any]
         if verb == "create":
             body = await self._json_body(request)
 
             def make() -> Any:
-                return ops.create_steps(rt, ns, body, dry_run=dry_run, strict=strict)
+                return ops.create_steps(
+                    rt, ns, body, dry_run=dry_run, strict=strict, writer=writer
+                )
 
         elif verb == "update":
             body = await self._json_body(request)
@@ -258,7 +266,14 @@ class ResourceHandlers:
 
             def make() -> Any:
                 return ops.update_steps(
-                    rt, ns, name, body, subresource=sub, dry_run=dry_run, strict=strict
+                    rt,
+                    ns,
+                    name,
+                    body,
+                    subresource=sub,
+                    dry_run=dry_run,
+                    strict=strict,
+                    writer=writer,
                 )
 
         elif verb == "patch":
@@ -276,6 +291,7 @@ class ResourceHandlers:
                     field_manager=query.get("fieldManager"),
                     dry_run=dry_run,
                     strict=strict,
+                    writer=writer,
                 )
 
         else:
@@ -667,3 +683,12 @@ def _decode_patch(content_type: str, raw: bytes) -> Any:
         return jsonwire.loads(raw)
     except ValueError as exc:
         raise bad_request(f"the patch could not be decoded as JSON ({content_type})") from exc
+
+
+def _writer(request: web.Request) -> Writer:
+    """Who writes, for ``managedFields``: the fieldManager parameter, else the client's
+    User-Agent (as kube-apiserver names managers)."""
+    return Writer(
+        request.query.get("fieldManager")
+        or managed.manager_from_user_agent(request.headers.get("User-Agent"))
+    )

@@ -23,6 +23,7 @@ import attrs
 
 from sim.kubeapi import (
     crds,
+    managed,
     metadata,
     microtime,
     networking,
@@ -109,6 +110,16 @@ class DeleteOptions:
     precondition_uid: str | None = None
     precondition_rv: str | None = None
     dry_run: bool = False
+
+
+@attrs.frozen
+class Writer:
+    """Who writes, for ``metadata.managedFields`` (:mod:`sim.kubeapi.managed`)."""
+
+    manager: str
+    operation: str = managed.UPDATE
+    applied: JsonObj | None = None
+    """The document of an apply patch."""
 
 
 @attrs.frozen
@@ -292,9 +303,12 @@ class Operations:
         dry_run: bool = False,
         strict: bool = False,
         owned: bool = False,
+        writer: Writer | None = None,
     ) -> WriteResult:
         return drive(
-            self.create_steps(rt, namespace, body, dry_run=dry_run, strict=strict, owned=owned)
+            self.create_steps(
+                rt, namespace, body, dry_run=dry_run, strict=strict, owned=owned, writer=writer
+            )
         )
 
     def create_steps(
@@ -306,6 +320,7 @@ class Operations:
         dry_run: bool = False,
         strict: bool = False,
         owned: bool = False,
+        writer: Writer | None = None,
     ) -> Steps:
         """:meth:`create`, stopping at its admission points (:mod:`sim.kubeapi.admission`)."""
         obj = self._decode(rt, body, owned=owned)
@@ -356,6 +371,8 @@ class Operations:
         warnings = (early or ()) + self._admit(
             rt, obj, None, strict=strict, mutated=early is not None
         )
+        # After mutating admission, as kube-apiserver: validating webhooks see the managers.
+        self._record_manager(rt, None, obj, writer, None)
         if admission and self.admission_filter(VALIDATE, rt, CREATE, ""):
             yield AdmissionStep(VALIDATE, CREATE, rt, namespace, name, obj, None)
         # Like etcd's create: a name taken is found at storage time, after validation.
@@ -390,6 +407,7 @@ class Operations:
         dry_run: bool = False,
         strict: bool = False,
         owned: bool = False,
+        writer: Writer | None = None,
     ) -> WriteResult:
         return drive(
             self.update_steps(
@@ -401,6 +419,7 @@ class Operations:
                 dry_run=dry_run,
                 strict=strict,
                 owned=owned,
+                writer=writer,
             )
         )
 
@@ -415,6 +434,7 @@ class Operations:
         dry_run: bool = False,
         strict: bool = False,
         owned: bool = False,
+        writer: Writer | None = None,
     ) -> Steps:
         """:meth:`update`, stopping at its admission points."""
         old = self.get(rt, namespace, name)
@@ -439,7 +459,7 @@ class Operations:
                 ],
             )
         result = yield from self._commit_steps(
-            rt, old, new, subresource=subresource, dry_run=dry_run, strict=strict
+            rt, old, new, subresource=subresource, dry_run=dry_run, strict=strict, writer=writer
         )
         return result
 
@@ -455,6 +475,7 @@ class Operations:
         field_manager: str | None = None,
         dry_run: bool = False,
         strict: bool = False,
+        writer: Writer | None = None,
     ) -> WriteResult:
         return drive(
             self.patch_steps(
@@ -467,6 +488,7 @@ class Operations:
                 field_manager=field_manager,
                 dry_run=dry_run,
                 strict=strict,
+                writer=writer,
             )
         )
 
@@ -482,6 +504,7 @@ class Operations:
         field_manager: str | None = None,
         dry_run: bool = False,
         strict: bool = False,
+        writer: Writer | None = None,
     ) -> Steps:
         """:meth:`patch`, stopping at its admission points."""
         old = self.store.get(rt.key, namespace if rt.namespaced else "", name)
@@ -520,7 +543,7 @@ class Operations:
         else:
             new = copy.deepcopy(new)
         result = yield from self._commit_steps(
-            rt, old, new, subresource=subresource, dry_run=dry_run, strict=strict
+            rt, old, new, subresource=subresource, dry_run=dry_run, strict=strict, writer=writer
         )
         return result
 
@@ -564,7 +587,12 @@ class Operations:
             body = copy.deepcopy(applied)
             body.setdefault("metadata", {})["name"] = name
             result = yield from self.create_steps(
-                rt, namespace, body, dry_run=dry_run, strict=strict
+                rt,
+                namespace,
+                body,
+                dry_run=dry_run,
+                strict=strict,
+                writer=Writer(field_manager, managed.APPLY, applied),
             )
         else:
             previous = self._applied.get(memory_key)
@@ -572,7 +600,13 @@ class Operations:
             rv = applied_meta.get("resourceVersion")
             new["metadata"]["resourceVersion"] = rv or old["metadata"]["resourceVersion"]
             result = yield from self._commit_steps(
-                rt, old, new, subresource=subresource, dry_run=dry_run, strict=strict
+                rt,
+                old,
+                new,
+                subresource=subresource,
+                dry_run=dry_run,
+                strict=strict,
+                writer=Writer(field_manager, managed.APPLY, applied),
             )
         if not dry_run and result.obj["metadata"].get("uid") in self._uids:
             self._applied[memory_key] = copy.deepcopy(applied)
@@ -587,10 +621,17 @@ class Operations:
         subresource: str | None,
         dry_run: bool,
         strict: bool,
+        writer: Writer | None = None,
     ) -> WriteResult:
         return drive(
             self._commit_steps(
-                rt, old, new, subresource=subresource, dry_run=dry_run, strict=strict
+                rt,
+                old,
+                new,
+                subresource=subresource,
+                dry_run=dry_run,
+                strict=strict,
+                writer=writer,
             )
         )
 
@@ -603,6 +644,7 @@ class Operations:
         subresource: str | None,
         dry_run: bool,
         strict: bool,
+        writer: Writer | None = None,
     ) -> Steps:
         """The shared tail of update and patch: preconditions, split, admission, storage."""
         name = old["metadata"]["name"]
@@ -658,6 +700,8 @@ class Operations:
         if rt.tracks_generation and _spec_changed(rt, old, new):
             new["metadata"]["generation"] = int(old["metadata"].get("generation", 0)) + 1
         new["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"]
+        # After mutating admission, as kube-apiserver: validating webhooks see the managers.
+        self._record_manager(rt, old, new, writer, subresource)
         if admission and self.admission_filter(VALIDATE, rt, UPDATE, sub):
             # Validating admission sees no-op and dry-run updates too, as on kube-apiserver.
             yield AdmissionStep(VALIDATE, UPDATE, rt, namespace, name, new, old, sub)
@@ -864,6 +908,22 @@ class Operations:
                 self.store.put(key, new, obj)
 
     # -- helpers ---------------------------------------------------------------------------
+
+    def _record_manager(
+        self, rt: ResourceType, old: JsonObj | None, new: JsonObj, writer: Writer | None,
+        subresource: str | None,
+    ) -> None:
+        """``managedFields`` after this write; writes of the emulator itself (namespace set-up,
+        the garbage collector) keep what was there, as the server's own bookkeeping does."""
+        if writer is None:
+            if old is not None and "managedFields" in old["metadata"]:
+                new["metadata"]["managedFields"] = old["metadata"]["managedFields"]
+            return
+        managed.record(
+            old, new, manager=writer.manager, operation=writer.operation,
+            time=timestamp(self._clock()), subresource=subresource,
+            has_status=rt.has_status, applied=writer.applied,
+        )
 
     def _decode(self, rt: ResourceType, body: Any, *, owned: bool) -> JsonObj:
         if not isinstance(body, dict):

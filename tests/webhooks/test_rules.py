@@ -60,6 +60,16 @@ async def test_a_template_that_does_not_compile_refuses_the_object(operator: Sta
     await refused(operator, api, "missing-secret")
 
 
+async def test_a_template_reading_an_existing_secret_is_admitted(operator: Stack) -> None:
+    # The caches hold no Secret data: admission loads what the templates read.
+    result = await operator.apply(secret("tpl-source", {"text": "from a secret"}))
+    assert result.code == 0, result.err
+    result = await operator.apply(
+        v4("tpl-ok", state="STOPPED", description="[[ secret `tpl-source/text` ]]")
+    )
+    assert result.code == 0, result.err
+
+
 # --- APIs, common rules ---------------------------------------------------------------------
 
 
@@ -286,6 +296,18 @@ async def test_application_certificate_ref_must_resolve(operator: Stack) -> None
                 "tls": {"clientCertificates": [{"ref": {"name": "no-cert"}}]}}
     await refused(operator, application("app-ref", context_ref="ctx", settings=settings),
                   f"failed to resolve certificate ref [{operator.ns}/no-cert] key [tls.crt]")
+
+
+async def test_application_certificate_ref_to_an_existing_secret_is_admitted(
+    operator: Stack,
+) -> None:
+    result = await operator.apply(secret("app-cert-src", {"tls.crt": PEM}))
+    assert result.code == 0, result.err
+    settings = {"app": {"type": "web"},
+                "tls": {"clientCertificates": [{"ref": {"name": "app-cert-src"}}]}}
+    result = await operator.apply(application("app-ref-ok", context_ref="ctx",
+                                              settings=settings))
+    assert result.code == 0, result.err
 
 
 async def test_application_deprecated_certificate_is_a_warning(operator: Stack) -> None:
@@ -559,6 +581,21 @@ async def test_a_cloud_context_is_filled_from_its_token(operator: Stack) -> None
     assert (spec["organizationId"], spec["environmentId"]) == ("acme", "prod")
     assert spec["baseUrl"] == operator.apim.url  # kept when set
     assert spec["auth"] == {"bearerToken": token}
+
+
+async def test_a_cloud_context_is_filled_from_its_token_secret(operator: Stack) -> None:
+    token = cloud_token({"org": "acme", "envs": ["prod"], "cpg": "eu"})
+    result = await operator.apply(secret("cloud-token", {"cloudToken": token}))
+    assert result.code == 0, result.err
+    ctx = bare_context("cloud-sec", baseUrl=operator.apim.url,
+                       cloud={"secretRef": {"name": "cloud-token"}})
+    result = await operator.apply(ctx)
+    assert result.code == 0, result.err
+    got = await operator.kubectl("get", "-n", operator.ns, "managementcontexts", "cloud-sec",
+                                 "-o", "json")
+    spec = json.loads(got.out)["spec"]
+    assert (spec["organizationId"], spec["environmentId"]) == ("acme", "prod")
+    assert spec["auth"] == {"secretRef": {"name": "cloud-token"}}
 
 
 async def test_a_cloud_token_with_several_environments_needs_one_named(operator: Stack) -> None:

@@ -19,10 +19,11 @@ state) by the periodic read-back's own code; if it differs, and does not already
 update asks, the update is warned about, refused or only logged, per setting. The APIM read runs
 within the dry-run budget.
 
-Before any check the templates of the spec are compiled from the caches, as the reconcile does: a
-template that does not compile refuses the object. An update that leaves the spec unchanged
-(metadata, finalizers, the operator's own writes) and any update of an object being deleted are
-admitted without checks: the operator can always finish what it started.
+Before any check the templates of the spec are compiled as the reconcile does (the sources they
+read loaded on demand): a template that does not compile refuses the object. An update that
+leaves the spec unchanged (metadata, finalizers, the operator's own writes) and any update of an
+object being deleted are admitted without checks: the operator can always finish what it
+started.
 
 It must never write anything, list through the API server, or raise for a bad object (the
 verdict says why).
@@ -95,8 +96,11 @@ Check = Callable[
 """A rule: its findings, or (for a rule that may read one object the cache does not hold yet)
 an awaitable of them."""
 RemoteCheck = Callable[[Review[M], "RuntimeDeps"], Awaitable[Sequence[FieldError]]]
-Default = Callable[[KubeObject, "RuntimeDeps"], KubeObject | None]
-"""A mutation: the changed object (a copy), or None when nothing changes. Raises
+Default = Callable[
+    [KubeObject, "RuntimeDeps"], KubeObject | Awaitable[KubeObject | None] | None
+]
+"""A mutation: the changed object (a copy), or None when nothing changes (or an awaitable of
+either, for a mutation that reads a Secret: the caches hold no Secret data). Raises
 ``ReconcileError`` (its message refuses the object) when the object cannot be defaulted."""
 
 
@@ -195,7 +199,8 @@ class Admission:
         remote: RemoteOptions | None = None,
         drift: DriftOptions | None = None,
         readers: Mapping[ResourceKind, DriftReader] | None = None,
-        compile_templates: Callable[[Mapping[str, Any], str], dict[str, Any]] | None = None,
+        compile_templates: Callable[[Mapping[str, Any], str], Awaitable[dict[str, Any]]]
+        | None = None,
     ) -> None:
         self.rules = {kind.plural: declared for kind, declared in rules.items()}
         self.kinds = {kind.plural: kind for kind in rules}
@@ -214,12 +219,13 @@ class Admission:
         rules = self.rules.get(plural)
         return rules is not None and rules.default is not None
 
-    def default(self, plural: str, obj: KubeObject) -> Verdict:
+    async def default(self, plural: str, obj: KubeObject) -> Verdict:
         rules = self.rules[plural]
         if rules.default is None:
             return Verdict(allowed=True)
         try:
-            patched = rules.default(copy.deepcopy(obj), self.deps)
+            result = rules.default(copy.deepcopy(obj), self.deps)
+            patched = await result if inspect.isawaitable(result) else result
         except ReconcileError as error:
             return Verdict(allowed=False, message=str(error))
         return Verdict(allowed=True, patched=patched)
@@ -233,7 +239,9 @@ class Admission:
         key = ObjectKey.of(obj)
         raw_spec = obj.get("spec") or {}
         try:
-            spec = self._compile(raw_spec, key.namespace) if self._compile else dict(raw_spec)
+            spec = (
+                await self._compile(raw_spec, key.namespace) if self._compile else dict(raw_spec)
+            )
         except ReconcileError as error:
             return Verdict(allowed=False, message=str(error))
         try:

@@ -70,8 +70,12 @@ from controller.reconcilers.framework.runtime import DriftHooks, KindRuntime, Ru
 from controller.reconcilers.support.contexts import ContextResolver
 from controller.reconcilers.support.gateway_configmaps import GatewayConfigMaps
 from controller.reconcilers.support.references import spec_of
-from controller.reconcilers.support.sources import CachedSources
-from controller.reconcilers.support.templating import SourceKind, SourceRef, compile_spec
+from controller.reconcilers.support.sources import (
+    CachedSources,
+    SourceData,
+    narrow_source_caches,
+)
+from controller.reconcilers.support.templating import SourceKind, SourceRef
 
 SOURCE_KINDS: Final[dict[SourceKind, ResourceKind]] = {"secret": SECRETS, "configmap": CONFIG_MAPS}
 
@@ -134,6 +138,8 @@ class Assembly:
         self.referrers = Referrers()
         self.recorders: list[EventRecorder] = []
         self.wired: list[_Wired] = []
+        self.source_data = SourceData()
+        narrow_source_caches(informers, self.source_data)
         self.read_back: ReadBackScheduler | None = None
 
     def store(self, kind: ResourceKind) -> Store:
@@ -170,12 +176,14 @@ class Assembly:
                  if spec.primary is not None and spec.admission is not None}
         webhook = self.settings.webhook
 
-        def compile_templates(spec: Mapping[str, Any], namespace: str) -> dict[str, Any]:
+        async def compile_templates(spec: Mapping[str, Any], namespace: str) -> dict[str, Any]:
             if not deps.templating:
                 copied: dict[str, Any] = jsonfast.copy(dict(spec))
                 return copied
-            compiled: dict[str, Any] = compile_spec(
-                dict(spec), namespace=namespace, reader=deps.sources
+            # As the reconcile: the sources the templates read are loaded first (the caches
+            # hold no Secret or ConfigMap data).
+            compiled: dict[str, Any] = (
+                await deps.sources.compile(dict(spec), namespace=namespace)
             ).spec
             return compiled
 
@@ -221,7 +229,7 @@ class Assembly:
 
     def _deps(self) -> RuntimeDeps:
         secrets, configmaps = self.store(SECRETS), self.store(CONFIG_MAPS)
-        sources = CachedSources(self.api, secrets, configmaps)
+        sources = CachedSources(self.api, secrets, configmaps, self.source_data)
         resolver = ContextResolver(
             contexts=self.store(MANAGEMENT_CONTEXTS),
             secrets=secrets,
@@ -625,7 +633,7 @@ def _not_accepted(store: Store) -> Callable[[], list[str]]:
 
     def reasons() -> list[str]:
         out = []
-        for obj in store.objects():
+        for obj in store.iter_objects():
             conditions = (obj.get("status") or {}).get("conditions") or []
             accepted = next((c for c in conditions if c.get("type") == v.CONDITION_ACCEPTED), None)
             if accepted is None:

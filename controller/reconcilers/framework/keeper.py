@@ -104,7 +104,7 @@ class ReferenceKeeper:
         """Every object that is read by someone or carries one of our finalizers."""
         seen: set[ObjectKey] = set()
         for holder in self._holders:
-            for obj in holder.store.objects():
+            for obj in holder.store.iter_objects():
                 for ref in holder.refs(obj):
                     if isinstance(ref, SourceRef) and ref.kind == self._source_kind:
                         seen.add(ref.key)

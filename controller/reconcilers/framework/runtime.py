@@ -68,7 +68,7 @@ from controller.reconcilers.support.contexts import ContextResolver
 from controller.reconcilers.support.drift import DELETED, compare, summarize
 from controller.reconcilers.support.gateway_configmaps import GatewayConfigMaps
 from controller.reconcilers.support.sources import CachedSources
-from controller.reconcilers.support.templating import SourceRef, compile_spec
+from controller.reconcilers.support.templating import SourceRef
 
 __all__ = [
     "Attempt", "Cleanup", "DriftHooks", "KindLogic", "KindRuntime", "Outcome", "ReadBack",
@@ -309,7 +309,7 @@ class KindRuntime:
         attempt = Attempt(key, obj, {})
         pending: list[asyncio.Future[None]] = []
         try:
-            attempt = self._compile(key, obj, spec)
+            attempt = await self._compile(key, obj, spec)
         except ReconcileError as error:
             # Upstream compiles templates before the event pair: only the failure Event.
             await self._failed(attempt, error, pending, reason=v.EVENT_UPDATE_FAILED)
@@ -333,10 +333,12 @@ class KindRuntime:
         await self._write_status(attempt, pending, self._success_status(attempt, outcome))
         return Result(requeue_after=outcome.requeue_after)
 
-    def _compile(self, key: ObjectKey, obj: dict[str, Any], spec: Mapping[str, Any]) -> Attempt:
+    async def _compile(
+        self, key: ObjectKey, obj: dict[str, Any], spec: Mapping[str, Any]
+    ) -> Attempt:
         if not self.deps.templating:
             return Attempt(key, obj, jsonfast.copy(dict(spec)))
-        compiled = compile_spec(dict(spec), namespace=key.namespace, reader=self.deps.sources)
+        compiled = await self.deps.sources.compile(dict(spec), namespace=key.namespace)
         return Attempt(key, obj, compiled.spec, compiled.sources)
 
     async def _failed(
@@ -420,7 +422,7 @@ class KindRuntime:
         """What the operator would send for ``obj``'s spec now and APIM's copy: the periodic
         read-back's comparison, for an object the admission webhook reviews. Writes nothing."""
         key = ObjectKey.of(obj)
-        attempt = self._compile(key, dict(obj), obj.get("spec") or {})
+        attempt = await self._compile(key, dict(obj), obj.get("spec") or {})
         return await self.logic.read_back(attempt)
 
     async def _read_back(self, key: ObjectKey) -> Result:
@@ -451,7 +453,7 @@ class KindRuntime:
         pushes = self._pushes.get(key, 0)
         if pushes % 2 or key in self._repairing or self._reconcile_pending(key):
             return None
-        attempt = self._compile(key, obj, obj.get("spec") or {})
+        attempt = await self._compile(key, obj, obj.get("spec") or {})
         read = await self.logic.read_back(attempt)
         if read is None:
             return None

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from controller.apim import ApimError
 from controller.apim.results import ImportErrors
 from controller.keys import ObjectKey
-from controller.kube.kinds import MANAGEMENT_CONTEXTS
+from controller.kube.kinds import CONFIG_MAPS, MANAGEMENT_CONTEXTS, SECRETS
 from controller.kube.resources import ResourceKind
 from controller.kube.rest import KubeApiError
 from controller.models.convert import ModelError, structure
@@ -26,6 +26,7 @@ from controller.reconcilers.framework.admission import Review, unreachable_warni
 from controller.reconcilers.framework.errors import IllegalStateError, ReconcileError
 from controller.reconcilers.framework.runtime import RuntimeDeps
 from controller.reconcilers.support.contexts import ContextClient
+from controller.reconcilers.support.templating import SourceRef
 
 M = TypeVar("M")
 
@@ -82,6 +83,11 @@ async def exists(deps: RuntimeDeps, kind: ResourceKind, key: ObjectKey) -> bool:
     if store.get(key) is not None:
         return True
     try:
+        if kind in (SECRETS, CONFIG_MAPS):
+            # Secrets and ConfigMaps are read through the sources (their cached copies have
+            # no data), which GET them on a miss likewise.
+            ref = SourceRef("secret" if kind == SECRETS else "configmap", key.namespace, key.name)
+            return (await deps.sources.load([ref])).found[(ref.kind, ref.key)] is not None
         return await deps.sources.read(kind, store, key) is not None
     except KubeApiError:
         return False

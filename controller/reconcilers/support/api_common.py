@@ -47,10 +47,9 @@ from controller.reconcilers.support.references import (
     spec_of,
     template_sources,
 )
+from controller.reconcilers.support.sources import CachedSources
 from controller.reconcilers.support.templating import (
     TEMPLATING_FINALIZER,
-    SourceReader,
-    compile_spec,
 )
 
 RESOURCE_FIELDS = ("enabled", "name", "type", "configuration")
@@ -93,24 +92,24 @@ def errors_status(severe_errors: Any, warnings: Any) -> dict[str, list[str]]:
     return {"severe": list(severe_errors), "warning": list(warnings)}
 
 
-def inline_resources(attempt: Attempt, deps: RuntimeDeps) -> None:
+async def inline_resources(attempt: Attempt, deps: RuntimeDeps) -> None:
     """Replace every ``resources[].ref`` of ``attempt.spec`` by the resource's content."""
-    resources = resolve_resources(
+    resources = await resolve_resources(
         attempt.spec,
         namespace=attempt.namespace,
         resources=deps.stores[API_RESOURCES.plural],
-        reader=deps.sources if deps.templating else None,
+        sources=deps.sources if deps.templating else None,
     )
     if resources is not None:
         attempt.spec["resources"] = resources
 
 
-def resolve_resources(
+async def resolve_resources(
     spec: Mapping[str, Any],
     *,
     namespace: str,
     resources: Store,
-    reader: SourceReader | None,
+    sources: CachedSources | None,
 ) -> list[Any] | None:
     """``spec.resources`` with every ``{ref}`` replaced by the referenced resource's content."""
     entries = spec.get("resources")
@@ -127,8 +126,8 @@ def resolve_resources(
         if resource is None:
             raise ResolveRefError(f'apiresources.gravitee.io "{key.name}" not found')
         resource_spec: dict[str, Any] = dict(resource.get("spec") or {})
-        if reader is not None:
-            resource_spec = compile_spec(resource_spec, namespace=key.namespace, reader=reader).spec
+        if sources is not None:
+            resource_spec = (await sources.compile(resource_spec, namespace=key.namespace)).spec
         resolved.append({k: resource_spec[k] for k in RESOURCE_FIELDS if k in resource_spec})
     return resolved
 

@@ -23,11 +23,11 @@ from controller.apim import (
 )
 from controller.informers.store import Store
 from controller.keys import ObjectKey
-from controller.kube.kinds import MANAGEMENT_CONTEXTS, SECRETS
+from controller.kube.kinds import MANAGEMENT_CONTEXTS
 from controller.reconcilers.framework.errors import IllegalStateError, ResolveRefError
 from controller.reconcilers.support.references import context_credential_sources
-from controller.reconcilers.support.sources import CachedSources, decode_secret_data
-from controller.reconcilers.support.templating import compile_spec, contains_templates
+from controller.reconcilers.support.sources import CachedSources
+from controller.reconcilers.support.templating import contains_templates
 
 
 class UsesContext(Protocol):
@@ -81,25 +81,23 @@ class ContextResolver:
         return context
 
     async def secret_data(self, key: ObjectKey) -> dict[str, str]:
-        secret = await self._sources.read(SECRETS, self._secrets, key)
-        if secret is None:
+        data = await self._sources.secret(key)
+        if data is None:
             raise ResolveRefError(f'secrets "{key.name}" not found')
-        return decode_secret_data(secret.get("data"))
+        return data
 
-    def compiled_spec(self, context: Mapping[str, Any]) -> dict[str, Any]:
+    async def compiled_spec(self, context: Mapping[str, Any]) -> dict[str, Any]:
         spec = dict(context.get("spec") or {})
         if not self._templating:
             return spec
         namespace = str((context.get("metadata") or {}).get("namespace") or "")
-        compiled: dict[str, Any] = compile_spec(
-            spec, namespace=namespace, reader=self._sources
-        ).spec
+        compiled: dict[str, Any] = (await self._sources.compile(spec, namespace=namespace)).spec
         return compiled
 
     async def context_spec(self, context: Mapping[str, Any]) -> ContextSpec:
         """The APIM layer's view of a context, with its Secret read."""
         namespace = str((context.get("metadata") or {}).get("namespace") or "")
-        spec = self.compiled_spec(context)
+        spec = await self.compiled_spec(context)
         auth = spec.get("auth") or {}
         cloud = spec.get("cloud") or None
         inline = auth.get("credentials") or {}

@@ -77,7 +77,8 @@ def needs_write(live: Mapping[str, Any] | None, desired: Mapping[str, Any]) -> b
     live_annotations = live_meta.get("annotations") or {}
     if any(live_annotations.get(k) != value for k, value in desired_meta["annotations"].items()):
         return True
-    return bool((live.get("data") or {}) != desired["data"])
+    # The cache keeps ConfigMaps without their data, only its hash (docs/architecture.md).
+    return source_data_hash(live) != source_data_hash(desired)
 
 
 # --- v4 gateway definition -------------------------------------------------------------------

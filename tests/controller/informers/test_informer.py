@@ -369,3 +369,62 @@ def test_slim_drops_managed_fields_and_last_applied_only():
     assert slim(obj) == {"metadata": {"name": "a", "annotations": {"other": "1"}},
                          "spec": {"x": 1}}
     assert slim({"metadata": {"name": "b"}}) == {"metadata": {"name": "b"}}
+
+
+async def test_the_cache_returns_what_the_server_holds_after_updates_and_a_relist(
+    kubeapi, api, informers
+):
+    """Issue 21: whatever form the store keeps objects in, what it returns is what the server
+    holds (less managedFields and last-applied), after creates, watched updates and a relist
+    forced by an expired watch."""
+    await ensure_namespace(api, "same")
+    for name in ("a", "b"):
+        await _applied_config_map_in(api, "same", name)
+    informer, log = start(informers, api, CONFIG_MAPS, namespaces=("same",))
+    assert await informer.wait_synced(10)
+
+    async def matches_server() -> bool:
+        listed = await request_json(api, "GET", CONFIG_MAPS.collection_path("same"))
+        served = {}
+        for item in listed["items"]:
+            item.setdefault("kind", "ConfigMap")
+            item.setdefault("apiVersion", "v1")
+            served[ObjectKey.of(item)] = slim(item)
+        cached = {key: informer.store.get(key) for key in informer.store.keys_in_scope(None)}
+        return cached == served
+
+    assert await matches_server()
+    await update_config_map(api, "same", "a", {"v": "2", "w": "new"})
+    await wait_for(lambda: any(e.new and e.new.get("data", {}).get("v") == "2"
+                               for e in log.of("same/a", EventType.MODIFIED)),
+                   what="the watched update")
+    assert await matches_server()
+
+    relists = informer.reflectors[0].lists
+    # As in the 410 test above: the watch is cut and the history it would resume from is
+    # forgotten, with no await in between that would let the informer watch again.
+    kubeapi.faults.close_watches()
+    await kubeapi.create("/api/v1/namespaces/default/configmaps",
+                         {"metadata": {"name": "elsewhere-same"}})
+    kubeapi.faults.expire_history()
+    await delete(api, CONFIG_MAPS, "same", "b")
+    await update_config_map(api, "same", "a", {"v": "3"})
+    await wait_for(lambda: informer.reflectors[0].lists > relists, what="the relist")
+    await wait_for(lambda: K("same/b") not in informer.store, what="the deletion")
+    await wait_for(lambda: (informer.store.get(K("same/a")) or {}).get("data", {}).get("v") == "3",
+                   what="the last update")
+    assert await matches_server()
+    for key in informer.store.keys_in_scope(None):
+        kept = json.dumps(informer.store.get(key))
+        assert "managedFields" not in kept
+        assert LAST_APPLIED not in kept
+
+
+async def _applied_config_map_in(api, namespace: str, name: str) -> None:
+    body = {
+        "apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": name, "namespace": namespace,
+                     "annotations": {LAST_APPLIED: '{"applied": true}', "keep": "me"}},
+        "data": {"v": "1"},
+    }
+    await request_json(api, "POST", CONFIG_MAPS.collection_path(namespace), body=body)

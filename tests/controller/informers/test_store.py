@@ -1,3 +1,5 @@
+import json
+
 import pytest
 
 from controller.informers.store import (
@@ -39,10 +41,10 @@ def test_upsert_returns_previous_state_and_delete_returns_last_state():
     first = obj("ns", "a", "1")
     second = obj("ns", "a", "2")
     assert store.upsert(first) is None
-    assert store.upsert(second) is first
-    assert store.get(K("ns/a")) is second
+    assert store.upsert(second) == first
+    assert store.get(K("ns/a")) == second
     assert len(store) == 1
-    assert store.delete(K("ns/a")) is second
+    assert store.delete(K("ns/a")) == second
     assert store.delete(K("ns/a")) is None
     assert K("ns/a") not in store
 
@@ -152,3 +154,44 @@ def test_index_without_reads_is_recomputed_on_every_update():
     store.upsert(obj("ns", "api", rv="1", context={"name": "ctx"}))
     store.upsert(obj("ns", "api", rv="2", context={"name": "ctx"}))
     assert calls == ["1", "2"]
+
+
+def test_objects_are_kept_as_exact_size_json_and_read_as_fresh_copies():
+    """Issue 21: the store keeps each object as compact bytes of exactly their length (not in
+    the 4 KiB buffer orjson returns) and hands out a decoded copy per read."""
+    import sys
+
+    store = Store()
+    original = obj("ns", "a", "1", context={"name": "ctx"})
+    store.upsert(original)
+    original["spec"]["contextRef"]["name"] = "changed after upsert"
+    raw = store.raw(K("ns/a"))
+    assert isinstance(raw, bytes)
+    assert sys.getsizeof(raw) < len(raw) + 64
+    first = store.get(K("ns/a"))
+    assert first is not None
+    assert first["spec"]["contextRef"] == {"name": "ctx"}  # the caller's later change is not kept
+    first["spec"]["contextRef"]["name"] = "changed by a reader"
+    assert store.get(K("ns/a")) == obj("ns", "a", "1", context={"name": "ctx"})
+    assert [o["metadata"]["name"] for o in store.iter_objects()] == ["a"]
+    assert [k for k, _ in store.items()] == [K("ns/a")]
+
+
+def test_a_shape_decides_what_is_kept_and_events_see_the_same():
+    from controller.informers.predicates import data_changed, source_data_hash
+    from controller.informers.store import DATA_HASH, without_data
+
+    store = Store(shape=without_data)
+    secret = {"metadata": {"namespace": "ns", "name": "s", "resourceVersion": "1"},
+              "type": "Opaque", "data": {"password": "c2VjcmV0"}}
+    full_hash = source_data_hash(secret)
+    given = dict(secret)
+    store.upsert(given)
+    kept = store.get(K("ns/s"))
+    assert kept == {"metadata": secret["metadata"], "type": "Opaque", DATA_HASH: full_hash}
+    assert given == kept  # shaped in place: handlers see what the store keeps
+    assert "c2VjcmV0" not in json.dumps(store.get(K("ns/s")))
+    assert source_data_hash(kept) == full_hash
+    edited = {**secret, "data": {"password": "b3RoZXI="}}
+    assert data_changed(kept, edited)
+    assert not data_changed(kept, dict(secret))

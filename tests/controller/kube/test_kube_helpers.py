@@ -182,3 +182,43 @@ async def test_emitted_events_are_sent_in_the_background_in_order_and_flushed_on
         assert by_object == {f"cm-{i}": ["Step0", "Step1", "Step2"] for i in range(5)}
     finally:
         await client.close()
+
+
+async def test_queued_events_hold_a_reference_to_their_object_not_the_object(kubeapi):
+    """An Event waiting for a sender keeps only the object's identity, not its spec or status
+    (thousands of queued Events must not keep thousands of whole objects alive)."""
+    import asyncio
+    import gc
+    import weakref
+    from typing import Any
+
+    from controller.kube.client import connect
+    from controller.kube.events import EventRecorder
+    from controller.kube.rest import request_json
+
+    class Spec(dict[str, Any]):  # a dict that can be weakly referenced, to see if it lives
+        pass
+
+    client = await connect(kubeconfig=str(kubeapi.kubeconfig))
+    try:
+        await request_json(client, "POST", "/api/v1/namespaces", body={"metadata": {"name": "ref"}})
+        recorder = EventRecorder(client, "test-controller", senders=1)
+        spec = Spec(big="x" * 10_000)
+        alive = weakref.ref(spec)
+        obj = {"apiVersion": "v1", "kind": "ConfigMap", "spec": spec,
+               "metadata": {"name": "cm", "namespace": "ref", "uid": "u-1",
+                            "resourceVersion": "7", "annotations": {"a": "b"}}}
+        kubeapi.faults.set_latency(0.05)
+        sent = recorder.emit(obj, "Normal", "Queued", "queued")
+        del obj, spec
+        gc.collect()
+        assert alive() is None  # the queue did not keep the object
+        await asyncio.wait_for(sent, 10)
+        await recorder.close()
+        kubeapi.faults.set_latency(0)
+        listing = await request_json(client, "GET", "/api/v1/namespaces/ref/events")
+        involved = listing["items"][0]["involvedObject"]
+        assert involved == {"apiVersion": "v1", "kind": "ConfigMap", "name": "cm",
+                            "namespace": "ref", "uid": "u-1", "resourceVersion": "7"}
+    finally:
+        await client.close()
