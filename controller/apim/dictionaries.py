@@ -10,33 +10,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import attrs
-
+from controller.apim.automation import AutomationState
 from controller.apim.client import ApimClient
-from controller.apim.results import ImportErrors, as_object, text_field
 from controller.apim.urls import join_path, segment
 
-
-@attrs.frozen
-class DictionaryState:
-    id: str
-    hrid: str
-    organization_id: str
-    environment_id: str
-    errors: ImportErrors
-    raw: Mapping[str, Any] = attrs.field(eq=False, repr=False)
-
-    @classmethod
-    def from_json(cls, body: Any) -> DictionaryState:
-        data = as_object(body)
-        return cls(
-            id=text_field(data, "id"),
-            hrid=text_field(data, "hrid"),
-            organization_id=text_field(data, "organizationId"),
-            environment_id=text_field(data, "environmentId"),
-            errors=ImportErrors.from_json(data.get("errors")),
-            raw=data,
-        )
+DictionaryState = AutomationState
 
 
 async def upsert_dictionary(

@@ -14,36 +14,16 @@ from typing import Any, Final, Literal
 
 import attrs
 
+from controller.apim.automation import AutomationState
 from controller.apim.client import ApimClient
-from controller.apim.results import ImportErrors, as_object, text_field
 from controller.apim.urls import join_path, segment
 
 PortalChild = Literal["listings", "documentations", "links"]
 CHILDREN: Final[tuple[PortalChild, ...]] = ("listings", "documentations", "links")
 
 
-@attrs.frozen
-class PortalObjectState:
-    """What APIM answers for a portal, a listing, a page or a link."""
-
-    id: str
-    hrid: str
-    organization_id: str
-    environment_id: str
-    errors: ImportErrors
-    raw: Mapping[str, Any] = attrs.field(eq=False, repr=False)
-
-    @classmethod
-    def from_json(cls, body: Any) -> PortalObjectState:
-        data = as_object(body)
-        return cls(
-            id=text_field(data, "id"),
-            hrid=text_field(data, "hrid"),
-            organization_id=text_field(data, "organizationId"),
-            environment_id=text_field(data, "environmentId"),
-            errors=ImportErrors.from_json(data.get("errors")),
-            raw=data,
-        )
+PortalObjectState = AutomationState
+"""What APIM answers for a portal, a listing, a page or a link."""
 
 
 @attrs.frozen
