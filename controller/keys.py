@@ -7,6 +7,7 @@ again. ``str(key)`` gives the familiar ``namespace/name`` form, for messages and
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
@@ -28,7 +29,10 @@ class ObjectKey(NamedTuple):
     def of(cls, obj: Mapping[str, Any]) -> ObjectKey:
         """The key of a Kubernetes object (as decoded JSON)."""
         metadata = obj.get("metadata") or {}
-        return cls(str(metadata.get("namespace") or ""), str(metadata.get("name") or ""))
+        # Interned: a handful of namespaces are named by every key the caches and indexes
+        # keep, and each decoded object brings its own copy of the string.
+        return cls(sys.intern(str(metadata.get("namespace") or "")),
+                   str(metadata.get("name") or ""))
 
     @classmethod
     def from_ref(cls, ref: Any, default_namespace: str) -> ObjectKey | None:
@@ -38,7 +42,7 @@ class ObjectKey(NamedTuple):
         """
         if not isinstance(ref, Mapping) or not ref.get("name"):
             return None
-        return cls(str(ref.get("namespace") or default_namespace), str(ref["name"]))
+        return cls(sys.intern(str(ref.get("namespace") or default_namespace)), str(ref["name"]))
 
     @classmethod
     def parse(cls, text: str) -> ObjectKey:

@@ -17,8 +17,7 @@ so the ``le`` values are the same floats (e.g. ``9.999999999999999e-05``).
 
 from __future__ import annotations
 
-from collections import Counter as Tally
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Protocol
 
 from prometheus_client import (
@@ -310,11 +309,11 @@ def init_controller_metrics(controller: str, *, max_concurrent_reconciles: int) 
 
 
 # --------------------------------------------------------------------------- objects
-# Ours: how many objects are not Accepted, by kind and reason, read from the informer caches at
-# each scrape (nothing to keep in sync with status writes or deletions).
+# Ours: how many objects are not Accepted, by kind and reason, counted at each scrape from an
+# index the informer cache keeps up to date (no object decoded on a scrape).
 
-NotAccepted = Callable[[], Iterable[str]]
-"""The reason of every object of one kind that is not Accepted (``Pending`` when it has no
+NotAccepted = Callable[[], Mapping[str, int]]
+"""How many objects of one kind are not Accepted, by reason (``Pending`` when an object has no
 ``Accepted`` condition yet)."""
 
 
@@ -336,7 +335,7 @@ class NotAcceptedCollector(Collector):
             labels=list(self._labelnames),
         )
         for kind, reasons in sorted(self._kinds.items()):
-            for reason, count in sorted(Tally(reasons()).items()):
+            for reason, count in sorted(reasons().items()):
                 family.add_metric([kind, reason], count)
         yield family
 
@@ -365,8 +364,8 @@ Drifted = Callable[[], int]
 
 
 class DriftedCollector(Collector):
-    """Objects whose ``Drifted`` condition is True, by kind, read from the informer caches at
-    each scrape (like ``NOT_ACCEPTED``: nothing to keep in sync)."""
+    """Objects whose ``Drifted`` condition is True, by kind, counted at each scrape from an
+    index of the informer cache (like ``NOT_ACCEPTED``)."""
 
     _name = "gravitee_operator_drifted_objects"
 

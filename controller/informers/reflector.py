@@ -217,7 +217,7 @@ class Reflector:
                 old = store.get(key) if key in store else None
                 if old is not None and resource_version(old) == resource_version(obj):
                     continue
-                store.upsert(obj)
+                store.upsert(obj, key=key)
                 events.append(Event(
                     type=EventType.ADDED if old is None else EventType.MODIFIED,
                     key=key, old=old, new=obj, initial=initial,
@@ -296,7 +296,7 @@ class Reflector:
             return
         key = ObjectKey.of(obj)
         if event_type in ("ADDED", "MODIFIED"):
-            old = self._store.upsert(slim(obj))
+            old = self._store.upsert(slim(obj), key=key)
             if old is not None and rv and resource_version(old) == rv:
                 # A replay of a state we already have (e.g. after a reconnect): no change.
                 self._resource_version = rv

@@ -111,6 +111,19 @@ def _nothing(obj: KubeObject) -> None:
     return None
 
 
+class _Filed(set[ObjectKey]):
+    """The keys filed under one index value, with that value and its 1-tuple kept once: 10,000
+    APIs naming the same context share one key object and one tuple instead of holding 10,000
+    equal copies (docs/architecture.md, "The cache")."""
+
+    __slots__ = ("alone", "value")
+
+    def __init__(self, value: Hashable) -> None:
+        super().__init__()
+        self.value = value
+        self.alone: tuple[Hashable, ...] = (value,)
+
+
 class IndexConflictError(ValueError):
     """An index with that name is already registered."""
 
@@ -124,7 +137,7 @@ class Store:
         """Applied to every object given to ``upsert`` before it is kept and filed."""
         self._index_funcs: dict[str, IndexFunc] = {}
         # index name -> index value -> keys filed under that value
-        self._indexes: dict[str, dict[Hashable, set[ObjectKey]]] = {}
+        self._indexes: dict[str, dict[Hashable, _Filed]] = {}
         # index name -> key -> the values that key is filed under (to unfile on update/delete)
         self._filed: dict[str, dict[ObjectKey, tuple[Hashable, ...]]] = {}
         self._index_inputs: dict[str, IndexInput | None] = {}
@@ -195,6 +208,15 @@ class Store:
             raise KeyError(f"no index named {name!r}") from None
         return sorted(index.get(value, ()))
 
+    def index_counts(self, name: str) -> dict[Hashable, int]:
+        """How many objects are filed under each value of index ``name``: a gauge read at
+        every scrape costs one step per distinct value, never a decode."""
+        try:
+            index = self._indexes[name]
+        except KeyError:
+            raise KeyError(f"no index named {name!r}") from None
+        return {value: len(keys) for value, keys in index.items()}
+
     def by_index(self, name: str, value: Hashable) -> list[KubeObject]:
         """Objects filed under ``value`` in index ``name``, ordered by key."""
         return [_decode(self._objects[key]) for key in self.keys_by_index(name, value)]
@@ -202,13 +224,15 @@ class Store:
     def in_namespace(self, namespace: str) -> list[KubeObject]:
         return self.by_index(NAMESPACE_INDEX, namespace)
 
-    def upsert(self, obj: KubeObject) -> KubeObject | None:
+    def upsert(self, obj: KubeObject, *, key: ObjectKey | None = None) -> KubeObject | None:
         """Store ``obj`` (after ``shape``, which may change it in place); returns the object it
         replaced, if any. The store keeps an encoded copy: later changes to ``obj`` are not
-        seen."""
+        seen. ``key``, when the caller has it already, must be ``ObjectKey.of(obj)``: the
+        store then keeps that very key object, the one the caller hands on to the handlers."""
         if self.shape is not None:
             obj = self.shape(obj)
-        key = ObjectKey.of(obj)
+        if key is None:
+            key = ObjectKey.of(obj)
         previous = self._objects.get(key)
         old = None if previous is None else _decode(previous)
         self._objects[key] = _encode(obj)
@@ -240,9 +264,16 @@ class Store:
         if not values:
             return
         index = self._indexes[name]
+        buckets = []
         for value in values:
-            index.setdefault(value, set()).add(key)
-        self._filed[name][key] = values
+            bucket = index.get(value)
+            if bucket is None:
+                bucket = index[value] = _Filed(value)
+            bucket.add(key)
+            buckets.append(bucket)
+        self._filed[name][key] = (
+            buckets[0].alone if len(buckets) == 1 else tuple(b.value for b in buckets)
+        )
 
     def _unfile_all(self, key: ObjectKey) -> None:
         for name in self._filed:

@@ -8,6 +8,7 @@ import uuid
 import pytest
 from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.registry import Collector
 
 from controller import metrics
 from controller.queue.clock import FakeClock
@@ -203,3 +204,53 @@ def test_depth_priority_label_is_capped_at_25_distinct_values():
     assert value("workqueue_depth", priority="24", **labels) == 1
     assert value("workqueue_depth", priority="25", **labels) is None
     assert value("workqueue_depth", priority="exceeded_cardinality_limit", **labels) == 5
+
+
+def _object(name: str, *conditions: dict[str, str]) -> dict[str, object]:
+    return {"metadata": {"namespace": "ns", "name": name},
+            "status": {"conditions": list(conditions)} if conditions else {}}
+
+
+def _samples(collector: Collector) -> dict[tuple[str, ...], float]:
+    return {tuple(sample.labels.values()): sample.value
+            for family in collector.collect() for sample in family.samples}
+
+
+def test_not_accepted_and_drifted_gauges_count_the_cache_index_without_decoding(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from controller.informers import store as store_module
+    from controller.informers.store import Store
+    from controller.keys import ObjectKey
+    from controller.reconcilers.framework.assemble import _drifted, _not_accepted
+
+    accepted = {"type": "Accepted", "status": "True", "reason": "Accepted"}
+    store = Store()
+    store.upsert(_object("ok", accepted))
+    store.upsert(_object("new"))
+    store.upsert(_object("bad", {"type": "Accepted", "status": "False", "reason": "Invalid"}))
+    store.upsert(_object("worse", {"type": "Accepted", "status": "False", "reason": "Invalid"}))
+    store.upsert(_object("moved", accepted, {"type": "Drifted", "status": "True"}))
+    not_accepted, drifted = metrics.NotAcceptedCollector(), metrics.DriftedCollector()
+    not_accepted.watch("Thing", _not_accepted(store))
+    drifted.watch("Thing", _drifted(store))
+
+    decoded = 0
+    real_decode = store_module._decode
+
+    def counting_decode(data: bytes) -> dict[str, object]:
+        nonlocal decoded
+        decoded += 1
+        return real_decode(data)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(store_module, "_decode", counting_decode)
+        assert _samples(not_accepted) == {("Thing", "Invalid"): 2, ("Thing", "Pending"): 1}
+        assert _samples(drifted) == {("Thing",): 1}
+        assert decoded == 0, "a scrape decoded cached objects"
+
+    store.upsert(_object("new", accepted))
+    store.upsert(_object("moved", accepted, {"type": "Drifted", "status": "False"}))
+    store.delete(ObjectKey("ns", "bad"))
+    assert _samples(not_accepted) == {("Thing", "Invalid"): 1}
+    assert _samples(drifted) == {("Thing",): 0}

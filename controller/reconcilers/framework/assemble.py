@@ -615,31 +615,50 @@ def assemble(
     return Assembly(settings, api_client, informers).build(setups)
 
 
+NOT_ACCEPTED_INDEX = "metrics:not-accepted"
+"""Index of the objects whose ``Accepted`` condition is not True, by its reason (``Pending``
+without one): the not-accepted gauge counts it at each scrape instead of decoding every object
+(docs/architecture.md, "The cache")."""
+
+DRIFTED_INDEX = "metrics:drifted"
+"""Index of the objects whose ``Drifted`` condition is True (one value, ``True``)."""
+
+
+def _conditions(obj: KubeObject) -> list[Any]:
+    conditions = (obj.get("status") or {}).get("conditions")
+    return conditions if isinstance(conditions, list) else []
+
+
+def _status_of(obj: KubeObject) -> object:
+    return obj.get("status")
+
+
+def not_accepted_reason(obj: KubeObject) -> tuple[str, ...]:
+    """The reason an object is not Accepted (``Pending`` when it has no ``Accepted``
+    condition yet), or nothing when it is."""
+    accepted = next((c for c in _conditions(obj)
+                     if isinstance(c, dict) and c.get("type") == v.CONDITION_ACCEPTED), None)
+    if accepted is None:
+        return ("Pending",)
+    if accepted.get("status") != "True":
+        return (str(accepted.get("reason") or "Unknown"),)
+    return ()
+
+
+def drifted(obj: KubeObject) -> tuple[bool, ...]:
+    """``(True,)`` for an object whose ``Drifted`` condition is True, else nothing."""
+    return (True,) if any(isinstance(c, dict) and c.get("type") == "Drifted"
+                          and c.get("status") == "True" for c in _conditions(obj)) else ()
+
+
 def _drifted(store: Store) -> Callable[[], int]:
     """How many objects of ``store`` are Drifted=True now."""
-
-    def count() -> int:
-        return sum(
-            1 for obj in store.objects()
-            if any(c.get("type") == "Drifted" and c.get("status") == "True"
-                   for c in (obj.get("status") or {}).get("conditions") or [])
-        )
-
-    return count
+    store.add_index(DRIFTED_INDEX, drifted, reads=_status_of)
+    return lambda: store.index_counts(DRIFTED_INDEX).get(True, 0)
 
 
-def _not_accepted(store: Store) -> Callable[[], list[str]]:
-    """The reasons of the objects of ``store`` whose ``Accepted`` condition is not True."""
-
-    def reasons() -> list[str]:
-        out = []
-        for obj in store.iter_objects():
-            conditions = (obj.get("status") or {}).get("conditions") or []
-            accepted = next((c for c in conditions if c.get("type") == v.CONDITION_ACCEPTED), None)
-            if accepted is None:
-                out.append("Pending")
-            elif accepted.get("status") != "True":
-                out.append(str(accepted.get("reason") or "Unknown"))
-        return out
-
-    return reasons
+def _not_accepted(store: Store) -> Callable[[], Mapping[str, int]]:
+    """How many objects of ``store`` are not Accepted now, by reason."""
+    store.add_index(NOT_ACCEPTED_INDEX, not_accepted_reason, reads=_status_of)
+    return lambda: {str(reason): count
+                    for reason, count in store.index_counts(NOT_ACCEPTED_INDEX).items()}

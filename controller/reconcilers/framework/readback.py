@@ -140,7 +140,8 @@ class ReadBackScheduler:
         self._targets: list[Target] = []
         self._heap: list[tuple[float, int, int, ObjectKey]] = []
         self._seq = itertools.count()
-        self._tracked: set[tuple[int, ObjectKey]] = set()
+        # One set per target rather than a set of (target, key) pairs: no pair per object.
+        self._tracked: list[set[ObjectKey]] = []
         self._outstanding: set[tuple[int, ObjectKey]] = set()
         self._last_emit = -math.inf
         self._wake = asyncio.Event()
@@ -152,6 +153,7 @@ class ReadBackScheduler:
 
     def register(self, target: Target) -> int:
         self._targets.append(target)
+        self._tracked.append(set())
         return len(self._targets) - 1
 
     def track(self, target: int, key: ObjectKey, *, listed_at_start: bool) -> None:
@@ -159,10 +161,10 @@ class ReadBackScheduler:
         just been reconciled); for an object listed at start-up, anywhere in the period after
         the first one, so that a restart costs nothing at once and the existing objects are
         spread evenly. Forgotten lazily, once the object is gone."""
-        entry = (target, key)
-        if entry in self._tracked:
+        tracked = self._tracked[target]
+        if key in tracked:
             return
-        self._tracked.add(entry)
+        tracked.add(key)
         now = self._clock.now()
         due = now + (self.interval + self._rng.uniform(0, self.interval) if listed_at_start
                      else self._next_interval())
@@ -179,7 +181,7 @@ class ReadBackScheduler:
 
     @property
     def tracked(self) -> int:
-        return len(self._tracked)
+        return sum(len(keys) for keys in self._tracked)
 
     # -- running -------------------------------------------------------------------------------
 
@@ -199,7 +201,8 @@ class ReadBackScheduler:
         """The least time between two read-backs: the budget's, or, with fewer objects than
         the budget allows, the interval shared evenly among them (with 25% headroom, so that
         jitter never lets a backlog build): random due times alone would come in clumps."""
-        even = self.interval / (len(self._tracked) * 1.25) if self._tracked else 0.0
+        tracked = self.tracked
+        even = self.interval / (tracked * 1.25) if tracked else 0.0
         return max(self.spacing, even)
 
     def _next_interval(self) -> float:
@@ -246,7 +249,7 @@ class ReadBackScheduler:
         spec = self._targets[target]
         obj = spec.store.get(key)
         if obj is None:
-            self._tracked.discard((target, key))
+            self._tracked[target].discard(key)
             return
         heapq.heappush(self._heap, (now + self._next_interval(), next(self._seq), target, key))
         if (target, key) in self._outstanding or policy_of(obj, spec.default_policy) == "off":

@@ -102,6 +102,23 @@ def test_unknown_index_is_a_key_error():
         Store().keys_by_index("nope", "x")
 
 
+def test_index_counts_follow_updates_and_deletes():
+    store = Store()
+    store.add_index("colour", lambda o: [o["spec"]["colour"]] if o["spec"].get("colour") else [])
+    for name, colour in (("a", "red"), ("b", "red"), ("c", "blue"), ("d", None)):
+        o = obj("ns", name)
+        o["spec"]["colour"] = colour
+        store.upsert(o)
+    assert store.index_counts("colour") == {"red": 2, "blue": 1}
+    moved = obj("ns", "b")
+    moved["spec"]["colour"] = "blue"
+    store.upsert(moved)
+    store.delete(K("ns/a"))
+    assert store.index_counts("colour") == {"blue": 2}
+    with pytest.raises(KeyError):
+        store.index_counts("nope")
+
+
 def test_multi_valued_index_files_each_value_once():
     store = Store()
     store.add_index("resources", lambda o: [r["ref"] for r in o["spec"].get("resources", [])])
@@ -195,3 +212,24 @@ def test_a_shape_decides_what_is_kept_and_events_see_the_same():
     edited = {**secret, "data": {"password": "b3RoZXI="}}
     assert data_changed(kept, edited)
     assert not data_changed(kept, dict(secret))
+
+
+def test_an_index_value_named_by_many_objects_is_kept_once():
+    store = Store()
+    store.add_index("context", by_context)
+    for name in ("a", "b", "c"):
+        store.upsert(obj("ns", name, context={"name": "ctx"}))
+    filed = [store._filed["context"][K(f"ns/{name}")] for name in ("a", "b", "c")]
+    assert filed[0] == ("ns/ctx",)
+    assert filed[0] is filed[1] is filed[2]
+    assert store.keys_by_index("context", "ns/ctx") == [K("ns/a"), K("ns/b"), K("ns/c")]
+    store.delete(K("ns/a"))
+    store.delete(K("ns/b"))
+    store.delete(K("ns/c"))
+    assert store.index_counts("context") == {}
+
+
+def test_keys_share_one_namespace_string():
+    first = ObjectKey.of(json.loads('{"metadata": {"namespace": "team-a", "name": "x"}}'))
+    second = ObjectKey.of(json.loads('{"metadata": {"namespace": "team-a", "name": "y"}}'))
+    assert first.namespace is second.namespace
