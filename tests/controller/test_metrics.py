@@ -236,15 +236,15 @@ def test_not_accepted_and_drifted_gauges_count_the_cache_index_without_decoding(
     drifted.watch("Thing", _drifted(store))
 
     decoded = 0
-    real_decode = store_module._decode
+    real_decode = store_module._Codec.decode
 
-    def counting_decode(data: bytes) -> dict[str, object]:
+    def counting_decode(codec: store_module._Codec, data: bytes) -> dict[str, object]:
         nonlocal decoded
         decoded += 1
-        return real_decode(data)
+        return real_decode(codec, data)
 
     with monkeypatch.context() as patched:
-        patched.setattr(store_module, "_decode", counting_decode)
+        patched.setattr(store_module._Codec, "decode", counting_decode)
         assert _samples(not_accepted) == {("Thing", "Invalid"): 2, ("Thing", "Pending"): 1}
         assert _samples(drifted) == {("Thing",): 1}
         assert decoded == 0, "a scrape decoded cached objects"

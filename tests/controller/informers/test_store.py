@@ -233,3 +233,30 @@ def test_keys_share_one_namespace_string():
     first = ObjectKey.of(json.loads('{"metadata": {"namespace": "team-a", "name": "x"}}'))
     second = ObjectKey.of(json.loads('{"metadata": {"namespace": "team-a", "name": "y"}}'))
     assert first.namespace is second.namespace
+
+
+def test_objects_like_the_first_are_stored_as_little_more_than_their_differences():
+    import zlib
+
+    from controller import jsonfast
+
+    def api(name: str, path: str) -> dict:
+        o = obj("team-a", name, rv=str(len(name)), context={"name": "apim"})
+        o["metadata"]["annotations"] = {"gravitee.io/last-spec-hash": "9f" * 32}
+        o["spec"].update({"listeners": [{"type": "HTTP", "paths": [{"path": path}]}],
+                          "plans": {"keyless": {"name": "Free", "security": {"type": "KEY_LESS"}}}})
+        o["status"] = {"conditions": [{"type": "Accepted", "status": "True", "reason": "Accepted",
+                                       "message": "Successfully reconciled"}]}
+        return o
+
+    store = Store()
+    store.upsert(api("first", "/first"))
+    second = api("second", "/second")
+    store.upsert(second)
+    plain = len(zlib.compress(jsonfast.dumps(second), 1))
+    assert len(store.raw(K("team-a/second"))) < plain / 2
+    unlike = {"metadata": {"namespace": "other", "name": "unlike"}, "data": {"k": "v" * 300}}
+    store.upsert(unlike)
+    assert store.get(K("team-a/second")) == second
+    assert store.get(K("other/unlike")) == unlike
+    assert store.get(K("team-a/first")) == api("first", "/first")
