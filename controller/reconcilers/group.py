@@ -23,7 +23,7 @@ from controller.models.validation import FieldError
 from controller.reconcilers.framework import conditions as cond
 from controller.reconcilers.framework.admission import Review
 from controller.reconcilers.framework.builder import Builder
-from controller.reconcilers.framework.errors import IllegalStateError, ReconcileError
+from controller.reconcilers.framework.errors import IllegalStateError
 from controller.reconcilers.framework.readback import remote_copy
 from controller.reconcilers.framework.referrers import ReferrerGroup
 from controller.reconcilers.framework.runtime import (
@@ -35,7 +35,7 @@ from controller.reconcilers.framework.runtime import (
     RuntimeDeps,
 )
 from controller.reconcilers.support.admission import context_exists, dry_run
-from controller.reconcilers.support.api_common import context_for_cleanup, errors_status
+from controller.reconcilers.support.api_common import delete_when_unreferenced, errors_status
 from controller.reconcilers.support.contexts import ContextClient
 from controller.reconcilers.support.references import context_refs, template_sources
 from controller.reconcilers.support.templating import TEMPLATING_FINALIZER
@@ -140,17 +140,11 @@ class Group(KindLogic):
         )
 
     async def cleanup(self, attempt: Attempt) -> Cleanup:
-        holders = self.deps.referrers.of(GROUPS, attempt.key)
-        if holders:
-            raise ReconcileError(still_used_message(attempt.name, holders))
-        group = f"group [{hrid(attempt.namespace, attempt.name)}]"
-        context, leftovers = await context_for_cleanup(attempt, self.deps, group)
-        if context is None:
-            return Cleanup(leftovers=leftovers)
         legacy = _legacy_id(attempt)
-        await delete_group(
-            context.client,
-            legacy or hrid(attempt.namespace, attempt.name),
-            hrid_contains_uuid=legacy is not None,
+        ref = legacy or hrid(attempt.namespace, attempt.name)
+        return await delete_when_unreferenced(
+            attempt, self.deps, kind=GROUPS, still_used=still_used_message,
+            what=f"group [{hrid(attempt.namespace, attempt.name)}]",
+            delete=lambda context: delete_group(
+                context.client, ref, hrid_contains_uuid=legacy is not None),
         )
-        return Cleanup()

@@ -34,7 +34,8 @@ from controller.reconcilers.framework.errors import (
     ReconcileError,
     ResolveRefError,
 )
-from controller.reconcilers.framework.runtime import Attempt, RuntimeDeps
+from controller.reconcilers.framework.referrers import ReferrerGroup
+from controller.reconcilers.framework.runtime import Attempt, Cleanup, RuntimeDeps
 from controller.reconcilers.support.admission import exists
 from controller.reconcilers.support.context_paths import declare_claims
 from controller.reconcilers.support.contexts import ContextClient
@@ -141,6 +142,28 @@ async def context_for_cleanup(
         return await deps.resolver.client_for(attempt), None
     except ResolveRefError as gone:
         return None, f"{what} may remain in APIM: {gone}"
+
+
+async def delete_when_unreferenced(
+    attempt: Attempt,
+    deps: RuntimeDeps,
+    *,
+    kind: ResourceKind,
+    still_used: Callable[[str, list[ReferrerGroup]], str],
+    what: str,
+    delete: Callable[[ContextClient], Awaitable[object]],
+) -> Cleanup:
+    """The deletion of an object others name (a group, a shared policy group): refused with
+    ``still_used``'s message while any object of the cluster references it, then ``delete``
+    in APIM, or, when the context is gone, what may remain there."""
+    holders = deps.referrers.of(kind, attempt.key)
+    if holders:
+        raise ReconcileError(still_used(attempt.name, holders))
+    context, leftovers = await context_for_cleanup(attempt, deps, what)
+    if context is None:
+        return Cleanup(leftovers=leftovers)
+    await delete(context)
+    return Cleanup()
 
 
 def stopped(definition: Mapping[str, Any]) -> bool:
