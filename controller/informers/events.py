@@ -41,6 +41,9 @@ class Event:
     final_state_unknown: bool = False
     """A deletion synthesized on relist: the object vanished while the watch was down, ``old``
     is the last state the cache had, not the state at deletion."""
+    memo: dict[str, object] = attrs.field(factory=dict, init=False, eq=False, repr=False)
+    """What predicates computed from this event, for the next handler of the same event (at
+    start-up every handler of an API asks whether its spec hash is current: hashed once)."""
 
     @property
     def object(self) -> KubeObject:

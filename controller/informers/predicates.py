@@ -22,10 +22,19 @@ def _metadata(obj: Mapping[str, Any] | None) -> Mapping[str, Any]:
     return (obj or {}).get("metadata") or {}
 
 
-def converged(obj: Mapping[str, Any], *, processing_status: bool) -> bool:
+def hash_current(obj: Mapping[str, Any]) -> bool:
+    """Whether the spec-hash annotation matches the spec: reconciled since its last edit."""
+    annotations = _metadata(obj).get("annotations") or {}
+    return bool(annotations.get(v.ANNOTATION_LAST_SPEC_HASH) == v.spec_hash(obj.get("spec") or {}))
+
+
+def converged(
+    obj: Mapping[str, Any], *, processing_status: bool, hashed: bool | None = None
+) -> bool:
+    """Reconciled at its current spec and generation, and Accepted. ``hashed``: what
+    ``hash_current(obj)`` gave, when the caller knows it already."""
     metadata = _metadata(obj)
-    annotations = metadata.get("annotations") or {}
-    if annotations.get(v.ANNOTATION_LAST_SPEC_HASH) != v.spec_hash(obj.get("spec") or {}):
+    if not (hash_current(obj) if hashed is None else hashed):
         return False
     status = obj.get("status") or {}
     if processing_status and status.get("processingStatus") != v.PROCESSING_COMPLETED:
@@ -40,6 +49,14 @@ def converged(obj: Mapping[str, Any], *, processing_status: bool) -> bool:
     # last reconcile finished.
     generation = metadata.get("generation")
     return generation is None or accepted.get("observedGeneration") == generation
+
+
+def _hash_current(event: Event) -> bool:
+    """``hash_current(event.new)``, computed once per event whatever the number of handlers."""
+    known = event.memo.get("hash_current")
+    if known is None:
+        known = event.memo["hash_current"] = hash_current(event.new or {})
+    return bool(known)
 
 
 def spec_changed(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> bool:
@@ -73,7 +90,8 @@ def primary(*, strategy: str, processing_status: bool) -> EventFilter:
             return True
         if event.type is EventType.ADDED:
             if event.initial and strategy != "always":
-                return not converged(new, processing_status=processing_status)
+                return not converged(new, processing_status=processing_status,
+                                     hashed=_hash_current(event))
             return True
         return spec_changed(event.old, event.new)
 
@@ -91,7 +109,8 @@ def dependency_changed(*, reconciled: bool = True) -> EventFilter:
         if event.type is EventType.ADDED:
             if not event.initial:
                 return True
-            return reconciled and not converged(event.new or {}, processing_status=False)
+            return reconciled and not converged(event.new or {}, processing_status=False,
+                                                hashed=_hash_current(event))
         return spec_changed(event.old, event.new)
 
     return when

@@ -38,6 +38,10 @@ IndexInput = Callable[[KubeObject], object]
 """The part of an object an ``IndexFunc`` reads (e.g. its ``spec``). When an update leaves that
 part equal, the object's index values are kept instead of recomputed."""
 
+Derivation = Callable[[KubeObject], Any]
+"""Something computed from one object alone (e.g. "is it converged?"), kept by ``derived``
+until the object changes."""
+
 Shape = Callable[[KubeObject], KubeObject]
 """What a store keeps of each object it is given (see ``without_data``): it changes the object
 in place and returns it, so the informer's handlers see what the store keeps."""
@@ -157,6 +161,8 @@ class Store:
     def __init__(self, *, shape: Shape | None = None) -> None:
         self._objects: dict[ObjectKey, bytes] = {}
         self._codec = _Codec()
+        # derivation -> key -> what it gave for the version stored now (see ``derived``)
+        self._derived: dict[Derivation, dict[ObjectKey, Any]] = {}
         self.shape = shape
         """Applied to every object given to ``upsert`` before it is kept and filed."""
         self._index_funcs: dict[str, IndexFunc] = {}
@@ -232,6 +238,24 @@ class Store:
             raise KeyError(f"no index named {name!r}") from None
         return sorted(index.get(value, ()))
 
+    def derived(self, key: ObjectKey, derivation: Derivation) -> Any:
+        """``derivation(object)`` for the object stored at ``key`` now (None when there is
+        none), computed once per stored version: 10,000 APIs listed at start-up ask whether
+        their one context is converged, and the context is decoded and hashed once, not 10,000
+        times. ``derivation`` must depend on that object alone."""
+        values = self._derived.setdefault(derivation, {})
+        if key in values:
+            return values[key]
+        data = self._objects.get(key)
+        if data is None:
+            return None
+        value = values[key] = derivation(self._codec.decode(data))
+        return value
+
+    def _forget_derived(self, key: ObjectKey) -> None:
+        for values in self._derived.values():
+            values.pop(key, None)
+
     def index_counts(self, name: str) -> dict[Hashable, int]:
         """How many objects are filed under each value of index ``name``: a gauge read at
         every scrape costs one step per distinct value, never a decode."""
@@ -261,6 +285,7 @@ class Store:
         previous = self._objects.get(key)
         old = None if previous is None else self._codec.decode(previous)
         self._objects[key] = self._codec.encode(obj)
+        self._forget_derived(key)
         for name, func in self._index_funcs.items():
             if old is not None:
                 reads = self._index_inputs[name]
@@ -275,6 +300,7 @@ class Store:
         previous = self._objects.pop(key, None)
         if previous is None:
             return None
+        self._forget_derived(key)
         self._unfile_all(key)
         return self._codec.decode(previous)
 

@@ -466,24 +466,47 @@ class Assembly:
             if target is None or reference.via is not None:
                 continue
             refs, target_store = reference.refs, target.store
-            checks.append(_through(refs, target_store, _unconverged))
+            checks.append(_through_derived(refs, target_store, _unconverged))
             if reference.follow:
-                checks += [_through(refs, target_store, self._stale_sources(sources))
+                checks += [self._stale_sources_through(refs, target_store, sources)
                            for sources in target.spec.sources]
         return checks
 
     def _stale_sources(self, sources: Sources) -> ObjectCheck:
-        stores = {name: self.store(kind) for name, kind in SOURCE_KINDS.items()}
+        stale = self._any_stale()
 
         def check(obj: KubeObject) -> bool:
-            for ref in sources.refs(obj):
+            return stale(sources.refs(obj))
+
+        return check
+
+    def _stale_sources_through(
+        self, refs: Callable[[KubeObject], Iterable[ObjectKey]], store: Store, sources: Sources
+    ) -> ObjectCheck:
+        """``_stale_sources`` of the objects ``refs`` points at: what each of them reads is
+        worked out once per version of it (``Store.derived``), the sources' state live."""
+        stale = self._any_stale()
+
+        def reads(target: KubeObject) -> tuple[object, ...]:
+            return tuple(sources.refs(target))
+
+        def through(obj: KubeObject) -> bool:
+            return any(stale(store.derived(key, reads) or ()) for key in refs(obj))
+
+        return through
+
+    def _any_stale(self) -> Callable[[Iterable[object]], bool]:
+        stores = {name: self.store(kind) for name, kind in SOURCE_KINDS.items()}
+
+        def any_stale(refs: Iterable[object]) -> bool:
+            for ref in refs:
                 if isinstance(ref, SourceRef):
                     source = stores[ref.kind].get(ref.key)
                     if source is not None and predicates.source_stale(source):
                         return True
             return False
 
-        return check
+        return any_stale
 
     def _wired_for(self, kind: ResourceKind) -> _Wired | None:
         return next((w for w in self.wired if w.primary.kind == kind), None)
@@ -576,13 +599,15 @@ def _unconverged(obj: KubeObject) -> bool:
     return not predicates.converged(obj, processing_status=False)
 
 
-def _through(
+def _through_derived(
     refs: Callable[[KubeObject], Iterable[ObjectKey]], store: Store, check: ObjectCheck
 ) -> ObjectCheck:
-    """``check`` applied to the objects ``refs`` points at (e.g. an API's context)."""
+    """``check`` applied to the objects ``refs`` points at (e.g. an API's context); ``check``
+    depends on the target object alone, so it is computed once per version of each target
+    (``Store.derived``), however many objects reference it."""
 
     def through(obj: KubeObject) -> bool:
-        return any(check(target) for key in refs(obj) if (target := store.get(key)) is not None)
+        return any(store.derived(key, check) for key in refs(obj))
 
     return through
 

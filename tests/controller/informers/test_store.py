@@ -262,3 +262,24 @@ def test_objects_like_the_first_are_stored_as_little_more_than_their_differences
     assert store.get(K("team-a/second")) == second
     assert store.get(K("other/unlike")) == unlike
     assert store.get(K("team-a/first")) == api("first", "/first")
+
+
+def test_a_derived_value_is_computed_once_per_stored_version():
+    store = Store()
+    calls = []
+
+    def context_name(o):
+        calls.append(o["metadata"]["resourceVersion"])
+        return o["spec"]["contextRef"]["name"]
+
+    store.upsert(obj("ns", "api", rv="1", context={"name": "first"}))
+    assert [store.derived(K("ns/api"), context_name) for _ in range(3)] == ["first"] * 3
+    assert calls == ["1"]
+    store.upsert(obj("ns", "api", rv="2", context={"name": "second"}))
+    assert store.derived(K("ns/api"), context_name) == "second"
+    assert calls == ["1", "2"]
+    store.delete(K("ns/api"))
+    assert store.derived(K("ns/api"), context_name) is None
+    store.upsert(obj("ns", "api", rv="3", context={"name": "third"}))
+    assert store.derived(K("ns/api"), context_name) == "third"
+    assert calls == ["1", "2", "3"]
