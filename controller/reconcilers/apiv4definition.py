@@ -17,7 +17,6 @@ import attrs
 
 from controller import vocabulary as v
 from controller.apim.apis_v4 import delete_api, get_api, upsert_api
-from controller.apim.errors import ApimError
 from controller.apim.ids import hrid
 from controller.apim.results import ImportErrors
 from controller.informers.predicates import dependency_or_status_changed
@@ -47,6 +46,7 @@ from controller.reconcilers.framework import conditions as cond
 from controller.reconcilers.framework.admission import Review
 from controller.reconcilers.framework.builder import Builder
 from controller.reconcilers.framework.errors import IllegalStateError, ResolveRefError
+from controller.reconcilers.framework.readback import remote_copy
 from controller.reconcilers.framework.runtime import (
     Attempt,
     Cleanup,
@@ -241,14 +241,9 @@ class ApiV4Definition(KindLogic):
         if prepared.context is None:
             return None  # only deployed to a gateway ConfigMap: repaired as an owned object
         identity = prepared.identity
-        try:
-            remote = await get_api(prepared.context.client, identity.api_ref,
-                                   hrid_contains_uuid=identity.hrid_contains_uuid)
-        except ApimError as error:
-            if error.status != 404:
-                raise
-            return ReadBack("ApiV4Definition", automation_body(identity.spec), None)
-        return ReadBack("ApiV4Definition", automation_body(identity.spec), remote.raw)
+        remote = await remote_copy(get_api(prepared.context.client, identity.api_ref,
+                                           hrid_contains_uuid=identity.hrid_contains_uuid))
+        return ReadBack("ApiV4Definition", automation_body(identity.spec), remote)
 
     async def apply(self, attempt: Attempt) -> Outcome:
         prepared = await self._prepare(attempt)

@@ -23,7 +23,6 @@ from controller.apim.applications import (
     get_application,
     upsert_application,
 )
-from controller.apim.errors import ApimError
 from controller.apim.ids import hrid
 from controller.apim.results import ImportErrors
 from controller.keys import ObjectKey
@@ -51,6 +50,7 @@ from controller.reconcilers.framework.errors import (
     ReconcileError,
     ResolveRefError,
 )
+from controller.reconcilers.framework.readback import remote_copy
 from controller.reconcilers.framework.runtime import (
     Attempt,
     Cleanup,
@@ -268,14 +268,9 @@ class Application(KindLogic):
         if context is None:
             return None
         hrid_mode = await self._identify(attempt)
-        try:
-            remote = await get_application(context.client, str(attempt.spec["hrid"]),
-                                           hrid_contains_uuid=not hrid_mode)
-        except ApimError as error:
-            if error.status != 404:
-                raise
-            return ReadBack("Application", attempt.spec, None)
-        return ReadBack("Application", attempt.spec, remote.raw)
+        remote = await remote_copy(get_application(context.client, str(attempt.spec["hrid"]),
+                                                   hrid_contains_uuid=not hrid_mode))
+        return ReadBack("Application", attempt.spec, remote)
 
     async def apply(self, attempt: Attempt) -> Outcome:
         spec = attempt.spec

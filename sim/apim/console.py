@@ -22,7 +22,7 @@ from typing import Any
 from aiohttp import web
 
 from sim.apim import ids
-from sim.apim.http_common import SIM_KEY
+from sim.apim.http_common import SIM_KEY, read_json_object
 from sim.apim.state import ApiRecord, ApplicationRecord, SimulatorState, utcnow
 
 
@@ -81,48 +81,45 @@ def edit_application(app: ApplicationRecord, patch: dict[str, Any]) -> None:
     app.updated_at = utcnow()
 
 
-async def _patch_body(request: web.Request) -> dict[str, Any]:
-    try:
-        body = await request.json()
-    except ValueError as error:
-        raise web.HTTPBadRequest(text=f"invalid JSON: {error}") from error
-    if not isinstance(body, dict):
-        raise web.HTTPBadRequest(text="expected a JSON object (a merge patch)")
-    return body
-
-
-async def patch_api(request: web.Request) -> web.Response:
+def _api(request: web.Request) -> tuple[SimulatorState, ApiRecord]:
     state = request.app[SIM_KEY].state
     api = find_api(state, request.match_info["ref"], *_where(request))
     if api is None:
         raise web.HTTPNotFound(text="no such API")
-    edit_api(api, await _patch_body(request))
+    return state, api
+
+
+def _application(request: web.Request) -> tuple[SimulatorState, ApplicationRecord]:
+    state = request.app[SIM_KEY].state
+    app = find_application(state, request.match_info["ref"], *_where(request))
+    if app is None:
+        raise web.HTTPNotFound(text="no such application")
+    return state, app
+
+
+MERGE_PATCH = "a JSON object (a merge patch)"
+
+
+async def patch_api(request: web.Request) -> web.Response:
+    _, api = _api(request)
+    edit_api(api, await read_json_object(request, what=MERGE_PATCH))
     return web.Response(status=204)
 
 
 async def delete_api(request: web.Request) -> web.Response:
-    state = request.app[SIM_KEY].state
-    api = find_api(state, request.match_info["ref"], *_where(request))
-    if api is None:
-        raise web.HTTPNotFound(text="no such API")
+    state, api = _api(request)
     state.delete_api(api)
     return web.Response(status=204)
 
 
 async def patch_application(request: web.Request) -> web.Response:
-    state = request.app[SIM_KEY].state
-    app = find_application(state, request.match_info["ref"], *_where(request))
-    if app is None:
-        raise web.HTTPNotFound(text="no such application")
-    edit_application(app, await _patch_body(request))
+    _, app = _application(request)
+    edit_application(app, await read_json_object(request, what=MERGE_PATCH))
     return web.Response(status=204)
 
 
 async def delete_application(request: web.Request) -> web.Response:
-    state = request.app[SIM_KEY].state
-    app = find_application(state, request.match_info["ref"], *_where(request))
-    if app is None:
-        raise web.HTTPNotFound(text="no such application")
+    state, app = _application(request)
     for sub in state.subscriptions.values():
         if sub.org == app.org and sub.env == app.env and sub.application_id == app.id:
             state.close_subscription(sub)

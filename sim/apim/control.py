@@ -32,17 +32,7 @@ from aiohttp import web
 
 from sim.apim.errors import json_response
 from sim.apim.faults import FailWith
-from sim.apim.http_common import SIM_KEY
-
-
-async def _json(request: web.Request) -> dict[str, Any]:
-    try:
-        body = await request.json()
-    except ValueError as error:
-        raise web.HTTPBadRequest(text=f"invalid JSON: {error}") from error
-    if not isinstance(body, dict):
-        raise web.HTTPBadRequest(text="expected a JSON object")
-    return body
+from sim.apim.http_common import SIM_KEY, read_json_object
 
 
 async def health(request: web.Request) -> web.Response:
@@ -69,7 +59,7 @@ def _fail_args(spec: dict[str, Any]) -> tuple[str | None, str | None, FailWith]:
 
 async def set_faults(request: web.Request) -> web.Response:
     faults = request.app[SIM_KEY].faults
-    body = await _json(request)
+    body = await read_json_object(request)
     try:
         if "latency" in body:
             faults.set_latency(float(body["latency"]))
@@ -96,7 +86,7 @@ async def clear_faults(request: web.Request) -> web.Response:
 
 
 async def set_credentials(request: web.Request) -> web.Response:
-    body = await _json(request)
+    body = await read_json_object(request)
     users = body.get("users")
     tokens = body.get("tokens")
     request.app[SIM_KEY].faults.set_credentials(
@@ -137,7 +127,7 @@ async def get_state(request: web.Request) -> web.Response:
 
 
 async def add_category(request: web.Request) -> web.Response:
-    body = await _json(request)
+    body = await read_json_object(request)
     request.app[SIM_KEY].state.add_category(
         str(body["name"]), org=str(body.get("org", "DEFAULT")), env=str(body.get("env", "DEFAULT"))
     )
@@ -145,14 +135,14 @@ async def add_category(request: web.Request) -> web.Response:
 
 
 async def add_user(request: web.Request) -> web.Response:
-    body = await _json(request)
+    body = await read_json_object(request)
     request.app[SIM_KEY].state.add_user(str(body["sourceId"]), org=str(body.get("org", "DEFAULT")))
     return web.Response(status=204)
 
 
 async def start_outage(request: web.Request) -> web.Response:
     sim = request.app[SIM_KEY]
-    body = await _json(request)
+    body = await read_json_object(request)
     try:
         seconds = float(body["seconds"])
     except (KeyError, TypeError, ValueError) as error:

@@ -69,3 +69,15 @@ def epoch_ms(ts: datetime.datetime | None) -> int | None:
 def upper(value: Any, default: str) -> str:
     """Enum values are matched case-insensitively by APIM; stored upper-case."""
     return value.upper() if isinstance(value, str) and value else default
+
+
+async def read_json_object(request: web.Request, *, what: str = "a JSON object") -> dict[str, Any]:
+    """The request's body, which must be a JSON object (400 otherwise): for the simulator's own
+    control and console endpoints, which the APIM middleware does not parse."""
+    try:
+        body = await request.json()
+    except ValueError as error:
+        raise web.HTTPBadRequest(text=f"invalid JSON: {error}") from error
+    if not isinstance(body, dict):
+        raise web.HTTPBadRequest(text=f"expected {what}")
+    return body

@@ -45,6 +45,7 @@ from controller.kube.resources import CONFIG_MAPS, SECRETS, ResourceKind
 from controller.loop import Controller, ControllerOptions
 from controller.metrics import apim_request_observer
 from controller.queue.workqueue import LOW_PRIORITY
+from controller.reconcilers.framework import conditions as cond
 from controller.reconcilers.framework.admission import (
     Admission,
     DriftOptions,
@@ -649,9 +650,10 @@ DRIFTED_INDEX = "metrics:drifted"
 """Index of the objects whose ``Drifted`` condition is True (one value, ``True``)."""
 
 
-def _conditions(obj: KubeObject) -> list[Any]:
+def _conditions(obj: KubeObject) -> list[dict[str, Any]]:
+    # Only entries that are objects: an index function that raised would stop the informer.
     conditions = (obj.get("status") or {}).get("conditions")
-    return conditions if isinstance(conditions, list) else []
+    return [c for c in conditions if isinstance(c, dict)] if isinstance(conditions, list) else []
 
 
 def _status_of(obj: KubeObject) -> object:
@@ -661,8 +663,7 @@ def _status_of(obj: KubeObject) -> object:
 def not_accepted_reason(obj: KubeObject) -> tuple[str, ...]:
     """The reason an object is not Accepted (``Pending`` when it has no ``Accepted``
     condition yet), or nothing when it is."""
-    accepted = next((c for c in _conditions(obj)
-                     if isinstance(c, dict) and c.get("type") == v.CONDITION_ACCEPTED), None)
+    accepted = cond.find(_conditions(obj), cond.ACCEPTED)
     if accepted is None:
         return ("Pending",)
     if accepted.get("status") != "True":
@@ -672,8 +673,7 @@ def not_accepted_reason(obj: KubeObject) -> tuple[str, ...]:
 
 def drifted(obj: KubeObject) -> tuple[bool, ...]:
     """``(True,)`` for an object whose ``Drifted`` condition is True, else nothing."""
-    return (True,) if any(isinstance(c, dict) and c.get("type") == "Drifted"
-                          and c.get("status") == "True" for c in _conditions(obj)) else ()
+    return (True,) if cond.is_true(_conditions(obj), cond.DRIFTED) else ()
 
 
 def _drifted(store: Store) -> Callable[[], int]:
