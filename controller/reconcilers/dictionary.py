@@ -34,7 +34,7 @@ from controller.reconcilers.framework.runtime import (
     RuntimeDeps,
 )
 from controller.reconcilers.support.admission import context_exists, dry_run, enforce, rules
-from controller.reconcilers.support.api_common import context_for_cleanup, errors_status
+from controller.reconcilers.support.api_common import automation_status, context_for_cleanup
 from controller.reconcilers.support.contexts import ContextClient
 from controller.reconcilers.support.references import context_refs, template_sources
 from controller.reconcilers.support.templating import TEMPLATING_FINALIZER
@@ -116,12 +116,7 @@ class Dictionary(KindLogic):
             context.client, body(attempt.spec, hrid(attempt.namespace, attempt.name))
         )
         return Outcome(
-            status={
-                "id": state.id,
-                "organizationId": state.organization_id or context.resolved.organization_id,
-                "environmentId": state.environment_id or context.resolved.environment_id,
-                "errors": errors_status(state.errors.severe, state.errors.warning),
-            },
+            status=automation_status(state, context),
             conditions=(cond.automation_api_managed(attempt.generation),),
         )
 

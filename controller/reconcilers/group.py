@@ -35,7 +35,7 @@ from controller.reconcilers.framework.runtime import (
     RuntimeDeps,
 )
 from controller.reconcilers.support.admission import context_exists, dry_run
-from controller.reconcilers.support.api_common import delete_when_unreferenced, errors_status
+from controller.reconcilers.support.api_common import automation_status, delete_when_unreferenced
 from controller.reconcilers.support.contexts import ContextClient
 from controller.reconcilers.support.references import context_refs, template_sources
 from controller.reconcilers.support.templating import TEMPLATING_FINALIZER
@@ -127,13 +127,7 @@ class Group(KindLogic):
             hrid_contains_uuid=legacy is not None,
         )
         return Outcome(
-            status={
-                "id": state.id,
-                "organizationId": state.organization_id or context.resolved.organization_id,
-                "environmentId": state.environment_id or context.resolved.environment_id,
-                "members": state.member_count,
-                "errors": errors_status(state.errors.severe, state.errors.warning),
-            },
+            status=automation_status(state, context, members=state.member_count),
             conditions=()
             if legacy
             else (cond.automation_api_managed(attempt.generation),),

@@ -34,9 +34,9 @@ from controller.reconcilers.framework.runtime import (
 )
 from controller.reconcilers.support.admission import context_exists, enforce, rules
 from controller.reconcilers.support.api_common import (
+    automation_status,
     context_annotations,
     context_for_cleanup,
-    errors_status,
     leave_previous_context,
 )
 from controller.reconcilers.support.contexts import ContextClient
@@ -108,12 +108,7 @@ class Portal(KindLogic):
             delete=lambda previous: self._delete(previous, ref),
         )
         return Outcome(
-            status={
-                "id": state.id,
-                "organizationId": state.organization_id or context.resolved.organization_id,
-                "environmentId": state.environment_id or context.resolved.environment_id,
-                "errors": errors_status(state.errors.severe, state.errors.warning),
-            },
+            status=automation_status(state, context),
             conditions=(cond.automation_api_managed(attempt.generation),),
             annotations=annotations,
             warnings=((DEPRECATED_NAVIGATION,) if deprecated else ()) + moved,

@@ -6,9 +6,10 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from controller import vocabulary as v
+from controller.apim.results import ImportErrors
 from controller.informers.store import Store
 from controller.keys import ObjectKey
 from controller.kube.kinds import (
@@ -91,6 +92,34 @@ def refuse_while_subscribed(deps: RuntimeDeps, kind: ResourceKind, attempt: Atte
 
 def errors_status(severe_errors: Any, warnings: Any) -> dict[str, list[str]]:
     return {"severe": list(severe_errors), "warning": list(warnings)}
+
+
+class _Remote(Protocol):
+    """What the Automation API answers for an object it keeps (``AutomationState``,
+    ``GroupState``)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def organization_id(self) -> str: ...
+    @property
+    def environment_id(self) -> str: ...
+    @property
+    def errors(self) -> ImportErrors: ...
+
+
+def automation_status(
+    state: _Remote, context: ContextClient, **fields: Any
+) -> dict[str, Any]:
+    """The status of an object the Automation API keeps: its id, where it lives (from the
+    context when APIM's answer leaves it out), ``fields``, and the import errors."""
+    return {
+        "id": state.id,
+        "organizationId": state.organization_id or context.resolved.organization_id,
+        "environmentId": state.environment_id or context.resolved.environment_id,
+        **fields,
+        "errors": errors_status(state.errors.severe, state.errors.warning),
+    }
 
 
 async def inline_resources(attempt: Attempt, deps: RuntimeDeps) -> None:

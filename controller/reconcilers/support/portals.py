@@ -43,7 +43,7 @@ from controller.reconcilers.framework.runtime import (
     ReadBack,
     RuntimeDeps,
 )
-from controller.reconcilers.support.api_common import errors_status
+from controller.reconcilers.support.api_common import automation_status
 from controller.reconcilers.support.contexts import ContextClient
 from controller.reconcilers.support.references import spec_of
 
@@ -215,12 +215,7 @@ class PortalChild(KindLogic):
         state = await portals.upsert(context.client, placement.parent, body)
         annotations, warnings = await self._leave_previous_parent(attempt, placement, context)
         return Outcome(
-            status={
-                "id": state.id,
-                "organizationId": state.organization_id or context.resolved.organization_id,
-                "environmentId": state.environment_id or context.resolved.environment_id,
-                "errors": errors_status(state.errors.severe, state.errors.warning),
-            },
+            status=automation_status(state, context),
             conditions=(cond.automation_api_managed(attempt.generation),),
             annotations=annotations,
             warnings=warnings,
